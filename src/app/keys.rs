@@ -1,0 +1,68 @@
+//! The keymap: every key, the action it triggers and the text the help screen shows.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::Action;
+
+/// Keys as shown on the help screen: (keys, what they do).
+pub const KEYS: &[(&str, &str)] = &[
+    ("j / ↓", "move down"),
+    ("k / ↑", "move up"),
+    ("PgDn / Ctrl-d", "page down"),
+    ("PgUp / Ctrl-u", "page up"),
+    ("g / Home", "first"),
+    ("G / End", "last"),
+    ("Enter / l / →", "open the selected topic"),
+    ("Esc / h / ←", "back"),
+    ("Tab", "next pane (event list ↔ event detail)"),
+    (
+        "/",
+        "filter topics; search events by key, type or aggregate",
+    ),
+    ("n / N", "next / previous match"),
+    (":", "command: :topic NAME, :q"),
+    ("R", "reload"),
+    ("?", "this help"),
+    ("q / Ctrl-c", "quit"),
+];
+
+/// The action for a key press; `typing` is true while the filter or command line is open.
+pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
+    }
+    if typing {
+        return match key.code {
+            KeyCode::Enter => Some(Action::Submit),
+            KeyCode::Esc => Some(Action::Cancel),
+            KeyCode::Backspace => Some(Action::Erase),
+            KeyCode::Char(c) if !ctrl => Some(Action::Type(c)),
+            _ => None,
+        };
+    }
+    Some(match key.code {
+        KeyCode::Char('d') if ctrl => Action::PageDown,
+        KeyCode::Char('u') if ctrl => Action::PageUp,
+        KeyCode::Char('j') | KeyCode::Down => Action::MoveDown,
+        KeyCode::Char('k') | KeyCode::Up => Action::MoveUp,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::Char('g') | KeyCode::Home => Action::First,
+        KeyCode::Char('G') | KeyCode::End => Action::Last,
+        KeyCode::Enter | KeyCode::Char('l') | KeyCode::Right => Action::Open,
+        KeyCode::Esc | KeyCode::Char('h') | KeyCode::Left => Action::Back,
+        KeyCode::Tab => Action::NextPane,
+        KeyCode::Char('/') => Action::StartFilter,
+        KeyCode::Char('n') => Action::NextMatch,
+        KeyCode::Char('N') => Action::PrevMatch,
+        KeyCode::Char(':') => Action::StartCommand,
+        KeyCode::Char('R') => Action::Refresh,
+        KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Char('q') => Action::Quit,
+        _ => return None,
+    })
+}

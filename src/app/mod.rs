@@ -1,0 +1,412 @@
+//! The TUI's state machine: keys become `Action`s, `update` changes the state and
+//! returns `Command`s for the worker, whose `Msg`s are applied back. No I/O here.
+
+mod keys;
+mod run;
+mod worker;
+
+use crate::config::Config;
+use crate::model::{Event, TopicInfo};
+
+pub use keys::{action_for, KEYS};
+pub use run::run;
+
+/// A user intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    MoveDown,
+    MoveUp,
+    PageDown,
+    PageUp,
+    First,
+    Last,
+    Open,
+    Back,
+    Quit,
+    ToggleHelp,
+    NextPane,
+    StartFilter,
+    StartCommand,
+    NextMatch,
+    PrevMatch,
+    Refresh,
+    /// Typing into the filter or command line.
+    Type(char),
+    Erase,
+    Submit,
+    Cancel,
+}
+
+/// Work for the worker thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    LoadTopics,
+    LoadTopic { topic: String, generation: u64 },
+}
+
+/// What the worker reports back.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Topics(Result<Vec<TopicInfo>, String>),
+    /// A topic's event count, known before its events arrive.
+    TopicSize {
+        generation: u64,
+        total: i64,
+    },
+    Events {
+        generation: u64,
+        events: Vec<Event>,
+    },
+    Loaded {
+        generation: u64,
+        result: Result<(), String>,
+    },
+}
+
+/// The screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Topics,
+    Events,
+}
+
+/// The line being typed at the bottom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Filter(String),
+    Command(String),
+}
+
+/// The topics list.
+#[derive(Debug, Default)]
+pub struct TopicsView {
+    pub all: Vec<TopicInfo>,
+    pub filter: String,
+    pub selected: usize,
+    pub loading: bool,
+    pub error: Option<String>,
+}
+
+impl TopicsView {
+    /// The topics that match the filter.
+    pub fn visible(&self) -> Vec<&TopicInfo> {
+        let needle = self.filter.to_lowercase();
+        self.all
+            .iter()
+            .filter(|t| t.name.to_lowercase().contains(&needle))
+            .collect()
+    }
+}
+
+/// One topic's events, loading or loaded.
+#[derive(Debug, Default)]
+pub struct EventsView {
+    pub topic: String,
+    pub events: Vec<Event>,
+    pub selected: usize,
+    /// Events the topic holds (from its watermarks), once known.
+    pub total: Option<i64>,
+    pub done: bool,
+    pub error: Option<String>,
+    /// The `/` search over key, type and aggregate.
+    pub search: String,
+    /// Which pane has focus: 0 the list, 1 the event.
+    pub pane: usize,
+    /// Scroll of the event pane.
+    pub detail_scroll: u16,
+}
+
+impl EventsView {
+    /// The event under the cursor.
+    pub fn current(&self) -> Option<&Event> {
+        self.events.get(self.selected)
+    }
+
+    fn matches(&self, event: &Event) -> bool {
+        let needle = self.search.to_lowercase();
+        !needle.is_empty()
+            && [&event.aggregate, &event.event_type, &event.key.label()]
+                .iter()
+                .any(|s| s.to_lowercase().contains(&needle))
+    }
+
+    fn find(&self, forward: bool) -> Option<usize> {
+        let n = self.events.len();
+        (1..=n)
+            .map(|step| match forward {
+                true => (self.selected + step) % n,
+                false => (self.selected + n - step % n) % n,
+            })
+            .find(|&i| self.matches(&self.events[i]))
+    }
+}
+
+/// The whole TUI state.
+pub struct App {
+    pub brokers: String,
+    pub screen: Screen,
+    pub topics: TopicsView,
+    pub events: EventsView,
+    pub input: Option<Input>,
+    pub status: String,
+    pub help: bool,
+    pub quit: bool,
+    pub page: usize,
+    config: Config,
+    generation: u64,
+}
+
+impl App {
+    /// A new app for a cluster; `start()` gives the first commands.
+    pub fn new(brokers: String, config: Config) -> App {
+        App {
+            brokers,
+            screen: Screen::Topics,
+            topics: TopicsView::default(),
+            events: EventsView::default(),
+            input: None,
+            status: String::new(),
+            help: false,
+            quit: false,
+            page: 20,
+            config,
+            generation: 0,
+        }
+    }
+
+    /// The commands to run when the TUI opens.
+    pub fn start(&mut self) -> Vec<Command> {
+        self.topics.loading = true;
+        vec![Command::LoadTopics]
+    }
+
+    /// The reading rules for a topic.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Applies one user intent.
+    pub fn update(&mut self, action: Action) -> Vec<Command> {
+        if self.input.is_some() {
+            return self.update_input(action);
+        }
+        if self.help {
+            if matches!(action, Action::ToggleHelp | Action::Back | Action::Quit) {
+                self.help = false;
+            }
+            return vec![];
+        }
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => self.help = true,
+            Action::StartCommand => self.input = Some(Input::Command(String::new())),
+            Action::StartFilter => {
+                let current = match self.screen {
+                    Screen::Topics => self.topics.filter.clone(),
+                    Screen::Events => self.events.search.clone(),
+                };
+                self.input = Some(Input::Filter(current));
+            }
+            Action::Refresh if self.screen == Screen::Topics => {
+                self.topics.loading = true;
+                return vec![Command::LoadTopics];
+            }
+            Action::Refresh => {
+                let topic = self.events.topic.clone();
+                return self.open_topic(&topic);
+            }
+            Action::Open if self.screen == Screen::Topics => {
+                let name = self
+                    .topics
+                    .visible()
+                    .get(self.topics.selected)
+                    .map(|t| t.name.clone());
+                if let Some(name) = name {
+                    return self.open_topic(&name);
+                }
+            }
+            Action::Back if self.screen == Screen::Events => {
+                self.screen = Screen::Topics;
+                self.generation += 1;
+            }
+            Action::NextPane if self.screen == Screen::Events => {
+                self.events.pane = (self.events.pane + 1) % 2;
+            }
+            Action::NextMatch | Action::PrevMatch if self.screen == Screen::Events => {
+                match self.events.find(action == Action::NextMatch) {
+                    Some(i) => self.events.selected = i,
+                    None => self.status = format!("no match for `{}`", self.events.search),
+                }
+                self.events.detail_scroll = 0;
+            }
+            other => self.move_cursor(other),
+        }
+        vec![]
+    }
+
+    fn move_cursor(&mut self, action: Action) {
+        let page = self.page.max(1);
+        if self.screen == Screen::Events && self.events.pane == 1 {
+            let scroll = &mut self.events.detail_scroll;
+            match action {
+                Action::MoveDown => *scroll = scroll.saturating_add(1),
+                Action::MoveUp => *scroll = scroll.saturating_sub(1),
+                Action::PageDown => *scroll = scroll.saturating_add(page as u16),
+                Action::PageUp => *scroll = scroll.saturating_sub(page as u16),
+                Action::First => *scroll = 0,
+                _ => {}
+            }
+            return;
+        }
+        let topics_len = self.topics.visible().len();
+        let (selected, len) = match self.screen {
+            Screen::Topics => (&mut self.topics.selected, topics_len),
+            Screen::Events => (&mut self.events.selected, self.events.events.len()),
+        };
+        let last = len.saturating_sub(1);
+        *selected = match action {
+            Action::MoveDown => (*selected + 1).min(last),
+            Action::MoveUp => selected.saturating_sub(1),
+            Action::PageDown => (*selected + page).min(last),
+            Action::PageUp => selected.saturating_sub(page),
+            Action::First => 0,
+            Action::Last => last,
+            _ => *selected,
+        };
+        if self.screen == Screen::Events {
+            self.events.detail_scroll = 0;
+        }
+    }
+
+    fn update_input(&mut self, action: Action) -> Vec<Command> {
+        let Some(input) = self.input.as_mut() else {
+            return vec![];
+        };
+        let text = match input {
+            Input::Filter(t) | Input::Command(t) => t,
+        };
+        match action {
+            Action::Type(c) => text.push(c),
+            Action::Erase => {
+                text.pop();
+            }
+            Action::Cancel => self.input = None,
+            Action::Submit => {
+                let input = self.input.take().expect("input is open");
+                return match input {
+                    Input::Filter(f) => {
+                        self.apply_filter(f);
+                        vec![]
+                    }
+                    Input::Command(c) => self.run_command_line(&c),
+                };
+            }
+            _ => {}
+        }
+        // The topics filter applies as you type.
+        if let (Some(Input::Filter(f)), Screen::Topics) = (&self.input, self.screen) {
+            self.topics.filter = f.clone();
+            self.topics.selected = 0;
+        }
+        vec![]
+    }
+
+    fn apply_filter(&mut self, filter: String) {
+        match self.screen {
+            Screen::Topics => {
+                self.topics.filter = filter;
+                self.topics.selected = 0;
+            }
+            Screen::Events => {
+                self.events.search = filter;
+                if !self.events.search.is_empty() {
+                    let here = self
+                        .events
+                        .current()
+                        .is_some_and(|e| self.events.matches(e));
+                    if !here {
+                        self.update(Action::NextMatch);
+                    }
+                }
+            }
+        }
+    }
+
+    fn run_command_line(&mut self, line: &str) -> Vec<Command> {
+        let (verb, arg) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
+        let arg = arg.trim();
+        match verb {
+            "topic" | "t" if !arg.is_empty() => {
+                if self.topics.all.iter().any(|t| t.name == arg) || self.topics.all.is_empty() {
+                    return self.open_topic(arg);
+                }
+                self.status = format!("no topic `{arg}` (press Esc for the topics list)");
+            }
+            "q" | "quit" => self.quit = true,
+            "" => {}
+            _ => {
+                self.status = format!(
+                    "unknown command `:{}`; try :topic NAME (? for help)",
+                    line.trim()
+                )
+            }
+        }
+        vec![]
+    }
+
+    fn open_topic(&mut self, name: &str) -> Vec<Command> {
+        self.generation += 1;
+        self.screen = Screen::Events;
+        self.events = EventsView {
+            topic: name.to_owned(),
+            total: self
+                .topics
+                .all
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.count()),
+            ..EventsView::default()
+        };
+        self.status.clear();
+        vec![Command::LoadTopic {
+            topic: name.to_owned(),
+            generation: self.generation,
+        }]
+    }
+
+    /// Applies a worker report; reports for a topic no longer shown are dropped.
+    pub fn apply(&mut self, msg: Msg) {
+        match msg {
+            Msg::Topics(Ok(topics)) => {
+                self.topics.all = topics;
+                self.topics.loading = false;
+                self.topics.error = None;
+                let len = self.topics.visible().len();
+                self.topics.selected = self.topics.selected.min(len.saturating_sub(1));
+            }
+            Msg::Topics(Err(e)) => {
+                self.topics.loading = false;
+                self.topics.error = Some(e);
+            }
+            Msg::TopicSize { generation, total } if generation == self.generation => {
+                self.events.total = Some(total);
+            }
+            Msg::Events {
+                generation,
+                mut events,
+            } if generation == self.generation => {
+                self.events.events.append(&mut events);
+            }
+            Msg::Loaded { generation, result } if generation == self.generation => {
+                self.events.done = true;
+                if let Err(e) = result {
+                    self.events.error = Some(e);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,56 @@
+//! The terminal loop: draw, read keys, apply worker reports.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::Result;
+use crossterm::event::{self, Event as TermEvent};
+
+use super::worker::Worker;
+use super::{action_for, App};
+use crate::config::{Config, Connection};
+
+/// Opens the TUI on a cluster and runs it until the user quits. The terminal is
+/// restored on every exit; `ratatui::init` also restores it on panic.
+pub fn run(conn: Connection, config: Config) -> Result<()> {
+    let (tx, rx) = mpsc::channel();
+    let worker = Worker::new(conn.clone(), config.clone(), tx);
+    let mut app = App::new(conn.brokers.clone(), config);
+    let mut terminal = ratatui::init();
+    let result = (|| -> Result<()> {
+        for command in app.start() {
+            worker.spawn(command);
+        }
+        let mut dirty = true;
+        while !app.quit {
+            if dirty {
+                terminal.draw(|frame| {
+                    app.page = frame.area().height.saturating_sub(6).max(1) as usize;
+                    crate::ui::draw(frame, &app)
+                })?;
+                dirty = false;
+            }
+            if event::poll(Duration::from_millis(30))? {
+                match event::read()? {
+                    TermEvent::Key(key) => {
+                        if let Some(action) = action_for(key, app.input.is_some()) {
+                            for command in app.update(action) {
+                                worker.spawn(command);
+                            }
+                        }
+                    }
+                    TermEvent::Resize(..) => {}
+                    _ => continue,
+                }
+                dirty = true;
+            }
+            while let Ok(msg) = rx.try_recv() {
+                app.apply(msg);
+                dirty = true;
+            }
+        }
+        Ok(())
+    })();
+    ratatui::restore();
+    result
+}

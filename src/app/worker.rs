@@ -1,0 +1,93 @@
+//! Runs `Command`s off the UI thread and reports back with `Msg`s.
+
+use std::ops::ControlFlow;
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use super::{Command, Msg};
+use crate::config::{Config, Connection};
+use crate::kafka::Cluster;
+use crate::model::Selection;
+
+/// Events are sent to the UI in batches at most this often.
+const BATCH_EVERY: Duration = Duration::from_millis(50);
+
+/// Executes commands on background threads; each command gets its own thread so a
+/// slow topic load never delays a metadata refresh.
+pub struct Worker {
+    conn: Connection,
+    config: std::sync::Arc<Config>,
+    tx: Sender<Msg>,
+}
+
+impl Worker {
+    pub fn new(conn: Connection, config: Config, tx: Sender<Msg>) -> Worker {
+        Worker {
+            conn,
+            config: std::sync::Arc::new(config),
+            tx,
+        }
+    }
+
+    /// Starts a command in the background.
+    pub fn spawn(&self, command: Command) {
+        let (conn, config, tx) = (self.conn.clone(), self.config.clone(), self.tx.clone());
+        std::thread::spawn(move || match command {
+            Command::LoadTopics => {
+                let result = Cluster::connect(&conn)
+                    .and_then(|c| c.topics())
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Topics(result));
+            }
+            Command::LoadTopic { topic, generation } => {
+                let result = load_topic(&conn, &config, &topic, generation, &tx);
+                let _ = tx.send(Msg::Loaded {
+                    generation,
+                    result: result.map_err(|e| format!("{e:#}")),
+                });
+            }
+        });
+    }
+}
+
+fn load_topic(
+    conn: &Connection,
+    config: &Config,
+    topic: &str,
+    generation: u64,
+    tx: &Sender<Msg>,
+) -> anyhow::Result<()> {
+    let cluster = Cluster::connect(conn)?;
+    let info = cluster.topic(topic)?;
+    let _ = tx.send(Msg::TopicSize {
+        generation,
+        total: info.count(),
+    });
+    let rules = config.rules_for(topic);
+    let scanner = cluster.scanner()?;
+    let mut batch = Vec::new();
+    let mut last_send = Instant::now();
+    let mut gone = false;
+    for range in Selection::default().ranges(&info.partitions)? {
+        scanner.scan(topic, &[range], &rules, &mut |event| {
+            batch.push(event);
+            if last_send.elapsed() >= BATCH_EVERY {
+                last_send = Instant::now();
+                let events = std::mem::take(&mut batch);
+                if tx.send(Msg::Events { generation, events }).is_err() {
+                    gone = true;
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        })?;
+        if gone {
+            return Ok(());
+        }
+    }
+    let _ = tx.send(Msg::Events {
+        generation,
+        events: batch,
+    });
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! `rewind topics`.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde_json::Value;
+
+use super::Table;
+use crate::cli::Output;
+use crate::config::Connection;
+use crate::kafka::Cluster;
+
+pub fn run(conn: &Connection, output: Output, out: &mut dyn Write) -> Result<()> {
+    let topics = Cluster::connect(conn)?.topics()?;
+    match output {
+        Output::Json => {
+            let json: Vec<Value> = topics.iter().map(|t| t.to_json()).collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        }
+        Output::Table => {
+            let mut table = Table::new(&["TOPIC", ">PARTITIONS", ">LOW", ">HIGH", ">EVENTS"]);
+            for t in &topics {
+                table.row(vec![
+                    t.name.clone(),
+                    t.partitions.len().to_string(),
+                    t.low().to_string(),
+                    t.high().to_string(),
+                    t.count().to_string(),
+                ]);
+            }
+            table.print(out)?;
+        }
+    }
+    Ok(())
+}

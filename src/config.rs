@@ -1,0 +1,306 @@
+//! `rewind.toml`: cluster profiles and per-topic reading rules (SPEC.md, "Configuration").
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::cli::GlobalArgs;
+use crate::model::{Extractor, TopicRules};
+
+/// The whole config file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+    #[serde(default)]
+    pub topics: Vec<TopicConfig>,
+    /// Where it was read from, for messages.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// A named cluster.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub brokers: Option<String>,
+    #[serde(default)]
+    pub read_only: bool,
+    /// Groups shown even where the broker cannot list groups.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// librdkafka properties, like -X.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// How to read one topic (by name or glob).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    pub name: String,
+    pub aggregate: Option<String>,
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    pub event_id: Option<String>,
+    pub version: Option<String>,
+    pub snapshots: Option<SnapshotConfig>,
+    #[serde(default)]
+    pub compensations: BTreeMap<String, String>,
+    pub compensation_ref: Option<String>,
+    pub partitioner: Option<String>,
+    #[serde(default)]
+    pub compensation_templates: BTreeMap<String, String>,
+    #[serde(default)]
+    pub reducers: BTreeMap<String, String>,
+}
+
+/// Where an aggregate's snapshots live.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotConfig {
+    pub topic: String,
+    pub state: Option<String>,
+    pub version: Option<String>,
+}
+
+/// The cluster to talk to, resolved from flags, environment and profile.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub brokers: String,
+    pub properties: Vec<(String, String)>,
+    pub read_only: bool,
+    pub groups: Vec<String>,
+}
+
+impl Config {
+    /// Loads the config named by `-c`, else `./rewind.toml`, else the XDG one; no file is
+    /// an empty config unless `-c` named it.
+    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => default_path(),
+        };
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Config::parse(&text, &path)
+    }
+
+    /// Parses and validates config text; errors name the file, the key and the problem.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| anyhow::anyhow!("config {}: {}", path.display(), e.message()))
+            .with_context(|| format!("fix {} and try again", path.display()))?;
+        config.path = Some(path.to_path_buf());
+        for (i, topic) in config.topics.iter().enumerate() {
+            topic.rules().map_err(|e| {
+                anyhow::anyhow!(
+                    "config {}: topics[{i}] ({}): {e}",
+                    path.display(),
+                    topic.name
+                )
+            })?;
+        }
+        Ok(config)
+    }
+
+    /// The first `[[topics]]` entry whose name or glob matches this topic.
+    pub fn topic(&self, name: &str) -> Option<&TopicConfig> {
+        self.topics.iter().find(|t| glob_match(&t.name, name))
+    }
+
+    /// The rules for reading a topic: from its config entry, else the defaults.
+    pub fn rules_for(&self, topic: &str) -> TopicRules {
+        self.topic(topic)
+            .and_then(|t| t.rules().ok())
+            .unwrap_or_default()
+    }
+
+    /// Resolves the cluster from `-b`/`REWIND_BROKERS`, `-X`, `-p` and `--read-only`.
+    pub fn connection(&self, args: &GlobalArgs) -> Result<Connection> {
+        let profile = match &args.profile {
+            Some(name) => Some(self.profiles.get(name).cloned().with_context(|| {
+                let known: Vec<_> = self.profiles.keys().cloned().collect();
+                format!(
+                    "no profile `{name}` in {} (profiles: {})",
+                    self.describe_path(),
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            })?),
+            None => self.profiles.get("default").cloned(),
+        }
+        .unwrap_or_default();
+        let brokers = match args.brokers.clone().or(profile.brokers.clone()) {
+            Some(b) if !b.trim().is_empty() => b,
+            _ => bail!(
+                "no brokers given: pass -b HOST:PORT, set REWIND_BROKERS, or pick a profile with -p (or try `rewind demo`)"
+            ),
+        };
+        let mut properties: Vec<(String, String)> = profile.properties.into_iter().collect();
+        properties.extend(args.properties.iter().cloned());
+        Ok(Connection {
+            brokers,
+            properties,
+            read_only: args.read_only || profile.read_only,
+            groups: profile.groups,
+        })
+    }
+
+    fn describe_path(&self) -> String {
+        self.path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the config (no config file found)".into())
+    }
+}
+
+impl TopicConfig {
+    /// Compiles this entry's extractors into reading rules.
+    pub fn rules(&self) -> Result<TopicRules> {
+        let mut rules = TopicRules::default();
+        if let Some(spec) = &self.aggregate {
+            rules.aggregate = Extractor::parse(spec).context("key `aggregate`")?;
+        }
+        if let Some(spec) = &self.event_type {
+            rules.event_type = vec![Extractor::parse(spec).context("key `type`")?];
+        }
+        for (key, spec) in [("event_id", &self.event_id), ("version", &self.version)] {
+            if let Some(spec) = spec {
+                Extractor::parse(spec).with_context(|| format!("key `{key}`"))?;
+            }
+        }
+        Ok(rules)
+    }
+}
+
+fn default_path() -> Option<PathBuf> {
+    let local = PathBuf::from("rewind.toml");
+    if local.is_file() {
+        return Some(local);
+    }
+    let xdg = crate::logging::xdg_dir("XDG_CONFIG_HOME", ".config")?
+        .join("rewind")
+        .join("config.toml");
+    xdg.is_file().then_some(xdg)
+}
+
+/// Matches `*` (any run) and `?` (one character) globs against a whole name.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> GlobalArgs {
+        GlobalArgs {
+            brokers: None,
+            properties: vec![],
+            profile: None,
+            config: None,
+            read_only: false,
+            output: crate::cli::Output::Table,
+        }
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("orders", "orders"));
+        assert!(glob_match("orders-*", "orders-snapshots"));
+        assert!(glob_match("*", "x"));
+        assert!(glob_match("o?ders*", "orders.v2"));
+        assert!(!glob_match("orders", "orders-snapshots"));
+        assert!(!glob_match("*-snapshots", "orders"));
+    }
+
+    #[test]
+    fn profiles_flags_and_topics() {
+        let text = r#"
+            [profiles.local]
+            brokers = "127.0.0.1:9092"
+            read_only = true
+            groups = ["billing"]
+            [profiles.local.properties]
+            "client.id" = "rewind"
+
+            [[topics]]
+            name = "orders*"
+            aggregate = ".orderId"
+            type = "header:kind"
+        "#;
+        let config = Config::parse(text, Path::new("rewind.toml")).unwrap();
+        let mut a = args();
+        a.profile = Some("local".into());
+        a.properties = vec![("client.id".into(), "mine".into())];
+        let conn = config.connection(&a).unwrap();
+        assert_eq!(conn.brokers, "127.0.0.1:9092");
+        assert!(conn.read_only);
+        assert_eq!(conn.groups, vec!["billing"]);
+        assert_eq!(conn.properties.last().unwrap().1, "mine");
+        let rules = config.rules_for("orders-v2");
+        assert_eq!(rules.aggregate, Extractor::parse(".orderId").unwrap());
+        assert_eq!(config.rules_for("payments"), TopicRules::default());
+
+        a.profile = Some("prod".into());
+        let err = config.connection(&a).unwrap_err().to_string();
+        assert!(
+            err.contains("no profile `prod`") && err.contains("local"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_config_names_file_key_and_problem() {
+        let err = Config::parse(
+            "[[topics]]\nname = \"o\"\naggregate = \"orderId\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("x.toml") && msg.contains("aggregate") && msg.contains("orderId"),
+            "{msg}"
+        );
+        let err = Config::parse("[profiles.a]\nbrokrs = 1\n", Path::new("x.toml")).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("brokrs"), "{msg}");
+    }
+
+    #[test]
+    fn no_brokers_says_what_to_do() {
+        let err = Config::default()
+            .connection(&args())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("-b HOST:PORT"), "{err}");
+    }
+}

@@ -1,0 +1,162 @@
+//! `rewind demo`: librdkafka's mock cluster in this process, seeded with the sample
+//! order-fulfilment domain, then the TUI (or `--serve` for other clients).
+
+pub mod domain;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::cli::GlobalArgs;
+use crate::config::{Config, Connection};
+use crate::kafka::Cluster;
+
+/// The demo's reading rules (also shipped as `assets/demo/rewind.toml`).
+pub const DEMO_CONFIG: &str = include_str!("../../assets/demo/rewind.toml");
+
+/// A running, seeded demo broker. Dropping it stops the broker.
+pub struct DemoCluster {
+    cluster: MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    pub planted: domain::Planted,
+}
+
+impl DemoCluster {
+    /// Starts the mock cluster and seeds it with the domain ending at `end_ms`.
+    pub fn start(end_ms: i64) -> Result<DemoCluster> {
+        let cluster = MockCluster::new(1).context("cannot start the embedded broker")?;
+        for (topic, partitions) in domain::TOPICS {
+            cluster
+                .create_topic(topic, *partitions, 1)
+                .with_context(|| format!("cannot create demo topic {topic}"))?;
+        }
+        let domain = domain::generate(end_ms);
+        produce(&cluster.bootstrap_servers(), &domain.records)?;
+        let demo = DemoCluster {
+            cluster,
+            planted: domain.planted,
+        };
+        demo.commit_groups()?;
+        Ok(demo)
+    }
+
+    /// `HOST:PORT` of the embedded broker.
+    pub fn bootstrap(&self) -> String {
+        self.cluster.bootstrap_servers()
+    }
+
+    /// A connection to the demo broker.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            brokers: self.bootstrap(),
+            groups: domain::GROUPS.iter().map(|g| g.0.to_owned()).collect(),
+            ..Connection::default()
+        }
+    }
+
+    /// Commits the demo groups' offsets without joining them (the mock refuses commits
+    /// from non-members once a group has been joined).
+    fn commit_groups(&self) -> Result<()> {
+        let conn = self.connection();
+        let cluster = Cluster::connect(&conn)?;
+        for (group, topic, fraction) in domain::GROUPS {
+            let info = cluster.topic(topic)?;
+            let mut offsets = TopicPartitionList::new();
+            for p in &info.partitions {
+                let at = p.low + ((p.high - p.low) as f64 * fraction).round() as i64;
+                offsets.add_partition_offset(topic, p.partition, Offset::Offset(at))?;
+            }
+            let consumer: BaseConsumer = crate::kafka::client_config(&conn)
+                .set("group.id", *group)
+                .create()?;
+            consumer
+                .commit(&offsets, CommitMode::Sync)
+                .with_context(|| format!("cannot commit demo offsets for group {group}"))?;
+        }
+        Ok(())
+    }
+}
+
+fn produce(bootstrap: &str, records: &[domain::SeedRecord]) -> Result<()> {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5")
+        .set("log_level", "3")
+        .create()
+        .context("cannot create the demo producer")?;
+    for r in records {
+        let mut headers = OwnedHeaders::new_with_capacity(r.headers.len());
+        for (name, value) in &r.headers {
+            headers = headers.insert(Header {
+                key: name,
+                value: Some(value.as_str()),
+            });
+        }
+        let mut record = BaseRecord::to(r.topic)
+            .key(r.key.as_str())
+            .timestamp(r.timestamp)
+            .headers(headers);
+        if let Some(value) = &r.value {
+            record = record.payload(value.as_slice());
+        }
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((e, back)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
+                    producer.poll(Duration::from_millis(10));
+                    record = back;
+                }
+                Err((e, _)) => return Err(e).context("cannot seed the demo broker"),
+            }
+        }
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .context("the demo broker did not accept the seed events")?;
+    Ok(())
+}
+
+/// Runs `rewind demo` (`--serve`: print the bootstrap and serve until interrupted).
+pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let demo = DemoCluster::start(now)?;
+    let config = Config::parse(DEMO_CONFIG, Path::new("assets/demo/rewind.toml"))?;
+    let mut conn = demo.connection();
+    conn.read_only = global.read_only;
+    conn.properties = global.properties.clone();
+    if serve {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "bootstrap={}", demo.bootstrap())?;
+        writeln!(
+            out,
+            "serving the demo domain (topics orders, payments, shipments, orders-snapshots); Ctrl-C stops it"
+        )?;
+        out.flush()?;
+        drop(out);
+        wait_for_interrupt()?;
+        return Ok(());
+    }
+    crate::app::run(conn, config)
+}
+
+fn wait_for_interrupt() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    })?;
+    Ok(())
+}

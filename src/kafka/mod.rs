@@ -1,0 +1,155 @@
+//! Kafka I/O: metadata, watermarks and scans. Thin: decoding and logic live in `model`.
+
+mod scan;
+
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use crate::config::Connection;
+pub use crate::model::topic::{PartitionInfo, TopicInfo};
+
+pub use scan::Scanner;
+
+/// How long a metadata or watermark request may take before the broker counts as
+/// unreachable.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What went wrong talking to the cluster; every message says what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot reach the brokers at {brokers} ({cause}): check -b / REWIND_BROKERS, that the cluster is up, and -X security settings for TLS/SASL")]
+    Unreachable {
+        brokers: String,
+        cause: rdkafka::error::KafkaError,
+    },
+    #[error("topic `{0}` does not exist on this cluster: `rewind topics` lists the topics")]
+    TopicNotFound(String),
+    #[error("topic `{topic}` has no partition {partition} (it has {count})")]
+    PartitionNotFound {
+        topic: String,
+        partition: i32,
+        count: usize,
+    },
+    #[error("cannot create a Kafka client: {0} (check the -X properties)")]
+    Client(rdkafka::error::KafkaError),
+    #[error("reading {topic} stalled: no record arrived for {seconds}s while {missing} partition(s) still had events to read ({detail})")]
+    Stalled {
+        topic: String,
+        seconds: u64,
+        missing: usize,
+        detail: String,
+    },
+    #[error("reading {topic} failed: {cause}")]
+    Read {
+        topic: String,
+        cause: rdkafka::error::KafkaError,
+    },
+}
+
+/// The librdkafka configuration for a connection: bootstrap servers, the user's
+/// properties, and defaults that suit a read-mostly debugging tool.
+pub fn client_config(conn: &Connection) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &conn.brokers)
+        .set("client.id", "rewind")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "true")
+        .set("allow.auto.create.topics", "false")
+        .set("log_level", "3");
+    for (key, value) in &conn.properties {
+        config.set(key, value);
+    }
+    config
+}
+
+/// A connection to one cluster for metadata and scans.
+pub struct Cluster {
+    conn: Connection,
+    consumer: BaseConsumer,
+}
+
+impl Cluster {
+    /// Creates the client; nothing is sent until the first request.
+    pub fn connect(conn: &Connection) -> Result<Cluster, ClusterError> {
+        let consumer = client_config(conn).create().map_err(ClusterError::Client)?;
+        Ok(Cluster {
+            conn: conn.clone(),
+            consumer,
+        })
+    }
+
+    /// The connection this cluster was opened with.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn unreachable(&self, source: rdkafka::error::KafkaError) -> ClusterError {
+        ClusterError::Unreachable {
+            brokers: self.conn.brokers.clone(),
+            cause: source,
+        }
+    }
+
+    /// Every topic (internal `__` topics left out) with watermarks, sorted by name.
+    pub fn topics(&self) -> Result<Vec<TopicInfo>, ClusterError> {
+        let metadata = self
+            .consumer
+            .fetch_metadata(None, REQUEST_TIMEOUT)
+            .map_err(|e| self.unreachable(e))?;
+        let mut names: Vec<(String, usize)> = metadata
+            .topics()
+            .iter()
+            .filter(|t| !t.name().starts_with("__") && t.error().is_none())
+            .map(|t| (t.name().to_owned(), t.partitions().len()))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|(name, count)| self.watermarks(&name, count))
+            .collect()
+    }
+
+    /// One topic with watermarks; an error when it does not exist.
+    pub fn topic(&self, name: &str) -> Result<TopicInfo, ClusterError> {
+        let metadata = self
+            .consumer
+            .fetch_metadata(Some(name), REQUEST_TIMEOUT)
+            .map_err(|e| self.unreachable(e))?;
+        let topic = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == name)
+            .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+            .ok_or_else(|| ClusterError::TopicNotFound(name.to_owned()))?;
+        self.watermarks(name, topic.partitions().len())
+    }
+
+    fn watermarks(&self, name: &str, count: usize) -> Result<TopicInfo, ClusterError> {
+        let partitions = (0..count as i32)
+            .map(|partition| {
+                let (low, high) = self
+                    .consumer
+                    .fetch_watermarks(name, partition, REQUEST_TIMEOUT)
+                    .map_err(|e| self.unreachable(e))?;
+                Ok(PartitionInfo {
+                    partition,
+                    low,
+                    high,
+                })
+            })
+            .collect::<Result<_, ClusterError>>()?;
+        Ok(TopicInfo {
+            name: name.to_owned(),
+            partitions,
+        })
+    }
+
+    /// A scanner that reads ranges of this cluster's topics.
+    pub fn scanner(&self) -> Result<Scanner, ClusterError> {
+        Scanner::new(&self.conn)
+    }
+}

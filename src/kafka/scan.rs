@@ -1,0 +1,149 @@
+//! Reading ranges of offsets and decoding them into events.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{client_config, ClusterError};
+use crate::config::Connection;
+use crate::model::event::RawRecord;
+use crate::model::select::PartitionRange as OffsetRange;
+use crate::model::{Event, TopicRules};
+
+/// How long a scan waits without any record before it reports a stall.
+const STALL: Duration = Duration::from_secs(15);
+
+/// Reads ranges of a topic with one consumer (no group, nothing committed).
+pub struct Scanner {
+    consumer: BaseConsumer,
+}
+
+impl Scanner {
+    /// Creates the consumer for scans.
+    pub fn new(conn: &Connection) -> Result<Scanner, ClusterError> {
+        let consumer = client_config(conn)
+            .set("fetch.wait.max.ms", "50")
+            // librdkafka wants a group for assign(); it is never joined nor committed to.
+            .set("group.id", "rewind-scanner")
+            .create()
+            .map_err(ClusterError::Client)?;
+        Ok(Scanner { consumer })
+    }
+
+    /// Reads every record in `ranges` (all partitions at once), decodes each with
+    /// `rules` and hands it to `sink` until the ranges are done or `sink` breaks.
+    /// Records arrive in offset order within a partition, interleaved across them.
+    pub fn scan(
+        &self,
+        topic: &str,
+        ranges: &[OffsetRange],
+        rules: &TopicRules,
+        sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<(), ClusterError> {
+        let mut remaining: HashMap<i32, i64> = ranges
+            .iter()
+            .filter(|r| r.end > r.start)
+            .map(|r| (r.partition, r.end))
+            .collect();
+        if remaining.is_empty() {
+            return Ok(());
+        }
+        let mut assignment = TopicPartitionList::new();
+        for r in ranges.iter().filter(|r| r.end > r.start) {
+            assignment
+                .add_partition_offset(topic, r.partition, Offset::Offset(r.start))
+                .map_err(ClusterError::Client)?;
+        }
+        self.consumer
+            .assign(&assignment)
+            .map_err(ClusterError::Client)?;
+        let result = self.drain(topic, &mut remaining, rules, sink);
+        let _ = self.consumer.unassign();
+        result
+    }
+
+    fn drain(
+        &self,
+        topic: &str,
+        remaining: &mut HashMap<i32, i64>,
+        rules: &TopicRules,
+        sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<(), ClusterError> {
+        let mut last_progress = Instant::now();
+        let mut last_error = String::from("no error reported");
+        while !remaining.is_empty() {
+            match self.consumer.poll(Duration::from_millis(100)) {
+                None => {}
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    remaining.remove(&partition);
+                    last_progress = Instant::now();
+                }
+                Some(Err(e @ KafkaError::MessageConsumption(code))) if is_fatal_for_scan(code) => {
+                    return Err(ClusterError::Read {
+                        topic: topic.to_owned(),
+                        cause: e,
+                    });
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(topic, error = %e, "scan: transient error");
+                    last_error = e.to_string();
+                }
+                Some(Ok(message)) => {
+                    last_progress = Instant::now();
+                    let partition = message.partition();
+                    let Some(&end) = remaining.get(&partition) else {
+                        continue;
+                    };
+                    if message.offset() >= end {
+                        remaining.remove(&partition);
+                        continue;
+                    }
+                    if message.offset() + 1 >= end {
+                        remaining.remove(&partition);
+                    }
+                    let headers = message
+                        .headers()
+                        .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+                        .unwrap_or_default();
+                    let raw = RawRecord {
+                        topic,
+                        partition,
+                        offset: message.offset(),
+                        timestamp: message.timestamp().to_millis(),
+                        key: message.key(),
+                        headers,
+                        value: message.payload(),
+                    };
+                    if sink(Event::decode(&raw, rules)).is_break() {
+                        return Ok(());
+                    }
+                }
+            }
+            if last_progress.elapsed() > STALL {
+                return Err(ClusterError::Stalled {
+                    topic: topic.to_owned(),
+                    seconds: STALL.as_secs(),
+                    missing: remaining.len(),
+                    detail: last_error,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_fatal_for_scan(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::UnknownTopicOrPartition
+            | RDKafkaErrorCode::TopicAuthorizationFailed
+            | RDKafkaErrorCode::SaslAuthenticationFailed
+            | RDKafkaErrorCode::Authentication
+    )
+}

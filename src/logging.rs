@@ -1,0 +1,43 @@
+//! Logs go to `$XDG_STATE_HOME/rewind/rewind.log`, never to the terminal.
+
+use std::path::PathBuf;
+
+use tracing_appender::non_blocking::WorkerGuard;
+
+/// `$VAR` if set and absolute, else `$HOME/<fallback>`.
+pub fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    match std::env::var_os(var).map(PathBuf::from) {
+        Some(p) if p.is_absolute() => Some(p),
+        _ => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)),
+    }
+}
+
+/// The state directory: logs, marks, undo files.
+pub fn state_dir() -> PathBuf {
+    xdg_dir("XDG_STATE_HOME", ".local/state")
+        .unwrap_or_else(std::env::temp_dir)
+        .join("rewind")
+}
+
+/// Starts logging to the log file; `RUST_LOG` sets the level (default `info`). Returns
+/// the guard that flushes the log on drop, or `None` when the file cannot be opened
+/// (rewind then runs without a log rather than writing to the terminal).
+pub fn init() -> Option<WorkerGuard> {
+    let dir = state_dir();
+    std::fs::create_dir_all(&dir).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("rewind.log"))
+        .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}

@@ -1,0 +1,13 @@
+//! The pure model: decoding, positions, selections and event streams. No I/O here.
+
+pub mod event;
+pub mod extract;
+pub mod position;
+pub mod select;
+pub mod topic;
+
+pub use event::{Event, Payload};
+pub use extract::{Extractor, TopicRules};
+pub use position::Position;
+pub use select::Selection;
+pub use topic::{PartitionInfo, TopicInfo};

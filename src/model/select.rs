@@ -1,0 +1,247 @@
+//! Which events a scan prints: partition, start position, time window, aggregate, limit.
+
+use super::event::Event;
+use super::position::Position;
+use super::topic::PartitionInfo;
+
+/// What the user asked to see (the options of `rewind events`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub aggregate: Option<String>,
+    pub partition: Option<i32>,
+    pub from: Option<Position>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+/// A partition's offsets to read, `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionRange {
+    pub partition: i32,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// Why a selection cannot be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SelectionError {
+    #[error("partition {partition} does not exist (the topic has partitions 0..{count})")]
+    NoPartition { partition: i32, count: usize },
+    #[error("--partition {partition} and --from {from} name different partitions")]
+    Conflict { partition: i32, from: Position },
+}
+
+/// What to do with one offered event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Emit,
+    Skip,
+    /// The limit is reached: stop reading.
+    Done,
+}
+
+impl Selection {
+    /// The offset ranges to read, one per partition that can hold selected events, in
+    /// partition order. Offsets below the low watermark are clamped to it.
+    pub fn ranges(
+        &self,
+        partitions: &[PartitionInfo],
+    ) -> Result<Vec<PartitionRange>, SelectionError> {
+        let mut only = self.partition;
+        let mut from_offset = None;
+        if let Some(Position::Coordinate { partition, offset }) = self.from {
+            if let Some(p) = only.filter(|&p| p != partition) {
+                return Err(SelectionError::Conflict {
+                    partition: p,
+                    from: self.from.unwrap(),
+                });
+            }
+            only = Some(partition);
+            from_offset = Some(offset);
+        }
+        if let Some(p) = only {
+            if !partitions.iter().any(|info| info.partition == p) {
+                return Err(SelectionError::NoPartition {
+                    partition: p,
+                    count: partitions.len(),
+                });
+            }
+        }
+        Ok(partitions
+            .iter()
+            .filter(|info| only.is_none_or(|p| p == info.partition))
+            .map(|info| PartitionRange {
+                partition: info.partition,
+                start: from_offset.unwrap_or(info.low).clamp(info.low, info.high),
+                end: info.high,
+            })
+            .filter(|r| r.end > r.start)
+            .collect())
+    }
+
+    /// Starts deciding, event by event, what to print.
+    pub fn selector(&self) -> Selector<'_> {
+        Selector {
+            selection: self,
+            matched: 0,
+            emitted: 0,
+        }
+    }
+
+    fn matches(&self, event: &Event) -> bool {
+        let after = self
+            .since
+            .into_iter()
+            .chain(match self.from {
+                Some(Position::Time(t)) => Some(t),
+                _ => None,
+            })
+            .max();
+        let ts = event.timestamp.unwrap_or(i64::MIN);
+        self.aggregate
+            .as_ref()
+            .is_none_or(|a| *a == event.aggregate)
+            && after.is_none_or(|t| ts >= t)
+            && self.until.is_none_or(|t| ts <= t)
+    }
+}
+
+/// Applies a selection to events in stream order.
+pub struct Selector<'a> {
+    selection: &'a Selection,
+    matched: usize,
+    emitted: usize,
+}
+
+impl Selector<'_> {
+    /// Whether to print this event, skip it, or stop.
+    pub fn offer(&mut self, event: &Event) -> Verdict {
+        if self.selection.limit.is_some_and(|l| self.emitted >= l) {
+            return Verdict::Done;
+        }
+        if !self.selection.matches(event) {
+            return Verdict::Skip;
+        }
+        self.matched += 1;
+        if let Some(Position::Index(skip)) = self.selection.from {
+            if self.matched <= skip {
+                return Verdict::Skip;
+            }
+        }
+        self.emitted += 1;
+        Verdict::Emit
+    }
+
+    /// Whether the limit has been reached.
+    pub fn is_done(&self) -> bool {
+        self.selection.limit.is_some_and(|l| self.emitted >= l)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::{Payload, RawRecord};
+    use crate::model::TopicRules;
+
+    fn parts() -> Vec<PartitionInfo> {
+        vec![
+            PartitionInfo {
+                partition: 0,
+                low: 0,
+                high: 10,
+            },
+            PartitionInfo {
+                partition: 1,
+                low: 5,
+                high: 5,
+            },
+            PartitionInfo {
+                partition: 2,
+                low: 3,
+                high: 8,
+            },
+        ]
+    }
+
+    fn event(key: &str, ts: i64) -> Event {
+        let raw = RawRecord {
+            topic: "t",
+            key: Some(key.as_bytes()),
+            timestamp: Some(ts),
+            ..Default::default()
+        };
+        Event::decode(&raw, &TopicRules::default())
+    }
+
+    #[test]
+    fn ranges_skip_empty_partitions_and_clamp() {
+        let all = Selection::default().ranges(&parts()).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            all[1],
+            PartitionRange {
+                partition: 2,
+                start: 3,
+                end: 8
+            }
+        );
+        let from = Selection {
+            from: Some("2/1".parse().unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(
+            from.ranges(&parts()).unwrap(),
+            vec![PartitionRange {
+                partition: 2,
+                start: 3,
+                end: 8
+            }]
+        );
+        let past_end = Selection {
+            from: Some("0/99".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(past_end.ranges(&parts()).unwrap().is_empty());
+        let missing = Selection {
+            partition: Some(7),
+            ..Default::default()
+        };
+        assert!(matches!(
+            missing.ranges(&parts()),
+            Err(SelectionError::NoPartition { partition: 7, .. })
+        ));
+        let conflict = Selection {
+            partition: Some(0),
+            from: Some("2/1".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(conflict.ranges(&parts()).is_err());
+    }
+
+    #[test]
+    fn selector_applies_aggregate_time_index_and_limit() {
+        let selection = Selection {
+            aggregate: Some("a".into()),
+            from: Some(Position::Index(1)),
+            since: Some(20),
+            limit: Some(2),
+            ..Default::default()
+        };
+        let events = [
+            event("a", 10),
+            event("a", 20),
+            event("b", 30),
+            event("a", 40),
+            event("a", 50),
+            event("a", 60),
+        ];
+        let mut selector = selection.selector();
+        let verdicts: Vec<_> = events.iter().map(|e| selector.offer(e)).collect();
+        use Verdict::*;
+        assert_eq!(verdicts, vec![Skip, Skip, Skip, Emit, Emit, Done]);
+        assert!(selector.is_done());
+        assert_eq!(events[0].value, Payload::Null);
+    }
+}

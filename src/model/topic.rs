@@ -1,0 +1,46 @@
+//! Topics and their partitions' watermarks.
+
+use serde_json::{json, Value};
+
+/// One partition's watermarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionInfo {
+    pub partition: i32,
+    pub low: i64,
+    pub high: i64,
+}
+
+/// A topic with its partitions' watermarks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub name: String,
+    pub partitions: Vec<PartitionInfo>,
+}
+
+impl TopicInfo {
+    /// Sum of the partitions' low watermarks.
+    pub fn low(&self) -> i64 {
+        self.partitions.iter().map(|p| p.low).sum()
+    }
+    /// Sum of the partitions' high watermarks.
+    pub fn high(&self) -> i64 {
+        self.partitions.iter().map(|p| p.high).sum()
+    }
+    /// Events currently held: high minus low over all partitions.
+    pub fn count(&self) -> i64 {
+        self.high() - self.low()
+    }
+    /// The `rewind topics -o json` shape, with per-partition watermarks added.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "partitions": self.partitions.len(),
+            "low": self.low(),
+            "high": self.high(),
+            "count": self.count(),
+            "watermarks": self.partitions.iter().map(|p| json!({
+                "partition": p.partition, "low": p.low, "high": p.high
+            })).collect::<Vec<_>>(),
+        })
+    }
+}

@@ -1,0 +1,194 @@
+//! A topic's events: the list on the left, the selected event on the right.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Gauge, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+
+use super::{scroll_offset, text, ACCENT};
+use crate::app::{App, EventsView};
+use crate::model::position::format_time;
+use crate::model::Event;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let view = &app.events;
+    let area = if view.done {
+        area
+    } else {
+        let [gauge, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+        draw_progress(frame, gauge, view);
+        rest
+    };
+    let [list, detail] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    draw_list(frame, list, view);
+    draw_detail(frame, detail, view);
+}
+
+fn draw_progress(frame: &mut Frame, area: Rect, view: &EventsView) {
+    let loaded = view.events.len() as f64;
+    let ratio = match view.total {
+        Some(total) if total > 0 => (loaded / total as f64).clamp(0.0, 1.0),
+        _ => 0.0,
+    };
+    let label = match view.total {
+        Some(total) => format!("loading {} / {} events", view.events.len(), total),
+        None => "connecting…".to_owned(),
+    };
+    frame.render_widget(
+        Gauge::default()
+            .gauge_style(Style::new().fg(ACCENT).bg(Color::DarkGray))
+            .ratio(ratio)
+            .label(label),
+        area,
+    );
+}
+
+fn border(focused: bool) -> Style {
+    match focused {
+        true => Style::new().fg(ACCENT),
+        false => Style::new().fg(Color::DarkGray),
+    }
+}
+
+fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
+    let title = match (&view.error, view.done) {
+        (Some(_), _) => format!(
+            " {} — {} events (load failed) ",
+            text::clean(&view.topic),
+            view.events.len()
+        ),
+        (None, true) => format!(
+            " {} — {} events ",
+            text::clean(&view.topic),
+            view.events.len()
+        ),
+        (None, false) => format!(
+            " {} — {} events so far ",
+            text::clean(&view.topic),
+            view.events.len()
+        ),
+    };
+    let block = Block::bordered()
+        .title(title)
+        .border_style(border(view.pane == 0));
+    if view.events.is_empty() {
+        let message = match (&view.error, view.done) {
+            (Some(e), _) => text::clean(e),
+            (None, true) => "This topic holds no events.".to_owned(),
+            (None, false) => "Loading…".to_owned(),
+        };
+        frame.render_widget(
+            Paragraph::new(message)
+                .wrap(Wrap { trim: false })
+                .block(block),
+            area,
+        );
+        return;
+    }
+    let height = area.height.saturating_sub(3) as usize;
+    let offset = scroll_offset(view.selected, height, view.events.len());
+    let rows = view.events.iter().skip(offset).take(height).map(|e| {
+        let style = if !search_hit(view, e) {
+            Style::new()
+        } else {
+            Style::new().fg(Color::Yellow)
+        };
+        Row::new(vec![
+            Cell::from(format!("{}/{}", e.partition, e.offset)),
+            Cell::from(e.timestamp.map(short_time).unwrap_or_else(|| "-".into())),
+            Cell::from(text::clean(&e.key.label())),
+            Cell::from(text::clean(&e.event_type)),
+        ])
+        .style(style)
+    });
+    let header = Row::new(["P/OFFSET", "TIME", "KEY", "TYPE"].map(Cell::from))
+        .style(Style::new().add_modifier(Modifier::BOLD));
+    let widths = [
+        Constraint::Length(9),
+        Constraint::Length(14),
+        Constraint::Percentage(40),
+        Constraint::Percentage(60),
+    ];
+    let mut state = TableState::default().with_selected(Some(view.selected - offset));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .row_highlight_style(Style::new().bg(ACCENT).fg(Color::Black));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn search_hit(view: &EventsView, e: &Event) -> bool {
+    let needle = view.search.to_lowercase();
+    !needle.is_empty()
+        && [&e.aggregate, &e.event_type]
+            .iter()
+            .any(|s| s.to_lowercase().contains(&needle))
+}
+
+/// `MM-DD HH:MM:SS` in UTC: enough to tell events apart in a list.
+fn short_time(ms: i64) -> String {
+    let full = format_time(ms);
+    format!("{} {}", &full[5..10], &full[11..19])
+}
+
+fn field(name: &str, value: String) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{name:<10}"), Style::new().fg(Color::DarkGray)),
+        Span::raw(text::clean(&value)),
+    ])
+}
+
+fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
+    let block = Block::bordered()
+        .title(" Event ")
+        .border_style(border(view.pane == 1));
+    let Some(e) = view.current() else {
+        frame.render_widget(Paragraph::new("").block(block), area);
+        return;
+    };
+    let mut lines = vec![
+        field(
+            "at",
+            format!(
+                "{} / partition {} / offset {}",
+                e.topic, e.partition, e.offset
+            ),
+        ),
+        field(
+            "time",
+            e.timestamp
+                .map(format_time)
+                .unwrap_or_else(|| "none".into()),
+        ),
+        field("key", format!("{} ({})", e.key.label(), e.key.kind())),
+        field("aggregate", e.aggregate.clone()),
+        field("type", e.event_type.clone()),
+    ];
+    if e.headers.is_empty() {
+        lines.push(field("headers", "none".into()));
+    } else {
+        lines.push(field("headers", String::new()));
+        for (name, value) in &e.headers {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {}", text::clean(name)), Style::new().fg(ACCENT)),
+                Span::raw(format!(": {}", text::clean(&value.label()))),
+            ]));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        format!("value ({})", e.value.kind()),
+        Style::new().fg(Color::DarkGray),
+    )));
+    lines.extend(e.value.pretty().lines().map(|l| Line::from(text::clean(l))));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((view.detail_scroll, 0)),
+        area,
+    );
+}

@@ -1,0 +1,57 @@
+//! The help overlay: every key, from the keymap itself.
+
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::ACCENT;
+use crate::app::KEYS;
+
+pub fn draw(frame: &mut Frame, area: Rect) {
+    let width = KEYS
+        .iter()
+        .map(|(k, d)| k.chars().count() + d.chars().count() + 4)
+        .max()
+        .unwrap_or(40) as u16
+        + 4;
+    let height = KEYS.len() as u16 + 4;
+    let [area] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [area] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let key_width = KEYS
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(10);
+    let mut lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {keys:<key_width$}  "),
+                    Style::new().fg(ACCENT).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        " ? or Esc closes this help",
+        Style::new().add_modifier(Modifier::DIM),
+    )));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(" Keys ")
+                .border_style(Style::new().fg(ACCENT)),
+        ),
+        area,
+    );
+}

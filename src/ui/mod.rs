@@ -1,0 +1,97 @@
+//! Drawing: one file per screen or dialog. Draws `&App` only: no I/O, no state changes.
+
+mod events;
+mod help;
+pub mod text;
+mod topics;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::{App, Input, Screen};
+
+/// The colour of the selected row and focused borders.
+pub const ACCENT: Color = Color::Cyan;
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let [title, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_title(frame, title, app);
+    match app.screen {
+        Screen::Topics => topics::draw(frame, body, app),
+        Screen::Events => events::draw(frame, body, app),
+    }
+    draw_status(frame, status, app);
+    if app.help {
+        help::draw(frame, body);
+    }
+}
+
+fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
+    let place = match app.screen {
+        Screen::Topics => "Topics".to_owned(),
+        Screen::Events => format!("Topics › {}", app.events.topic),
+    };
+    let line = Line::from(vec![
+        Span::styled(
+            " rewind ",
+            Style::new()
+                .fg(Color::Black)
+                .bg(ACCENT)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" "),
+        Span::styled(
+            text::clean(&place),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(
+            format!("  {}", text::clean(&app.brokers)),
+            Style::new().fg(Color::DarkGray),
+        ),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
+    let line = match &app.input {
+        Some(Input::Filter(t)) => Line::from(vec![
+            Span::styled("/", Style::new().fg(ACCENT)),
+            Span::raw(text::clean(t)),
+            Span::raw("█"),
+        ]),
+        Some(Input::Command(t)) => Line::from(vec![
+            Span::styled(":", Style::new().fg(ACCENT)),
+            Span::raw(text::clean(t)),
+            Span::raw("█"),
+        ]),
+        None if !app.status.is_empty() => Line::from(Span::styled(
+            text::clean(&app.status),
+            Style::new().fg(Color::Yellow),
+        )),
+        None => {
+            let hints = match app.screen {
+                Screen::Topics => "j/k move  Enter open  / filter  : command  R reload  ? help  q quit",
+                Screen::Events => "j/k move  g/G first/last  Tab pane  / search  n/N match  Esc back  ? help  q quit",
+            };
+            Line::from(Span::styled(hints, Style::new().fg(Color::DarkGray)))
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The first row to show so that `selected` stays near the middle of `height` rows
+/// without leaving empty rows at the end of a list of `len`.
+pub fn scroll_offset(selected: usize, height: usize, len: usize) -> usize {
+    selected
+        .saturating_sub(height / 2)
+        .min(len.saturating_sub(height))
+}

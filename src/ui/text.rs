@@ -1,0 +1,47 @@
+//! Text from Kafka is data, never terminal instructions: control characters are shown
+//! as visible symbols before anything is drawn.
+
+/// Replaces control characters (ESC, BEL, CR, …) by their visible Unicode pictures
+/// (␛, ␇, ␍) and tabs by spaces, so a payload cannot move the cursor, clear the screen
+/// or set the window title.
+pub fn clean(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            '\u{7f}' => '␡',
+            c if (c as u32) < 0x20 => char::from_u32(0x2400 + c as u32).unwrap_or('�'),
+            c if c.is_control() => '�',
+            c => c,
+        })
+        .collect()
+}
+
+/// Cuts `s` to at most `width` characters, ending with `…` when cut.
+pub fn fit(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_visible() {
+        assert_eq!(clean("a\u{1b}[2Jb\u{7}\r\n\tc\u{9b}"), "a␛[2Jb␇␍␊ c�");
+        assert_eq!(clean("plain ✓"), "plain ✓");
+    }
+
+    #[test]
+    fn fits_with_ellipsis() {
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 4), "abc");
+    }
+}
