@@ -94,14 +94,22 @@ impl Config {
 
     /// Parses and validates config text; errors name the file, the key and the problem.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let mut config: Config = toml::from_str(text)
-            .map_err(|e| anyhow::anyhow!("config {}: {}", path.display(), e.message()))
-            .with_context(|| format!("fix {} and try again", path.display()))?;
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| {
+                    let number = text[..s.start].matches('\n').count() + 1;
+                    let source = text.lines().nth(number - 1).unwrap_or_default().trim();
+                    format!(" line {number} (`{source}`)")
+                })
+                .unwrap_or_default();
+            anyhow::anyhow!("config {}{line}: {}", path.display(), e.message().trim())
+        })?;
         config.path = Some(path.to_path_buf());
         for (i, topic) in config.topics.iter().enumerate() {
             topic.rules().map_err(|e| {
                 anyhow::anyhow!(
-                    "config {}: topics[{i}] ({}): {e}",
+                    "config {}: topics[{i}] ({}): {e:#}",
                     path.display(),
                     topic.name
                 )

@@ -1,1 +1,184 @@
+use super::*;
+use crate::model::event::RawRecord;
+use crate::model::{PartitionInfo, TopicRules};
 
+fn topic(name: &str, counts: &[i64]) -> TopicInfo {
+    TopicInfo {
+        name: name.into(),
+        partitions: counts
+            .iter()
+            .enumerate()
+            .map(|(i, &high)| PartitionInfo {
+                partition: i as i32,
+                low: 0,
+                high,
+            })
+            .collect(),
+    }
+}
+
+fn event(offset: i64, key: &str, kind: &str) -> Event {
+    let value = format!(r#"{{"type":"{kind}"}}"#);
+    let raw = RawRecord {
+        topic: "orders",
+        offset,
+        timestamp: Some(1_795_687_200_000 + offset * 1000),
+        key: Some(key.as_bytes()),
+        value: Some(value.as_bytes()),
+        ..Default::default()
+    };
+    Event::decode(&raw, &TopicRules::default())
+}
+
+fn app_with_topics() -> App {
+    let mut app = App::new("127.0.0.1:9092".into(), Config::default());
+    assert_eq!(app.start(), vec![Command::LoadTopics]);
+    app.apply(Msg::Topics(Ok(vec![
+        topic("orders", &[3, 2]),
+        topic("payments", &[4]),
+        topic("shipments", &[1]),
+    ])));
+    app
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.update(Action::Type(c));
+    }
+}
+
+#[test]
+fn filter_narrows_topics_as_you_type() {
+    let mut app = app_with_topics();
+    app.update(Action::StartFilter);
+    type_text(&mut app, "pay");
+    assert_eq!(app.topics.visible().len(), 1);
+    app.update(Action::Submit);
+    assert_eq!(app.input, None);
+    assert_eq!(app.topics.filter, "pay");
+    let commands = app.update(Action::Open);
+    assert_eq!(
+        commands,
+        vec![Command::LoadTopic {
+            topic: "payments".into(),
+            generation: 1
+        }]
+    );
+    assert_eq!(app.events.total, Some(4));
+}
+
+#[test]
+fn open_load_move_and_back() {
+    let mut app = app_with_topics();
+    app.update(Action::MoveDown);
+    app.update(Action::MoveUp);
+    let commands = app.update(Action::Open);
+    assert_eq!(
+        commands,
+        vec![Command::LoadTopic {
+            topic: "orders".into(),
+            generation: 1
+        }]
+    );
+    assert_eq!(app.screen, Screen::Events);
+    app.apply(Msg::Events {
+        generation: 1,
+        events: vec![event(0, "a", "Created"), event(1, "b", "Created")],
+    });
+    app.apply(Msg::Events {
+        generation: 1,
+        events: vec![event(2, "a", "Shipped")],
+    });
+    app.apply(Msg::Loaded {
+        generation: 1,
+        result: Ok(()),
+    });
+    assert!(app.events.done);
+    app.update(Action::Last);
+    assert_eq!(app.events.current().unwrap().offset, 2);
+    app.update(Action::First);
+    app.update(Action::MoveDown);
+    assert_eq!(app.events.selected, 1);
+    app.update(Action::Back);
+    assert_eq!(app.screen, Screen::Topics);
+    // A late report from the topic that was left is dropped.
+    app.apply(Msg::Events {
+        generation: 1,
+        events: vec![event(3, "c", "X")],
+    });
+    assert_eq!(app.events.events.len(), 3);
+}
+
+#[test]
+fn search_jumps_between_matches() {
+    let mut app = app_with_topics();
+    app.update(Action::Open);
+    app.apply(Msg::Events {
+        generation: 1,
+        events: vec![
+            event(0, "a", "Created"),
+            event(1, "b", "Shipped"),
+            event(2, "c", "Shipped"),
+        ],
+    });
+    app.update(Action::StartFilter);
+    type_text(&mut app, "shipped");
+    app.update(Action::Submit);
+    assert_eq!(app.events.selected, 1);
+    app.update(Action::NextMatch);
+    assert_eq!(app.events.selected, 2);
+    app.update(Action::NextMatch);
+    assert_eq!(app.events.selected, 1);
+    app.update(Action::PrevMatch);
+    assert_eq!(app.events.selected, 2);
+}
+
+#[test]
+fn command_line_opens_topics_and_reports_mistakes() {
+    let mut app = app_with_topics();
+    app.update(Action::StartCommand);
+    type_text(&mut app, "topic shipments");
+    let commands = app.update(Action::Submit);
+    assert_eq!(
+        commands,
+        vec![Command::LoadTopic {
+            topic: "shipments".into(),
+            generation: 1
+        }]
+    );
+    app.update(Action::StartCommand);
+    type_text(&mut app, "topic nope");
+    assert!(app.update(Action::Submit).is_empty());
+    assert!(app.status.contains("no topic `nope`"), "{}", app.status);
+    app.update(Action::StartCommand);
+    type_text(&mut app, "frobnicate");
+    app.update(Action::Submit);
+    assert!(app.status.contains("unknown command"), "{}", app.status);
+    app.update(Action::StartCommand);
+    app.update(Action::Cancel);
+    assert_eq!(app.input, None);
+}
+
+#[test]
+fn help_and_quit() {
+    let mut app = app_with_topics();
+    app.update(Action::ToggleHelp);
+    assert!(app.help);
+    app.update(Action::Quit);
+    assert!(!app.help && !app.quit, "q closes the help first");
+    app.update(Action::Quit);
+    assert!(app.quit);
+}
+
+#[test]
+fn load_errors_are_kept_for_display() {
+    let mut app = App::new("x:1".into(), Config::default());
+    app.start();
+    app.apply(Msg::Topics(Err("cannot reach the brokers".into())));
+    assert!(!app.topics.loading);
+    assert_eq!(
+        app.topics.error.as_deref(),
+        Some("cannot reach the brokers")
+    );
+    assert_eq!(app.update(Action::Refresh), vec![Command::LoadTopics]);
+}

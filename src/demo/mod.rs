@@ -135,12 +135,12 @@ pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
     if serve {
         let mut out = std::io::stdout().lock();
         writeln!(out, "bootstrap={}", demo.bootstrap())?;
-        writeln!(
-            out,
-            "serving the demo domain (topics orders, payments, shipments, orders-snapshots); Ctrl-C stops it"
-        )?;
         out.flush()?;
         drop(out);
+        // On stderr, so that a reader that only wants the first line can close stdout.
+        eprintln!(
+            "serving the demo domain (topics orders, payments, shipments, orders-snapshots); Ctrl-C stops it"
+        );
         wait_for_interrupt()?;
         return Ok(());
     }

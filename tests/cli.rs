@@ -1,0 +1,387 @@
+//! The command line against real brokers: librdkafka's mock cluster in this process,
+//! and `rewind demo --serve` as a separate process.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// A topic layout the project has never seen: uneven partitions, one empty.
+fn inventory() -> (Mock, Vec<Rec>) {
+    let cluster = mock(&[("inventory.v3", 4), ("audit", 1), ("empty-topic", 2)]);
+    let mut records = Vec::new();
+    for (partition, count) in [(0, 7), (1, 0), (2, 13), (3, 2)] {
+        for i in 0..count {
+            let value =
+                json!({"sku": format!("S{partition}-{i}"), "kind": "StockAdjusted", "delta": i});
+            records.push(
+                Rec::new(
+                    "inventory.v3",
+                    partition,
+                    &format!("S{partition}-{}", i % 3),
+                    &value.to_string(),
+                )
+                .at(1_700_000_000_000 + i * 60_000),
+            );
+        }
+    }
+    for i in 0..5 {
+        records.push(Rec::new("audit", 0, "u", &format!("login {i}")));
+    }
+    produce(&cluster.bootstrap_servers(), &records);
+    (cluster, records)
+}
+
+#[test]
+fn topics_json_has_partitions_watermarks_and_counts() {
+    let (cluster, _) = inventory();
+    let out = rewind(&["-b", &cluster.bootstrap_servers(), "topics", "-o", "json"]);
+    let topics: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let by_name = |n: &str| {
+        topics
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("{n} missing: {topics}"))
+    };
+    let inv = by_name("inventory.v3");
+    assert_eq!(
+        (
+            inv["partitions"].clone(),
+            inv["low"].clone(),
+            inv["high"].clone(),
+            inv["count"].clone()
+        ),
+        (json!(4), json!(0), json!(22), json!(22))
+    );
+    assert_eq!(
+        inv["watermarks"][2],
+        json!({"partition": 2, "low": 0, "high": 13})
+    );
+    assert_eq!(by_name("audit")["count"], 5);
+    assert_eq!(by_name("empty-topic")["count"], 0);
+    assert_eq!(by_name("empty-topic")["partitions"], 2);
+
+    let table = stdout(&rewind(&["-b", &cluster.bootstrap_servers(), "topics"]));
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("inventory.v3"))
+        .expect("row");
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        ["inventory.v3", "4", "0", "22", "22"]
+    );
+}
+
+#[test]
+fn events_limit_prints_complete_lines_in_partition_order() {
+    let (cluster, _) = inventory();
+    let out = rewind(&[
+        "-b",
+        &cluster.bootstrap_servers(),
+        "events",
+        "inventory.v3",
+        "--limit",
+        "9",
+    ]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 9);
+    for line in &lines {
+        for field in [
+            "topic",
+            "partition",
+            "offset",
+            "timestamp",
+            "key",
+            "headers",
+            "type",
+            "aggregate",
+            "value",
+        ] {
+            assert!(line.get(field).is_some(), "{field} missing in {line}");
+        }
+    }
+    let coords: Vec<(i64, i64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["partition"].as_i64().unwrap(),
+                l["offset"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        coords[..8],
+        [
+            (0, 0),
+            (0, 1),
+            (0, 2),
+            (0, 3),
+            (0, 4),
+            (0, 5),
+            (0, 6),
+            (2, 0)
+        ]
+    );
+    assert_eq!(lines[0]["value"]["sku"], "S0-0");
+    assert_eq!(
+        lines[0]["aggregate"], "S0-0",
+        "the aggregate id defaults to the key"
+    );
+    assert_eq!(lines[0]["type"], "-", "no .type and no type header");
+    assert_eq!(lines[1]["timestamp"], 1_700_000_060_000i64);
+
+    let all = json_lines(&rewind(&[
+        "-b",
+        &cluster.bootstrap_servers(),
+        "events",
+        "inventory.v3",
+    ]));
+    assert_eq!(all.len(), 22);
+}
+
+#[test]
+fn events_filters_by_partition_position_aggregate_and_time() {
+    let (cluster, _) = inventory();
+    let b = cluster.bootstrap_servers();
+    let coords = |args: &[&str]| -> Vec<(i64, i64)> {
+        let mut full = vec!["-b", &b, "events", "inventory.v3"];
+        full.extend_from_slice(args);
+        json_lines(&rewind(&full))
+            .iter()
+            .map(|l| {
+                (
+                    l["partition"].as_i64().unwrap(),
+                    l["offset"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(coords(&["--partition", "3"]), [(3, 0), (3, 1)]);
+    assert_eq!(coords(&["--from", "2/11"]), [(2, 11), (2, 12)]);
+    assert_eq!(
+        coords(&["--from", "20"]),
+        [(3, 0), (3, 1)],
+        "index 20 skips 20 events"
+    );
+    assert_eq!(
+        coords(&["--aggregate", "S2-1", "--limit", "3"]),
+        [(2, 1), (2, 4), (2, 7)]
+    );
+    // 1_700_000_000_000 + 10 min .. + 11 min: offsets 10 and 11 of partition 2.
+    assert_eq!(
+        coords(&[
+            "--since",
+            "2023-11-14T22:23:20Z",
+            "--until",
+            "2023-11-14T22:24:20Z"
+        ]),
+        [(2, 10), (2, 11)]
+    );
+    assert_eq!(
+        coords(&["--from", "2023-11-14T22:24:20Z"]),
+        [(2, 11), (2, 12)]
+    );
+}
+
+#[test]
+fn text_binary_tombstone_and_headers_are_never_dropped() {
+    let cluster = mock(&[("mixed", 1)]);
+    let mut binary = Rec::new("mixed", 0, "bin", "");
+    binary.value = Some(vec![0xff, 0x00, 0xfe, 0x41]);
+    let mut tombstone = Rec::new("mixed", 0, "gone", "");
+    tombstone.value = None;
+    let mut keyless = Rec::new("mixed", 0, "", r#"{"type":"Pinged"}"#);
+    keyless.key = None;
+    keyless.headers = vec![
+        ("trace".into(), b"t-1".to_vec()),
+        ("type".into(), b"Ignored".to_vec()),
+    ];
+    let mut header_type = Rec::new("mixed", 0, "h", "[1,2]");
+    header_type.headers = vec![("type".into(), b"FromHeader".to_vec())];
+    produce(
+        &cluster.bootstrap_servers(),
+        &[
+            Rec::new("mixed", 0, "txt", "plain text, not JSON"),
+            binary,
+            tombstone,
+            keyless,
+            header_type,
+            Rec::new("mixed", 0, "empty", ""),
+        ],
+    );
+    let lines = json_lines(&rewind(&[
+        "-b",
+        &cluster.bootstrap_servers(),
+        "events",
+        "mixed",
+    ]));
+    assert_eq!(lines.len(), 6);
+    assert_eq!(lines[0]["value"], "plain text, not JSON");
+    assert_eq!(lines[1]["value"], json!({"base64": "/wD+QQ=="}));
+    assert_eq!(lines[2]["value"], Value::Null);
+    assert_eq!(lines[2]["key"], "gone");
+    assert_eq!(lines[3]["key"], Value::Null);
+    assert_eq!(lines[3]["aggregate"], "-");
+    assert_eq!(lines[3]["type"], "Pinged", ".type wins over the header");
+    assert_eq!(
+        lines[3]["headers"],
+        json!({"trace": "t-1", "type": "Ignored"})
+    );
+    assert_eq!(lines[4]["type"], "FromHeader");
+    assert_eq!(lines[4]["value"], json!([1, 2]));
+    assert_eq!(lines[5]["value"], "");
+}
+
+#[test]
+fn config_rules_set_aggregate_and_type() {
+    let cluster = mock(&[("orders", 2)]);
+    produce(
+        &cluster.bootstrap_servers(),
+        &[
+            Rec::new("orders", 0, "k1", r#"{"orderId":"o-9","kind":"Created"}"#),
+            Rec::new("orders", 1, "k2", r#"{"orderId":"o-9","kind":"Paid"}"#),
+            Rec::new("orders", 1, "k3", r#"{"orderId":"o-1","kind":"Created"}"#),
+        ],
+    );
+    let dir = sandbox();
+    std::fs::write(
+        dir.path().join("rewind.toml"),
+        "[[topics]]\nname = \"ord*\"\naggregate = \".orderId\"\ntype = \".kind\"\n",
+    )
+    .unwrap();
+    let lines = json_lines(&rewind_in(
+        dir.path(),
+        &[
+            "-b",
+            &cluster.bootstrap_servers(),
+            "events",
+            "orders",
+            "--aggregate",
+            "o-9",
+        ],
+    ));
+    let got: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["aggregate"].as_str().unwrap(),
+                l["type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("o-9", "Created"), ("o-9", "Paid")]);
+}
+
+fn failure(out: &std::process::Output) -> String {
+    assert!(
+        !out.status.success(),
+        "expected a failure, got: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    err
+}
+
+#[test]
+fn mistakes_fail_with_one_clear_line() {
+    let (cluster, _) = inventory();
+    let b = cluster.bootstrap_servers();
+    assert!(failure(&rewind(&["-b", &b, "events", "nope"])).contains("topic `nope` does not exist"));
+    assert!(
+        failure(&rewind(&["-b", &b, "events", "audit", "--partition", "3"]))
+            .contains("partition 3 does not exist")
+    );
+    assert!(failure(&rewind(&["topics"])).contains("no brokers given"));
+    let dir = sandbox();
+    std::fs::write(
+        dir.path().join("rewind.toml"),
+        "[profiles.x]\nbrokers = 3\n",
+    )
+    .unwrap();
+    let err = failure(&rewind_in(dir.path(), &["topics"]));
+    assert!(
+        err.contains("rewind.toml line 2") && err.contains("brokers"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unreachable_broker_fails_instead_of_hanging() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = failure(&rewind(&["-b", &format!("127.0.0.1:{port}"), "topics"]));
+    assert!(
+        err.contains(&format!("cannot reach the brokers at 127.0.0.1:{port}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn demo_serve_serves_the_sample_domain_to_other_clients() {
+    let dir = sandbox();
+    let mut child = rewind_command(dir.path())
+        .args(["demo", "--serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let bootstrap = first
+        .trim()
+        .strip_prefix("bootstrap=")
+        .unwrap_or_else(|| panic!("first line: {first}"))
+        .to_owned();
+
+    let topics: Value = serde_json::from_str(&stdout(&rewind(&[
+        "-b", &bootstrap, "topics", "-o", "json",
+    ])))
+    .unwrap();
+    let names: Vec<&str> = topics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["orders", "orders-snapshots", "payments", "shipments"]
+    );
+    let total: i64 = topics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["count"].as_i64().unwrap())
+        .sum();
+    assert!(total >= 5000, "{total}");
+
+    let config = asset("demo/rewind.toml");
+    let lines = json_lines(&rewind(&[
+        "-b",
+        &bootstrap,
+        "-c",
+        config.to_str().unwrap(),
+        "events",
+        "orders",
+        "--limit",
+        "3",
+    ]));
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["type"], "OrderCreated");
+    assert_eq!(lines[0]["aggregate"], lines[0]["value"]["orderId"]);
+    assert_eq!(lines[0]["value"]["schemaVersion"], 1);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1,0 +1,215 @@
+//! Helpers shared by the integration tests: real brokers (librdkafka's mock cluster in
+//! this process, Tansu as a separate process) and running the built `rewind` binary.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
+use rdkafka::ClientConfig;
+
+pub type Mock = MockCluster<'static, DefaultProducerContext>;
+
+/// A mock cluster with these topics and partition counts.
+pub fn mock(topics: &[(&str, i32)]) -> Mock {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    for (name, partitions) in topics {
+        cluster
+            .create_topic(name, *partitions, 1)
+            .expect("create topic");
+    }
+    cluster
+}
+
+/// One record to produce in a test.
+#[derive(Debug, Clone, Default)]
+pub struct Rec {
+    pub topic: String,
+    pub partition: Option<i32>,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub timestamp: Option<i64>,
+}
+
+impl Rec {
+    pub fn new(topic: &str, partition: i32, key: &str, value: &str) -> Rec {
+        Rec {
+            topic: topic.into(),
+            partition: Some(partition),
+            key: Some(key.as_bytes().to_vec()),
+            value: Some(value.as_bytes().to_vec()),
+            ..Rec::default()
+        }
+    }
+    pub fn at(mut self, timestamp: i64) -> Rec {
+        self.timestamp = Some(timestamp);
+        self
+    }
+}
+
+/// Produces records and waits until the broker has them all.
+pub fn produce(bootstrap: &str, records: &[Rec]) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "5")
+        .set("log_level", "3")
+        .create()
+        .expect("producer");
+    for r in records {
+        let mut headers = OwnedHeaders::new();
+        for (name, value) in &r.headers {
+            headers = headers.insert(Header {
+                key: name,
+                value: Some(value),
+            });
+        }
+        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&r.topic).headers(headers);
+        if let Some(p) = r.partition {
+            record = record.partition(p);
+        }
+        if let Some(k) = &r.key {
+            record = record.key(k.as_slice());
+        }
+        if let Some(v) = &r.value {
+            record = record.payload(v.as_slice());
+        }
+        if let Some(t) = r.timestamp {
+            record = record.timestamp(t);
+        }
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    producer.poll(Duration::from_millis(10));
+                    record = back;
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// A scratch directory used as HOME, cwd and XDG dirs so the user's config and state
+/// never leak into a test.
+pub fn sandbox() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// Runs the built `rewind` binary in a sandbox.
+pub fn rewind(args: &[&str]) -> Output {
+    let dir = sandbox();
+    rewind_in(dir.path(), args)
+}
+
+/// Runs `rewind` with `dir` as cwd, HOME and XDG base.
+pub fn rewind_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    rewind_command(dir).args(args).output().expect("run rewind")
+}
+
+/// The `rewind` command with a clean environment rooted at `dir`.
+pub fn rewind_command(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rewind"));
+    cmd.current_dir(dir)
+        .env("HOME", dir)
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env_remove("REWIND_BROKERS");
+    cmd
+}
+
+pub fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "rewind failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
+}
+
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The path of the project's assets.
+pub fn asset(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join(path)
+}
+
+const TANSU_INSTALL: &str = "cargo install tansu@0.6.0 --locked --features dynostore";
+
+/// Tansu 0.6.0 running as a separate broker process on a free loopback port.
+pub struct Tansu {
+    child: Child,
+    pub bootstrap: String,
+}
+
+fn tansu_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("TANSU") {
+        return PathBuf::from(p);
+    }
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .chain(std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin")))
+        .map(|dir| dir.join("tansu"))
+        .find(|p| p.is_file());
+    on_path.unwrap_or_else(|| {
+        panic!("Tansu is needed for this test and was not found on PATH or in ~/.cargo/bin; install it with: {TANSU_INSTALL}")
+    })
+}
+
+impl Tansu {
+    /// Starts Tansu with in-memory storage and waits until it accepts connections.
+    pub fn start() -> Tansu {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(tansu_binary())
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start tansu ({e}); install it with: {TANSU_INSTALL}")
+            });
+        let bootstrap = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(&bootstrap).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not listen on {bootstrap} within 30s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Tansu { child, bootstrap }
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
