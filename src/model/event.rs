@@ -96,7 +96,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn hex_dump(bytes: &[u8]) -> String {
     bytes
-        .chunks(16)
+        .chunks(8)
         .enumerate()
         .map(|(i, chunk)| {
             let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
@@ -110,7 +110,7 @@ fn hex_dump(bytes: &[u8]) -> String {
                     }
                 })
                 .collect();
-            format!("{:08x}  {:<47}  {}", i * 16, hex.join(" "), ascii)
+            format!("{:08x}  {:<23}  {}", i * 8, hex.join(" "), ascii)
         })
         .collect::<Vec<_>>()
         .join("\n")

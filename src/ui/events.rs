@@ -116,7 +116,8 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
-        .row_highlight_style(Style::new().bg(ACCENT).fg(Color::Black));
+        .row_highlight_style(Style::new().bg(ACCENT).fg(Color::Black))
+        .highlight_symbol("▶ ");
     frame.render_stateful_widget(table, area, &mut state);
 }
 
