@@ -17,7 +17,15 @@ fn screen(app: &App) -> String {
 fn topic(name: &str, highs: &[i64]) -> TopicInfo {
     TopicInfo {
         name: name.into(),
-        partitions: highs.iter().enumerate().map(|(i, &high)| PartitionInfo { partition: i as i32, low: 0, high }).collect(),
+        partitions: highs
+            .iter()
+            .enumerate()
+            .map(|(i, &high)| PartitionInfo {
+                partition: i as i32,
+                low: 0,
+                high,
+            })
+            .collect(),
     }
 }
 
@@ -33,8 +41,21 @@ fn app() -> App {
     app
 }
 
-fn event(offset: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: Vec<(&'static str, Option<&'static [u8]>)>) -> Event {
-    let raw = RawRecord { topic: "orders", partition: 0, offset, timestamp: Some(1_795_687_200_000 + offset * 61_000), key, headers, value };
+fn event(
+    offset: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: Vec<(&'static str, Option<&'static [u8]>)>,
+) -> Event {
+    let raw = RawRecord {
+        topic: "orders",
+        partition: 0,
+        offset,
+        timestamp: Some(1_795_687_200_000 + offset * 61_000),
+        key,
+        headers,
+        value,
+    };
     Event::decode(&raw, &TopicRules::default())
 }
 
@@ -52,9 +73,18 @@ fn events() -> Vec<Event> {
 
 fn opened(app: &mut App) {
     app.update(Action::Open);
-    app.apply(Msg::TopicSize { generation: 1, total: 7 });
-    app.apply(Msg::Events { generation: 1, events: events() });
-    app.apply(Msg::Loaded { generation: 1, result: Ok(()) });
+    app.apply(Msg::TopicSize {
+        generation: 1,
+        total: 7,
+    });
+    app.apply(Msg::Events {
+        generation: 1,
+        events: events(),
+    });
+    app.apply(Msg::Loaded {
+        generation: 1,
+        result: Ok(()),
+    });
 }
 
 #[test]
@@ -67,7 +97,9 @@ fn topics_loading_and_error() {
     let mut app = App::new("10.0.0.1:9092".into(), Config::default());
     app.start();
     insta::assert_snapshot!("topics_loading", screen(&app));
-    app.apply(Msg::Topics(Err("cannot reach the brokers at 10.0.0.1:9092 (timed out): check -b / REWIND_BROKERS".into())));
+    app.apply(Msg::Topics(Err(
+        "cannot reach the brokers at 10.0.0.1:9092 (timed out): check -b / REWIND_BROKERS".into(),
+    )));
     insta::assert_snapshot!("topics_error", screen(&app));
 }
 
@@ -85,8 +117,14 @@ fn topics_filter_typing() {
 fn events_loading_shows_progress() {
     let mut app = app();
     app.update(Action::Open);
-    app.apply(Msg::TopicSize { generation: 1, total: 14 });
-    app.apply(Msg::Events { generation: 1, events: events() });
+    app.apply(Msg::TopicSize {
+        generation: 1,
+        total: 14,
+    });
+    app.apply(Msg::Events {
+        generation: 1,
+        events: events(),
+    });
     insta::assert_snapshot!(screen(&app));
 }
 
@@ -111,7 +149,10 @@ fn events_malformed_binary_tombstone_and_escapes() {
     insta::assert_snapshot!("tombstone", screen(&app));
     app.update(Action::Last);
     let drawn = screen(&app);
-    assert!(!drawn.contains('\u{1b}') && !drawn.contains('\u{7}'), "control characters reached the screen");
+    assert!(
+        !drawn.contains('\u{1b}') && !drawn.contains('\u{7}'),
+        "control characters reached the screen"
+    );
     insta::assert_snapshot!("escapes", drawn);
 }
 

@@ -35,8 +35,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    let header = Row::new(["TOPIC", "PARTITIONS", "    EVENTS", "       LOW", "      HIGH"].map(Cell::from))
-        .style(Style::new().add_modifier(Modifier::BOLD));
+    let header = Row::new(
+        [
+            "TOPIC",
+            "PARTITIONS",
+            "    EVENTS",
+            "       LOW",
+            "      HIGH",
+        ]
+        .map(Cell::from),
+    )
+    .style(Style::new().add_modifier(Modifier::BOLD));
     let rows = visible.iter().map(|t| {
         Row::new(vec![
             Cell::from(text::clean(&t.name)),

@@ -54,12 +54,20 @@ impl Rec {
 
 /// Produces records and waits until the broker has them all.
 pub fn produce(bootstrap: &str, records: &[Rec]) {
-    let producer: BaseProducer = ClientConfig::new()
+    produce_with(bootstrap, records, &[]);
+}
+
+/// Produces records with extra producer properties.
+pub fn produce_with(bootstrap: &str, records: &[Rec], properties: &[(&str, &str)]) {
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "5")
-        .set("log_level", "3")
-        .create()
-        .expect("producer");
+        .set("log_level", "3");
+    for (k, v) in properties {
+        config.set(*k, *v);
+    }
+    let producer: BaseProducer = config.create().expect("producer");
     for r in records {
         let mut headers = OwnedHeaders::new();
         for (name, value) in &r.headers {
