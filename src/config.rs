@@ -182,10 +182,17 @@ impl TopicConfig {
         if let Some(spec) = &self.event_type {
             rules.event_type = vec![Extractor::parse(spec).context("key `type`")?];
         }
-        for (key, spec) in [("event_id", &self.event_id), ("version", &self.version)] {
-            if let Some(spec) = spec {
-                Extractor::parse(spec).with_context(|| format!("key `{key}`"))?;
-            }
+        let optional = |key: &str, spec: &Option<String>| -> Result<Option<Extractor>> {
+            spec.as_deref()
+                .map(|s| Extractor::parse(s).with_context(|| format!("key `{key}`")))
+                .transpose()
+        };
+        rules.event_id = optional("event_id", &self.event_id)?;
+        rules.version = optional("version", &self.version)?;
+        rules.compensation_ref = optional("compensation_ref", &self.compensation_ref)?;
+        if let Some(snapshots) = &self.snapshots {
+            optional("snapshots.state", &snapshots.state)?;
+            optional("snapshots.version", &snapshots.version)?;
         }
         Ok(rules)
     }

@@ -116,6 +116,26 @@ fn hex_dump(bytes: &[u8]) -> String {
         .join("\n")
 }
 
+/// A partition and offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Coord {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl Coord {
+    /// `{"partition","offset"}`.
+    pub fn to_json(self) -> Value {
+        json!({"partition": self.partition, "offset": self.offset})
+    }
+}
+
+impl std::fmt::Display for Coord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.partition, self.offset)
+    }
+}
+
 /// One Kafka record, decoded, with the type and aggregate id rewind derived from it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -132,6 +152,10 @@ pub struct Event {
     pub event_type: String,
     /// The aggregate id (`-` when none can be found).
     pub aggregate: String,
+    /// The event id, when the topic's rules name one (duplicate detection).
+    pub event_id: Option<String>,
+    /// The schema version, when the topic's rules name one.
+    pub version: Option<String>,
 }
 
 /// The raw parts of a record, before decoding.
@@ -167,9 +191,13 @@ impl Event {
             value: Payload::decode(raw.value),
             event_type: String::new(),
             aggregate: String::new(),
+            event_id: None,
+            version: None,
         };
         event.event_type = rules.event_type(&event, raw.key);
         event.aggregate = rules.aggregate(&event, raw.key);
+        event.event_id = rules.event_id.as_ref().and_then(|x| x.extract(&event, raw.key));
+        event.version = rules.version.as_ref().and_then(|x| x.extract(&event, raw.key));
         event
     }
 
@@ -201,9 +229,23 @@ impl Event {
         Value::Object(map)
     }
 
+    /// The `{"partition","offset"}` of this event.
+    pub fn coord(&self) -> Coord {
+        Coord { partition: self.partition, offset: self.offset }
+    }
+
+    /// `$meta` for reducers: coordinates, key, headers, type and the stream index.
+    pub fn meta(&self, index: usize) -> Value {
+        json!({
+            "topic": self.topic, "partition": self.partition, "offset": self.offset,
+            "timestamp": self.timestamp, "key": self.key.to_json(), "headers": self.headers_json(),
+            "type": self.event_type, "index": index,
+        })
+    }
+
     /// The JSON line printed by `rewind events` (SPEC.md, "event line").
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut line = json!({
             "topic": self.topic,
             "partition": self.partition,
             "offset": self.offset,
@@ -213,7 +255,14 @@ impl Event {
             "type": self.event_type,
             "aggregate": self.aggregate,
             "value": self.value.to_json(),
-        })
+        });
+        if let Some(id) = &self.event_id {
+            line["event_id"] = json!(id);
+        }
+        if let Some(v) = &self.version {
+            line["version"] = json!(v);
+        }
+        line
     }
 }
 

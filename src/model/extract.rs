@@ -90,6 +90,21 @@ impl Extractor {
         Ok(Extractor::Path(steps))
     }
 
+    /// The JSON value a path finds in an event's value (paths only).
+    pub fn value<'a>(&self, event: &'a Event) -> Option<&'a Value> {
+        let Extractor::Path(steps) = self else {
+            return None;
+        };
+        let mut at = event.value.as_json()?;
+        for step in steps {
+            at = match step {
+                PathStep::Field(f) => at.get(f)?,
+                PathStep::Index(i) => at.get(*i)?,
+            };
+        }
+        Some(at)
+    }
+
     /// The string this extractor finds in an event, if any. Numbers and other JSON
     /// scalars are rendered as JSON; objects and arrays are not ids.
     pub fn extract(&self, event: &Event, raw_key: Option<&[u8]>) -> Option<String> {
@@ -99,15 +114,8 @@ impl Extractor {
                 Payload::Null => None,
                 other => Some(other.label()),
             }),
-            Extractor::Path(steps) => {
-                let mut at = event.value.as_json()?;
-                for step in steps {
-                    at = match step {
-                        PathStep::Field(f) => at.get(f)?,
-                        PathStep::Index(i) => at.get(*i)?,
-                    };
-                }
-                match at {
+            Extractor::Path(_) => {
+                match self.value(event)? {
                     Value::String(s) => Some(s.clone()),
                     Value::Null | Value::Object(_) | Value::Array(_) => None,
                     other => Some(other.to_string()),
@@ -117,12 +125,17 @@ impl Extractor {
     }
 }
 
-/// How one topic's records become events: where the aggregate id and type come from.
+/// How one topic's records become events: where the aggregate id, type, event id and
+/// schema version come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicRules {
     pub aggregate: Extractor,
     /// Tried in order; the first that yields a value wins.
     pub event_type: Vec<Extractor>,
+    pub event_id: Option<Extractor>,
+    pub version: Option<Extractor>,
+    /// In a reversing event: the id of the event it reverses.
+    pub compensation_ref: Option<Extractor>,
 }
 
 impl Default for TopicRules {
@@ -133,6 +146,9 @@ impl Default for TopicRules {
                 Extractor::Path(vec![PathStep::Field("type".into())]),
                 Extractor::Header("type".into()),
             ],
+            event_id: None,
+            version: None,
+            compensation_ref: None,
         }
     }
 }

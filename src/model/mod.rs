@@ -1,12 +1,15 @@
 //! The pure model: decoding, positions, selections and event streams. No I/O here.
 
+pub mod diff;
 pub mod event;
 pub mod extract;
 pub mod position;
+pub mod projection;
+pub mod reducer;
 pub mod select;
 pub mod topic;
 
-pub use event::{Event, Payload};
+pub use event::{Coord, Event, Payload};
 pub use extract::{Extractor, TopicRules};
 pub use position::Position;
 pub use select::Selection;

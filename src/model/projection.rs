@@ -1,0 +1,231 @@
+//! Folding an aggregate's events into state, with checkpoints so that the state after
+//! any event is a short fold away, and the what-if skip of single events.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jaq_json::Val;
+use serde_json::Value;
+
+use super::diff::{diff, Change};
+use super::event::Event;
+use super::reducer::{from_val, to_val, Reducers};
+
+/// A checkpoint is kept after every this many events.
+pub const CHECKPOINT_EVERY: usize = 32;
+
+/// One event as the fold sees it.
+struct FoldInput {
+    event_type: String,
+    event: Val,
+    meta: Val,
+}
+
+/// The projection of one aggregate stream.
+pub struct Projection<'r> {
+    reducers: &'r Reducers,
+    inputs: Vec<FoldInput>,
+    skipped: BTreeSet<usize>,
+    /// `checkpoints[k]` is the state after the first `(k + 1) * CHECKPOINT_EVERY` events.
+    checkpoints: Vec<Val>,
+    /// Reducer errors by event index, for every index folded so far.
+    errors: BTreeMap<usize, String>,
+    /// The last state computed: (events folded, state), for cheap forward steps.
+    last: Option<(usize, Val)>,
+}
+
+impl<'r> Projection<'r> {
+    /// A projection of `events` (one aggregate, in stream order).
+    pub fn new<'e>(reducers: &'r Reducers, events: impl IntoIterator<Item = &'e Event>) -> Projection<'r> {
+        let inputs = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| FoldInput {
+                event_type: e.event_type.clone(),
+                event: to_val(&e.value.to_json()),
+                meta: to_val(&e.meta(i)),
+            })
+            .collect();
+        Projection { reducers, inputs, skipped: BTreeSet::new(), checkpoints: Vec::new(), errors: BTreeMap::new(), last: None }
+    }
+
+    /// How many events the stream has.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Whether the stream is empty.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// Folds events `from..to` onto `state`, recording reducer errors.
+    fn fold(&mut self, mut state: Val, from: usize, to: usize) -> Val {
+        for i in from..to {
+            if self.skipped.contains(&i) {
+                continue;
+            }
+            let input = &self.inputs[i];
+            match self.reducers.apply(&input.event_type, &state, &input.event, &input.meta) {
+                Ok(next) => {
+                    state = next;
+                    self.errors.remove(&i);
+                }
+                Err(e) => {
+                    self.errors.insert(i, e);
+                }
+            }
+        }
+        state
+    }
+
+    /// The state after the first `n` events (`n = 0`: `null`).
+    fn state_after_count(&mut self, n: usize) -> Val {
+        let n = n.min(self.inputs.len());
+        if let Some((done, state)) = &self.last {
+            if *done <= n && n - *done < CHECKPOINT_EVERY {
+                let (done, state) = (*done, state.clone());
+                return self.remember(n, done, state);
+            }
+        }
+        let wanted = n / CHECKPOINT_EVERY;
+        while self.checkpoints.len() < wanted {
+            let k = self.checkpoints.len();
+            let base = if k == 0 { Val::Null } else { self.checkpoints[k - 1].clone() };
+            let next = self.fold(base, k * CHECKPOINT_EVERY, (k + 1) * CHECKPOINT_EVERY);
+            self.checkpoints.push(next);
+        }
+        let (done, base) = match wanted {
+            0 => (0, Val::Null),
+            k => (k * CHECKPOINT_EVERY, self.checkpoints[k - 1].clone()),
+        };
+        self.remember(n, done, base)
+    }
+
+    fn remember(&mut self, n: usize, done: usize, base: Val) -> Val {
+        let state = self.fold(base, done, n);
+        self.last = Some((n, state.clone()));
+        state
+    }
+
+    /// The state after the event at `index` (as JSON).
+    pub fn state_after(&mut self, index: usize) -> Value {
+        from_val(&self.state_after_count(index + 1))
+    }
+
+    /// The state before the event at `index`.
+    pub fn state_before(&mut self, index: usize) -> Value {
+        from_val(&self.state_after_count(index))
+    }
+
+    /// What the event at `index` changed.
+    pub fn changes_at(&mut self, index: usize) -> Vec<Change> {
+        let before = self.state_before(index);
+        let after = self.state_after(index);
+        diff(&before, &after)
+    }
+
+    /// Reducer errors for events up to and including `index`, folding as needed.
+    pub fn errors_through(&mut self, index: usize) -> Vec<(usize, String)> {
+        self.state_after_count(index + 1);
+        self.errors.range(..=index).map(|(i, e)| (*i, e.clone())).collect()
+    }
+
+    /// The reducer error of one event, if it has been folded and failed.
+    pub fn error_at(&self, index: usize) -> Option<&str> {
+        self.errors.get(&index).map(String::as_str)
+    }
+
+    /// Skips or unskips an event (what-if): the fold goes on as if it were not there.
+    pub fn toggle_skip(&mut self, index: usize) {
+        if !self.skipped.remove(&index) {
+            self.skipped.insert(index);
+        }
+        self.checkpoints.truncate(index / CHECKPOINT_EVERY);
+        self.errors.retain(|&i, _| i < index);
+        self.last = None;
+    }
+
+    /// Whether an event is skipped.
+    pub fn is_skipped(&self, index: usize) -> bool {
+        self.skipped.contains(&index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::RawRecord;
+    use crate::model::TopicRules;
+    use serde_json::json;
+
+    fn events(n: usize) -> Vec<Event> {
+        (0..n)
+            .map(|i| {
+                let value = if i == 5 { "{broken".to_owned() } else { json!({"type": "Add", "n": i}).to_string() };
+                let raw = RawRecord { topic: "t", offset: i as i64, key: Some(b"a"), value: Some(value.as_bytes()), ..Default::default() };
+                Event::decode(&raw, &TopicRules::default())
+            })
+            .collect()
+    }
+
+    fn reducers() -> Reducers {
+        Reducers::compile(&[("Add".to_string(), "(. // {}) | .sum += $event.n | .count += 1 | .last = $meta.index".to_string())].into()).unwrap()
+    }
+
+    /// An independent fold: sum and count of every event but the broken one and the skipped.
+    fn expected(upto: usize, skipped: &[usize]) -> Value {
+        let kept: Vec<usize> = (0..=upto).filter(|i| *i != 5 && !skipped.contains(i)).collect();
+        if kept.is_empty() {
+            return Value::Null;
+        }
+        json!({"sum": kept.iter().sum::<usize>(), "count": kept.len(), "last": kept.last()})
+    }
+
+    #[test]
+    fn any_position_equals_an_independent_fold() {
+        let reducers = reducers();
+        let events = events(200);
+        let mut p = Projection::new(&reducers, &events);
+        for i in [199, 0, 31, 32, 33, 64, 100, 99, 98, 150, 4, 5, 6] {
+            assert_eq!(p.state_after(i), expected(i, &[]), "index {i}");
+        }
+    }
+
+    #[test]
+    fn broken_events_are_marked_and_the_fold_goes_on() {
+        let reducers = reducers();
+        let events = events(10);
+        let mut p = Projection::new(&reducers, &events);
+        let errors = p.errors_through(9);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].0, 5);
+        assert!(p.changes_at(5).is_empty());
+        assert_eq!(p.state_after(9), expected(9, &[]));
+        assert!(p.errors_through(4).is_empty());
+    }
+
+    #[test]
+    fn skip_refolds_as_if_the_event_were_not_there() {
+        let reducers = reducers();
+        let events = events(100);
+        let mut p = Projection::new(&reducers, &events);
+        assert_eq!(p.state_after(99), expected(99, &[]));
+        p.toggle_skip(40);
+        assert!(p.is_skipped(40));
+        assert_eq!(p.state_after(99), expected(99, &[40]));
+        assert_eq!(p.state_after(39), expected(39, &[]));
+        assert!(p.changes_at(40).is_empty());
+        p.toggle_skip(40);
+        assert_eq!(p.state_after(99), expected(99, &[]));
+    }
+
+    #[test]
+    fn diff_shows_what_one_event_changed() {
+        let reducers = reducers();
+        let events = events(3);
+        let mut p = Projection::new(&reducers, &events);
+        let paths: Vec<String> = p.changes_at(2).into_iter().map(|c| c.path).collect();
+        assert_eq!(paths, ["/sum", "/count", "/last"]);
+        assert_eq!(p.changes_at(0)[0].path, "");
+    }
+}

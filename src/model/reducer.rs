@@ -1,0 +1,169 @@
+//! Reducers: jq programs (run by the jaq crates, in process) that fold an event into
+//! state. Everything jaq-specific stays behind `Reducers::apply`.
+
+use std::collections::BTreeMap;
+
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{data, Compiler, Ctx, Vars};
+use jaq_json::Val;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// SPEC.md's default reducer: a recursive merge of the event's data into the state.
+pub const DEFAULT_REDUCER: &str = r#"($event.data // $event) as $d | if type == "object" and ($d|type) == "object" then . * $d else $d end"#;
+
+type Filter = jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>;
+
+/// A reducer program that does not compile.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("reducer for `{event_type}` does not compile: {message}")]
+pub struct CompileError {
+    pub event_type: String,
+    pub message: String,
+}
+
+/// One compiled program, with its source for messages.
+struct Program {
+    source: String,
+    filter: Filter,
+}
+
+/// The reducers of one topic: by event type, the `*` fallback, and the default.
+pub struct Reducers {
+    by_type: BTreeMap<String, Program>,
+    fallback: Option<Program>,
+    default: Program,
+}
+
+impl std::fmt::Debug for Reducers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reducers")
+            .field("types", &self.by_type.keys().collect::<Vec<_>>())
+            .field("fallback", &self.fallback.as_ref().map(|p| &p.source))
+            .finish()
+    }
+}
+
+fn compile(event_type: &str, code: &str) -> Result<Program, CompileError> {
+    let fail = |message: String| CompileError {
+        event_type: event_type.to_owned(),
+        message,
+    };
+    let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
+    let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
+    let loader = Loader::new(defs);
+    let arena = Arena::default();
+    let modules = loader
+        .load(&arena, File { code, path: () })
+        .map_err(|errs| fail(format!("cannot parse `{code}` ({} error(s): {:?})", errs.len(), errs.first().map(|e| &e.1))))?;
+    let filter = Compiler::default()
+        .with_funs(funs)
+        .with_global_vars(["$event", "$meta"])
+        .compile(modules)
+        .map_err(|errs| fail(format!("cannot compile `{code}` ({} error(s): {:?})", errs.len(), errs.first().map(|e| &e.1))))?;
+    Ok(Program {
+        source: code.to_owned(),
+        filter,
+    })
+}
+
+/// Converts serde JSON to a jaq value.
+pub fn to_val(value: &Value) -> Val {
+    Val::deserialize(value).expect("every JSON value is a jaq value")
+}
+
+/// Converts a jaq value back to serde JSON (non-JSON values such as NaN become null).
+pub fn from_val(val: &Val) -> Value {
+    serde_json::from_str(&val.to_string()).unwrap_or(Value::Null)
+}
+
+impl Reducers {
+    /// Compiles a topic's `[topics.reducers]` table; an error names the event type.
+    pub fn compile(programs: &BTreeMap<String, String>) -> Result<Reducers, CompileError> {
+        let mut by_type = BTreeMap::new();
+        let mut fallback = None;
+        for (event_type, code) in programs {
+            let program = compile(event_type, code)?;
+            if event_type == "*" {
+                fallback = Some(program);
+            } else {
+                by_type.insert(event_type.clone(), program);
+            }
+        }
+        Ok(Reducers {
+            by_type,
+            fallback,
+            default: compile("(default)", DEFAULT_REDUCER)?,
+        })
+    }
+
+    /// The source of the program that folds this event type.
+    pub fn source_for(&self, event_type: &str) -> &str {
+        &self.program_for(event_type).source
+    }
+
+    fn program_for(&self, event_type: &str) -> &Program {
+        self.by_type
+            .get(event_type)
+            .or(self.fallback.as_ref())
+            .unwrap_or(&self.default)
+    }
+
+    /// Folds one event: the state after it, or why the reducer failed (an error, no
+    /// output, or more than one output).
+    pub fn apply(&self, event_type: &str, state: &Val, event: &Val, meta: &Val) -> Result<Val, String> {
+        let program = self.program_for(event_type);
+        let ctx = Ctx::<data::JustLut<Val>>::new(&program.filter.lut, Vars::new([event.clone(), meta.clone()]));
+        let mut outputs = program.filter.id.run((ctx, state.clone())).map(jaq_core::unwrap_valr);
+        match (outputs.next(), outputs.next()) {
+            (None, _) => Err("the reducer produced no output".to_owned()),
+            (Some(Err(e)), _) => Err(format!("the reducer failed: {e}")),
+            (Some(Ok(_)), Some(_)) => Err("the reducer produced more than one output".to_owned()),
+            (Some(Ok(next)), None) => Ok(next),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reducers(pairs: &[(&str, &str)]) -> Reducers {
+        Reducers::compile(&pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()).unwrap()
+    }
+
+    fn run(r: &Reducers, kind: &str, state: Value, event: Value) -> Result<Value, String> {
+        let meta = json!({"type": kind, "offset": 7});
+        r.apply(kind, &to_val(&state), &to_val(&event), &to_val(&meta)).map(|v| from_val(&v))
+    }
+
+    #[test]
+    fn typed_fallback_and_default_reducers() {
+        let r = reducers(&[("Created", "$event.data"), ("Shipped", ".status = \"shipped\" | .at = $meta.offset")]);
+        assert_eq!(run(&r, "Created", Value::Null, json!({"data": {"a": 1}})), Ok(json!({"a": 1})));
+        assert_eq!(run(&r, "Shipped", json!({"a": 1}), json!({})), Ok(json!({"a": 1, "status": "shipped", "at": 7})));
+        // The default: a recursive merge of .data (or the event) into the state.
+        assert_eq!(run(&r, "Other", json!({"a": {"x": 1}}), json!({"data": {"a": {"y": 2}}})), Ok(json!({"a": {"x": 1, "y": 2}})));
+        assert_eq!(run(&r, "Other", Value::Null, json!({"b": 1})), Ok(json!({"b": 1})));
+        let r = reducers(&[("*", ". + ($event.data // {})")]);
+        assert_eq!(run(&r, "Any", Value::Null, json!({"data": {"n": 1}})), Ok(json!({"n": 1})));
+    }
+
+    #[test]
+    fn failures_are_reported_not_fatal() {
+        let r = reducers(&[("Err", "error(\"boom\")"), ("None", "empty"), ("Two", "1, 2"), ("Bad", "$event.data.x")]);
+        assert!(run(&r, "Err", json!({}), json!({})).unwrap_err().contains("boom"));
+        assert!(run(&r, "None", json!({}), json!({})).unwrap_err().contains("no output"));
+        assert!(run(&r, "Two", json!({}), json!({})).unwrap_err().contains("more than one"));
+        assert!(run(&r, "Bad", json!({}), json!("a string")).is_err());
+    }
+
+    #[test]
+    fn compile_errors_name_the_event_type() {
+        let err = Reducers::compile(&[("OrderShipped".to_string(), ".status = ".to_string())].into()).unwrap_err();
+        assert_eq!(err.event_type, "OrderShipped");
+        let err = Reducers::compile(&[("X".to_string(), "$nope".to_string())].into()).unwrap_err();
+        assert_eq!(err.event_type, "X");
+    }
+}
