@@ -57,6 +57,31 @@ pub enum Command {
     Topics,
     /// Print a topic's events as JSON lines.
     Events(EventsArgs),
+    /// List a topic's aggregate ids with event counts, first and last events.
+    Aggregates {
+        topic: String,
+        /// Print at most N aggregates.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Print an aggregate's state after an event (default: the last), folded by the topic's reducers.
+    State {
+        topic: String,
+        #[arg(long)]
+        aggregate: String,
+        /// The event: an index N, P/O or an RFC 3339 time (the last event at or before it).
+        #[arg(long)]
+        at: Option<Position>,
+        /// Print what that event changed instead of the state.
+        #[arg(long)]
+        diff: bool,
+    },
+    /// Compare an aggregate's stored snapshots with the state replayed from its events.
+    Snapshots {
+        topic: String,
+        #[arg(long)]
+        aggregate: String,
+    },
 }
 
 /// Arguments of `rewind events`.

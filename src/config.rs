@@ -107,6 +107,13 @@ impl Config {
         })?;
         config.path = Some(path.to_path_buf());
         for (i, topic) in config.topics.iter().enumerate() {
+            crate::model::reducer::Reducers::compile(&topic.reducers).map_err(|e| {
+                anyhow::anyhow!(
+                    "config {}: topics[{i}] ({}): {e}",
+                    path.display(),
+                    topic.name
+                )
+            })?;
             topic.rules().map_err(|e| {
                 anyhow::anyhow!(
                     "config {}: topics[{i}] ({}): {e:#}",
@@ -128,6 +135,30 @@ impl Config {
         self.topic(topic)
             .and_then(|t| t.rules().ok())
             .unwrap_or_default()
+    }
+
+    /// The compiled reducers for a topic (the default reducer only, when none are configured).
+    pub fn reducers_for(&self, topic: &str) -> Result<crate::model::reducer::Reducers> {
+        let programs = self
+            .topic(topic)
+            .map(|t| t.reducers.clone())
+            .unwrap_or_default();
+        crate::model::reducer::Reducers::compile(&programs)
+            .map_err(|e| anyhow::anyhow!("config {}: topic `{topic}`: {e}", self.describe_path()))
+    }
+
+    /// How compensating events pair up on a topic.
+    pub fn compensations_for(&self, topic: &str) -> crate::model::stream::CompensationRules {
+        let Some(t) = self.topic(topic) else {
+            return Default::default();
+        };
+        crate::model::stream::CompensationRules {
+            compensations: t.compensations.clone(),
+            reference: t
+                .compensation_ref
+                .as_deref()
+                .and_then(|s| Extractor::parse(s).ok()),
+        }
     }
 
     /// Resolves the cluster from `-b`/`REWIND_BROKERS`, `-X`, `-p` and `--read-only`.

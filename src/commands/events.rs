@@ -9,6 +9,7 @@ use crate::cli::EventsArgs;
 use crate::config::{Config, Connection};
 use crate::kafka::Cluster;
 use crate::model::select::Verdict;
+use crate::model::stream::Links;
 use crate::model::Selection;
 
 pub fn run(
@@ -29,6 +30,15 @@ pub fn run(
     };
     let ranges = selection.ranges(&topic.partitions)?;
     let rules = config.rules_for(&args.topic);
+    let compensations = config.compensations_for(&args.topic);
+    // Links need the whole topic: a first pass finds duplicates and compensations.
+    let links = if rules.event_id.is_some() || !compensations.compensations.is_empty() {
+        let mut all = Vec::new();
+        super::read_topic(&cluster, config, &args.topic, &mut |e| all.push(e))?;
+        Some(Links::build(&all, &compensations))
+    } else {
+        None
+    };
     let scanner = cluster.scanner()?;
     let mut selector = selection.selector();
     let mut write_error = None;
@@ -41,7 +51,13 @@ pub fn run(
             &mut |event| match selector.offer(&event) {
                 Verdict::Skip => ControlFlow::Continue(()),
                 Verdict::Done => ControlFlow::Break(()),
-                Verdict::Emit => match writeln!(out, "{}", event.to_json()) {
+                Verdict::Emit => match writeln!(out, "{}", {
+                    let mut line = event.to_json();
+                    if let Some(links) = &links {
+                        links.annotate(event.coord(), &mut line);
+                    }
+                    line
+                }) {
                     Ok(()) if selector.is_done() => ControlFlow::Break(()),
                     Ok(()) => ControlFlow::Continue(()),
                     Err(e) => {

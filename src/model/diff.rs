@@ -31,8 +31,17 @@ pub fn diff(before: &Value, after: &Value) -> Vec<Change> {
                 Remove(r) => ("remove", r.path.to_string(), None),
                 _ => return None,
             };
-            let old = if op == "add" { None } else { before.pointer(&path).cloned() };
-            Some(Change { path, op, before: old, after: value })
+            let old = if op == "add" {
+                None
+            } else {
+                before.pointer(&path).cloned()
+            };
+            Some(Change {
+                path,
+                op,
+                before: old,
+                after: value,
+            })
         })
         .collect()
 }

@@ -196,8 +196,14 @@ impl Event {
         };
         event.event_type = rules.event_type(&event, raw.key);
         event.aggregate = rules.aggregate(&event, raw.key);
-        event.event_id = rules.event_id.as_ref().and_then(|x| x.extract(&event, raw.key));
-        event.version = rules.version.as_ref().and_then(|x| x.extract(&event, raw.key));
+        event.event_id = rules
+            .event_id
+            .as_ref()
+            .and_then(|x| x.extract(&event, raw.key));
+        event.version = rules
+            .version
+            .as_ref()
+            .and_then(|x| x.extract(&event, raw.key));
         event
     }
 
@@ -231,7 +237,10 @@ impl Event {
 
     /// The `{"partition","offset"}` of this event.
     pub fn coord(&self) -> Coord {
-        Coord { partition: self.partition, offset: self.offset }
+        Coord {
+            partition: self.partition,
+            offset: self.offset,
+        }
     }
 
     /// `$meta` for reducers: coordinates, key, headers, type and the stream index.

@@ -114,13 +114,11 @@ impl Extractor {
                 Payload::Null => None,
                 other => Some(other.label()),
             }),
-            Extractor::Path(_) => {
-                match self.value(event)? {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Null | Value::Object(_) | Value::Array(_) => None,
-                    other => Some(other.to_string()),
-                }
-            }
+            Extractor::Path(_) => match self.value(event)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Null | Value::Object(_) | Value::Array(_) => None,
+                other => Some(other.to_string()),
+            },
         }
     }
 }

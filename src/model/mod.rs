@@ -7,6 +7,7 @@ pub mod position;
 pub mod projection;
 pub mod reducer;
 pub mod select;
+pub mod stream;
 pub mod topic;
 
 pub use event::{Coord, Event, Payload};

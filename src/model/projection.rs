@@ -35,7 +35,10 @@ pub struct Projection<'r> {
 
 impl<'r> Projection<'r> {
     /// A projection of `events` (one aggregate, in stream order).
-    pub fn new<'e>(reducers: &'r Reducers, events: impl IntoIterator<Item = &'e Event>) -> Projection<'r> {
+    pub fn new<'e>(
+        reducers: &'r Reducers,
+        events: impl IntoIterator<Item = &'e Event>,
+    ) -> Projection<'r> {
         let inputs = events
             .into_iter()
             .enumerate()
@@ -45,7 +48,14 @@ impl<'r> Projection<'r> {
                 meta: to_val(&e.meta(i)),
             })
             .collect();
-        Projection { reducers, inputs, skipped: BTreeSet::new(), checkpoints: Vec::new(), errors: BTreeMap::new(), last: None }
+        Projection {
+            reducers,
+            inputs,
+            skipped: BTreeSet::new(),
+            checkpoints: Vec::new(),
+            errors: BTreeMap::new(),
+            last: None,
+        }
     }
 
     /// How many events the stream has.
@@ -65,7 +75,10 @@ impl<'r> Projection<'r> {
                 continue;
             }
             let input = &self.inputs[i];
-            match self.reducers.apply(&input.event_type, &state, &input.event, &input.meta) {
+            match self
+                .reducers
+                .apply(&input.event_type, &state, &input.event, &input.meta)
+            {
                 Ok(next) => {
                     state = next;
                     self.errors.remove(&i);
@@ -90,7 +103,11 @@ impl<'r> Projection<'r> {
         let wanted = n / CHECKPOINT_EVERY;
         while self.checkpoints.len() < wanted {
             let k = self.checkpoints.len();
-            let base = if k == 0 { Val::Null } else { self.checkpoints[k - 1].clone() };
+            let base = if k == 0 {
+                Val::Null
+            } else {
+                self.checkpoints[k - 1].clone()
+            };
             let next = self.fold(base, k * CHECKPOINT_EVERY, (k + 1) * CHECKPOINT_EVERY);
             self.checkpoints.push(next);
         }
@@ -127,7 +144,10 @@ impl<'r> Projection<'r> {
     /// Reducer errors for events up to and including `index`, folding as needed.
     pub fn errors_through(&mut self, index: usize) -> Vec<(usize, String)> {
         self.state_after_count(index + 1);
-        self.errors.range(..=index).map(|(i, e)| (*i, e.clone())).collect()
+        self.errors
+            .range(..=index)
+            .map(|(i, e)| (*i, e.clone()))
+            .collect()
     }
 
     /// The reducer error of one event, if it has been folded and failed.
@@ -161,20 +181,39 @@ mod tests {
     fn events(n: usize) -> Vec<Event> {
         (0..n)
             .map(|i| {
-                let value = if i == 5 { "{broken".to_owned() } else { json!({"type": "Add", "n": i}).to_string() };
-                let raw = RawRecord { topic: "t", offset: i as i64, key: Some(b"a"), value: Some(value.as_bytes()), ..Default::default() };
+                let value = if i == 5 {
+                    "{broken".to_owned()
+                } else {
+                    json!({"type": "Add", "n": i}).to_string()
+                };
+                let raw = RawRecord {
+                    topic: "t",
+                    offset: i as i64,
+                    key: Some(b"a"),
+                    value: Some(value.as_bytes()),
+                    ..Default::default()
+                };
                 Event::decode(&raw, &TopicRules::default())
             })
             .collect()
     }
 
     fn reducers() -> Reducers {
-        Reducers::compile(&[("Add".to_string(), "(. // {}) | .sum += $event.n | .count += 1 | .last = $meta.index".to_string())].into()).unwrap()
+        Reducers::compile(
+            &[(
+                "Add".to_string(),
+                "(. // {}) | .sum += $event.n | .count += 1 | .last = $meta.index".to_string(),
+            )]
+            .into(),
+        )
+        .unwrap()
     }
 
     /// An independent fold: sum and count of every event but the broken one and the skipped.
     fn expected(upto: usize, skipped: &[usize]) -> Value {
-        let kept: Vec<usize> = (0..=upto).filter(|i| *i != 5 && !skipped.contains(i)).collect();
+        let kept: Vec<usize> = (0..=upto)
+            .filter(|i| *i != 5 && !skipped.contains(i))
+            .collect();
         if kept.is_empty() {
             return Value::Null;
         }

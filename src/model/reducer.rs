@@ -49,18 +49,34 @@ fn compile(event_type: &str, code: &str) -> Result<Program, CompileError> {
         event_type: event_type.to_owned(),
         message,
     };
-    let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
-    let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
+    let defs = jaq_core::defs()
+        .chain(jaq_std::defs())
+        .chain(jaq_json::defs());
+    let funs = jaq_core::funs()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs());
     let loader = Loader::new(defs);
     let arena = Arena::default();
     let modules = loader
         .load(&arena, File { code, path: () })
-        .map_err(|errs| fail(format!("cannot parse `{code}` ({} error(s): {:?})", errs.len(), errs.first().map(|e| &e.1))))?;
+        .map_err(|errs| {
+            fail(format!(
+                "cannot parse `{code}` ({} error(s): {:?})",
+                errs.len(),
+                errs.first().map(|e| &e.1)
+            ))
+        })?;
     let filter = Compiler::default()
         .with_funs(funs)
         .with_global_vars(["$event", "$meta"])
         .compile(modules)
-        .map_err(|errs| fail(format!("cannot compile `{code}` ({} error(s): {:?})", errs.len(), errs.first().map(|e| &e.1))))?;
+        .map_err(|errs| {
+            fail(format!(
+                "cannot compile `{code}` ({} error(s): {:?})",
+                errs.len(),
+                errs.first().map(|e| &e.1)
+            ))
+        })?;
     Ok(Program {
         source: code.to_owned(),
         filter,
@@ -111,10 +127,23 @@ impl Reducers {
 
     /// Folds one event: the state after it, or why the reducer failed (an error, no
     /// output, or more than one output).
-    pub fn apply(&self, event_type: &str, state: &Val, event: &Val, meta: &Val) -> Result<Val, String> {
+    pub fn apply(
+        &self,
+        event_type: &str,
+        state: &Val,
+        event: &Val,
+        meta: &Val,
+    ) -> Result<Val, String> {
         let program = self.program_for(event_type);
-        let ctx = Ctx::<data::JustLut<Val>>::new(&program.filter.lut, Vars::new([event.clone(), meta.clone()]));
-        let mut outputs = program.filter.id.run((ctx, state.clone())).map(jaq_core::unwrap_valr);
+        let ctx = Ctx::<data::JustLut<Val>>::new(
+            &program.filter.lut,
+            Vars::new([event.clone(), meta.clone()]),
+        );
+        let mut outputs = program
+            .filter
+            .id
+            .run((ctx, state.clone()))
+            .map(jaq_core::unwrap_valr);
         match (outputs.next(), outputs.next()) {
             (None, _) => Err("the reducer produced no output".to_owned()),
             (Some(Err(e)), _) => Err(format!("the reducer failed: {e}")),
@@ -130,38 +159,81 @@ mod tests {
     use serde_json::json;
 
     fn reducers(pairs: &[(&str, &str)]) -> Reducers {
-        Reducers::compile(&pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()).unwrap()
+        Reducers::compile(
+            &pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        )
+        .unwrap()
     }
 
     fn run(r: &Reducers, kind: &str, state: Value, event: Value) -> Result<Value, String> {
         let meta = json!({"type": kind, "offset": 7});
-        r.apply(kind, &to_val(&state), &to_val(&event), &to_val(&meta)).map(|v| from_val(&v))
+        r.apply(kind, &to_val(&state), &to_val(&event), &to_val(&meta))
+            .map(|v| from_val(&v))
     }
 
     #[test]
     fn typed_fallback_and_default_reducers() {
-        let r = reducers(&[("Created", "$event.data"), ("Shipped", ".status = \"shipped\" | .at = $meta.offset")]);
-        assert_eq!(run(&r, "Created", Value::Null, json!({"data": {"a": 1}})), Ok(json!({"a": 1})));
-        assert_eq!(run(&r, "Shipped", json!({"a": 1}), json!({})), Ok(json!({"a": 1, "status": "shipped", "at": 7})));
+        let r = reducers(&[
+            ("Created", "$event.data"),
+            ("Shipped", ".status = \"shipped\" | .at = $meta.offset"),
+        ]);
+        assert_eq!(
+            run(&r, "Created", Value::Null, json!({"data": {"a": 1}})),
+            Ok(json!({"a": 1}))
+        );
+        assert_eq!(
+            run(&r, "Shipped", json!({"a": 1}), json!({})),
+            Ok(json!({"a": 1, "status": "shipped", "at": 7}))
+        );
         // The default: a recursive merge of .data (or the event) into the state.
-        assert_eq!(run(&r, "Other", json!({"a": {"x": 1}}), json!({"data": {"a": {"y": 2}}})), Ok(json!({"a": {"x": 1, "y": 2}})));
-        assert_eq!(run(&r, "Other", Value::Null, json!({"b": 1})), Ok(json!({"b": 1})));
+        assert_eq!(
+            run(
+                &r,
+                "Other",
+                json!({"a": {"x": 1}}),
+                json!({"data": {"a": {"y": 2}}})
+            ),
+            Ok(json!({"a": {"x": 1, "y": 2}}))
+        );
+        assert_eq!(
+            run(&r, "Other", Value::Null, json!({"b": 1})),
+            Ok(json!({"b": 1}))
+        );
         let r = reducers(&[("*", ". + ($event.data // {})")]);
-        assert_eq!(run(&r, "Any", Value::Null, json!({"data": {"n": 1}})), Ok(json!({"n": 1})));
+        assert_eq!(
+            run(&r, "Any", Value::Null, json!({"data": {"n": 1}})),
+            Ok(json!({"n": 1}))
+        );
     }
 
     #[test]
     fn failures_are_reported_not_fatal() {
-        let r = reducers(&[("Err", "error(\"boom\")"), ("None", "empty"), ("Two", "1, 2"), ("Bad", "$event.data.x")]);
-        assert!(run(&r, "Err", json!({}), json!({})).unwrap_err().contains("boom"));
-        assert!(run(&r, "None", json!({}), json!({})).unwrap_err().contains("no output"));
-        assert!(run(&r, "Two", json!({}), json!({})).unwrap_err().contains("more than one"));
+        let r = reducers(&[
+            ("Err", "error(\"boom\")"),
+            ("None", "empty"),
+            ("Two", "1, 2"),
+            ("Bad", "$event.data.x"),
+        ]);
+        assert!(run(&r, "Err", json!({}), json!({}))
+            .unwrap_err()
+            .contains("boom"));
+        assert!(run(&r, "None", json!({}), json!({}))
+            .unwrap_err()
+            .contains("no output"));
+        assert!(run(&r, "Two", json!({}), json!({}))
+            .unwrap_err()
+            .contains("more than one"));
         assert!(run(&r, "Bad", json!({}), json!("a string")).is_err());
     }
 
     #[test]
     fn compile_errors_name_the_event_type() {
-        let err = Reducers::compile(&[("OrderShipped".to_string(), ".status = ".to_string())].into()).unwrap_err();
+        let err =
+            Reducers::compile(&[("OrderShipped".to_string(), ".status = ".to_string())].into())
+                .unwrap_err();
         assert_eq!(err.event_type, "OrderShipped");
         let err = Reducers::compile(&[("X".to_string(), "$nope".to_string())].into()).unwrap_err();
         assert_eq!(err.event_type, "X");
