@@ -39,13 +39,13 @@ fn reducers() -> Reducers {
 
 fn bench(c: &mut Criterion) {
     let events = stream();
-    let reducers = reducers();
+    let reducers = std::rc::Rc::new(reducers());
     let mut group = c.benchmark_group("projection_100k");
     group.sample_size(10);
     group.bench_function("fold_all", |b| {
-        b.iter(|| Projection::new(&reducers, &events).state_after(EVENTS - 1))
+        b.iter(|| Projection::new(reducers.clone(), &events).state_after(EVENTS - 1))
     });
-    let mut p = Projection::new(&reducers, &events);
+    let mut p = Projection::new(reducers.clone(), &events);
     p.state_after(EVENTS - 1);
     group.sample_size(100);
     let mut at = 12_345usize;

@@ -173,3 +173,39 @@ fn command_line() {
     }
     insta::assert_snapshot!(screen(&app));
 }
+
+fn stream_app() -> App {
+    let config = Config::parse(
+        "[[topics]]\nname = \"orders\"\n[topics.reducers]\nOrderCreated = \"$event.data\"\nOrderPaid = \".status = \\\"paid\\\" | .paid = $event.data.amount\"\n",
+        std::path::Path::new("rewind.toml"),
+    )
+    .unwrap();
+    let mut app = App::new("127.0.0.1:9092".into(), config);
+    app.start();
+    app.apply(Msg::Topics(Ok(vec![topic("orders", &[7])])));
+    opened(&mut app);
+    app.update(Action::Open); // the first event's aggregate: order-1001
+    app
+}
+
+#[test]
+fn stream_screen_states() {
+    let mut app = stream_app();
+    insta::assert_snapshot!("stream_first", screen(&app));
+    app.update(Action::StepForward);
+    insta::assert_snapshot!("stream_changed_highlighted", screen(&app));
+    app.update(Action::ToggleDiff);
+    insta::assert_snapshot!("stream_diff", screen(&app));
+    app.update(Action::ToggleDiff);
+    app.update(Action::Last);
+    insta::assert_snapshot!("stream_error_marker", screen(&app));
+    app.update(Action::StepBack);
+    app.update(Action::ToggleSkip);
+    let view = app.stream.as_ref().unwrap();
+    assert_eq!(view.state["total"], 89.9);
+    assert!(
+        view.state.get("status").is_none(),
+        "skipping OrderPaid folds as if it were not there"
+    );
+    insta::assert_snapshot!("stream_skipped", screen(&app));
+}

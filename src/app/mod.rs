@@ -30,6 +30,12 @@ pub enum Action {
     NextMatch,
     PrevMatch,
     Refresh,
+    /// Back in time (h, ←); on list screens: back.
+    StepBack,
+    /// Forward in time (l, →); on list screens: open.
+    StepForward,
+    ToggleSkip,
+    ToggleDiff,
     /// Typing into the filter or command line.
     Type(char),
     Erase,
@@ -68,6 +74,8 @@ pub enum Msg {
 pub enum Screen {
     Topics,
     Events,
+    /// One aggregate's timeline with the state folded at the cursor.
+    Stream,
 }
 
 /// The line being typed at the bottom.
@@ -141,6 +149,26 @@ impl EventsView {
     }
 }
 
+/// One aggregate's stream: indices into the loaded events, the cursor and the fold.
+pub struct StreamView {
+    pub aggregate: String,
+    pub indices: Vec<usize>,
+    pub cursor: usize,
+    pub diff: bool,
+    pub projection: crate::model::projection::Projection,
+    /// The state after the cursor and what the cursor's event changed.
+    pub state: serde_json::Value,
+    pub changes: Vec<crate::model::diff::Change>,
+}
+
+impl StreamView {
+    /// Recomputes the state and changes at the cursor (from the nearest checkpoint).
+    pub fn refresh(&mut self) {
+        self.state = self.projection.state_after(self.cursor);
+        self.changes = self.projection.changes_at(self.cursor);
+    }
+}
+
 /// The whole TUI state.
 pub struct App {
     pub brokers: String,
@@ -152,6 +180,7 @@ pub struct App {
     pub help: bool,
     pub quit: bool,
     pub page: usize,
+    pub stream: Option<StreamView>,
     config: Config,
     generation: u64,
 }
@@ -169,6 +198,7 @@ impl App {
             help: false,
             quit: false,
             page: 20,
+            stream: None,
             config,
             generation: 0,
         }
@@ -196,6 +226,16 @@ impl App {
             }
             return vec![];
         }
+        if self.screen == Screen::Stream {
+            if let Some(commands) = self.update_stream(&action) {
+                return commands;
+            }
+        }
+        let action = match action {
+            Action::StepForward => Action::Open,
+            Action::StepBack => Action::Back,
+            other => other,
+        };
         match action {
             Action::Quit => self.quit = true,
             Action::ToggleHelp => self.help = true,
@@ -203,7 +243,7 @@ impl App {
             Action::StartFilter => {
                 let current = match self.screen {
                     Screen::Topics => self.topics.filter.clone(),
-                    Screen::Events => self.events.search.clone(),
+                    Screen::Events | Screen::Stream => self.events.search.clone(),
                 };
                 self.input = Some(Input::Filter(current));
             }
@@ -223,6 +263,13 @@ impl App {
                     .map(|t| t.name.clone());
                 if let Some(name) = name {
                     return self.open_topic(&name);
+                }
+            }
+            Action::Open if self.screen == Screen::Events => {
+                if let Some(e) = self.events.current() {
+                    let aggregate = e.aggregate.clone();
+                    let at = self.events.selected;
+                    self.open_stream(&aggregate, Some(at));
                 }
             }
             Action::Back if self.screen == Screen::Events => {
@@ -261,7 +308,9 @@ impl App {
         let topics_len = self.topics.visible().len();
         let (selected, len) = match self.screen {
             Screen::Topics => (&mut self.topics.selected, topics_len),
-            Screen::Events => (&mut self.events.selected, self.events.events.len()),
+            Screen::Events | Screen::Stream => {
+                (&mut self.events.selected, self.events.events.len())
+            }
         };
         let last = len.saturating_sub(1);
         *selected = match action {
@@ -317,7 +366,7 @@ impl App {
                 self.topics.filter = filter;
                 self.topics.selected = 0;
             }
-            Screen::Events => {
+            Screen::Events | Screen::Stream => {
                 self.events.search = filter;
                 if !self.events.search.is_empty() {
                     let here = self
@@ -342,6 +391,8 @@ impl App {
                 }
                 self.status = format!("no topic `{arg}` (press Esc for the topics list)");
             }
+            "agg" | "a" if !arg.is_empty() => self.open_stream(arg, None),
+            "goto" | "g" if !arg.is_empty() => self.goto(arg),
             "q" | "quit" => self.quit = true,
             "" => {}
             _ => {
@@ -352,6 +403,104 @@ impl App {
             }
         }
         vec![]
+    }
+
+    /// Opens an aggregate's stream from the loaded events, at `at` (an index into the
+    /// topic's events) or at its last event.
+    fn open_stream(&mut self, aggregate: &str, at: Option<usize>) {
+        let indices: Vec<usize> = (0..self.events.events.len())
+            .filter(|&i| self.events.events[i].aggregate == aggregate)
+            .collect();
+        if indices.is_empty() {
+            self.status = format!(
+                "no events of aggregate `{aggregate}` in {} (loaded so far)",
+                self.events.topic
+            );
+            return;
+        }
+        let reducers = match self.config.reducers_for(&self.events.topic) {
+            Ok(r) => std::rc::Rc::new(r),
+            Err(e) => {
+                self.status = format!("{e:#}");
+                return;
+            }
+        };
+        let projection = crate::model::projection::Projection::new(
+            reducers,
+            indices.iter().map(|&i| &self.events.events[i]),
+        );
+        let cursor = at
+            .and_then(|a| indices.iter().position(|&i| i == a))
+            .unwrap_or(indices.len() - 1);
+        let mut view = StreamView {
+            aggregate: aggregate.to_owned(),
+            indices,
+            cursor,
+            diff: false,
+            projection,
+            state: serde_json::Value::Null,
+            changes: vec![],
+        };
+        view.refresh();
+        self.stream = Some(view);
+        self.screen = Screen::Stream;
+        self.status.clear();
+    }
+
+    fn goto(&mut self, arg: &str) {
+        let Some(view) = self.stream.as_mut() else {
+            self.status = "open an aggregate first (:agg ID)".into();
+            return;
+        };
+        let stream: Vec<Event> = view
+            .indices
+            .iter()
+            .map(|&i| self.events.events[i].clone())
+            .collect();
+        match arg
+            .parse()
+            .map_err(|e: crate::model::position::PositionError| e.to_string())
+            .and_then(|p| crate::model::stream::resolve(&stream, p).map_err(|e| e.to_string()))
+        {
+            Ok(i) => {
+                view.cursor = i;
+                view.refresh();
+            }
+            Err(e) => self.status = e,
+        }
+    }
+
+    /// Keys of the Stream screen; `None` lets the common handling run.
+    fn update_stream(&mut self, action: &Action) -> Option<Vec<Command>> {
+        let view = self.stream.as_mut()?;
+        let last = view.indices.len() - 1;
+        let cursor = view.cursor;
+        view.cursor = match action {
+            Action::StepForward | Action::MoveDown => (cursor + 1).min(last),
+            Action::StepBack | Action::MoveUp => cursor.saturating_sub(1),
+            Action::PageDown => (cursor + self.page).min(last),
+            Action::PageUp => cursor.saturating_sub(self.page),
+            Action::First => 0,
+            Action::Last => last,
+            Action::ToggleSkip => {
+                view.projection.toggle_skip(cursor);
+                cursor
+            }
+            Action::ToggleDiff => {
+                view.diff = !view.diff;
+                cursor
+            }
+            Action::Back => {
+                self.screen = Screen::Events;
+                if let Some(&i) = view.indices.get(cursor) {
+                    self.events.selected = i;
+                }
+                return Some(vec![]);
+            }
+            _ => return None,
+        };
+        view.refresh();
+        Some(vec![])
     }
 
     fn open_topic(&mut self, name: &str) -> Vec<Command> {

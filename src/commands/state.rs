@@ -82,7 +82,7 @@ pub fn state(
     show_diff: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let reducers = config.reducers_for(topic)?;
+    let reducers = std::rc::Rc::new(config.reducers_for(topic)?);
     let cluster = Cluster::connect(conn)?;
     let events = stream(&cluster, config, topic, aggregate)?;
     let index = match at {
@@ -90,7 +90,7 @@ pub fn state(
             .with_context(|| format!("--at {position} in aggregate `{aggregate}`"))?,
         None => events.len() - 1,
     };
-    let mut projection = Projection::new(&reducers, &events);
+    let mut projection = Projection::new(reducers.clone(), &events);
     let e = &events[index];
     let errors: Vec<Value> = projection
         .errors_through(index)
@@ -127,7 +127,7 @@ pub fn snapshots(
         })?;
     let state_path = Extractor::parse(snapshot_config.state.as_deref().unwrap_or(".state"))?;
     let version_path = Extractor::parse(snapshot_config.version.as_deref().unwrap_or(".version"))?;
-    let reducers = config.reducers_for(topic)?;
+    let reducers = std::rc::Rc::new(config.reducers_for(topic)?);
     let cluster = Cluster::connect(conn)?;
     let events = stream(&cluster, config, topic, aggregate)?;
     let mut stored = Vec::new();
@@ -136,7 +136,7 @@ pub fn snapshots(
             stored.push(s)
         }
     })?;
-    let mut projection = Projection::new(&reducers, &events);
+    let mut projection = Projection::new(reducers.clone(), &events);
     let mut results = Vec::new();
     for s in &stored {
         let version = version_path.value(s).and_then(Value::as_u64);

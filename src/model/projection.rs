@@ -2,6 +2,7 @@
 //! any event is a short fold away, and the what-if skip of single events.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use jaq_json::Val;
 use serde_json::Value;
@@ -21,8 +22,8 @@ struct FoldInput {
 }
 
 /// The projection of one aggregate stream.
-pub struct Projection<'r> {
-    reducers: &'r Reducers,
+pub struct Projection {
+    reducers: Rc<Reducers>,
     inputs: Vec<FoldInput>,
     skipped: BTreeSet<usize>,
     /// `checkpoints[k]` is the state after the first `(k + 1) * CHECKPOINT_EVERY` events.
@@ -33,12 +34,12 @@ pub struct Projection<'r> {
     last: Option<(usize, Val)>,
 }
 
-impl<'r> Projection<'r> {
+impl Projection {
     /// A projection of `events` (one aggregate, in stream order).
     pub fn new<'e>(
-        reducers: &'r Reducers,
+        reducers: Rc<Reducers>,
         events: impl IntoIterator<Item = &'e Event>,
-    ) -> Projection<'r> {
+    ) -> Projection {
         let inputs = events
             .into_iter()
             .enumerate()
@@ -224,7 +225,7 @@ mod tests {
     fn any_position_equals_an_independent_fold() {
         let reducers = reducers();
         let events = events(200);
-        let mut p = Projection::new(&reducers, &events);
+        let mut p = Projection::new(Rc::new(reducers), &events);
         for i in [199, 0, 31, 32, 33, 64, 100, 99, 98, 150, 4, 5, 6] {
             assert_eq!(p.state_after(i), expected(i, &[]), "index {i}");
         }
@@ -234,7 +235,7 @@ mod tests {
     fn broken_events_are_marked_and_the_fold_goes_on() {
         let reducers = reducers();
         let events = events(10);
-        let mut p = Projection::new(&reducers, &events);
+        let mut p = Projection::new(Rc::new(reducers), &events);
         let errors = p.errors_through(9);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].0, 5);
@@ -247,7 +248,7 @@ mod tests {
     fn skip_refolds_as_if_the_event_were_not_there() {
         let reducers = reducers();
         let events = events(100);
-        let mut p = Projection::new(&reducers, &events);
+        let mut p = Projection::new(Rc::new(reducers), &events);
         assert_eq!(p.state_after(99), expected(99, &[]));
         p.toggle_skip(40);
         assert!(p.is_skipped(40));
@@ -262,7 +263,7 @@ mod tests {
     fn diff_shows_what_one_event_changed() {
         let reducers = reducers();
         let events = events(3);
-        let mut p = Projection::new(&reducers, &events);
+        let mut p = Projection::new(Rc::new(reducers), &events);
         let paths: Vec<String> = p.changes_at(2).into_iter().map(|c| c.path).collect();
         assert_eq!(paths, ["/sum", "/count", "/last"]);
         assert_eq!(p.changes_at(0)[0].path, "");

@@ -2,6 +2,7 @@
 
 mod events;
 mod help;
+mod stream;
 pub mod text;
 mod topics;
 
@@ -28,6 +29,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.screen {
         Screen::Topics => topics::draw(frame, body, app),
         Screen::Events => events::draw(frame, body, app),
+        Screen::Stream => stream::draw(frame, body, app),
     }
     draw_status(frame, status, app);
     if app.help {
@@ -39,6 +41,14 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
     let place = match app.screen {
         Screen::Topics => "Topics".to_owned(),
         Screen::Events => format!("Topics › {}", app.events.topic),
+        Screen::Stream => format!(
+            "Topics › {} › {}",
+            app.events.topic,
+            app.stream
+                .as_ref()
+                .map(|s| s.aggregate.as_str())
+                .unwrap_or("")
+        ),
     };
     let line = Line::from(vec![
         Span::styled(
@@ -80,7 +90,8 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         None => {
             let hints = match app.screen {
                 Screen::Topics => "j/k move  Enter open  / filter  : command  R reload  ? help  q quit",
-                Screen::Events => "j/k move  g/G first/last  Tab pane  / search  n/N match  Esc back  ? help  q quit",
+                Screen::Events => "j/k move  Enter aggregate stream  g/G first/last  Tab pane  / search  n/N match  Esc back  ? help  q quit",
+                Screen::Stream => "h/l step  g/G first/last  s skip  d diff  :goto POS  :agg ID  Esc back  ? help  q quit",
             };
             Line::from(Span::styled(hints, Style::new().fg(Color::DarkGray)))
         }
