@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use super::{Command, Msg};
 use crate::config::{Config, Connection};
 use crate::kafka::Cluster;
-use crate::model::Selection;
 
 /// Events are sent to the UI in batches at most this often.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
@@ -64,26 +63,21 @@ fn load_topic(
         total: info.count(),
     });
     let rules = config.rules_for(topic);
-    let scanner = cluster.scanner()?;
     let mut batch = Vec::new();
     let mut last_send = Instant::now();
-    let mut gone = false;
-    for range in Selection::default().ranges(&info.partitions)? {
-        scanner.scan(topic, &[range], &rules, &mut |event| {
-            batch.push(event);
-            if last_send.elapsed() >= BATCH_EVERY {
-                last_send = Instant::now();
-                let events = std::mem::take(&mut batch);
-                if tx.send(Msg::Events { generation, events }).is_err() {
-                    gone = true;
-                    return ControlFlow::Break(());
-                }
+    let flow = cluster.read_all(&info, &rules, &mut |event| {
+        batch.push(event);
+        if last_send.elapsed() >= BATCH_EVERY {
+            last_send = Instant::now();
+            let events = std::mem::take(&mut batch);
+            if tx.send(Msg::Events { generation, events }).is_err() {
+                return ControlFlow::Break(()); // the UI is gone
             }
-            ControlFlow::Continue(())
-        })?;
-        if gone {
-            return Ok(());
         }
+        ControlFlow::Continue(())
+    })?;
+    if flow.is_break() {
+        return Ok(());
     }
     let _ = tx.send(Msg::Events {
         generation,

@@ -10,7 +10,7 @@ use crate::config::{Config, Connection};
 use crate::kafka::Cluster;
 use crate::model::select::Verdict;
 use crate::model::stream::Links;
-use crate::model::Selection;
+use crate::model::{Event, Selection};
 
 pub fn run(
     conn: &Connection,
@@ -31,52 +31,56 @@ pub fn run(
     let ranges = selection.ranges(&topic.partitions)?;
     let rules = config.rules_for(&args.topic);
     let compensations = config.compensations_for(&args.topic);
-    // Links need the whole topic: a first pass finds duplicates and compensations.
-    let links = if rules.event_id.is_some() || !compensations.compensations.is_empty() {
-        let mut all = Vec::new();
-        super::read_topic(&cluster, config, &args.topic, &mut |e| all.push(e))?;
-        Some(Links::build(&all, &compensations))
-    } else {
-        None
-    };
-    let scanner = cluster.scanner()?;
     let mut selector = selection.selector();
     let mut write_error = None;
-    // One partition at a time so that the output is in partition/offset order.
-    for range in ranges {
-        scanner.scan(
-            &args.topic,
-            &[range],
-            &rules,
-            &mut |event| match selector.offer(&event) {
-                Verdict::Skip => ControlFlow::Continue(()),
-                Verdict::Done => ControlFlow::Break(()),
-                Verdict::Emit => match writeln!(out, "{}", {
-                    let mut line = event.to_json();
-                    if let Some(links) = &links {
-                        links.annotate(event.coord(), &mut line);
-                    }
-                    line
-                }) {
-                    Ok(()) if selector.is_done() => ControlFlow::Break(()),
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(e) => {
-                        write_error = Some(e);
-                        ControlFlow::Break(())
-                    }
-                },
-            },
-        )?;
-        if let Some(e) = write_error.take() {
-            // A closed pipe (`| head`) is a normal way to stop reading.
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(());
+    let mut print = |event: &Event, links: Option<&Links>| match selector.offer(event) {
+        Verdict::Skip => ControlFlow::Continue(()),
+        Verdict::Done => ControlFlow::Break(()),
+        Verdict::Emit => {
+            let mut line = event.to_json();
+            if let Some(links) = links {
+                links.annotate(event.coord(), &mut line);
             }
-            return Err(e.into());
+            match writeln!(out, "{line}") {
+                Ok(()) if selector.is_done() => ControlFlow::Break(()),
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    write_error = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
         }
-        if selector.is_done() {
-            break;
+    };
+    if rules.event_id.is_some() || !compensations.compensations.is_empty() {
+        // Links need the whole topic: read it once, link, then print from memory.
+        let mut all = Vec::new();
+        let _ = cluster.read_all(&topic, &rules, &mut |e| {
+            all.push(e);
+            ControlFlow::Continue(())
+        })?;
+        let links = Links::build(&all, &compensations);
+        let in_ranges = |e: &&Event| {
+            ranges
+                .iter()
+                .any(|r| r.partition == e.partition && (r.start..r.end).contains(&e.offset))
+        };
+        for event in all.iter().filter(in_ranges) {
+            if print(event, Some(&links)).is_break() {
+                break;
+            }
         }
+    } else {
+        // Breaking off (limit reached, pipe closed) is handled by `print`.
+        let _ = cluster
+            .scanner()?
+            .scan(&args.topic, &ranges, &rules, &mut |e| print(&e, None))?;
+    }
+    if let Some(e) = write_error {
+        // A closed pipe (`| head`) is a normal way to stop reading.
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(());
+        }
+        return Err(e.into());
     }
     out.flush()?;
     Ok(())

@@ -38,7 +38,7 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
     }
 }
 
-/// Reads a whole topic, partition by partition, decoding with its configured rules.
+/// Reads a whole topic in partition then offset order, decoding with its configured rules.
 pub fn read_topic(
     cluster: &crate::kafka::Cluster,
     config: &Config,
@@ -46,13 +46,10 @@ pub fn read_topic(
     sink: &mut dyn FnMut(crate::model::Event),
 ) -> Result<()> {
     let info = cluster.topic(topic)?;
-    let rules = config.rules_for(topic);
-    let scanner = cluster.scanner()?;
-    for range in crate::model::Selection::default().ranges(&info.partitions)? {
-        scanner.scan(topic, &[range], &rules, &mut |e| {
-            sink(e);
-            std::ops::ControlFlow::Continue(())
-        })?;
-    }
+    // The sink never breaks off, so the flow is always Continue.
+    let _ = cluster.read_all(&info, &config.rules_for(topic), &mut |e| {
+        sink(e);
+        std::ops::ControlFlow::Continue(())
+    })?;
     Ok(())
 }

@@ -8,7 +8,10 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::config::Connection;
+use crate::model::select::PartitionRange as OffsetRange;
 pub use crate::model::topic::{PartitionInfo, TopicInfo};
+use crate::model::{Event, TopicRules};
+use std::ops::ControlFlow;
 
 pub use scan::Scanner;
 
@@ -26,12 +29,6 @@ pub enum ClusterError {
     },
     #[error("topic `{0}` does not exist on this cluster: `rewind topics` lists the topics")]
     TopicNotFound(String),
-    #[error("topic `{topic}` has no partition {partition} (it has {count})")]
-    PartitionNotFound {
-        topic: String,
-        partition: i32,
-        count: usize,
-    },
     #[error("cannot create a Kafka client: {0} (check the -X properties)")]
     Client(rdkafka::error::KafkaError),
     #[error("reading {topic} stalled: no record arrived for {seconds}s while {missing} partition(s) still had events to read ({detail})")]
@@ -80,11 +77,6 @@ impl Cluster {
             conn: conn.clone(),
             consumer,
         })
-    }
-
-    /// The connection this cluster was opened with.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
     }
 
     fn unreachable(&self, source: rdkafka::error::KafkaError) -> ClusterError {
@@ -146,6 +138,25 @@ impl Cluster {
             name: name.to_owned(),
             partitions,
         })
+    }
+
+    /// Reads all of a topic's events in partition then offset order, until `sink` breaks.
+    pub fn read_all(
+        &self,
+        info: &TopicInfo,
+        rules: &TopicRules,
+        sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, ClusterError> {
+        let ranges: Vec<_> = info
+            .partitions
+            .iter()
+            .map(|p| OffsetRange {
+                partition: p.partition,
+                start: p.low,
+                end: p.high,
+            })
+            .collect();
+        self.scanner()?.scan(&info.name, &ranges, rules, sink)
     }
 
     /// A scanner that reads ranges of this cluster's topics.

@@ -36,36 +36,32 @@ impl Scanner {
         Ok(Scanner { consumer })
     }
 
-    /// Reads every record in `ranges` (all partitions at once), decodes each with
-    /// `rules` and hands it to `sink` until the ranges are done or `sink` breaks.
-    /// Records arrive in offset order within a partition, interleaved across them.
+    /// Reads every record in `ranges`, one range after the other (so in partition then
+    /// offset order when the ranges are sorted), decodes each with `rules` and hands it
+    /// to `sink`. Says whether `sink` broke off before the end.
     pub fn scan(
         &self,
         topic: &str,
         ranges: &[OffsetRange],
         rules: &TopicRules,
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
-    ) -> Result<(), ClusterError> {
-        let mut remaining: HashMap<i32, i64> = ranges
-            .iter()
-            .filter(|r| r.end > r.start)
-            .map(|r| (r.partition, r.end))
-            .collect();
-        if remaining.is_empty() {
-            return Ok(());
-        }
-        let mut assignment = TopicPartitionList::new();
-        for r in ranges.iter().filter(|r| r.end > r.start) {
+    ) -> Result<ControlFlow<()>, ClusterError> {
+        for range in ranges.iter().filter(|r| r.end > r.start) {
+            let mut assignment = TopicPartitionList::new();
             assignment
-                .add_partition_offset(topic, r.partition, Offset::Offset(r.start))
+                .add_partition_offset(topic, range.partition, Offset::Offset(range.start))
                 .map_err(ClusterError::Client)?;
+            self.consumer
+                .assign(&assignment)
+                .map_err(ClusterError::Client)?;
+            let mut remaining = HashMap::from([(range.partition, range.end)]);
+            let flow = self.drain(topic, &mut remaining, rules, sink);
+            let _ = self.consumer.unassign();
+            if flow?.is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
         }
-        self.consumer
-            .assign(&assignment)
-            .map_err(ClusterError::Client)?;
-        let result = self.drain(topic, &mut remaining, rules, sink);
-        let _ = self.consumer.unassign();
-        result
+        Ok(ControlFlow::Continue(()))
     }
 
     fn drain(
@@ -74,7 +70,7 @@ impl Scanner {
         remaining: &mut HashMap<i32, i64>,
         rules: &TopicRules,
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
-    ) -> Result<(), ClusterError> {
+    ) -> Result<ControlFlow<()>, ClusterError> {
         let mut last_progress = Instant::now();
         let mut last_error = String::from("no error reported");
         while !remaining.is_empty() {
@@ -121,7 +117,7 @@ impl Scanner {
                         value: message.payload(),
                     };
                     if sink(Event::decode(&raw, rules)).is_break() {
-                        return Ok(());
+                        return Ok(ControlFlow::Break(()));
                     }
                 }
             }
@@ -134,7 +130,7 @@ impl Scanner {
                 });
             }
         }
-        Ok(())
+        Ok(ControlFlow::Continue(()))
     }
 }
 
