@@ -130,7 +130,8 @@ impl EventsView {
         self.events.get(self.selected)
     }
 
-    fn matches(&self, event: &Event) -> bool {
+    /// Whether an event matches the `/` search (aggregate, type or key).
+    pub fn matches(&self, event: &Event) -> bool {
         let needle = self.search.to_lowercase();
         !needle.is_empty()
             && [&event.aggregate, &event.event_type, &event.key.label()]
@@ -164,8 +165,7 @@ pub struct StreamView {
 impl StreamView {
     /// Recomputes the state and changes at the cursor (from the nearest checkpoint).
     pub fn refresh(&mut self) {
-        self.state = self.projection.state_after(self.cursor);
-        self.changes = self.projection.changes_at(self.cursor);
+        (self.state, self.changes) = self.projection.state_and_changes(self.cursor);
     }
 }
 
@@ -208,11 +208,6 @@ impl App {
     pub fn start(&mut self) -> Vec<Command> {
         self.topics.loading = true;
         vec![Command::LoadTopics]
-    }
-
-    /// The reading rules for a topic.
-    pub fn config(&self) -> &Config {
-        &self.config
     }
 
     /// Applies one user intent.
@@ -452,10 +447,10 @@ impl App {
             self.status = "open an aggregate first (:agg ID)".into();
             return;
         };
-        let stream: Vec<Event> = view
+        let stream: Vec<&Event> = view
             .indices
             .iter()
-            .map(|&i| self.events.events[i].clone())
+            .map(|&i| &self.events.events[i])
             .collect();
         match arg
             .parse()

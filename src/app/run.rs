@@ -24,10 +24,9 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
         let mut dirty = true;
         while !app.quit {
             if dirty {
-                terminal.draw(|frame| {
-                    app.page = frame.area().height.saturating_sub(6).max(1) as usize;
-                    crate::ui::draw(frame, &app)
-                })?;
+                // A page is the list's height: the screen less title, status, borders, header.
+                app.page = terminal.size()?.height.saturating_sub(6).max(1) as usize;
+                terminal.draw(|frame| crate::ui::draw(frame, &app))?;
                 dirty = false;
             }
             if event::poll(Duration::from_millis(30))? {

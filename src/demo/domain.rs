@@ -118,7 +118,7 @@ struct Builder<'a> {
 /// One order's events, with the state the demo's reducers fold them into (for snapshots).
 struct OrderLog {
     id: String,
-    events: Vec<(i64, Option<Value>, Vec<u8>)>,
+    events: Vec<(i64, Value, Vec<u8>)>,
     state: Value,
 }
 
@@ -127,7 +127,7 @@ impl OrderLog {
     fn push(&mut self, ts: i64, event: Value, apply: impl FnOnce(&mut Value, &Value)) {
         apply(&mut self.state, &event);
         let bytes = serde_json::to_vec(&event).expect("json");
-        self.events.push((ts, Some(self.state.clone()), bytes));
+        self.events.push((ts, self.state.clone(), bytes));
     }
 }
 
@@ -321,7 +321,7 @@ impl Builder<'_> {
             t += 2 * MINUTE;
             let state = log.state.clone();
             log.events
-                .push((t, Some(state), serde_json::to_vec(&paid).unwrap()));
+                .push((t, state, serde_json::to_vec(&paid).unwrap()));
         }
         if self.rng.chance(15) {
             t += self.rng.between(10 * MINUTE, 3 * HOUR);
@@ -376,7 +376,7 @@ impl Builder<'_> {
             let bytes = serde_json::to_vec(&e).unwrap();
             let state = log.state.clone();
             log.events
-                .push((t, Some(state), bytes[..bytes.len() - 9].to_vec()));
+                .push((t, state, bytes[..bytes.len() - 9].to_vec()));
         }
         let e = self.event(
             "OrderPacked",
@@ -480,7 +480,7 @@ impl Builder<'_> {
             self.emit("orders", &log.id, *ts, Some(bytes.clone()), "order-service");
             let version = i + 1;
             if version % SNAPSHOT_EVERY == 0 {
-                let mut state = state.clone().unwrap_or(Value::Null);
+                let mut state = state.clone();
                 if planted.bad_snapshot.is_empty()
                     && state["items"].as_array().is_some_and(|a| a.len() > 1)
                 {

@@ -59,16 +59,6 @@ impl Projection {
         }
     }
 
-    /// How many events the stream has.
-    pub fn len(&self) -> usize {
-        self.inputs.len()
-    }
-
-    /// Whether the stream is empty.
-    pub fn is_empty(&self) -> bool {
-        self.inputs.is_empty()
-    }
-
     /// Folds events `from..to` onto `state`, recording reducer errors.
     fn fold(&mut self, mut state: Val, from: usize, to: usize) -> Val {
         for i in from..to {
@@ -137,9 +127,15 @@ impl Projection {
 
     /// What the event at `index` changed.
     pub fn changes_at(&mut self, index: usize) -> Vec<Change> {
+        self.state_and_changes(index).1
+    }
+
+    /// The state after the event at `index` and what that event changed.
+    pub fn state_and_changes(&mut self, index: usize) -> (Value, Vec<Change>) {
         let before = self.state_before(index);
         let after = self.state_after(index);
-        diff(&before, &after)
+        let changes = diff(&before, &after);
+        (after, changes)
     }
 
     /// Reducer errors for events up to and including `index`, folding as needed.

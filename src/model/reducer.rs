@@ -113,11 +113,6 @@ impl Reducers {
         })
     }
 
-    /// The source of the program that folds this event type.
-    pub fn source_for(&self, event_type: &str) -> &str {
-        &self.program_for(event_type).source
-    }
-
     fn program_for(&self, event_type: &str) -> &Program {
         self.by_type
             .get(event_type)

@@ -1,6 +1,7 @@
 //! Aggregate streams: which events belong to which aggregate, positions in a stream,
 //! and the links between events (duplicates, compensations).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
@@ -81,7 +82,7 @@ pub enum PositionError {
 
 /// Resolves a position to an index into `stream` (SPEC.md: a time is the last event at
 /// or before it).
-pub fn resolve(stream: &[Event], position: Position) -> Result<usize, PositionError> {
+pub fn resolve<E: Borrow<Event>>(stream: &[E], position: Position) -> Result<usize, PositionError> {
     if stream.is_empty() {
         return Err(PositionError::Empty);
     }
@@ -95,12 +96,12 @@ pub fn resolve(stream: &[Event], position: Position) -> Result<usize, PositionEr
             let coord = Coord { partition, offset };
             stream
                 .iter()
-                .position(|e| e.coord() == coord)
+                .position(|e| e.borrow().coord() == coord)
                 .ok_or(PositionError::NotInStream(coord))
         }
         Position::Time(t) => stream
             .iter()
-            .rposition(|e| e.timestamp.is_some_and(|ts| ts <= t))
+            .rposition(|e| e.borrow().timestamp.is_some_and(|ts| ts <= t))
             .ok_or_else(|| PositionError::BeforeFirst(position.to_string())),
     }
 }
@@ -278,7 +279,10 @@ mod tests {
         assert_eq!(resolve(&events, Position::Time(2500)), Ok(2));
         assert_eq!(resolve(&events, Position::Time(3000)), Ok(3));
         assert!(resolve(&events, Position::Time(-1)).is_err());
-        assert_eq!(resolve(&[], Position::Index(0)), Err(PositionError::Empty));
+        assert_eq!(
+            resolve::<Event>(&[], Position::Index(0)),
+            Err(PositionError::Empty)
+        );
     }
 
     #[test]

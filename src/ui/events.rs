@@ -6,10 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Gauge, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::{scroll_offset, text, ACCENT};
+use super::{scroll_offset, selectable, short_time, text, ACCENT};
 use crate::app::{App, EventsView};
 use crate::model::position::format_time;
-use crate::model::Event;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let view = &app.events;
@@ -91,7 +90,7 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
     let height = area.height.saturating_sub(3) as usize;
     let offset = scroll_offset(view.selected, height, view.events.len());
     let rows = view.events.iter().skip(offset).take(height).map(|e| {
-        let style = if !search_hit(view, e) {
+        let style = if !view.matches(e) {
             Style::new()
         } else {
             Style::new().fg(Color::Yellow)
@@ -113,26 +112,8 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
         Constraint::Percentage(60),
     ];
     let mut state = TableState::default().with_selected(Some(view.selected - offset));
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(block)
-        .row_highlight_style(Style::new().bg(ACCENT).fg(Color::Black))
-        .highlight_symbol("▶ ");
+    let table = selectable(Table::new(rows, widths).header(header).block(block));
     frame.render_stateful_widget(table, area, &mut state);
-}
-
-fn search_hit(view: &EventsView, e: &Event) -> bool {
-    let needle = view.search.to_lowercase();
-    !needle.is_empty()
-        && [&e.aggregate, &e.event_type]
-            .iter()
-            .any(|s| s.to_lowercase().contains(&needle))
-}
-
-/// `MM-DD HH:MM:SS` in UTC: enough to tell events apart in a list.
-fn short_time(ms: i64) -> String {
-    let full = format_time(ms);
-    format!("{} {}", &full[5..10], &full[11..19])
 }
 
 fn field(name: &str, value: String) -> Line<'static> {

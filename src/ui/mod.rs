@@ -9,7 +9,7 @@ mod topics;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Table};
 use ratatui::Frame;
 
 use crate::app::{App, Input, Screen};
@@ -97,6 +97,19 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         }
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// A list table with the selected row highlighted and marked (for monochrome terminals).
+pub fn selectable(table: Table<'_>) -> Table<'_> {
+    table
+        .row_highlight_style(Style::new().bg(ACCENT).fg(Color::Black))
+        .highlight_symbol("▶ ")
+}
+
+/// `MM-DD HH:MM:SS` in UTC: enough to tell events apart in a list.
+pub fn short_time(ms: i64) -> String {
+    let full = crate::model::position::format_time(ms);
+    format!("{} {}", &full[5..10], &full[11..19])
 }
 
 /// The first row to show so that `selected` stays near the middle of `height` rows

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::{scroll_offset, text, ACCENT};
+use super::{scroll_offset, selectable, short_time, text, ACCENT};
 use crate::app::{App, StreamView};
 use crate::model::position::format_time;
 
@@ -93,11 +93,7 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
             };
             Row::new(vec![
                 Cell::from(i.to_string()),
-                Cell::from(
-                    e.timestamp
-                        .map(|t| format_time(t)[5..19].replace('T', " "))
-                        .unwrap_or_default(),
-                ),
+                Cell::from(e.timestamp.map(short_time).unwrap_or_default()),
                 Cell::from(format!("{}/{}", e.partition, e.offset)),
                 Cell::from(text::clean(&e.event_type)),
                 Cell::from(marks),
@@ -120,15 +116,10 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
         view.indices.len()
     );
     let mut state = TableState::default().with_selected(Some(view.cursor - offset));
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(
-            Block::bordered()
-                .title(title)
-                .border_style(Style::new().fg(ACCENT)),
-        )
-        .row_highlight_style(Style::new().bg(ACCENT).fg(Color::Black))
-        .highlight_symbol("▶ ");
+    let block = Block::bordered()
+        .title(title)
+        .border_style(Style::new().fg(ACCENT));
+    let table = selectable(Table::new(rows, widths).header(header).block(block));
     frame.render_stateful_widget(table, area, &mut state);
 }
 

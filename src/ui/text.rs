@@ -19,16 +19,6 @@ pub fn clean(s: &str) -> String {
         .collect()
 }
 
-/// Cuts `s` to at most `width` characters, ending with `…` when cut.
-pub fn fit(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,11 +27,5 @@ mod tests {
     fn control_characters_become_visible() {
         assert_eq!(clean("a\u{1b}[2Jb\u{7}\r\n\tc\u{9b}"), "a␛[2Jb␇␍␊ c�");
         assert_eq!(clean("plain ✓"), "plain ✓");
-    }
-
-    #[test]
-    fn fits_with_ellipsis() {
-        assert_eq!(fit("abcdef", 4), "abc…");
-        assert_eq!(fit("abc", 4), "abc");
     }
 }

@@ -5,7 +5,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
-use super::{scroll_offset, text, ACCENT};
+use super::{scroll_offset, selectable, text, ACCENT};
 use crate::app::App;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -66,11 +66,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let mut state = TableState::default()
         .with_offset(scroll_offset(view.selected, height, visible.len()))
         .with_selected((!visible.is_empty()).then_some(view.selected));
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(block)
-        .column_spacing(2)
-        .row_highlight_style(Style::new().bg(ACCENT).fg(Color::Black))
-        .highlight_symbol("▶ ");
+    let table = selectable(
+        Table::new(rows, widths)
+            .header(header)
+            .block(block)
+            .column_spacing(2),
+    );
     frame.render_stateful_widget(table, area, &mut state);
 }
