@@ -40,15 +40,7 @@ fn topics_json_has_partitions_watermarks_and_counts() {
     let (cluster, _) = inventory();
     let out = rewind(&["-b", &cluster.bootstrap_servers(), "topics", "-o", "json"]);
     let topics: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let by_name = |n: &str| {
-        topics
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == n)
-            .cloned()
-            .unwrap_or_else(|| panic!("{n} missing: {topics}"))
-    };
+    let by_name = |n: &str| topic_entry(&topics, n).clone();
     let inv = by_name("inventory.v3");
     assert_eq!(
         (

@@ -70,22 +70,12 @@ fn topics_and_events_on_tansu() {
         "json",
     ])))
     .unwrap();
-    let ledger = topics
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "ledger")
-        .expect("ledger listed");
+    let ledger = topic_entry(&topics, "ledger");
     assert_eq!(
         (ledger["partitions"].clone(), ledger["count"].clone()),
         (json!(3), json!(30))
     );
-    let dlq = topics
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "ledger-dlq")
-        .expect("dlq listed");
+    let dlq = topic_entry(&topics, "ledger-dlq");
     assert_eq!(dlq["count"], 3);
 
     let lines = json_lines(&rewind(&[

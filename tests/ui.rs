@@ -71,20 +71,28 @@ fn events() -> Vec<Event> {
     ]
 }
 
-fn opened(app: &mut App) {
+/// Opens the selected topic and delivers `events()`; `finished` says whether the load
+/// completes (else it is still in progress, `total` events expected).
+fn load(app: &mut App, total: i64, finished: bool) {
     app.update(Action::Open);
     app.apply(Msg::TopicSize {
         generation: 1,
-        total: 7,
+        total,
     });
     app.apply(Msg::Events {
         generation: 1,
         events: events(),
     });
-    app.apply(Msg::Loaded {
-        generation: 1,
-        result: Ok(()),
-    });
+    if finished {
+        app.apply(Msg::Loaded {
+            generation: 1,
+            result: Ok(()),
+        });
+    }
+}
+
+fn opened(app: &mut App) {
+    load(app, 7, true);
 }
 
 #[test]
@@ -116,15 +124,7 @@ fn topics_filter_typing() {
 #[test]
 fn events_loading_shows_progress() {
     let mut app = app();
-    app.update(Action::Open);
-    app.apply(Msg::TopicSize {
-        generation: 1,
-        total: 14,
-    });
-    app.apply(Msg::Events {
-        generation: 1,
-        events: events(),
-    });
+    load(&mut app, 14, false);
     insta::assert_snapshot!(screen(&app));
 }
 

@@ -147,6 +147,16 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The entry named `name` in `rewind topics -o json` output.
+pub fn topic_entry<'a>(topics: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    topics
+        .as_array()
+        .expect("topics is an array")
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("{name} missing: {topics}"))
+}
+
 /// The path of the project's assets.
 pub fn asset(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
