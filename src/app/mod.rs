@@ -182,6 +182,8 @@ pub struct App {
     pub page: usize,
     pub stream: Option<StreamView>,
     config: Config,
+    /// The open topic's compiled reducers, compiled when its first stream opens.
+    reducers: Option<std::rc::Rc<crate::model::reducer::Reducers>>,
     generation: u64,
 }
 
@@ -200,6 +202,7 @@ impl App {
             page: 20,
             stream: None,
             config,
+            reducers: None,
             generation: 0,
         }
     }
@@ -413,12 +416,15 @@ impl App {
             );
             return;
         }
-        let reducers = match self.config.reducers_for(&self.events.topic) {
-            Ok(r) => std::rc::Rc::new(r),
-            Err(e) => {
-                self.status = format!("{e:#}");
-                return;
-            }
+        let reducers = match &self.reducers {
+            Some(r) => r.clone(),
+            None => match self.config.reducers_for(&self.events.topic) {
+                Ok(r) => self.reducers.insert(std::rc::Rc::new(r)).clone(),
+                Err(e) => {
+                    self.status = format!("{e:#}");
+                    return;
+                }
+            },
         };
         let projection = crate::model::projection::Projection::new(
             reducers,
@@ -500,6 +506,7 @@ impl App {
 
     fn open_topic(&mut self, name: &str) -> Vec<Command> {
         self.generation += 1;
+        self.reducers = None;
         self.screen = Screen::Events;
         self.events = EventsView {
             topic: name.to_owned(),

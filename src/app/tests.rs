@@ -182,3 +182,51 @@ fn load_errors_are_kept_for_display() {
     );
     assert_eq!(app.update(Action::Refresh), vec![Command::LoadTopics]);
 }
+
+#[test]
+fn streams_open_from_events_and_by_id_and_step_in_time() {
+    let config = Config::parse(
+        "[[topics]]\nname = \"orders\"\n[topics.reducers]\n\"*\" = \"(. // []) + [$meta.type]\"\n",
+        std::path::Path::new("rewind.toml"),
+    )
+    .unwrap();
+    let mut app = App::new("b:1".into(), config);
+    app.start();
+    app.apply(Msg::Topics(Ok(vec![topic("orders", &[4])])));
+    app.update(Action::Open);
+    app.apply(Msg::Events {
+        generation: 1,
+        events: vec![
+            event(0, "a", "Created"),
+            event(1, "b", "Created"),
+            event(2, "a", "Paid"),
+            event(3, "b", "Cancelled"),
+        ],
+    });
+    app.update(Action::Open); // the cursor's event: aggregate a, at its first event
+    let view = app.stream.as_ref().unwrap();
+    assert_eq!((app.screen, view.cursor), (Screen::Stream, 0));
+    assert_eq!(view.state, serde_json::json!(["Created"]));
+    app.update(Action::StepForward);
+    assert_eq!(
+        app.stream.as_ref().unwrap().state,
+        serde_json::json!(["Created", "Paid"])
+    );
+    app.update(Action::StartCommand);
+    type_text(&mut app, "agg b");
+    app.update(Action::Submit);
+    let view = app.stream.as_ref().unwrap();
+    assert_eq!(
+        (view.aggregate.as_str(), view.cursor),
+        ("b", 1),
+        "opens at the last event"
+    );
+    assert_eq!(view.state, serde_json::json!(["Created", "Cancelled"]));
+    app.update(Action::StepBack);
+    assert_eq!(
+        app.stream.as_ref().unwrap().state,
+        serde_json::json!(["Created"])
+    );
+    app.update(Action::Back);
+    assert_eq!((app.screen, app.events.selected), (Screen::Events, 1));
+}
