@@ -75,6 +75,9 @@ pub enum Command {
         /// Print what that event changed instead of the state.
         #[arg(long)]
         diff: bool,
+        /// Start from the latest stored snapshot at or before the event instead of the first event.
+        #[arg(long)]
+        from_snapshot: bool,
     },
     /// Compare an aggregate's stored snapshots with the state replayed from its events.
     Snapshots {

@@ -204,6 +204,22 @@ impl Config {
 }
 
 impl TopicConfig {
+    /// How to read this topic's snapshots, if it has any (`.state` and `.version` by default).
+    pub fn snapshot_rules(&self) -> Result<Option<crate::model::snapshot::SnapshotRules>> {
+        let Some(s) = &self.snapshots else {
+            return Ok(None);
+        };
+        let path = |key: &str, spec: &Option<String>, default: &str| {
+            Extractor::parse(spec.as_deref().unwrap_or(default))
+                .with_context(|| format!("key `snapshots.{key}`"))
+        };
+        Ok(Some(crate::model::snapshot::SnapshotRules {
+            topic: s.topic.clone(),
+            state: path("state", &s.state, ".state")?,
+            version: path("version", &s.version, ".version")?,
+        }))
+    }
+
     /// Compiles this entry's extractors into reading rules.
     pub fn rules(&self) -> Result<TopicRules> {
         let mut rules = TopicRules::default();
@@ -221,10 +237,7 @@ impl TopicConfig {
         rules.event_id = optional("event_id", &self.event_id)?;
         rules.version = optional("version", &self.version)?;
         rules.compensation_ref = optional("compensation_ref", &self.compensation_ref)?;
-        if let Some(snapshots) = &self.snapshots {
-            optional("snapshots.state", &snapshots.state)?;
-            optional("snapshots.version", &snapshots.version)?;
-        }
+        self.snapshot_rules()?;
         Ok(rules)
     }
 }

@@ -28,7 +28,17 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
             aggregate,
             at,
             diff,
-        }) => state::state(&conn, config, topic, aggregate, *at, *diff, out),
+            from_snapshot,
+        }) => {
+            let args = state::StateArgs {
+                topic,
+                aggregate,
+                at: *at,
+                diff: *diff,
+                from_snapshot: *from_snapshot,
+            };
+            state::state(&conn, config, args, out)
+        }
         Some(Command::Snapshots { topic, aggregate }) => {
             state::snapshots(&conn, config, topic, aggregate, cli.global.output, out)
         }

@@ -12,8 +12,9 @@ use crate::kafka::Cluster;
 use crate::model::diff::{self, diff};
 use crate::model::position::format_time;
 use crate::model::projection::Projection;
+use crate::model::snapshot::{SnapshotRules, StoredSnapshot};
 use crate::model::stream::{resolve, AggregateIndex};
-use crate::model::{Extractor, Position};
+use crate::model::Position;
 
 pub fn aggregates(
     conn: &Connection,
@@ -73,15 +74,28 @@ fn stream(
     Ok(events)
 }
 
+/// What `rewind state` was asked for.
+pub struct StateArgs<'a> {
+    pub topic: &'a str,
+    pub aggregate: &'a str,
+    pub at: Option<Position>,
+    pub diff: bool,
+    pub from_snapshot: bool,
+}
+
 pub fn state(
     conn: &Connection,
     config: &Config,
-    topic: &str,
-    aggregate: &str,
-    at: Option<Position>,
-    show_diff: bool,
+    args: StateArgs<'_>,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let StateArgs {
+        topic,
+        aggregate,
+        at,
+        diff: show_diff,
+        from_snapshot,
+    } = args;
     let reducers = std::rc::Rc::new(config.reducers_for(topic)?);
     let cluster = Cluster::connect(conn)?;
     let events = stream(&cluster, config, topic, aggregate)?;
@@ -90,7 +104,18 @@ pub fn state(
             .with_context(|| format!("--at {position} in aggregate `{aggregate}`"))?,
         None => events.len() - 1,
     };
-    let mut projection = Projection::new(reducers.clone(), &events);
+    let mut projection = Projection::new(reducers, &events);
+    if from_snapshot {
+        let rules = snapshot_rules(config, topic)?;
+        let stored = stored_snapshots(&cluster, config, &rules, aggregate)?;
+        projection.set_snapshots(
+            stored
+                .into_iter()
+                .filter_map(|s| Some((s.version?, s.state))),
+        );
+        projection.set_from_snapshot(true);
+    }
+    let basis = projection.basis(index);
     let e = &events[index];
     let errors: Vec<Value> = projection
         .errors_through(index)
@@ -107,8 +132,37 @@ pub fn state(
         result["state"] = projection.state_after(index);
     }
     result["errors"] = Value::Array(errors);
+    result["replayed_from"] = json!({"snapshot_version": basis.snapshot, "events": basis.events});
     writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?;
     Ok(())
+}
+
+/// The snapshot rules of a topic, or an error saying how to configure them.
+fn snapshot_rules(config: &Config, topic: &str) -> Result<SnapshotRules> {
+    config
+        .topic(topic)
+        .map(|t| t.snapshot_rules())
+        .transpose()?
+        .flatten()
+        .with_context(|| {
+            format!("topic `{topic}` has no `snapshots = {{ topic = … }}` in the config")
+        })
+}
+
+/// An aggregate's stored snapshots, in the snapshot topic's order.
+fn stored_snapshots(
+    cluster: &Cluster,
+    config: &Config,
+    rules: &SnapshotRules,
+    aggregate: &str,
+) -> Result<Vec<StoredSnapshot>> {
+    let mut stored = Vec::new();
+    read_topic(cluster, config, &rules.topic, &mut |record| {
+        if record.aggregate == aggregate {
+            stored.push(rules.read(&record))
+        }
+    })?;
+    Ok(stored)
 }
 
 pub fn snapshots(
@@ -119,36 +173,23 @@ pub fn snapshots(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let snapshot_config = config
-        .topic(topic)
-        .and_then(|t| t.snapshots.clone())
-        .with_context(|| {
-            format!("topic `{topic}` has no `snapshots = {{ topic = … }}` in the config")
-        })?;
-    let state_path = Extractor::parse(snapshot_config.state.as_deref().unwrap_or(".state"))?;
-    let version_path = Extractor::parse(snapshot_config.version.as_deref().unwrap_or(".version"))?;
+    let rules = snapshot_rules(config, topic)?;
     let reducers = std::rc::Rc::new(config.reducers_for(topic)?);
     let cluster = Cluster::connect(conn)?;
     let events = stream(&cluster, config, topic, aggregate)?;
-    let mut stored = Vec::new();
-    read_topic(&cluster, config, &snapshot_config.topic, &mut |s| {
-        if s.aggregate == aggregate {
-            stored.push(s)
-        }
-    })?;
-    let mut projection = Projection::new(reducers.clone(), &events);
+    let stored = stored_snapshots(&cluster, config, &rules, aggregate)?;
+    let mut projection = Projection::new(reducers, &events);
     let mut results = Vec::new();
     for s in &stored {
-        let version = version_path.value(s).and_then(Value::as_u64);
-        let state = state_path.value(s).cloned().unwrap_or(Value::Null);
-        let mut result = json!({"aggregate": aggregate, "version": version, "partition": s.partition, "offset": s.offset});
-        match version {
-            Some(v) if (v as usize) <= events.len() => {
+        let mut result = json!({"aggregate": aggregate, "version": s.version,
+                                "partition": s.coord.partition, "offset": s.coord.offset});
+        match s.version {
+            Some(v) if v <= events.len() => {
                 let replayed = match v {
                     0 => Value::Null,
-                    v => projection.state_after(v as usize - 1),
+                    v => projection.state_after(v - 1),
                 };
-                let changes = diff(&state, &replayed);
+                let changes = diff(&s.state, &replayed);
                 result["matches"] = json!(changes.is_empty());
                 result["changes"] = diff::to_json(&changes);
             }
@@ -195,11 +236,7 @@ pub fn snapshots(
                 ]);
             }
             if results.is_empty() {
-                writeln!(
-                    out,
-                    "no snapshots of `{aggregate}` in {}",
-                    snapshot_config.topic
-                )?;
+                writeln!(out, "no snapshots of `{aggregate}` in {}", rules.topic)?;
             }
             table.print(out)?;
         }

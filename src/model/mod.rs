@@ -7,6 +7,7 @@ pub mod position;
 pub mod projection;
 pub mod reducer;
 pub mod select;
+pub mod snapshot;
 pub mod stream;
 pub mod topic;
 

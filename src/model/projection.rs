@@ -1,5 +1,7 @@
 //! Folding an aggregate's events into state, with checkpoints so that the state after
-//! any event is a short fold away, and the what-if skip of single events.
+//! any event is a short fold away, the what-if skip of single events, and stored
+//! snapshots: replay can start from the latest one instead of the first event, and each
+//! can be checked against full replay.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -32,6 +34,18 @@ pub struct Projection {
     errors: BTreeMap<usize, String>,
     /// The last state computed: (events folded, state), for cheap forward steps.
     last: Option<(usize, Val)>,
+    /// Stored snapshots: version (how many events they include) → state.
+    snapshots: BTreeMap<usize, Val>,
+    /// Whether states start from the latest usable snapshot instead of the first event.
+    from_snapshot: bool,
+}
+
+/// Where a state was rebuilt from: a snapshot's version (or none: the first event) and
+/// how many events were folded on top of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Basis {
+    pub snapshot: Option<usize>,
+    pub events: usize,
 }
 
 impl Projection {
@@ -56,7 +70,76 @@ impl Projection {
             checkpoints: Vec::new(),
             errors: BTreeMap::new(),
             last: None,
+            snapshots: BTreeMap::new(),
+            from_snapshot: false,
         }
+    }
+
+    /// Sets the aggregate's stored snapshots as (version, state); versions past the
+    /// stream's end are kept out (they cannot be replayed onto).
+    pub fn set_snapshots(&mut self, snapshots: impl IntoIterator<Item = (usize, Value)>) {
+        let len = self.inputs.len();
+        self.snapshots = snapshots
+            .into_iter()
+            .filter(|(v, _)| (1..=len).contains(v))
+            .map(|(v, s)| (v, to_val(&s)))
+            .collect();
+        self.last = None;
+    }
+
+    /// Rebuilds states from the latest snapshot at or before them (`true`) or from the
+    /// first event (`false`, the default).
+    pub fn set_from_snapshot(&mut self, on: bool) {
+        self.from_snapshot = on;
+        self.last = None;
+    }
+
+    /// Whether states start from snapshots.
+    pub fn from_snapshot(&self) -> bool {
+        self.from_snapshot
+    }
+
+    /// Whether any snapshot is stored.
+    pub fn has_snapshots(&self) -> bool {
+        !self.snapshots.is_empty()
+    }
+
+    /// The snapshot a state after `n` events starts from: the latest at or before it,
+    /// unless an event it includes is skipped (then only replay can answer the what-if).
+    fn snapshot_base(&self, n: usize) -> Option<usize> {
+        if !self.from_snapshot {
+            return None;
+        }
+        let (&v, _) = self.snapshots.range(1..=n).next_back()?;
+        self.skipped.range(..v).next().is_none().then_some(v)
+    }
+
+    /// Where the state after the event at `index` is rebuilt from.
+    pub fn basis(&self, index: usize) -> Basis {
+        let n = (index + 1).min(self.inputs.len());
+        let snapshot = self.snapshot_base(n);
+        Basis {
+            snapshot,
+            events: n - snapshot.unwrap_or(0),
+        }
+    }
+
+    /// Each stored snapshot against the state replayed from the first event to its
+    /// version: (version, changes from snapshot to replay; empty when they match).
+    pub fn snapshot_divergences(&mut self) -> Vec<(usize, Vec<Change>)> {
+        let from_snapshot = self.from_snapshot;
+        self.set_from_snapshot(false);
+        let snapshots: Vec<(usize, Value)> = self
+            .snapshots
+            .iter()
+            .map(|(v, s)| (*v, from_val(s)))
+            .collect();
+        let result = snapshots
+            .into_iter()
+            .map(|(v, stored)| (v, diff(&stored, &self.state_after(v - 1))))
+            .collect();
+        self.set_from_snapshot(from_snapshot);
+        result
     }
 
     /// Folds events `from..to` onto `state`, recording reducer errors.
@@ -85,6 +168,13 @@ impl Projection {
     /// The state after the first `n` events (`n = 0`: `null`).
     fn state_after_count(&mut self, n: usize) -> Val {
         let n = n.min(self.inputs.len());
+        if let Some(v) = self.snapshot_base(n) {
+            let (done, base) = match &self.last {
+                Some((done, state)) if (v..=n).contains(done) => (*done, state.clone()),
+                _ => (v, self.snapshots[&v].clone()),
+            };
+            return self.remember(n, done, base);
+        }
         if let Some((done, state)) = &self.last {
             if *done <= n && n - *done < CHECKPOINT_EVERY {
                 let (done, state) = (*done, state.clone());
@@ -153,6 +243,7 @@ impl Projection {
     }
 
     /// Skips or unskips an event (what-if): the fold goes on as if it were not there.
+    /// A skip before a snapshot makes states after it come from replay again.
     pub fn toggle_skip(&mut self, index: usize) {
         if !self.skipped.remove(&index) {
             self.skipped.insert(index);
@@ -253,6 +344,69 @@ mod tests {
         assert!(p.changes_at(40).is_empty());
         p.toggle_skip(40);
         assert_eq!(p.state_after(99), expected(99, &[]));
+    }
+
+    #[test]
+    fn replay_from_a_snapshot_and_check_snapshots() {
+        let reducers = Rc::new(reducers());
+        let events = events(100);
+        let mut p = Projection::new(reducers, &events);
+        // v40 is right, v70 is off by one in `sum`; v500 is past the end.
+        let mut wrong = expected(69, &[]);
+        wrong["sum"] = json!(wrong["sum"].as_u64().unwrap() + 1);
+        p.set_snapshots([
+            (40, expected(39, &[])),
+            (70, wrong.clone()),
+            (500, json!({})),
+        ]);
+        assert_eq!(p.state_after(80), expected(80, &[]), "replay by default");
+        p.set_from_snapshot(true);
+        assert_eq!(
+            p.basis(80),
+            Basis {
+                snapshot: Some(70),
+                events: 11
+            }
+        );
+        assert_eq!(
+            p.basis(50),
+            Basis {
+                snapshot: Some(40),
+                events: 11
+            }
+        );
+        assert_eq!(
+            p.basis(10),
+            Basis {
+                snapshot: None,
+                events: 11
+            }
+        );
+        let mut from_v70 = expected(80, &[]);
+        from_v70["sum"] = json!(from_v70["sum"].as_u64().unwrap() + 1);
+        assert_eq!(
+            p.state_after(80),
+            from_v70,
+            "the snapshot's error carries on"
+        );
+        assert_eq!(p.state_after(50), expected(50, &[]));
+        assert_eq!(
+            p.state_after(69),
+            wrong,
+            "the state after event 69 is snapshot v70"
+        );
+        let divergences = p.snapshot_divergences();
+        assert_eq!(divergences.len(), 2);
+        assert!(divergences[0].1.is_empty());
+        assert_eq!(divergences[1].1[0].path, "/sum");
+        assert!(p.from_snapshot(), "checking snapshots keeps the mode");
+        p.toggle_skip(3);
+        assert_eq!(
+            p.basis(80).snapshot,
+            None,
+            "a skip before the snapshot needs replay"
+        );
+        assert_eq!(p.state_after(80), expected(80, &[3]));
     }
 
     #[test]
