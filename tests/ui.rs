@@ -9,7 +9,16 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 fn screen(app: &App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(110, 28)).unwrap();
+    screen_sized(app, 110, 28)
+}
+
+/// The Stream screen has four panes: drawn at a common wide-terminal size.
+fn wide(app: &App) -> String {
+    screen_sized(app, 140, 30)
+}
+
+fn screen_sized(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| kafka_rewind::ui::draw(f, app)).unwrap();
     terminal.backend().to_string()
 }
@@ -191,14 +200,14 @@ fn stream_app() -> App {
 #[test]
 fn stream_screen_states() {
     let mut app = stream_app();
-    insta::assert_snapshot!("stream_first", screen(&app));
+    insta::assert_snapshot!("stream_first", wide(&app));
     app.update(Action::StepForward);
-    insta::assert_snapshot!("stream_changed_highlighted", screen(&app));
+    insta::assert_snapshot!("stream_changed_highlighted", wide(&app));
     app.update(Action::ToggleDiff);
-    insta::assert_snapshot!("stream_diff", screen(&app));
+    insta::assert_snapshot!("stream_diff", wide(&app));
     app.update(Action::ToggleDiff);
     app.update(Action::Last);
-    insta::assert_snapshot!("stream_error_marker", screen(&app));
+    insta::assert_snapshot!("stream_error_marker", wide(&app));
     app.update(Action::StepBack);
     app.update(Action::ToggleSkip);
     let view = app.stream.as_ref().unwrap();
@@ -207,5 +216,148 @@ fn stream_screen_states() {
         view.state.get("status").is_none(),
         "skipping OrderPaid folds as if it were not there"
     );
-    insta::assert_snapshot!("stream_skipped", screen(&app));
+    insta::assert_snapshot!("stream_skipped", wide(&app));
+}
+
+fn order_event(offset: i64, order: &str, kind: &str, id: &str, data: &str) -> Event {
+    let value =
+        format!(r#"{{"eventId":"{id}","type":"{kind}","orderId":"{order}","data":{data}}}"#);
+    let raw = RawRecord {
+        topic: "orders",
+        partition: 0,
+        offset,
+        timestamp: Some(1_795_687_200_000 + offset * 60_000),
+        key: Some(order.as_bytes()),
+        headers: vec![],
+        value: Some(value.as_bytes()),
+    };
+    Event::decode(
+        &raw,
+        &Config::parse(LINKED, std::path::Path::new("r"))
+            .unwrap()
+            .rules_for("orders"),
+    )
+}
+
+const LINKED: &str = r#"
+[[topics]]
+name = "orders"
+event_id = ".eventId"
+compensations = { OrderShipmentReversed = "OrderShipped" }
+compensation_ref = ".data.reverses"
+snapshots = { topic = "orders-snapshots" }
+[topics.reducers]
+OrderCreated = "{status: \"created\", total: $event.data.total}"
+OrderShipped = ".status = \"shipped\" | .carrier = $event.data.carrier"
+OrderShipmentReversed = ".status = \"created\" | del(.carrier)"
+"#;
+
+#[test]
+fn stream_links_snapshots_and_aggregate_list() {
+    use kafka_rewind::model::snapshot::StoredSnapshot;
+    use kafka_rewind::model::Coord;
+    use serde_json::json;
+    let mut app = App::new(
+        "127.0.0.1:9092".into(),
+        Config::parse(LINKED, std::path::Path::new("r")).unwrap(),
+    );
+    app.start();
+    app.apply(Msg::Topics(Ok(vec![topic("orders", &[5])])));
+    app.update(Action::Open);
+    app.apply(Msg::Events {
+        generation: 1,
+        events: vec![
+            order_event(0, "o-1", "OrderCreated", "e1", r#"{"total": 10}"#),
+            order_event(1, "o-1", "OrderShipped", "e2", r#"{"carrier": "DHL"}"#),
+            order_event(2, "o-2", "OrderCreated", "e3", r#"{"total": 7}"#),
+            order_event(3, "o-1", "OrderShipped", "e2", r#"{"carrier": "DHL"}"#),
+            order_event(
+                4,
+                "o-1",
+                "OrderShipmentReversed",
+                "e4",
+                r#"{"reverses": "e2"}"#,
+            ),
+        ],
+    });
+    app.apply(Msg::Loaded {
+        generation: 1,
+        result: Ok(()),
+    });
+    let snapshot = |offset, version, state| StoredSnapshot {
+        coord: Coord {
+            partition: 0,
+            offset,
+        },
+        version: Some(version),
+        state,
+    };
+    app.apply(Msg::Snapshots {
+        generation: 1,
+        snapshots: vec![
+            (
+                "o-1".into(),
+                snapshot(
+                    0,
+                    2,
+                    json!({"status": "shipped", "total": 10, "carrier": "DHL"}),
+                ),
+            ),
+            (
+                "o-1".into(),
+                snapshot(
+                    1,
+                    3,
+                    json!({"status": "lost", "total": 10, "carrier": "DHL"}),
+                ),
+            ),
+        ],
+    });
+    app.update(Action::StartCommand);
+    for c in "agg o-1".chars() {
+        app.update(Action::Type(c));
+    }
+    app.update(Action::Submit);
+    let view = app.stream.as_ref().unwrap();
+    assert_eq!(view.state, json!({"status": "created", "total": 10}));
+    assert_eq!(view.snapshot_checks.len(), 2);
+    assert!(view.snapshot_checks[&2].is_empty() && !view.snapshot_checks[&3].is_empty());
+    insta::assert_snapshot!("stream_links_and_snapshots", wide(&app));
+
+    app.update(Action::ToggleSnapshotStart);
+    let view = app.stream.as_ref().unwrap();
+    assert_eq!(view.basis.snapshot, Some(3));
+    assert_eq!(
+        view.state,
+        json!({"status": "created", "total": 10}),
+        "the reversal undoes the bad status too"
+    );
+    app.update(Action::StepBack);
+    assert_eq!(
+        app.stream.as_ref().unwrap().state["status"],
+        "lost",
+        "the state after #2 is snapshot v3"
+    );
+    insta::assert_snapshot!("stream_from_snapshot", wide(&app));
+
+    app.update(Action::NextPane);
+    assert!(app.aggregates.focused);
+    app.update(Action::MoveDown);
+    assert_eq!(
+        app.stream.as_ref().unwrap().aggregate,
+        "o-2",
+        "moving in the list opens the aggregate"
+    );
+    app.update(Action::StartFilter);
+    app.update(Action::Type('1'));
+    app.update(Action::Submit);
+    assert_eq!(app.aggregates.visible().len(), 1);
+    assert_eq!(
+        app.stream.as_ref().unwrap().aggregate,
+        "o-1",
+        "the filter opens its first match"
+    );
+    app.update(Action::Open);
+    assert!(!app.aggregates.focused);
+    insta::assert_snapshot!("stream_aggregate_filter", wide(&app));
 }

@@ -23,10 +23,17 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("s", "stream: skip / unskip the event (what-if)"),
     ("d", "stream: state ↔ diff of the event"),
-    ("Tab", "next pane (event list ↔ event detail)"),
+    (
+        "S",
+        "stream: rebuild from the latest snapshot ↔ from the first event",
+    ),
+    (
+        "Tab",
+        "next pane (events: list ↔ detail; stream: aggregates ↔ timeline)",
+    ),
     (
         "/",
-        "filter topics; search events by key, type or aggregate",
+        "filter topics or aggregates; search events by key, type, aggregate",
     ),
     ("n / N", "next / previous match"),
     (":", "command: :topic NAME, :agg ID, :goto POS, :q"),
@@ -68,6 +75,7 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
         KeyCode::Char('h') | KeyCode::Left => Action::StepBack,
         KeyCode::Char('s') => Action::ToggleSkip,
         KeyCode::Char('d') => Action::ToggleDiff,
+        KeyCode::Char('S') => Action::ToggleSnapshotStart,
         KeyCode::Tab => Action::NextPane,
         KeyCode::Char('/') => Action::StartFilter,
         KeyCode::Char('n') => Action::NextMatch,

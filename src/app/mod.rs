@@ -3,6 +3,7 @@
 
 mod keys;
 mod run;
+mod stream;
 mod worker;
 
 use crate::config::Config;
@@ -10,6 +11,7 @@ use crate::model::{Event, TopicInfo};
 
 pub use keys::{action_for, KEYS};
 pub use run::run;
+pub use stream::{AggregatesView, StreamView};
 
 /// A user intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub enum Action {
     StepForward,
     ToggleSkip,
     ToggleDiff,
+    /// Rebuild states from the latest stored snapshot instead of the first event.
+    ToggleSnapshotStart,
     /// Typing into the filter or command line.
     Type(char),
     Erase,
@@ -66,6 +70,16 @@ pub enum Msg {
     Loaded {
         generation: u64,
         result: Result<(), String>,
+    },
+    /// Something went wrong that does not stop the topic from being used.
+    Warning {
+        generation: u64,
+        message: String,
+    },
+    /// The topic's stored snapshots (from its snapshot topic), by aggregate.
+    Snapshots {
+        generation: u64,
+        snapshots: Vec<(String, crate::model::snapshot::StoredSnapshot)>,
     },
 }
 
@@ -150,25 +164,6 @@ impl EventsView {
     }
 }
 
-/// One aggregate's stream: indices into the loaded events, the cursor and the fold.
-pub struct StreamView {
-    pub aggregate: String,
-    pub indices: Vec<usize>,
-    pub cursor: usize,
-    pub diff: bool,
-    pub projection: crate::model::projection::Projection,
-    /// The state after the cursor and what the cursor's event changed.
-    pub state: serde_json::Value,
-    pub changes: Vec<crate::model::diff::Change>,
-}
-
-impl StreamView {
-    /// Recomputes the state and changes at the cursor (from the nearest checkpoint).
-    pub fn refresh(&mut self) {
-        (self.state, self.changes) = self.projection.state_and_changes(self.cursor);
-    }
-}
-
 /// The whole TUI state.
 pub struct App {
     pub brokers: String,
@@ -181,6 +176,10 @@ pub struct App {
     pub quit: bool,
     pub page: usize,
     pub stream: Option<StreamView>,
+    pub aggregates: AggregatesView,
+    /// Duplicates and compensations in the loaded topic, once it is fully loaded.
+    pub links: Option<crate::model::stream::Links>,
+    snapshots: std::collections::HashMap<String, Vec<crate::model::snapshot::StoredSnapshot>>,
     config: Config,
     /// The open topic's compiled reducers, compiled when its first stream opens.
     reducers: Option<std::rc::Rc<crate::model::reducer::Reducers>>,
@@ -201,6 +200,9 @@ impl App {
             quit: false,
             page: 20,
             stream: None,
+            aggregates: AggregatesView::default(),
+            links: None,
+            snapshots: Default::default(),
             config,
             reducers: None,
             generation: 0,
@@ -241,7 +243,8 @@ impl App {
             Action::StartFilter => {
                 let current = match self.screen {
                     Screen::Topics => self.topics.filter.clone(),
-                    Screen::Events | Screen::Stream => self.events.search.clone(),
+                    Screen::Events => self.events.search.clone(),
+                    Screen::Stream => self.aggregates.filter.clone(),
                 };
                 self.input = Some(Input::Filter(current));
             }
@@ -350,10 +353,14 @@ impl App {
             }
             _ => {}
         }
-        // The topics filter applies as you type.
-        if let (Some(Input::Filter(f)), Screen::Topics) = (&self.input, self.screen) {
-            self.topics.filter = f.clone();
-            self.topics.selected = 0;
+        // The topics and aggregates filters apply as you type.
+        match (&self.input, self.screen) {
+            (Some(Input::Filter(f)), Screen::Topics) => {
+                self.topics.filter = f.clone();
+                self.topics.selected = 0;
+            }
+            (Some(Input::Filter(f)), Screen::Stream) => self.filter_aggregates(f.clone(), false),
+            _ => {}
         }
         vec![]
     }
@@ -364,7 +371,8 @@ impl App {
                 self.topics.filter = filter;
                 self.topics.selected = 0;
             }
-            Screen::Events | Screen::Stream => {
+            Screen::Stream => self.filter_aggregates(filter, true),
+            Screen::Events => {
                 self.events.search = filter;
                 if !self.events.search.is_empty() {
                     let here = self
@@ -403,110 +411,13 @@ impl App {
         vec![]
     }
 
-    /// Opens an aggregate's stream from the loaded events, at `at` (an index into the
-    /// topic's events) or at its last event.
-    fn open_stream(&mut self, aggregate: &str, at: Option<usize>) {
-        let indices: Vec<usize> = (0..self.events.events.len())
-            .filter(|&i| self.events.events[i].aggregate == aggregate)
-            .collect();
-        if indices.is_empty() {
-            self.status = format!(
-                "no events of aggregate `{aggregate}` in {} (loaded so far)",
-                self.events.topic
-            );
-            return;
-        }
-        let reducers = match &self.reducers {
-            Some(r) => r.clone(),
-            None => match self.config.reducers_for(&self.events.topic) {
-                Ok(r) => self.reducers.insert(std::rc::Rc::new(r)).clone(),
-                Err(e) => {
-                    self.status = format!("{e:#}");
-                    return;
-                }
-            },
-        };
-        let projection = crate::model::projection::Projection::new(
-            reducers,
-            indices.iter().map(|&i| &self.events.events[i]),
-        );
-        let cursor = at
-            .and_then(|a| indices.iter().position(|&i| i == a))
-            .unwrap_or(indices.len() - 1);
-        let mut view = StreamView {
-            aggregate: aggregate.to_owned(),
-            indices,
-            cursor,
-            diff: false,
-            projection,
-            state: serde_json::Value::Null,
-            changes: vec![],
-        };
-        view.refresh();
-        self.stream = Some(view);
-        self.screen = Screen::Stream;
-        self.status.clear();
-    }
-
-    fn goto(&mut self, arg: &str) {
-        let Some(view) = self.stream.as_mut() else {
-            self.status = "open an aggregate first (:agg ID)".into();
-            return;
-        };
-        let stream: Vec<&Event> = view
-            .indices
-            .iter()
-            .map(|&i| &self.events.events[i])
-            .collect();
-        match arg
-            .parse()
-            .map_err(|e: crate::model::position::PositionError| e.to_string())
-            .and_then(|p| crate::model::stream::resolve(&stream, p).map_err(|e| e.to_string()))
-        {
-            Ok(i) => {
-                view.cursor = i;
-                view.refresh();
-            }
-            Err(e) => self.status = e,
-        }
-    }
-
-    /// Keys of the Stream screen; `None` lets the common handling run.
-    fn update_stream(&mut self, action: &Action) -> Option<Vec<Command>> {
-        let view = self.stream.as_mut()?;
-        let last = view.indices.len() - 1;
-        let cursor = view.cursor;
-        view.cursor = match action {
-            Action::StepForward | Action::MoveDown => (cursor + 1).min(last),
-            Action::StepBack | Action::MoveUp => cursor.saturating_sub(1),
-            Action::PageDown => (cursor + self.page).min(last),
-            Action::PageUp => cursor.saturating_sub(self.page),
-            Action::First => 0,
-            Action::Last => last,
-            Action::ToggleSkip => {
-                view.projection.toggle_skip(cursor);
-                cursor
-            }
-            Action::ToggleDiff => {
-                view.diff = !view.diff;
-                cursor
-            }
-            Action::Back => {
-                self.screen = Screen::Events;
-                if let Some(&i) = view.indices.get(cursor) {
-                    self.events.selected = i;
-                }
-                return Some(vec![]);
-            }
-            _ => return None,
-        };
-        view.refresh();
-        Some(vec![])
-    }
-
     fn open_topic(&mut self, name: &str) -> Vec<Command> {
         self.generation += 1;
         self.reducers = None;
+        self.stream = None;
+        self.aggregates = AggregatesView::default();
+        self.links = None;
+        self.snapshots.clear();
         self.screen = Screen::Events;
         self.events = EventsView {
             topic: name.to_owned(),
@@ -523,6 +434,18 @@ impl App {
             topic: name.to_owned(),
             generation: self.generation,
         }]
+    }
+
+    /// Finds duplicates and compensations once the whole topic is loaded.
+    fn link_events(&mut self) {
+        let rules = self.config.rules_for(&self.events.topic);
+        let compensations = self.config.compensations_for(&self.events.topic);
+        if rules.event_id.is_some() || !compensations.compensations.is_empty() {
+            self.links = Some(crate::model::stream::Links::build(
+                &self.events.events,
+                &compensations,
+            ));
+        }
     }
 
     /// Applies a worker report; reports for a topic no longer shown are dropped.
@@ -550,10 +473,19 @@ impl App {
             }
             Msg::Loaded { generation, result } if generation == self.generation => {
                 self.events.done = true;
-                if let Err(e) = result {
-                    self.events.error = Some(e);
+                match result {
+                    Ok(()) => self.link_events(),
+                    Err(e) => self.events.error = Some(e),
                 }
             }
+            Msg::Snapshots {
+                generation,
+                snapshots,
+            } if generation == self.generation => self.receive_snapshots(snapshots),
+            Msg::Warning {
+                generation,
+                message,
+            } if generation == self.generation => self.status = message,
             _ => {}
         }
     }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::{Command, Msg};
 use crate::config::{Config, Connection};
 use crate::kafka::Cluster;
+use crate::model::snapshot::StoredSnapshot;
 
 /// Events are sent to the UI in batches at most this often.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
@@ -40,10 +41,25 @@ impl Worker {
             }
             Command::LoadTopic { topic, generation } => {
                 let result = load_topic(&conn, &config, &topic, generation, &tx);
+                let loaded = result.is_ok();
                 let _ = tx.send(Msg::Loaded {
                     generation,
                     result: result.map_err(|e| format!("{e:#}")),
                 });
+                if loaded {
+                    let msg = match load_snapshots(&conn, &config, &topic) {
+                        Ok(Some(snapshots)) => Msg::Snapshots {
+                            generation,
+                            snapshots,
+                        },
+                        Ok(None) => return,
+                        Err(e) => Msg::Warning {
+                            generation,
+                            message: format!("snapshots of {topic} not loaded: {e:#}"),
+                        },
+                    };
+                    let _ = tx.send(msg);
+                }
             }
         });
     }
@@ -84,4 +100,28 @@ fn load_topic(
         events: batch,
     });
     Ok(())
+}
+
+/// Reads the topic's snapshot topic, if it has one: each snapshot with its aggregate.
+fn load_snapshots(
+    conn: &Connection,
+    config: &Config,
+    topic: &str,
+) -> anyhow::Result<Option<Vec<(String, StoredSnapshot)>>> {
+    let Some(rules) = config
+        .topic(topic)
+        .map(|t| t.snapshot_rules())
+        .transpose()?
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    let cluster = Cluster::connect(conn)?;
+    let info = cluster.topic(&rules.topic)?;
+    let mut snapshots = Vec::new();
+    let _ = cluster.read_all(&info, &config.rules_for(&rules.topic), &mut |record| {
+        snapshots.push((record.aggregate.clone(), rules.read(&record)));
+        ControlFlow::Continue(())
+    })?;
+    Ok(Some(snapshots))
 }

@@ -10,12 +10,18 @@ use super::ACCENT;
 use crate::app::KEYS;
 
 pub fn draw(frame: &mut Frame, area: Rect) {
-    let width = KEYS
+    let key_width = KEYS
         .iter()
-        .map(|(k, d)| k.chars().count() + d.chars().count() + 4)
+        .map(|(k, _)| k.chars().count())
         .max()
-        .unwrap_or(40) as u16
-        + 4;
+        .unwrap_or(10);
+    let what_width = KEYS
+        .iter()
+        .map(|(_, d)| d.chars().count())
+        .max()
+        .unwrap_or(30);
+    // " keys  what" plus the borders.
+    let width = (key_width + what_width + 5) as u16;
     let height = KEYS.len() as u16 + 4;
     let [area] = Layout::horizontal([Constraint::Length(width.min(area.width))])
         .flex(Flex::Center)

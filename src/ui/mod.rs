@@ -2,6 +2,7 @@
 
 mod events;
 mod help;
+mod state_pane;
 mod stream;
 pub mod text;
 mod topics;
@@ -91,7 +92,7 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
             let hints = match app.screen {
                 Screen::Topics => "j/k move  Enter open  / filter  : command  R reload  ? help  q quit",
                 Screen::Events => "j/k move  Enter aggregate stream  g/G first/last  Tab pane  / search  n/N match  Esc back  ? help  q quit",
-                Screen::Stream => "h/l step  g/G first/last  s skip  d diff  :goto POS  :agg ID  Esc back  ? help  q quit",
+                Screen::Stream => "h/l step  g/G first/last  Tab aggregates  / filter  s skip  d diff  S snapshot  :goto POS  Esc back  ? help",
             };
             Line::from(Span::styled(hints, Style::new().fg(Color::DarkGray)))
         }

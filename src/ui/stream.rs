@@ -1,7 +1,5 @@
-//! The Stream screen: an aggregate's timeline, the event at the cursor, and the state
-//! after it with what that event changed highlighted (or, with `d`, the diff).
-
-use std::collections::HashSet;
+//! The Stream screen: the topic's aggregates, the open aggregate's timeline with its
+//! markers, the event at the cursor, and the state after it (`state_pane`).
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -9,52 +7,101 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::{scroll_offset, selectable, short_time, text, ACCENT};
+use super::{scroll_offset, selectable, short_time, state_pane, text, ACCENT};
 use crate::app::{App, StreamView};
 use crate::model::position::format_time;
+use crate::model::Event;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let Some(view) = &app.stream else {
         return;
     };
-    let [timeline, right] =
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
+    let [aggregates, timeline, right] = Layout::horizontal([
+        Constraint::Length(34),
+        Constraint::Length(46),
+        Constraint::Min(30),
+    ])
+    .areas(area);
     let [event, state] =
         Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(right);
+    draw_aggregates(frame, aggregates, app);
     draw_timeline(frame, timeline, app, view);
-    let e = &app.events.events[view.indices[view.cursor]];
-    let mut lines = vec![Line::from(Span::styled(
-        format!(
-            "{} {}/{} {}",
-            e.event_type,
-            e.partition,
-            e.offset,
-            e.timestamp.map(format_time).unwrap_or_default()
+    draw_event(frame, event, app, view);
+    state_pane::draw(frame, state, view);
+}
+
+fn border(focused: bool) -> Style {
+    Style::new().fg(if focused { ACCENT } else { Color::DarkGray })
+}
+
+fn draw_aggregates(frame: &mut Frame, area: Rect, app: &App) {
+    let list = &app.aggregates;
+    let visible = list.visible();
+    let title = match list.filter.is_empty() {
+        true => format!(" Aggregates ({}) ", visible.len()),
+        false => format!(
+            " Aggregates ({}, /{}) ",
+            visible.len(),
+            text::clean(&list.filter)
         ),
-        Style::new().add_modifier(Modifier::BOLD),
-    ))];
-    if let Some(error) = view.projection.error_at(view.cursor) {
-        lines.push(Line::from(Span::styled(
-            format!("reducer error: {}", text::clean(error)),
-            Style::new().fg(Color::Red),
-        )));
+    };
+    let height = area.height.saturating_sub(3) as usize;
+    let offset = scroll_offset(list.selected, height, visible.len());
+    let rows = visible.iter().skip(offset).take(height).map(|a| {
+        Row::new(vec![
+            Cell::from(text::clean(&a.aggregate)),
+            Cell::from(format!("{:>4}", a.count)),
+            Cell::from(text::clean(&a.last_type)),
+        ])
+    });
+    let header = Row::new(["ID", "   N", "LAST"].map(Cell::from))
+        .style(Style::new().add_modifier(Modifier::BOLD));
+    let widths = [
+        Constraint::Length(14),
+        Constraint::Length(4),
+        Constraint::Min(6),
+    ];
+    let block = Block::bordered()
+        .title(title)
+        .border_style(border(list.focused));
+    let selected = (!visible.is_empty()).then(|| list.selected.saturating_sub(offset));
+    let mut state = TableState::default().with_selected(selected);
+    let table = selectable(Table::new(rows, widths).header(header).block(block));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The markers of the event at stream index `i`: reducer error, skipped, duplicate,
+/// compensations, newer schema version, and a stored snapshot after it.
+fn markers(app: &App, view: &StreamView, i: usize, e: &Event) -> String {
+    let mut marks = Vec::new();
+    if view.projection.error_at(i).is_some() {
+        marks.push("✗".to_owned());
     }
-    if view.projection.is_skipped(view.cursor) {
-        lines.push(Line::from(Span::styled(
-            "skipped (what-if): the fold ignores this event",
-            Style::new().fg(Color::Yellow),
-        )));
+    if view.projection.is_skipped(i) {
+        marks.push("⊘".to_owned());
     }
-    lines.extend(e.value.pretty().lines().map(|l| Line::from(text::clean(l))));
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::bordered()
-                .title(" Event ")
-                .border_style(Style::new().fg(Color::DarkGray)),
-        ),
-        event,
-    );
-    draw_state(frame, state, view);
+    if let Some(links) = &app.links {
+        if links.duplicate_of.contains_key(&e.coord()) {
+            marks.push("dup".to_owned());
+        }
+        if links.reversed_by.contains_key(&e.coord()) {
+            marks.push("↩".to_owned());
+        }
+        if links.reverses.contains_key(&e.coord()) {
+            marks.push("↪".to_owned());
+        }
+    }
+    if let Some(v) = e
+        .version
+        .as_deref()
+        .filter(|v| v.parse::<u64>().is_ok_and(|n| n > 1))
+    {
+        marks.push(format!("v{}", text::clean(v)));
+    }
+    if let Some((_, changes)) = view.snapshot_after(i) {
+        marks.push(if changes.is_empty() { "◆" } else { "◆≠" }.to_owned());
+    }
+    marks.join(" ")
 }
 
 fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
@@ -68,19 +115,6 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
         .take(height)
         .map(|(i, &at)| {
             let e = &app.events.events[at];
-            let mut marks = String::new();
-            if view.projection.error_at(i).is_some() {
-                marks.push('✗');
-            }
-            if view.projection.is_skipped(i) {
-                marks.push('⊘');
-            }
-            if e.version.as_deref().is_some_and(|v| v != "1") {
-                marks.push_str(&format!(
-                    "v{}",
-                    text::clean(e.version.as_deref().unwrap_or_default())
-                ));
-            }
             let style = match (
                 view.projection.error_at(i).is_some(),
                 view.projection.is_skipped(i),
@@ -94,121 +128,101 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
             Row::new(vec![
                 Cell::from(i.to_string()),
                 Cell::from(e.timestamp.map(short_time).unwrap_or_default()),
-                Cell::from(format!("{}/{}", e.partition, e.offset)),
                 Cell::from(text::clean(&e.event_type)),
-                Cell::from(marks),
+                Cell::from(markers(app, view, i, e)),
             ])
             .style(style)
         });
-    let header = Row::new(["#", "TIME", "P/O", "TYPE", ""].map(Cell::from))
+    let header = Row::new(["#", "TIME", "TYPE", ""].map(Cell::from))
         .style(Style::new().add_modifier(Modifier::BOLD));
     let widths = [
-        Constraint::Length(4),
+        Constraint::Length(3),
         Constraint::Length(14),
-        Constraint::Length(8),
         Constraint::Min(10),
-        Constraint::Length(4),
+        Constraint::Length(7),
     ];
-    let title = format!(
-        " {} › {} — {} events ",
-        text::clean(&app.events.topic),
-        text::clean(&view.aggregate),
-        view.indices.len()
-    );
-    let mut state = TableState::default().with_selected(Some(view.cursor - offset));
+    let n = view.indices.len();
+    let plural = if n == 1 { "" } else { "s" };
+    let title = format!(" {} — {n} event{plural} ", text::clean(&view.aggregate));
     let block = Block::bordered()
         .title(title)
-        .border_style(Style::new().fg(ACCENT));
+        .border_style(border(!app.aggregates.focused));
+    let mut state = TableState::default().with_selected(Some(view.cursor - offset));
     let table = selectable(Table::new(rows, widths).header(header).block(block));
     frame.render_stateful_widget(table, area, &mut state);
 }
 
-fn draw_state(frame: &mut Frame, area: Rect, view: &StreamView) {
-    let title = format!(
-        " State after #{} ({}) ",
-        view.cursor,
-        if view.diff {
-            "diff — d for state"
-        } else {
-            "changed fields highlighted — d for diff"
+fn note(text: String, colour: Color) -> Line<'static> {
+    Line::from(Span::styled(text, Style::new().fg(colour)))
+}
+
+fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
+    let e = &app.events.events[view.indices[view.cursor]];
+    let mut lines = vec![Line::from(Span::styled(
+        text::clean(&format!(
+            "{} {}/{} {}",
+            e.event_type,
+            e.partition,
+            e.offset,
+            e.timestamp.map(format_time).unwrap_or_default()
+        )),
+        Style::new().add_modifier(Modifier::BOLD),
+    ))];
+    if let Some(error) = view.projection.error_at(view.cursor) {
+        lines.push(note(
+            format!("reducer error: {}", text::clean(error)),
+            Color::Red,
+        ));
+    }
+    if view.projection.is_skipped(view.cursor) {
+        lines.push(note(
+            "skipped (what-if): the fold ignores this event".into(),
+            Color::Yellow,
+        ));
+    }
+    if let Some(links) = &app.links {
+        let coord = e.coord();
+        if let Some(first) = links.duplicate_of.get(&coord) {
+            lines.push(note(
+                format!("duplicate of {first} (same event id): replays deliver it twice"),
+                Color::Yellow,
+            ));
         }
-    );
+        if let Some(by) = links.reversed_by.get(&coord) {
+            lines.push(note(format!("reversed by {by}"), Color::Magenta));
+        }
+        if let Some(target) = links.reverses.get(&coord) {
+            lines.push(note(format!("reverses {target}"), Color::Magenta));
+        }
+    }
+    if let Some((version, changes)) = view.snapshot_after(view.cursor) {
+        let line = match changes.len() {
+            0 => format!("snapshot v{version} stored after this event: matches replay"),
+            _ => {
+                let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+                format!(
+                    "snapshot v{version} diverges from replay at {}",
+                    text::clean(&paths.join(", "))
+                )
+            }
+        };
+        lines.push(note(
+            line,
+            if changes.is_empty() {
+                Color::Cyan
+            } else {
+                Color::Red
+            },
+        ));
+    }
+    lines.extend(e.value.pretty().lines().map(|l| Line::from(text::clean(l))));
     let block = Block::bordered()
-        .title(title)
-        .border_style(Style::new().fg(Color::DarkGray));
-    let lines: Vec<Line> = if view.diff {
-        if view.changes.is_empty() {
-            vec![Line::from("this event changed nothing")]
-        } else {
-            view.changes
-                .iter()
-                .map(|c| {
-                    let show = |v: &Option<serde_json::Value>| {
-                        v.as_ref().map(|v| v.to_string()).unwrap_or_default()
-                    };
-                    let colour = match c.op {
-                        "add" => Color::Green,
-                        "remove" => Color::Red,
-                        _ => Color::Yellow,
-                    };
-                    Line::from(vec![
-                        Span::styled(format!("{:<8}", c.op), Style::new().fg(colour)),
-                        Span::styled(
-                            text::clean(if c.path.is_empty() { "/" } else { &c.path }),
-                            Style::new().add_modifier(Modifier::BOLD),
-                        ),
-                        Span::raw(text::clean(&format!(
-                            "  {} → {}",
-                            show(&c.before),
-                            show(&c.after)
-                        ))),
-                    ])
-                })
-                .collect()
-        }
-    } else {
-        highlighted_state(view)
-    };
+        .title(" Event ")
+        .border_style(border(false));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .block(block),
         area,
     );
-}
-
-/// The pretty state, with the top-level fields the event changed in colour.
-fn highlighted_state(view: &StreamView) -> Vec<Line<'static>> {
-    let changed: HashSet<String> = view
-        .changes
-        .iter()
-        .map(|c| {
-            c.path
-                .split('/')
-                .nth(1)
-                .unwrap_or("")
-                .replace("~1", "/")
-                .replace("~0", "~")
-        })
-        .collect();
-    let everything = view.changes.iter().any(|c| c.path.is_empty());
-    let pretty = serde_json::to_string_pretty(&view.state).unwrap_or_default();
-    let mut current: Option<String> = None;
-    pretty
-        .lines()
-        .map(|line| {
-            if let Some(rest) = line.strip_prefix("  \"") {
-                current = rest.split_once("\":").map(|(k, _)| k.to_owned());
-            } else if !line.starts_with("   ") {
-                current = None;
-            }
-            let hit = everything || current.as_ref().is_some_and(|k| changed.contains(k));
-            let style = if hit {
-                Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)
-            } else {
-                Style::new()
-            };
-            Line::from(Span::styled(text::clean(line), style))
-        })
-        .collect()
 }

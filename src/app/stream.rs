@@ -1,0 +1,301 @@
+//! The Stream screen's state: the aggregate list, the open aggregate's timeline and its
+//! projection (state, changes, snapshots), and the keys that drive them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use serde_json::Value;
+
+use super::{Action, App, Command, Screen};
+use crate::model::diff::Change;
+use crate::model::projection::{Basis, Projection};
+use crate::model::snapshot::StoredSnapshot;
+use crate::model::stream::{resolve, AggregateIndex, AggregateSummary};
+use crate::model::Event;
+
+/// The aggregates of the loaded topic, with the `/` filter.
+#[derive(Debug, Default)]
+pub struct AggregatesView {
+    pub all: Vec<AggregateSummary>,
+    pub filter: String,
+    /// Index into `visible()`.
+    pub selected: usize,
+    /// Whether keys move in this list (else in the timeline).
+    pub focused: bool,
+    /// How many loaded events `all` was built from.
+    built_from: usize,
+}
+
+impl AggregatesView {
+    /// The aggregates whose id contains the filter.
+    pub fn visible(&self) -> Vec<&AggregateSummary> {
+        let needle = self.filter.to_lowercase();
+        self.all
+            .iter()
+            .filter(|a| a.aggregate.to_lowercase().contains(&needle))
+            .collect()
+    }
+
+    /// Rebuilds the list when more events were loaded since it was built.
+    fn refresh(&mut self, events: &[Event]) {
+        if self.built_from == events.len() && !self.all.is_empty() {
+            return;
+        }
+        let mut index = AggregateIndex::default();
+        events.iter().for_each(|e| index.add(e));
+        self.all = index.summaries().into_iter().cloned().collect();
+        self.built_from = events.len();
+    }
+
+    fn select(&mut self, aggregate: &str) {
+        if let Some(i) = self.visible().iter().position(|a| a.aggregate == aggregate) {
+            self.selected = i;
+        }
+    }
+}
+
+/// One aggregate's stream: indices into the loaded events, the cursor and the fold.
+pub struct StreamView {
+    pub aggregate: String,
+    pub indices: Vec<usize>,
+    pub cursor: usize,
+    pub diff: bool,
+    pub projection: Projection,
+    /// The state after the cursor, what the cursor's event changed, and where the
+    /// state was rebuilt from.
+    pub state: Value,
+    pub changes: Vec<Change>,
+    pub basis: Basis,
+    /// Stored snapshots by version, each with its divergences from replay.
+    pub snapshot_checks: BTreeMap<usize, Vec<Change>>,
+}
+
+impl StreamView {
+    /// Recomputes the state and changes at the cursor (from the nearest checkpoint or
+    /// snapshot).
+    pub fn refresh(&mut self) {
+        (self.state, self.changes) = self.projection.state_and_changes(self.cursor);
+        self.basis = self.projection.basis(self.cursor);
+    }
+
+    /// Hands the aggregate's stored snapshots to the projection and checks each.
+    fn set_snapshots(&mut self, snapshots: &[StoredSnapshot]) {
+        self.projection.set_snapshots(
+            snapshots
+                .iter()
+                .filter_map(|s| Some((s.version?, s.state.clone()))),
+        );
+        self.snapshot_checks = self.projection.snapshot_divergences().into_iter().collect();
+        self.refresh();
+    }
+
+    /// The snapshot stored right after the event at `index`, with its divergences.
+    pub fn snapshot_after(&self, index: usize) -> Option<(usize, &[Change])> {
+        self.snapshot_checks
+            .get(&(index + 1))
+            .map(|c| (index + 1, c.as_slice()))
+    }
+}
+
+impl App {
+    /// Opens an aggregate's stream from the loaded events, at `at` (an index into the
+    /// topic's events) or at its last event.
+    pub(super) fn open_stream(&mut self, aggregate: &str, at: Option<usize>) {
+        let events = &self.events.events;
+        let indices: Vec<usize> = (0..events.len())
+            .filter(|&i| events[i].aggregate == aggregate)
+            .collect();
+        if indices.is_empty() {
+            self.status = format!(
+                "no events of aggregate `{aggregate}` in {} (loaded so far)",
+                self.events.topic
+            );
+            return;
+        }
+        let reducers = match &self.reducers {
+            Some(r) => r.clone(),
+            None => match self.config.reducers_for(&self.events.topic) {
+                Ok(r) => self.reducers.insert(Rc::new(r)).clone(),
+                Err(e) => {
+                    self.status = format!("{e:#}");
+                    return;
+                }
+            },
+        };
+        let projection = Projection::new(reducers, indices.iter().map(|&i| &events[i]));
+        let cursor = at
+            .and_then(|a| indices.iter().position(|&i| i == a))
+            .unwrap_or(indices.len() - 1);
+        let mut view = StreamView {
+            aggregate: aggregate.to_owned(),
+            indices,
+            cursor,
+            diff: false,
+            projection,
+            state: Value::Null,
+            changes: vec![],
+            basis: Basis {
+                snapshot: None,
+                events: 0,
+            },
+            snapshot_checks: BTreeMap::new(),
+        };
+        match self.snapshots.get(aggregate) {
+            Some(stored) => view.set_snapshots(stored),
+            None => view.refresh(),
+        }
+        self.stream = Some(view);
+        self.aggregates.refresh(&self.events.events);
+        self.aggregates.select(aggregate);
+        self.screen = Screen::Stream;
+        self.status.clear();
+    }
+
+    /// Stores the topic's snapshots by aggregate and checks the open stream's.
+    pub(super) fn receive_snapshots(&mut self, snapshots: Vec<(String, StoredSnapshot)>) {
+        let mut by_aggregate: HashMap<String, Vec<StoredSnapshot>> = HashMap::new();
+        for (aggregate, snapshot) in snapshots {
+            by_aggregate.entry(aggregate).or_default().push(snapshot);
+        }
+        self.snapshots = by_aggregate;
+        if let Some(view) = self.stream.as_mut() {
+            if let Some(stored) = self.snapshots.get(&view.aggregate) {
+                view.set_snapshots(stored);
+            }
+        }
+    }
+
+    pub(super) fn goto(&mut self, arg: &str) {
+        let Some(view) = self.stream.as_mut() else {
+            self.status = "open an aggregate first (:agg ID)".into();
+            return;
+        };
+        let stream: Vec<&Event> = view
+            .indices
+            .iter()
+            .map(|&i| &self.events.events[i])
+            .collect();
+        let resolved = arg
+            .parse()
+            .map_err(|e: crate::model::position::PositionError| e.to_string())
+            .and_then(|p| resolve(&stream, p).map_err(|e| e.to_string()));
+        match resolved {
+            Ok(i) => {
+                view.cursor = i;
+                view.refresh();
+            }
+            Err(e) => self.status = e,
+        }
+    }
+
+    /// Keys of the Stream screen; `None` lets the common handling run.
+    pub(super) fn update_stream(&mut self, action: &Action) -> Option<Vec<Command>> {
+        if self.aggregates.focused {
+            return self.update_aggregate_list(action);
+        }
+        let view = self.stream.as_mut()?;
+        let last = view.indices.len() - 1;
+        let cursor = view.cursor;
+        view.cursor = match action {
+            Action::StepForward | Action::MoveDown => (cursor + 1).min(last),
+            Action::StepBack | Action::MoveUp => cursor.saturating_sub(1),
+            Action::PageDown => (cursor + self.page).min(last),
+            Action::PageUp => cursor.saturating_sub(self.page),
+            Action::First => 0,
+            Action::Last => last,
+            Action::ToggleSkip => {
+                view.projection.toggle_skip(cursor);
+                cursor
+            }
+            Action::ToggleDiff => {
+                view.diff = !view.diff;
+                cursor
+            }
+            Action::ToggleSnapshotStart => {
+                if !view.projection.has_snapshots() {
+                    self.status = format!("no stored snapshots of `{}`", view.aggregate);
+                    return Some(vec![]);
+                }
+                let on = !view.projection.from_snapshot();
+                view.projection.set_from_snapshot(on);
+                cursor
+            }
+            Action::NextPane => {
+                self.aggregates.focused = true;
+                return Some(vec![]);
+            }
+            Action::Back => {
+                self.leave_stream();
+                return Some(vec![]);
+            }
+            _ => return None,
+        };
+        view.refresh();
+        Some(vec![])
+    }
+
+    fn update_aggregate_list(&mut self, action: &Action) -> Option<Vec<Command>> {
+        let len = self.aggregates.visible().len();
+        let last = len.saturating_sub(1);
+        let selected = self.aggregates.selected;
+        self.aggregates.selected = match action {
+            Action::MoveDown => (selected + 1).min(last),
+            Action::MoveUp => selected.saturating_sub(1),
+            Action::PageDown => (selected + self.page).min(last),
+            Action::PageUp => selected.saturating_sub(self.page),
+            Action::First => 0,
+            Action::Last => last,
+            Action::Open | Action::NextPane | Action::StepForward => {
+                self.aggregates.focused = false;
+                return Some(vec![]);
+            }
+            Action::Back | Action::StepBack => {
+                self.leave_stream();
+                return Some(vec![]);
+            }
+            _ => return None,
+        };
+        let id = self
+            .aggregates
+            .visible()
+            .get(self.aggregates.selected)
+            .map(|a| a.aggregate.clone());
+        if let Some(id) = id.filter(|id| self.stream.as_ref().is_none_or(|s| s.aggregate != *id)) {
+            self.open_stream(&id, None);
+        }
+        Some(vec![])
+    }
+
+    /// Back to the topic's events, at the event the timeline was on.
+    fn leave_stream(&mut self) {
+        self.screen = Screen::Events;
+        self.aggregates.focused = false;
+        if let Some(view) = &self.stream {
+            if let Some(&i) = view.indices.get(view.cursor) {
+                self.events.selected = i;
+            }
+        }
+    }
+
+    /// Applies the aggregate filter typed on the Stream screen; `done` (Enter) also
+    /// opens the first match unless the open aggregate still matches.
+    pub(super) fn filter_aggregates(&mut self, filter: String, done: bool) {
+        self.aggregates.filter = filter;
+        self.aggregates.selected = 0;
+        self.aggregates.focused = true;
+        let open = self.stream.as_ref().map(|s| s.aggregate.clone());
+        if let Some(open) = &open {
+            self.aggregates.select(open);
+        }
+        let first = self
+            .aggregates
+            .visible()
+            .first()
+            .map(|a| a.aggregate.clone());
+        let open_still_listed =
+            open.is_some_and(|o| self.aggregates.visible().iter().any(|a| a.aggregate == o));
+        if let (true, false, Some(first)) = (done, open_still_listed, first) {
+            self.open_stream(&first, None);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The Stream screen's state pane: the state after the cursor with the fields the event
+//! changed highlighted, or (`d`) the diff; its title says where the state was rebuilt
+//! from.
+
+use std::collections::HashSet;
+
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::text;
+use crate::app::StreamView;
+
+pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
+    let mode = if view.diff {
+        "diff — d for state"
+    } else {
+        "changed fields highlighted — d for diff"
+    };
+    let block = Block::bordered()
+        .title(format!(" State after #{} ({mode}) ", view.cursor))
+        .title_bottom(basis_line(view))
+        .border_style(Style::new().fg(Color::DarkGray));
+    let lines: Vec<Line> = if view.diff {
+        if view.changes.is_empty() {
+            vec![Line::from("this event changed nothing")]
+        } else {
+            view.changes
+                .iter()
+                .map(|c| {
+                    let show = |v: &Option<serde_json::Value>| {
+                        v.as_ref().map(|v| v.to_string()).unwrap_or_default()
+                    };
+                    let colour = match c.op {
+                        "add" => Color::Green,
+                        "remove" => Color::Red,
+                        _ => Color::Yellow,
+                    };
+                    Line::from(vec![
+                        Span::styled(format!("{:<8}", c.op), Style::new().fg(colour)),
+                        Span::styled(
+                            text::clean(if c.path.is_empty() { "/" } else { &c.path }),
+                            Style::new().add_modifier(Modifier::BOLD),
+                        ),
+                        Span::raw(text::clean(&format!(
+                            "  {} → {}",
+                            show(&c.before),
+                            show(&c.after)
+                        ))),
+                    ])
+                })
+                .collect()
+        }
+    } else {
+        highlighted_state(view)
+    };
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}
+
+/// The pretty state, with the top-level fields the event changed in colour.
+fn highlighted_state(view: &StreamView) -> Vec<Line<'static>> {
+    let changed: HashSet<String> = view
+        .changes
+        .iter()
+        .map(|c| {
+            c.path
+                .split('/')
+                .nth(1)
+                .unwrap_or("")
+                .replace("~1", "/")
+                .replace("~0", "~")
+        })
+        .collect();
+    let everything = view.changes.iter().any(|c| c.path.is_empty());
+    let pretty = serde_json::to_string_pretty(&view.state).unwrap_or_default();
+    let mut current: Option<String> = None;
+    pretty
+        .lines()
+        .map(|line| {
+            if let Some(rest) = line.strip_prefix("  \"") {
+                current = rest.split_once("\":").map(|(k, _)| k.to_owned());
+            } else if !line.starts_with("   ") {
+                current = None;
+            }
+            let hit = everything || current.as_ref().is_some_and(|k| changed.contains(k));
+            let style = if hit {
+                Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)
+            } else {
+                Style::new()
+            };
+            Line::from(Span::styled(text::clean(line), style))
+        })
+        .collect()
+}
+
+/// "from snapshot v10 + 3 events", or how many events were replayed.
+fn basis_line(view: &StreamView) -> Line<'static> {
+    let plural = |n: usize| if n == 1 { "event" } else { "events" };
+    let b = view.basis;
+    let text = match b.snapshot {
+        Some(v) => format!(
+            " from snapshot v{v} + {} {} — S: replay all ",
+            b.events,
+            plural(b.events)
+        ),
+        None if view.projection.has_snapshots() && view.projection.from_snapshot() => {
+            format!(
+                " replayed {} {} (no snapshot before) ",
+                b.events,
+                plural(b.events)
+            )
+        }
+        None if view.projection.has_snapshots() => {
+            format!(
+                " replayed {} {} — S: from snapshot ",
+                b.events,
+                plural(b.events)
+            )
+        }
+        None => format!(" replayed {} {} ", b.events, plural(b.events)),
+    };
+    Line::from(Span::styled(text, Style::new().fg(Color::Cyan)))
+}
