@@ -574,6 +574,24 @@ mod tests {
     }
 
     #[test]
+    fn planted_problems_are_where_the_readme_says() {
+        let p = generate(END).planted;
+        assert_eq!(
+            (
+                p.duplicate.as_str(),
+                p.reversed.as_str(),
+                p.malformed.as_str(),
+                p.bad_snapshot.as_str()
+            ),
+            ("order-1003", "order-1008", "order-1005", "order-1003")
+        );
+        assert_eq!(
+            p.newer_version.first().map(String::as_str),
+            Some("order-1013")
+        );
+    }
+
+    #[test]
     fn is_deterministic() {
         assert_eq!(generate(END).records, generate(END).records);
     }
