@@ -3,9 +3,11 @@
 pub mod diff;
 pub mod event;
 pub mod extract;
+pub mod plan;
 pub mod position;
 pub mod projection;
 pub mod reducer;
+pub mod secrets;
 pub mod select;
 pub mod snapshot;
 pub mod stream;
