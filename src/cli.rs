@@ -42,6 +42,8 @@ pub struct GlobalArgs {
 pub enum Output {
     Table,
     Json,
+    /// kafka-consumer-groups' `topic,partition,offset` export (reset only).
+    Csv,
 }
 
 /// The commands; without one, the TUI opens.
@@ -85,6 +87,74 @@ pub enum Command {
         #[arg(long)]
         aggregate: String,
     },
+    /// Consumer groups: state, members, committed offset, high watermark and lag per partition.
+    Groups {
+        /// Only this group (shown even when the broker cannot list groups).
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Plan a rewind of a group's committed offsets on a topic; apply it with --execute.
+    Reset(ResetArgs),
+    /// Draft the compensating event for an event from the topic's compensation_templates;
+    /// produce it with --execute.
+    Compensate {
+        topic: String,
+        /// The event to compensate, as P/O.
+        #[arg(long, value_parser = parse_coord)]
+        event: crate::model::Coord,
+        /// Produce the drafted event.
+        #[arg(long)]
+        execute: bool,
+    },
+}
+
+/// Arguments of `rewind reset` (kafka-consumer-groups.sh --reset-offsets semantics).
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("scope").required(true).multiple(false)))]
+pub struct ResetArgs {
+    /// The consumer group.
+    #[arg(long)]
+    pub group: String,
+    /// The topic whose offsets move.
+    #[arg(long)]
+    pub topic: String,
+    /// Every partition to its log start.
+    #[arg(long, group = "scope")]
+    pub to_earliest: bool,
+    /// Every partition to its log end.
+    #[arg(long, group = "scope")]
+    pub to_latest: bool,
+    /// Every partition to this offset (clamped to the log).
+    #[arg(long, group = "scope", value_name = "N", allow_hyphen_values = true)]
+    pub to_offset: Option<i64>,
+    /// Every partition by N from its committed offset (negative: back).
+    #[arg(long, group = "scope", value_name = "N", allow_hyphen_values = true)]
+    pub shift_by: Option<i64>,
+    /// Every partition to its first event at or after this time (RFC 3339; no zone = UTC).
+    #[arg(long, group = "scope", value_name = "TIME", value_parser = parse_datetime_arg)]
+    pub to_datetime: Option<i64>,
+    /// Every partition to its first event at or after now minus this ISO 8601 duration (e.g. PT15M).
+    #[arg(long, group = "scope", value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub by_duration: Option<(i64, String)>,
+    /// The event's partition to its offset; the others to their first event at or after its time.
+    #[arg(long, group = "scope", value_name = "P/O", value_parser = parse_coord)]
+    pub to_event: Option<crate::model::Coord>,
+    /// Offsets from a kafka-consumer-groups CSV (topic,partition,offset), e.g. an undo file.
+    #[arg(long, group = "scope", value_name = "CSV")]
+    pub from_file: Option<std::path::PathBuf>,
+    /// Commit the plan (without it nothing is changed).
+    #[arg(long)]
+    pub execute: bool,
+    /// Where to save the current offsets before committing (default: the state directory).
+    #[arg(long, value_name = "FILE")]
+    pub undo_file: Option<std::path::PathBuf>,
+    /// Execute even when the broker cannot tell whether the group is active.
+    #[arg(long)]
+    pub allow_unknown_state: bool,
+    /// List which events of this aggregate the group will receive again (default with
+    /// --to-event: the event's aggregate).
+    #[arg(long)]
+    pub aggregate: Option<String>,
 }
 
 /// Arguments of `rewind events`.
@@ -119,6 +189,29 @@ fn parse_property(s: &str) -> Result<(String, String), String> {
             "`{s}` is not KEY=VALUE (e.g. -X security.protocol=SSL)"
         )),
     }
+}
+
+fn parse_coord(s: &str) -> Result<crate::model::Coord, String> {
+    match s.parse::<Position>() {
+        Ok(Position::Coordinate { partition, offset }) => {
+            Ok(crate::model::Coord { partition, offset })
+        }
+        _ => Err(format!("`{s}` is not P/O (partition/offset, e.g. 1/233)")),
+    }
+}
+
+fn parse_datetime_arg(s: &str) -> Result<i64, String> {
+    crate::model::position::parse_time(s)
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc().timestamp_millis())
+        })
+        .ok_or_else(|| format!("`{s}` is not a time (e.g. 2026-11-26T10:00:00Z)"))
+}
+
+fn parse_duration_arg(s: &str) -> Result<(i64, String), String> {
+    crate::model::plan::parse_duration(s).map(|ms| (ms, s.trim().to_owned()))
 }
 
 fn parse_time_arg(s: &str) -> Result<i64, String> {

@@ -1,6 +1,8 @@
 //! The printing commands: each resolves the cluster, reads, prints to stdout, exits.
 
 mod events;
+mod groups;
+mod reset;
 mod state;
 mod table;
 mod topics;
@@ -17,7 +19,14 @@ pub use table::Table;
 /// Runs a printing command (not `demo` and not the TUI).
 pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
     let conn = config.connection(&cli.global)?;
+    let output = cli.global.output;
+    if output == crate::cli::Output::Csv && !matches!(cli.command, Some(Command::Reset(_))) {
+        anyhow::bail!("-o csv is only for `rewind reset` (kafka-consumer-groups' export format); use -o table or -o json");
+    }
     match &cli.command {
+        Some(Command::Groups { group }) => groups::run(&conn, group.as_deref(), output, out),
+        Some(Command::Reset(args)) => reset::run(&conn, config, args, output, out),
+        Some(Command::Compensate { .. }) => anyhow::bail!("compensate is not built yet"),
         Some(Command::Topics) => topics::run(&conn, cli.global.output, out),
         Some(Command::Events(args)) => events::run(&conn, config, args, out),
         Some(Command::Aggregates { topic, limit }) => {

@@ -35,7 +35,7 @@ pub fn aggregates(
             "{}",
             serde_json::to_string_pretty(&shown.iter().map(|a| a.to_json()).collect::<Vec<_>>())?
         )?,
-        Output::Table => {
+        Output::Table | Output::Csv => {
             let mut table = Table::new(&["AGGREGATE", ">EVENTS", "FIRST", "LAST", "LAST TYPE"]);
             for a in shown {
                 let at = |(c, t): &(crate::model::Coord, Option<i64>)| {
@@ -206,7 +206,7 @@ pub fn snapshots(
     }
     match output {
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&results)?)?,
-        Output::Table => {
+        Output::Table | Output::Csv => {
             let mut table = Table::new(&[">VERSION", "AT", "MATCHES", "DIVERGENCES"]);
             for r in &results {
                 let paths: Vec<String> = r["changes"]

@@ -17,7 +17,7 @@ pub fn run(conn: &Connection, output: Output, out: &mut dyn Write) -> Result<()>
             let json: Vec<Value> = topics.iter().map(|t| t.to_json()).collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
         }
-        Output::Table => {
+        Output::Table | Output::Csv => {
             let mut table = Table::new(&["TOPIC", ">PARTITIONS", ">LOW", ">HIGH", ">EVENTS"]);
             for t in &topics {
                 table.row(vec![

@@ -1,5 +1,7 @@
 //! Kafka I/O: metadata, watermarks and scans. Thin: decoding and logic live in `model`.
 
+mod groups;
+pub mod rewind;
 mod scan;
 
 use std::time::Duration;
@@ -38,6 +40,11 @@ pub enum ClusterError {
         missing: usize,
         detail: String,
     },
+    #[error("committing offsets for group {group} failed: {cause}")]
+    Commit {
+        group: String,
+        cause: rdkafka::error::KafkaError,
+    },
     #[error("reading {topic} failed: {cause}")]
     Read {
         topic: String,
@@ -65,7 +72,7 @@ pub fn client_config(conn: &Connection) -> ClientConfig {
 
 /// A connection to one cluster for metadata and scans.
 pub struct Cluster {
-    conn: Connection,
+    pub(crate) conn: Connection,
     consumer: BaseConsumer,
 }
 

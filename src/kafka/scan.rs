@@ -64,6 +64,28 @@ impl Scanner {
         Ok(ControlFlow::Continue(()))
     }
 
+    /// The first record at or after `offset` (and before `end`), decoded.
+    pub fn first_at(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        end: i64,
+        rules: &TopicRules,
+    ) -> Result<Option<Event>, ClusterError> {
+        let range = OffsetRange {
+            partition,
+            start: offset,
+            end,
+        };
+        let mut found = None;
+        let _ = self.scan(topic, &[range], rules, &mut |e| {
+            found = Some(e);
+            ControlFlow::Break(())
+        })?;
+        Ok(found)
+    }
+
     fn drain(
         &self,
         topic: &str,

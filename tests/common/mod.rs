@@ -102,6 +102,24 @@ pub fn produce_with(bootstrap: &str, records: &[Rec], properties: &[(&str, &str)
     producer.flush(Duration::from_secs(30)).expect("flush");
 }
 
+/// Commits a group's offsets without joining it (as a tool does; the mock cluster
+/// accepts this for a group that was never joined).
+pub fn commit(bootstrap: &str, group: &str, topic: &str, offsets: &[(i32, i64)]) {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("log_level", "3")
+        .create()
+        .expect("consumer");
+    let mut list = rdkafka::TopicPartitionList::new();
+    for (p, o) in offsets {
+        list.add_partition_offset(topic, *p, rdkafka::Offset::Offset(*o))
+            .expect("offset");
+    }
+    consumer.commit(&list, CommitMode::Sync).expect("commit");
+}
+
 /// A scratch directory used as HOME, cwd and XDG dirs so the user's config and state
 /// never leak into a test.
 pub fn sandbox() -> tempfile::TempDir {

@@ -1,0 +1,211 @@
+//! `rewind reset`: a rewind plan, printed; applied only with `--execute`.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use super::Table;
+use crate::cli::{Output, ResetArgs};
+use crate::config::{Config, Connection};
+use crate::kafka::rewind::{self, ExecuteOptions, PlanRequest};
+use crate::kafka::Cluster;
+use crate::model::plan::{self, Plan, Scope, TimeSource};
+use crate::model::position::format_time;
+
+/// The scope the flags ask for.
+pub fn scope(args: &ResetArgs) -> Result<Scope> {
+    Ok(if args.to_earliest {
+        Scope::Earliest
+    } else if args.to_latest {
+        Scope::Latest
+    } else if let Some(o) = args.to_offset {
+        Scope::Offset(o)
+    } else if let Some(n) = args.shift_by {
+        Scope::ShiftBy(n)
+    } else if let Some(t) = args.to_datetime {
+        Scope::DateTime(t)
+    } else if let Some((ms, text)) = &args.by_duration {
+        Scope::Duration {
+            ms: *ms,
+            text: text.clone(),
+        }
+    } else if let Some(at) = args.to_event {
+        Scope::Event(at)
+    } else if let Some(path) = &args.from_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the reset file {}", path.display()))?;
+        let rows = plan::parse_reset_file(&text)
+            .map_err(|e| anyhow::anyhow!("reset file {}: {e}", path.display()))?;
+        Scope::File {
+            path: path.display().to_string(),
+            rows,
+        }
+    } else {
+        unreachable!("clap requires exactly one scope")
+    })
+}
+
+pub fn run(
+    conn: &Connection,
+    config: &Config,
+    args: &ResetArgs,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let scope = scope(args)?;
+    if args.execute && conn.read_only {
+        anyhow::bail!(
+            "refusing to commit offsets for group {}: rewind is read-only here (--read-only or the profile's read_only = true); nothing was changed",
+            args.group
+        );
+    }
+    let cluster = Cluster::connect(conn)?;
+    let request = PlanRequest {
+        group: args.group.clone(),
+        topic: args.topic.clone(),
+        scope,
+        now_ms: chrono::Utc::now().timestamp_millis(),
+        aggregate: args.aggregate.clone(),
+        known: None,
+    };
+    let plan = rewind::make_plan(&cluster, &config.rules_for(&args.topic), &request)?;
+    let command = plan.equivalent_command(&conn.brokers, &conn.properties);
+    let execution = match args.execute {
+        false => None,
+        true => {
+            let options = ExecuteOptions {
+                allow_unknown_state: args.allow_unknown_state,
+                undo_file: args.undo_file.clone(),
+            };
+            Some(rewind::execute(&cluster, &plan, &options)?)
+        }
+    };
+    let undo = execution
+        .as_ref()
+        .map(|e| e.undo_file.display().to_string());
+    match output {
+        Output::Csv => write!(out, "{}", plan.targets_csv())?,
+        Output::Json => {
+            let mut json = plan.to_json(execution.is_some(), undo.as_deref(), &command);
+            if let Some(e) = &execution {
+                json["read_back"] = serde_json::json!({
+                    "matches": e.mismatches.is_empty(),
+                    "mismatches": e.mismatches.iter().map(|(p, want, got)| serde_json::json!({"partition": p, "target": want, "committed": got})).collect::<Vec<_>>(),
+                });
+            }
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        }
+        Output::Table => print_table(&plan, &command, out)?,
+    }
+    match &execution {
+        None if output == Output::Table => writeln!(
+            out,
+            "\nDry run: nothing was changed. Add --execute to commit this plan."
+        )?,
+        None => {}
+        Some(e) => {
+            let mut err = std::io::stderr();
+            if e.mismatches.is_empty() {
+                writeln!(err, "committed; the offsets read back match the plan.")?;
+            } else {
+                for (p, want, got) in &e.mismatches {
+                    writeln!(
+                        err,
+                        "partition {p}: committed {want}, but reads back {}",
+                        got.map_or("nothing".into(), |g| g.to_string())
+                    )?;
+                }
+            }
+            writeln!(
+                err,
+                "undo: rewind reset --group {} --topic {} --from-file {} --execute",
+                plan.group,
+                plan.topic,
+                e.undo_file.display()
+            )?;
+            if !e.mismatches.is_empty() {
+                anyhow::bail!(
+                    "the offsets read back differ from the plan in {} partition(s)",
+                    e.mismatches.len()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_table(plan: &Plan, command: &str, out: &mut dyn Write) -> Result<()> {
+    let time = plan
+        .time
+        .map(|t| format!(" ({})", format_time(t)))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "Rewind group {} on {}: {}{time}",
+        plan.group,
+        plan.topic,
+        plan.scope_label()
+    )?;
+    let mut table = Table::new(&[
+        ">PARTITION",
+        ">CURRENT",
+        ">TARGET",
+        "EFFECT",
+        "TIME FROM",
+        "FIRST EVENT",
+    ]);
+    for p in &plan.partitions {
+        let source = match p.time.map(|t| t.source) {
+            None => String::new(),
+            Some(TimeSource::Index) => "index".into(),
+            Some(TimeSource::Broker) => "broker (checked)".into(),
+            Some(TimeSource::Search { .. }) => "records (broker wrong)".into(),
+        };
+        let first = match &p.first_event {
+            Some(e) => format!(
+                "{}/{} {} {} {}",
+                e.partition,
+                e.offset,
+                e.timestamp.map(format_time).unwrap_or_default(),
+                e.event_type,
+                e.aggregate
+            ),
+            None => "- (log end: only new events)".into(),
+        };
+        table.row(vec![
+            p.partition.to_string(),
+            p.current.map_or("-".into(), |c| c.to_string()),
+            p.target.to_string(),
+            p.effect().to_string(),
+            source,
+            first,
+        ]);
+    }
+    table.print(out)?;
+    if let Some(impact) = &plan.impact {
+        writeln!(
+            out,
+            "\nAggregate {}: {} event(s) delivered again",
+            impact.aggregate,
+            impact.redelivered.len()
+        )?;
+        for e in &impact.redelivered {
+            writeln!(
+                out,
+                "  {} {} {}",
+                e.coord,
+                e.event_type,
+                e.event_id.as_deref().unwrap_or("")
+            )?;
+        }
+    }
+    let warnings = plan.warnings();
+    if !warnings.is_empty() {
+        writeln!(out, "\nWarnings:")?;
+        for w in warnings {
+            writeln!(out, "  ! {w}")?;
+        }
+    }
+    writeln!(out, "\nEquivalent: {command}")?;
+    Ok(())
+}

@@ -1,0 +1,374 @@
+//! Making a rewind plan against the cluster, and executing it safely. The decisions are
+//! the model's (`model::plan`, `model::group`); this reads what they need and commits.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use super::{Cluster, Scanner};
+use crate::model::plan::{self, GroupPartition, Plan, Scope, TimeOffset, TimeSource};
+use crate::model::select::PartitionRange;
+use crate::model::{Event, TopicRules};
+
+/// What rewind already knows from its own index of the topic (the TUI's loaded events).
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// The marked event's timestamp.
+    pub event_time: Option<i64>,
+    /// Per partition, the first offset at or after the scope's time, `None` when no
+    /// loaded event is (then: the log end).
+    pub times: BTreeMap<i32, Option<i64>>,
+    /// The marked aggregate's events.
+    pub aggregate_events: Vec<Event>,
+}
+
+/// What to plan.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    pub group: String,
+    pub topic: String,
+    pub scope: Scope,
+    pub now_ms: i64,
+    /// The aggregate whose re-delivered events to list (default: the marked event's).
+    pub aggregate: Option<String>,
+    pub known: Option<Known>,
+}
+
+/// Reads offsets, resolves times and first events, and makes the plan.
+pub fn make_plan(cluster: &Cluster, rules: &TopicRules, req: &PlanRequest) -> Result<Plan> {
+    let info = cluster.topic(&req.topic)?;
+    let committed = cluster.committed(&req.group, std::slice::from_ref(&info))?;
+    let partitions: Vec<GroupPartition> = info
+        .partitions
+        .iter()
+        .zip(&committed)
+        .map(|(p, c)| GroupPartition {
+            partition: p.partition,
+            low: p.low,
+            high: p.high,
+            committed: c.committed,
+        })
+        .collect();
+    let high_of = |partition: i32| {
+        partitions
+            .iter()
+            .find(|p| p.partition == partition)
+            .map(|p| p.high)
+    };
+    let scanner = cluster.scanner()?;
+    let mut marked: Option<Event> = None;
+    if let Scope::Event(at) = &req.scope {
+        let Some(high) = high_of(at.partition) else {
+            bail!(
+                "partition {} does not exist in {} (it has {})",
+                at.partition,
+                req.topic,
+                partitions.len()
+            );
+        };
+        let event = scanner.first_at(&req.topic, at.partition, at.offset, high, rules)?;
+        match event {
+            Some(e) if e.offset == at.offset => marked = Some(e),
+            _ => bail!(
+                "there is no event at {at} in {} (partition {} holds offsets {}..{}); `rewind events {} --partition {}` lists them",
+                req.topic,
+                at.partition,
+                partitions.iter().find(|p| p.partition == at.partition).map_or(0, |p| p.low),
+                high,
+                req.topic,
+                at.partition
+            ),
+        }
+    }
+    let event_time = req
+        .known
+        .as_ref()
+        .and_then(|k| k.event_time)
+        .or_else(|| marked.as_ref().and_then(|e| e.timestamp));
+    if matches!(req.scope, Scope::Event(_)) && event_time.is_none() {
+        bail!("the marked event has no timestamp, so the other partitions cannot be placed; use --to-offset per partition or --from-file");
+    }
+    let time = plan::scope_time(&req.scope, req.now_ms, event_time);
+    let mut times = BTreeMap::new();
+    if let Some(t) = time {
+        let needed: Vec<&GroupPartition> = plan::partitions_needing_time(&req.scope, &partitions)
+            .into_iter()
+            .filter_map(|n| partitions.iter().find(|p| p.partition == n))
+            .collect();
+        match &req.known {
+            Some(known) => {
+                for p in needed {
+                    let offset = known
+                        .times
+                        .get(&p.partition)
+                        .copied()
+                        .flatten()
+                        .unwrap_or(p.high);
+                    times.insert(
+                        p.partition,
+                        TimeOffset {
+                            offset,
+                            source: TimeSource::Index,
+                        },
+                    );
+                }
+            }
+            None => {
+                let asked: Vec<(i32, i64)> = needed.iter().map(|p| (p.partition, p.high)).collect();
+                let answers = cluster.offsets_for_time(&req.topic, &asked, t)?;
+                for (p, answer) in needed.into_iter().zip(answers) {
+                    times.insert(
+                        p.partition,
+                        resolve_time(&scanner, &req.topic, rules, p, t, answer)?,
+                    );
+                }
+            }
+        }
+    }
+    let mut partitions = plan::targets(&req.topic, &req.scope, &partitions, &times)?;
+    for p in partitions.iter_mut().filter(|p| p.target < p.high) {
+        p.first_event = scanner.first_at(&req.topic, p.partition, p.target, p.high, rules)?;
+    }
+    let aggregate = req
+        .aggregate
+        .clone()
+        .or_else(|| marked.as_ref().map(|e| e.aggregate.clone()))
+        .or_else(|| {
+            req.known
+                .as_ref()
+                .and_then(|k| k.aggregate_events.first())
+                .map(|e| e.aggregate.clone())
+        });
+    let impact = match aggregate {
+        None => None,
+        Some(aggregate) => Some(match &req.known {
+            Some(known) => plan::impact(&partitions, &aggregate, &known.aggregate_events),
+            None => {
+                let ranges: Vec<PartitionRange> = partitions
+                    .iter()
+                    .map(|p| PartitionRange {
+                        partition: p.partition,
+                        start: p.target,
+                        end: p.high,
+                    })
+                    .collect();
+                let mut events = Vec::new();
+                let _ = scanner.scan(&req.topic, &ranges, rules, &mut |e| {
+                    if e.aggregate == aggregate {
+                        events.push(e);
+                    }
+                    ControlFlow::Continue(())
+                })?;
+                plan::impact(&partitions, &aggregate, &events)
+            }
+        }),
+    };
+    Ok(Plan {
+        group: req.group.clone(),
+        topic: req.topic.clone(),
+        scope: req.scope.clone(),
+        time,
+        partitions,
+        impact,
+    })
+}
+
+/// Takes the broker's answer for a time when the records around it agree, else searches
+/// the records.
+fn resolve_time(
+    scanner: &Scanner,
+    topic: &str,
+    rules: &TopicRules,
+    p: &GroupPartition,
+    t: i64,
+    answer: Option<i64>,
+) -> Result<TimeOffset> {
+    let probe = |offset: i64| -> Result<Option<(i64, i64)>> {
+        if offset >= p.high {
+            return Ok(None);
+        }
+        let e = scanner.first_at(topic, p.partition, offset.max(p.low), p.high, rules)?;
+        Ok(e.map(|e| (e.offset, e.timestamp.unwrap_or(i64::MIN))))
+    };
+    if let Some(answer) = answer {
+        let at = probe(answer)?
+            .filter(|(o, _)| *o == answer)
+            .map(|(_, ts)| ts);
+        let before = match answer > p.low {
+            true => probe(answer - 1)?
+                .filter(|(o, _)| *o < answer)
+                .map(|(_, ts)| ts),
+            false => None,
+        };
+        if plan::answer_agrees(t, answer, p, before, at) {
+            return Ok(TimeOffset {
+                offset: answer,
+                source: TimeSource::Broker,
+            });
+        }
+    }
+    let offset = plan::search_time(p.low, p.high, t, probe)?;
+    tracing::info!(
+        topic,
+        partition = p.partition,
+        t,
+        ?answer,
+        offset,
+        "broker time look-up contradicted by records"
+    );
+    Ok(TimeOffset {
+        offset,
+        source: TimeSource::Search { broker: answer },
+    })
+}
+
+/// How to execute.
+#[derive(Debug, Clone, Default)]
+pub struct ExecuteOptions {
+    pub allow_unknown_state: bool,
+    /// Where to write the undo file (default: a timestamped file in the state directory).
+    pub undo_file: Option<PathBuf>,
+}
+
+/// What an executed plan did.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub undo_file: PathBuf,
+    /// Partitions whose offset read back is not the target: (partition, target, found).
+    pub mismatches: Vec<(i32, i64, Option<i64>)>,
+}
+
+/// The default undo file for a group and topic.
+pub fn default_undo_file(group: &str, topic: &str, now_ms: i64) -> PathBuf {
+    let stamp = chrono::DateTime::from_timestamp_millis(now_ms)
+        .map(|t| t.format("%Y%m%dT%H%M%S%.3fZ").to_string())
+        .unwrap_or_else(|| now_ms.to_string());
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    crate::logging::state_dir().join("undo").join(format!(
+        "{}-{}-{stamp}.csv",
+        safe(group),
+        safe(topic)
+    ))
+}
+
+/// Executes a plan: refuses when read-only or the group is active (checked twice, the
+/// second time right before committing) or its offsets moved since the plan; writes the
+/// undo file; commits; reads the offsets back. A refusal changes nothing.
+pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Result<Execution> {
+    let group = &plan.group;
+    if cluster.conn.read_only {
+        bail!("refusing to commit offsets for group {group}: rewind is read-only here (--read-only or the profile's read_only = true); nothing was changed");
+    }
+    cluster
+        .group_state(group)
+        .check_inactive(group, options.allow_unknown_state)
+        .map_err(anyhow::Error::msg)?;
+    let info = cluster.topic(&plan.topic)?;
+    let now: Vec<Option<i64>> = cluster
+        .committed(group, std::slice::from_ref(&info))?
+        .into_iter()
+        .map(|o| o.committed)
+        .collect();
+    for p in &plan.partitions {
+        let found = info
+            .partitions
+            .iter()
+            .position(|q| q.partition == p.partition)
+            .and_then(|i| now[i]);
+        if found != p.current {
+            bail!(
+                "group {group}'s offset on partition {} moved from {} to {} since the plan was made; make the plan again; nothing was changed",
+                p.partition,
+                show(p.current),
+                show(found)
+            );
+        }
+    }
+    let undo_file = options.undo_file.clone().unwrap_or_else(|| {
+        default_undo_file(group, &plan.topic, chrono::Utc::now().timestamp_millis())
+    });
+    write_undo(&undo_file, &plan.undo_csv())?;
+    // Checked again immediately before committing: a consumer may have joined meanwhile.
+    cluster
+        .group_state(group)
+        .check_inactive(group, options.allow_unknown_state)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{e} (the undo file {} was written but not needed)",
+                undo_file.display()
+            )
+        })?;
+    let offsets: Vec<(i32, i64)> = plan
+        .partitions
+        .iter()
+        .map(|p| (p.partition, p.target))
+        .collect();
+    let committed = cluster.commit(group, &plan.topic, &offsets);
+    let back = cluster.committed(group, std::slice::from_ref(&info));
+    let mismatches: Vec<(i32, i64, Option<i64>)> = match &back {
+        Ok(back) => plan
+            .partitions
+            .iter()
+            .filter_map(|p| {
+                let found = back
+                    .iter()
+                    .find(|o| o.partition == p.partition)
+                    .and_then(|o| o.committed);
+                (found != Some(p.target)).then_some((p.partition, p.target, found))
+            })
+            .collect(),
+        Err(_) => vec![],
+    };
+    if let Err(e) = committed {
+        let detail: Vec<String> = mismatches
+            .iter()
+            .map(|(p, target, found)| {
+                format!("partition {p}: wanted {target}, now {}", show(*found))
+            })
+            .collect();
+        bail!(
+            "{e}. {}; to put back what changed: rewind reset --group {group} --topic {} --from-file {} --execute",
+            if detail.is_empty() { "No partition reads back changed".to_owned() } else { detail.join(", ") },
+            plan.topic,
+            undo_file.display()
+        );
+    }
+    back.context("the commit succeeded but reading the offsets back failed")?;
+    Ok(Execution {
+        undo_file,
+        mismatches,
+    })
+}
+
+fn show(offset: Option<i64>) -> String {
+    offset.map_or("none".to_owned(), |o| o.to_string())
+}
+
+fn write_undo(path: &Path, csv: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "cannot create {} for the undo file; nothing was changed",
+                dir.display()
+            )
+        })?;
+    }
+    std::fs::write(path, csv).with_context(|| {
+        format!(
+            "cannot write the undo file {}; nothing was changed",
+            path.display()
+        )
+    })
+}
