@@ -112,3 +112,140 @@ fn topics_and_events_on_tansu() {
         [json!("not json"), json!({"base64": "gIE="}), Value::Null]
     );
 }
+
+fn group_json(bootstrap: &str, group: &str) -> Value {
+    let out = rewind(&["-b", bootstrap, "-o", "json", "groups", "--group", group]);
+    let groups: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    groups[0].clone()
+}
+
+fn committed(group: &Value) -> Vec<(i64, i64)> {
+    group["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["partition"].as_i64().unwrap(),
+                p["committed"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn groups_show_an_active_group_whose_reset_is_refused_and_an_empty_group_is_reset() {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    let tansu = Tansu::start();
+    let b = tansu.bootstrap.clone();
+    create_topics(&b, &[("ledger", 2)]);
+    let records: Vec<Rec> = (0..20)
+        .map(|i| {
+            Rec::new(
+                "ledger",
+                i % 2,
+                &format!("acct-{i}"),
+                &json!({"type": "Posted", "n": i}).to_string(),
+            )
+        })
+        .collect();
+    produce_with(&b, &records, &[("batch.num.messages", "1")]);
+
+    // A real consumer joins the group, reads everything and commits.
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &b)
+        .set("group.id", "projector")
+        .set("client.id", "projector-1")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("log_level", "3")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["ledger"]).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut read = 0;
+    while read < 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the consumer read only {read} records"
+        );
+        if let Some(Ok(_)) = consumer.poll(Duration::from_millis(200)) {
+            read += 1;
+        }
+    }
+    consumer.commit_consumer_state(CommitMode::Sync).unwrap();
+
+    let group = group_json(&b, "projector");
+    assert_eq!(group["state"], "Stable", "{group}");
+    let members = group["members"].as_array().unwrap();
+    assert_eq!(members.len(), 1, "{group}");
+    // Tansu 0.6.0 leaves client id, host and assignment empty; the member id names the client.
+    assert!(
+        members[0]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("projector-1"),
+        "{group}"
+    );
+    assert_eq!(committed(&group), [(0, 10), (1, 10)]);
+    assert_eq!(group["partitions"][0]["lag"], 0);
+
+    // Tansu itself would accept a commit from a non-member of an active group; rewind's
+    // own state check refuses, with or without the unknown-state allowance.
+    for extra in [&[][..], &["--allow-unknown-state"][..]] {
+        let mut args = vec![
+            "-b",
+            b.as_str(),
+            "reset",
+            "--group",
+            "projector",
+            "--topic",
+            "ledger",
+            "--to-earliest",
+            "--execute",
+        ];
+        args.extend_from_slice(extra);
+        let out = rewind(&args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("group projector is Stable") && err.contains("nothing was changed"),
+            "{err}"
+        );
+    }
+    assert_eq!(committed(&group_json(&b, "projector")), [(0, 10), (1, 10)]);
+
+    // Once the consumer has left, the group is Empty and is reset without any allowance.
+    consumer.unsubscribe();
+    drop(consumer);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let group = group_json(&b, "projector");
+        if group["state"] == "Empty" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the group never became Empty: {group}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let out = rewind(&[
+        "-b",
+        &b,
+        "-o",
+        "json",
+        "reset",
+        "--group",
+        "projector",
+        "--topic",
+        "ledger",
+        "--shift-by",
+        "-4",
+        "--execute",
+    ]);
+    let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(plan["executed"], true);
+    assert_eq!(plan["read_back"]["matches"], true);
+    assert_eq!(committed(&group_json(&b, "projector")), [(0, 6), (1, 6)]);
+}
