@@ -114,6 +114,15 @@ impl Config {
                     topic.name
                 )
             })?;
+            crate::model::compensate::Templates::compile(&topic.compensation_templates).map_err(
+                |e| {
+                    anyhow::anyhow!(
+                        "config {}: topics[{i}] ({}): {e}",
+                        path.display(),
+                        topic.name
+                    )
+                },
+            )?;
             topic.rules().map_err(|e| {
                 anyhow::anyhow!(
                     "config {}: topics[{i}] ({}): {e:#}",
@@ -144,6 +153,16 @@ impl Config {
             .map(|t| t.reducers.clone())
             .unwrap_or_default();
         crate::model::reducer::Reducers::compile(&programs)
+            .map_err(|e| anyhow::anyhow!("config {}: topic `{topic}`: {e}", self.describe_path()))
+    }
+
+    /// The compiled compensation templates for a topic (none when it has none).
+    pub fn templates_for(&self, topic: &str) -> Result<crate::model::compensate::Templates> {
+        let programs = self
+            .topic(topic)
+            .map(|t| t.compensation_templates.clone())
+            .unwrap_or_default();
+        crate::model::compensate::Templates::compile(&programs)
             .map_err(|e| anyhow::anyhow!("config {}: topic `{topic}`: {e}", self.describe_path()))
     }
 

@@ -1,5 +1,6 @@
 //! The printing commands: each resolves the cluster, reads, prints to stdout, exits.
 
+mod compensate;
 mod events;
 mod groups;
 mod reset;
@@ -26,7 +27,11 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
     match &cli.command {
         Some(Command::Groups { group }) => groups::run(&conn, group.as_deref(), output, out),
         Some(Command::Reset(args)) => reset::run(&conn, config, args, output, out),
-        Some(Command::Compensate { .. }) => anyhow::bail!("compensate is not built yet"),
+        Some(Command::Compensate {
+            topic,
+            event,
+            execute,
+        }) => compensate::run(&conn, config, topic, *event, *execute, output, out),
         Some(Command::Topics) => topics::run(&conn, cli.global.output, out),
         Some(Command::Events(args)) => events::run(&conn, config, args, out),
         Some(Command::Aggregates { topic, limit }) => {

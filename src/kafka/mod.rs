@@ -1,6 +1,7 @@
 //! Kafka I/O: metadata, watermarks and scans. Thin: decoding and logic live in `model`.
 
 mod groups;
+mod produce;
 pub mod rewind;
 mod scan;
 

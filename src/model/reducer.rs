@@ -16,14 +16,16 @@ type Filter = jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>;
 
 /// A reducer program that does not compile.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("reducer for `{event_type}` does not compile: {message}")]
+#[error("{what} for `{event_type}` does not compile: {message}")]
 pub struct CompileError {
+    /// What kind of program: "reducer", "compensation template".
+    pub what: &'static str,
     pub event_type: String,
     pub message: String,
 }
 
-/// One compiled program, with its source for messages.
-struct Program {
+/// One compiled jq program, with its source for messages.
+pub struct Program {
     source: String,
     filter: Filter,
 }
@@ -45,7 +47,17 @@ impl std::fmt::Debug for Reducers {
 }
 
 fn compile(event_type: &str, code: &str) -> Result<Program, CompileError> {
+    compile_program("reducer", event_type, code)
+}
+
+/// Compiles a jq program that sees `$event` and `$meta`; errors name `what` and the type.
+pub fn compile_program(
+    what: &'static str,
+    event_type: &str,
+    code: &str,
+) -> Result<Program, CompileError> {
     let fail = |message: String| CompileError {
+        what,
         event_type: event_type.to_owned(),
         message,
     };
@@ -129,20 +141,28 @@ impl Reducers {
         event: &Val,
         meta: &Val,
     ) -> Result<Val, String> {
-        let program = self.program_for(event_type);
+        self.program_for(event_type)
+            .run("reducer", state, event, meta)
+    }
+}
+
+impl Program {
+    /// Runs the program on `input` with `$event` and `$meta`: its single output, or why
+    /// there is none (an error, no output, or more than one; `what` names the program).
+    pub fn run(&self, what: &str, input: &Val, event: &Val, meta: &Val) -> Result<Val, String> {
         let ctx = Ctx::<data::JustLut<Val>>::new(
-            &program.filter.lut,
+            &self.filter.lut,
             Vars::new([event.clone(), meta.clone()]),
         );
-        let mut outputs = program
+        let mut outputs = self
             .filter
             .id
-            .run((ctx, state.clone()))
+            .run((ctx, input.clone()))
             .map(jaq_core::unwrap_valr);
         match (outputs.next(), outputs.next()) {
-            (None, _) => Err("the reducer produced no output".to_owned()),
-            (Some(Err(e)), _) => Err(format!("the reducer failed: {e}")),
-            (Some(Ok(_)), Some(_)) => Err("the reducer produced more than one output".to_owned()),
+            (None, _) => Err(format!("the {what} produced no output")),
+            (Some(Err(e)), _) => Err(format!("the {what} failed: {e}")),
+            (Some(Ok(_)), Some(_)) => Err(format!("the {what} produced more than one output")),
             (Some(Ok(next)), None) => Ok(next),
         }
     }
