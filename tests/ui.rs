@@ -361,3 +361,181 @@ fn stream_links_snapshots_and_aggregate_list() {
     assert!(!app.aggregates.focused);
     insta::assert_snapshot!("stream_aggregate_filter", wide(&app));
 }
+
+fn groups() -> Vec<kafka_rewind::model::group::Group> {
+    use kafka_rewind::model::group::{Group, GroupOffset, GroupState, Member};
+    let offset = |topic: &str, partition, committed, high| GroupOffset {
+        topic: topic.into(),
+        partition,
+        committed: Some(committed),
+        high,
+    };
+    vec![
+        Group {
+            name: "billing".into(),
+            state: GroupState::Known("Stable".into()),
+            members: vec![Member {
+                id: "billing-1-5f2c".into(),
+                client_id: "billing-1".into(),
+                host: "/10.0.0.7".into(),
+                assignment: vec![("payments".into(), vec![0, 1, 2])],
+            }],
+            offsets: vec![
+                offset("payments", 0, 300, 340),
+                offset("payments", 1, 322, 322),
+            ],
+        },
+        Group {
+            name: "projector".into(),
+            state: GroupState::Known("Empty".into()),
+            members: vec![],
+            offsets: vec![offset("orders", 0, 5, 7)],
+        },
+        Group {
+            name: "audit".into(),
+            state: GroupState::Unknown("the broker cannot list groups".into()),
+            members: vec![],
+            offsets: vec![],
+        },
+    ]
+}
+
+#[test]
+fn groups_screen() {
+    let mut app = app();
+    app.update(Action::StartCommand);
+    for c in "group billing".chars() {
+        app.update(Action::Type(c));
+    }
+    app.update(Action::Submit);
+    app.apply(Msg::Groups(Ok(groups())));
+    insta::assert_snapshot!(screen(&app));
+    app.update(Action::Back);
+    assert_eq!(app.screen, kafka_rewind::app::Screen::Topics);
+}
+
+/// The plan a worker would make for `projector` rewound to the first event.
+fn plan_to_first_event(app: &App) -> kafka_rewind::model::plan::Plan {
+    use kafka_rewind::model::plan::{impact, targets, GroupPartition, Plan, Scope};
+    use kafka_rewind::model::Coord;
+    let scope = Scope::Event(Coord {
+        partition: 0,
+        offset: 0,
+    });
+    let partitions = [GroupPartition {
+        partition: 0,
+        low: 0,
+        high: 7,
+        committed: Some(5),
+    }];
+    let mut partitions = targets("orders", &scope, &partitions, &Default::default()).unwrap();
+    partitions[0].first_event = Some(app.events.events[0].clone());
+    let impact = impact(&partitions, "order-1001", &app.events.events);
+    Plan {
+        group: "projector".into(),
+        topic: "orders".into(),
+        scope,
+        time: app.events.events[0].timestamp,
+        partitions,
+        impact: Some(impact),
+    }
+}
+
+#[test]
+fn rewind_dialog_from_a_mark() {
+    use kafka_rewind::app::{Command, Rewound};
+    let mut app = stream_app();
+    app.update(Action::Mark);
+    assert!(app.status.starts_with("marked 0/0 OrderCreated order-1001"));
+    assert_eq!(app.update(Action::Rewind), vec![Command::LoadGroups]);
+    app.apply(Msg::Groups(Ok(groups())));
+    insta::assert_snapshot!("rewind_pick_group", screen(&app));
+    // projector is listed first: it has offsets on this topic.
+    let commands = app.update(Action::Open);
+    let [Command::PlanRewind(request)] = commands.as_slice() else {
+        panic!("{commands:?}")
+    };
+    assert_eq!(request.group, "projector");
+    let known = request
+        .known
+        .as_ref()
+        .expect("the loaded topic is rewind's index");
+    assert_eq!(known.times.get(&0), Some(&Some(0)));
+    let plan = plan_to_first_event(&app);
+    app.apply(Msg::Plan(Ok(plan.clone())));
+    for c in "projecto".chars() {
+        app.update(Action::Type(c));
+    }
+    assert!(
+        app.update(Action::Submit).is_empty(),
+        "not the group's name yet"
+    );
+    app.update(Action::Type('r'));
+    insta::assert_snapshot!("rewind_plan", screen(&app));
+    let commands = app.update(Action::Submit);
+    assert!(
+        matches!(
+            commands.as_slice(),
+            [Command::ExecuteRewind {
+                allow_unknown: false,
+                ..
+            }]
+        ),
+        "{commands:?}"
+    );
+    app.apply(Msg::Rewound(Ok(Rewound {
+        group: "projector".into(),
+        allow_unknown: false,
+        topic: "orders".into(),
+        undo_file: "/home/dev/.local/state/rewind/undo/projector-orders-20261126T101500.000Z.csv"
+            .into(),
+        mismatches: vec![],
+    })));
+    insta::assert_snapshot!("rewind_done", screen(&app));
+}
+
+#[test]
+fn an_active_group_cannot_be_confirmed_and_marks_are_listed() {
+    let mut app = stream_app();
+    app.update(Action::Mark);
+    app.update(Action::Rewind);
+    let mut list = groups();
+    list[1].state = kafka_rewind::model::group::GroupState::Known("Stable".into());
+    app.apply(Msg::Groups(Ok(list)));
+    app.update(Action::Open);
+    app.apply(Msg::Plan(Ok(plan_to_first_event(&app))));
+    for c in "projector".chars() {
+        app.update(Action::Type(c));
+    }
+    assert!(app.update(Action::Submit).is_empty());
+    assert!(
+        app.status.contains("group projector is Stable"),
+        "{}",
+        app.status
+    );
+    app.update(Action::Cancel);
+    app.update(Action::Back);
+    assert!(app.overlay.is_none());
+    app.update(Action::ShowMarks);
+    insta::assert_snapshot!("marks_list", screen(&app));
+}
+
+#[test]
+fn compensate_dialog() {
+    let config = Config::parse(
+        "[[topics]]\nname = \"orders\"\n[topics.compensation_templates]\nOrderCreated = \"{type: \\\"OrderVoided\\\", orderId: $event.orderId, data: {voids: $event.eventId}}\"\n",
+        std::path::Path::new("rewind.toml"),
+    )
+    .unwrap();
+    let mut app = App::new("127.0.0.1:9092".into(), config);
+    app.start();
+    app.apply(Msg::Topics(Ok(vec![topic("orders", &[7])])));
+    opened(&mut app);
+    app.update(Action::Compensate);
+    for c in "orders".chars() {
+        app.update(Action::Type(c));
+    }
+    insta::assert_snapshot!(screen(&app));
+    let commands = app.update(Action::Submit);
+    assert_eq!(commands.len(), 1, "{commands:?}");
+}

@@ -8,10 +8,8 @@ use super::Action;
 pub const KEYS: &[(&str, &str)] = &[
     ("j / ↓", "move down"),
     ("k / ↑", "move up"),
-    ("PgDn / Ctrl-d", "page down"),
-    ("PgUp / Ctrl-u", "page up"),
-    ("g / Home", "first"),
-    ("G / End", "last"),
+    ("PgDn / PgUp", "page down / up (also Ctrl-d / Ctrl-u)"),
+    ("g / G", "first / last (also Home / End)"),
     (
         "Enter",
         "open the topic; on an event, its aggregate's stream",
@@ -36,7 +34,23 @@ pub const KEYS: &[(&str, &str)] = &[
         "filter topics or aggregates; search events by key, type, aggregate",
     ),
     ("n / N", "next / previous match"),
-    (":", "command: :topic NAME, :agg ID, :goto POS, :q"),
+    ("m", "mark / unmark the event (kept per cluster)"),
+    (
+        "'",
+        "marks: Enter jumps, r rewinds a group to it, x deletes",
+    ),
+    (
+        "r",
+        "rewind a consumer group to the event: plan, then type the group's name",
+    ),
+    (
+        "c",
+        "draft the compensating event; type the topic's name to produce it",
+    ),
+    (
+        ":",
+        "command: :topic NAME, :agg ID, :goto POS, :group [G], :q",
+    ),
     ("R", "reload"),
     ("?", "this help"),
     ("q / Ctrl-c", "quit"),
@@ -56,6 +70,7 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
             KeyCode::Enter => Some(Action::Submit),
             KeyCode::Esc => Some(Action::Cancel),
             KeyCode::Backspace => Some(Action::Erase),
+            KeyCode::Tab => Some(Action::NextPane),
             KeyCode::Char(c) if !ctrl => Some(Action::Type(c)),
             _ => None,
         };
@@ -82,6 +97,11 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
         KeyCode::Char('N') => Action::PrevMatch,
         KeyCode::Char(':') => Action::StartCommand,
         KeyCode::Char('R') => Action::Refresh,
+        KeyCode::Char('m') => Action::Mark,
+        KeyCode::Char('\'') => Action::ShowMarks,
+        KeyCode::Char('r') => Action::Rewind,
+        KeyCode::Char('c') => Action::Compensate,
+        KeyCode::Char('x') => Action::Delete,
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Char('q') => Action::Quit,
         _ => return None,

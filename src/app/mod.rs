@@ -2,14 +2,16 @@
 //! returns `Command`s for the worker, whose `Msg`s are applied back. No I/O here.
 
 mod keys;
+mod rewind;
 mod run;
 mod stream;
-mod worker;
+pub mod worker;
 
 use crate::config::Config;
 use crate::model::{Event, TopicInfo};
 
 pub use keys::{action_for, KEYS};
+pub use rewind::{CompensateDialog, GroupsView, Overlay, RewindDialog, RewindStep, Rewound};
 pub use run::run;
 pub use stream::{AggregatesView, StreamView};
 
@@ -40,6 +42,16 @@ pub enum Action {
     ToggleDiff,
     /// Rebuild states from the latest stored snapshot instead of the first event.
     ToggleSnapshotStart,
+    /// Mark (or unmark) the event under the cursor.
+    Mark,
+    /// The marks list.
+    ShowMarks,
+    /// Rewind a consumer group to the event under the cursor (or the selected mark).
+    Rewind,
+    /// Draft the compensating event for the event under the cursor.
+    Compensate,
+    /// Delete the selected mark.
+    Delete,
     /// Typing into the filter or command line.
     Type(char),
     Erase,
@@ -48,10 +60,34 @@ pub enum Action {
 }
 
 /// Work for the worker thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Command {
     LoadTopics,
-    LoadTopic { topic: String, generation: u64 },
+    LoadTopic {
+        topic: String,
+        generation: u64,
+    },
+    /// Write the marks file.
+    SaveMarks {
+        path: std::path::PathBuf,
+        text: String,
+    },
+    LoadGroups,
+    PlanRewind(Box<crate::kafka::rewind::PlanRequest>),
+    /// Commit a plan the user confirmed.
+    ExecuteRewind {
+        plan: Box<crate::model::plan::Plan>,
+        allow_unknown: bool,
+    },
+    /// Produce a compensating event the user confirmed.
+    Produce(Box<crate::model::compensate::Draft>),
+}
+
+impl PartialEq for Command {
+    /// Commands compare by what they ask for (tests check which were issued).
+    fn eq(&self, other: &Command) -> bool {
+        format!("{self:?}") == format!("{other:?}")
+    }
 }
 
 /// What the worker reports back.
@@ -81,6 +117,10 @@ pub enum Msg {
         generation: u64,
         snapshots: Vec<(String, crate::model::snapshot::StoredSnapshot)>,
     },
+    Groups(Result<Vec<crate::model::group::Group>, String>),
+    Plan(Result<crate::model::plan::Plan, String>),
+    Rewound(Result<Rewound, String>),
+    Produced(Result<crate::model::Coord, String>),
 }
 
 /// The screens.
@@ -90,6 +130,8 @@ pub enum Screen {
     Events,
     /// One aggregate's timeline with the state folded at the cursor.
     Stream,
+    /// Consumer groups: state, members, offsets and lag.
+    Groups,
 }
 
 /// The line being typed at the bottom.
@@ -184,6 +226,16 @@ pub struct App {
     /// The open topic's compiled reducers, compiled when its first stream opens.
     reducers: Option<std::rc::Rc<crate::model::reducer::Reducers>>,
     generation: u64,
+    /// The window over the screen, if one is open.
+    pub overlay: Option<Overlay>,
+    /// This cluster's marks, and the file they are saved to.
+    pub marks: Vec<crate::model::mark::Mark>,
+    pub marks_file: Option<std::path::PathBuf>,
+    pub groups: GroupsView,
+    /// Writes are refused (shown before the user confirms anything).
+    pub read_only: bool,
+    /// A coordinate to show once the topic being loaded is in.
+    pending_jump: Option<crate::model::Coord>,
 }
 
 impl App {
@@ -206,6 +258,12 @@ impl App {
             config,
             reducers: None,
             generation: 0,
+            overlay: None,
+            marks: vec![],
+            marks_file: None,
+            groups: GroupsView::default(),
+            read_only: false,
+            pending_jump: None,
         }
     }
 
@@ -220,14 +278,41 @@ impl App {
         if self.input.is_some() {
             return self.update_input(action);
         }
+        if self.overlay.is_some() {
+            return self.update_overlay(action);
+        }
         if self.help {
             if matches!(action, Action::ToggleHelp | Action::Back | Action::Quit) {
                 self.help = false;
             }
             return vec![];
         }
+        match action {
+            Action::Mark => return self.toggle_mark(),
+            Action::ShowMarks => {
+                self.status.clear();
+                self.overlay = Some(Overlay::Marks { selected: 0 });
+                return vec![];
+            }
+            Action::Rewind => {
+                return match self.current_event() {
+                    Some(e) => self.start_rewind(crate::model::mark::Mark::of(e)),
+                    None => {
+                        self.status = "open a topic and put the cursor on an event (or pick a mark with ') to rewind to it".into();
+                        vec![]
+                    }
+                };
+            }
+            Action::Compensate => return self.start_compensate(),
+            _ => {}
+        }
         if self.screen == Screen::Stream {
             if let Some(commands) = self.update_stream(&action) {
+                return commands;
+            }
+        }
+        if self.screen == Screen::Groups {
+            if let Some(commands) = self.update_groups(&action) {
                 return commands;
             }
         }
@@ -245,6 +330,7 @@ impl App {
                     Screen::Topics => self.topics.filter.clone(),
                     Screen::Events => self.events.search.clone(),
                     Screen::Stream => self.aggregates.filter.clone(),
+                    Screen::Groups => return vec![],
                 };
                 self.input = Some(Input::Filter(current));
             }
@@ -312,6 +398,7 @@ impl App {
             Screen::Events | Screen::Stream => {
                 (&mut self.events.selected, self.events.events.len())
             }
+            Screen::Groups => return,
         };
         let last = len.saturating_sub(1);
         *selected = match action {
@@ -372,6 +459,7 @@ impl App {
                 self.topics.selected = 0;
             }
             Screen::Stream => self.filter_aggregates(filter, true),
+            Screen::Groups => {}
             Screen::Events => {
                 self.events.search = filter;
                 if !self.events.search.is_empty() {
@@ -399,6 +487,7 @@ impl App {
             }
             "agg" | "a" if !arg.is_empty() => self.open_stream(arg, None),
             "goto" | "g" if !arg.is_empty() => self.goto(arg),
+            "group" | "groups" => return self.open_groups(Some(arg).filter(|a| !a.is_empty())),
             "q" | "quit" => self.quit = true,
             "" => {}
             _ => {
@@ -411,7 +500,7 @@ impl App {
         vec![]
     }
 
-    fn open_topic(&mut self, name: &str) -> Vec<Command> {
+    pub(super) fn open_topic(&mut self, name: &str) -> Vec<Command> {
         self.generation += 1;
         self.reducers = None;
         self.stream = None;
@@ -477,7 +566,15 @@ impl App {
                     Ok(()) => self.link_events(),
                     Err(e) => self.events.error = Some(e),
                 }
+                if let Some(at) = self.pending_jump.take() {
+                    let topic = self.events.topic.clone();
+                    self.show_coord(&topic, at);
+                }
             }
+            Msg::Groups(groups) => self.receive_groups(groups),
+            Msg::Plan(plan) => self.receive_plan(plan),
+            Msg::Rewound(result) => self.receive_rewound(result),
+            Msg::Produced(result) => self.receive_produced(result),
             Msg::Snapshots {
                 generation,
                 snapshots,
@@ -485,7 +582,7 @@ impl App {
             Msg::Warning {
                 generation,
                 message,
-            } if generation == self.generation => self.status = message,
+            } if generation == self.generation || generation == u64::MAX => self.status = message,
             _ => {}
         }
     }

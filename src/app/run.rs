@@ -16,6 +16,27 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     let worker = Worker::new(conn.clone(), config.clone(), tx);
     let mut app = App::new(conn.brokers.clone(), config);
+    app.read_only = conn.read_only;
+    let marks_file = crate::logging::state_dir()
+        .join("marks")
+        .join(crate::model::mark::file_name(&conn.brokers));
+    app.marks_file = Some(marks_file.clone());
+    match std::fs::read_to_string(&marks_file) {
+        Ok(text) => match crate::model::mark::parse(&text) {
+            Ok(marks) => app.marks = marks,
+            Err(e) => {
+                // Not overwritten: marks made now are not saved.
+                app.status = format!(
+                    "{}: {e}; marks made now will not be saved",
+                    marks_file.display()
+                );
+                app.marks_file = None;
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => app.status = format!("cannot read marks from {}: {e}", marks_file.display()),
+    }
+
     let mut terminal = ratatui::init();
     let result = (|| -> Result<()> {
         for command in app.start() {
@@ -32,7 +53,7 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
             if event::poll(Duration::from_millis(30))? {
                 match event::read()? {
                     TermEvent::Key(key) => {
-                        if let Some(action) = action_for(key, app.input.is_some()) {
+                        if let Some(action) = action_for(key, app.typing()) {
                             for command in app.update(action) {
                                 worker.spawn(command);
                             }

@@ -4,8 +4,9 @@ use std::ops::ControlFlow;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use super::{Command, Msg};
+use super::{Command, Msg, Rewound};
 use crate::config::{Config, Connection};
+use crate::kafka::rewind::{execute, make_plan, ExecuteOptions};
 use crate::kafka::Cluster;
 use crate::model::snapshot::StoredSnapshot;
 
@@ -60,6 +61,60 @@ impl Worker {
                     };
                     let _ = tx.send(msg);
                 }
+            }
+            Command::SaveMarks { path, text } => {
+                let saved = path
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| std::fs::write(&path, text));
+                if let Err(e) = saved {
+                    tracing::warn!(path = %path.display(), error = %e, "marks not saved");
+                    let _ = tx.send(Msg::Warning {
+                        generation: u64::MAX,
+                        message: format!("marks not saved to {}: {e}", path.display()),
+                    });
+                }
+            }
+            Command::LoadGroups => {
+                let groups = Cluster::connect(&conn)
+                    .and_then(|c| c.groups(None, &conn.groups))
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Groups(groups));
+            }
+            Command::PlanRewind(request) => {
+                let plan = Cluster::connect(&conn)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|c| make_plan(&c, &config.rules_for(&request.topic), &request))
+                    .map_err(|e| format!("{e:#}"));
+                let _ = tx.send(Msg::Plan(plan));
+            }
+            Command::ExecuteRewind {
+                plan,
+                allow_unknown,
+            } => {
+                let options = ExecuteOptions {
+                    allow_unknown_state: allow_unknown,
+                    undo_file: None,
+                };
+                let result = Cluster::connect(&conn)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|c| execute(&c, &plan, &options))
+                    .map(|e| Rewound {
+                        group: plan.group.clone(),
+                        allow_unknown,
+                        topic: plan.topic.clone(),
+                        undo_file: e.undo_file,
+                        mismatches: e.mismatches,
+                    })
+                    .map_err(|e| format!("{e:#}"));
+                let _ = tx.send(Msg::Rewound(result));
+            }
+            Command::Produce(draft) => {
+                let result = Cluster::connect(&conn)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|c| c.produce(&draft))
+                    .map_err(|e| format!("{e:#}"));
+                let _ = tx.send(Msg::Produced(result));
             }
         });
     }

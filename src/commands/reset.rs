@@ -116,13 +116,13 @@ pub fn run(
                     )?;
                 }
             }
-            writeln!(
-                err,
-                "undo: rewind reset --group {} --topic {} --from-file {} --execute",
-                plan.group,
-                plan.topic,
-                e.undo_file.display()
-            )?;
+            let undo = rewind::undo_command(
+                &plan.group,
+                &plan.topic,
+                &e.undo_file,
+                args.allow_unknown_state,
+            );
+            writeln!(err, "undo: {undo}")?;
             if !e.mismatches.is_empty() {
                 anyhow::bail!(
                     "the offsets read back differ from the plan in {} partition(s)",

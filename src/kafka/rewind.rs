@@ -339,10 +339,13 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
             })
             .collect();
         bail!(
-            "{e}. {}; to put back what changed: rewind reset --group {group} --topic {} --from-file {} --execute",
-            if detail.is_empty() { "No partition reads back changed".to_owned() } else { detail.join(", ") },
-            plan.topic,
-            undo_file.display()
+            "{e}. {}; to put back what changed: {}",
+            if detail.is_empty() {
+                "No partition reads back changed".to_owned()
+            } else {
+                detail.join(", ")
+            },
+            undo_command(group, &plan.topic, &undo_file, options.allow_unknown_state)
         );
     }
     back.context("the commit succeeded but reading the offsets back failed")?;
@@ -350,6 +353,19 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
         undo_file,
         mismatches,
     })
+}
+
+/// The command that puts a group's offsets back from an undo file.
+pub fn undo_command(group: &str, topic: &str, undo_file: &Path, allow_unknown: bool) -> String {
+    format!(
+        "rewind reset --group {group} --topic {topic} --from-file {} --execute{}",
+        undo_file.display(),
+        if allow_unknown {
+            " --allow-unknown-state"
+        } else {
+            ""
+        }
+    )
 }
 
 fn show(offset: Option<i64>) -> String {

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod event;
 pub mod extract;
 pub mod group;
+pub mod mark;
 pub mod plan;
 pub mod position;
 pub mod projection;

@@ -571,7 +571,12 @@ impl Plan {
             ));
         }
         if scope.starts_with("--from-file rewind-plan") {
-            command.push_str("  # rewind-plan.csv: this plan with -o csv");
+            command.push_str(&format!(
+                "  # rewind-plan.csv: rewind reset --group {} --topic {} {} -o csv",
+                self.group,
+                self.topic,
+                self.scope_label()
+            ));
         }
         command
     }

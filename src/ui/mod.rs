@@ -1,6 +1,8 @@
 //! Drawing: one file per screen or dialog. Draws `&App` only: no I/O, no state changes.
 
+mod dialogs;
 mod events;
+mod groups;
 mod help;
 mod state_pane;
 mod stream;
@@ -31,8 +33,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Topics => topics::draw(frame, body, app),
         Screen::Events => events::draw(frame, body, app),
         Screen::Stream => stream::draw(frame, body, app),
+        Screen::Groups => groups::draw(frame, body, app),
     }
     draw_status(frame, status, app);
+    dialogs::draw(frame, body, app);
     if app.help {
         help::draw(frame, body);
     }
@@ -50,6 +54,7 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
                 .map(|s| s.aggregate.as_str())
                 .unwrap_or("")
         ),
+        Screen::Groups => "Consumer groups".to_owned(),
     };
     let line = Line::from(vec![
         Span::styled(
@@ -91,8 +96,9 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         None => {
             let hints = match app.screen {
                 Screen::Topics => "j/k move  Enter open  / filter  : command  R reload  ? help  q quit",
-                Screen::Events => "j/k move  Enter aggregate stream  g/G first/last  Tab pane  / search  n/N match  Esc back  ? help  q quit",
-                Screen::Stream => "h/l step  g/G first/last  Tab aggregates  / filter  s skip  d diff  S snapshot  :goto POS  Esc back  ? help",
+                Screen::Events => "j/k move  Enter stream  Tab pane  / search  n/N match  m mark  ' marks  r rewind  Esc back  ? help",
+                Screen::Stream => "h/l step  Tab aggregates  / filter  s skip  d diff  S snapshot  m mark  r rewind  c compensate  Esc back  ? help",
+                Screen::Groups => "j/k move  R reload  Esc back  ? help  q quit",
             };
             Line::from(Span::styled(hints, Style::new().fg(Color::DarkGray)))
         }

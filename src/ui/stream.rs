@@ -70,10 +70,13 @@ fn draw_aggregates(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_stateful_widget(table, area, &mut state);
 }
 
-/// The markers of the event at stream index `i`: reducer error, skipped, duplicate,
+/// The markers of the event at stream index `i`: marked, reducer error, skipped, duplicate,
 /// compensations, newer schema version, and a stored snapshot after it.
 fn markers(app: &App, view: &StreamView, i: usize, e: &Event) -> String {
     let mut marks = Vec::new();
+    if app.is_marked(e) {
+        marks.push("●".to_owned());
+    }
     if view.projection.error_at(i).is_some() {
         marks.push("✗".to_owned());
     }

@@ -1,0 +1,388 @@
+//! The windows over the screen: the marks list, the Rewind dialog and the Compensate
+//! dialog. Everything from the cluster goes through `text::clean`.
+
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+
+use super::groups::state_style;
+use super::{selectable, short_time, text, ACCENT};
+use crate::app::{App, CompensateDialog, Overlay, RewindDialog, RewindStep};
+use crate::model::mark::Mark;
+use crate::model::plan::{Plan, TimeSource};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    match &app.overlay {
+        None => {}
+        Some(Overlay::Marks { selected }) => draw_marks(frame, area, app, *selected),
+        Some(Overlay::Rewind(dialog)) => draw_rewind(frame, area, app, dialog),
+        Some(Overlay::Compensate(dialog)) => draw_compensate(frame, area, app, dialog),
+    }
+}
+
+/// A cleared, bordered window of at most `width` × `height` in the middle of `area`.
+fn window(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String) -> Rect {
+    let [area] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [area] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let block = Block::bordered()
+        .title(title)
+        .border_style(Style::new().fg(ACCENT));
+    let inner = block.inner(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(block, area);
+    inner
+}
+
+fn hint(text: &str) -> Line<'static> {
+    Line::styled(text.to_owned(), Style::new().fg(Color::DarkGray))
+}
+
+fn mark_label(m: &Mark) -> String {
+    format!(
+        "{} {} {} {} {}",
+        text::clean(&m.topic),
+        m.coord(),
+        m.timestamp.map(short_time).unwrap_or_default(),
+        text::clean(&m.event_type),
+        text::clean(&m.aggregate)
+    )
+}
+
+fn draw_marks(frame: &mut Frame, area: Rect, app: &App, selected: usize) {
+    let inner = window(
+        frame,
+        area,
+        90,
+        app.marks.len() as u16 + 6,
+        format!(" Marks ({}) ", app.marks.len()),
+    );
+    let [list, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(
+        Paragraph::new(hint(
+            "Enter jump  r rewind a group here  x delete  Esc close",
+        )),
+        help,
+    );
+    if app.marks.is_empty() {
+        frame.render_widget(
+            Paragraph::new("No marks yet: press m on an event to mark it."),
+            list,
+        );
+        return;
+    }
+    let header = Row::new(["TOPIC", "P/O", "TIME", "TYPE", "AGGREGATE"].map(Cell::from))
+        .style(Style::new().add_modifier(Modifier::BOLD));
+    let rows = app.marks.iter().map(|m| {
+        Row::new(vec![
+            Cell::from(text::clean(&m.topic)),
+            Cell::from(m.coord().to_string()),
+            Cell::from(m.timestamp.map(short_time).unwrap_or_default()),
+            Cell::from(text::clean(&m.event_type)),
+            Cell::from(text::clean(&m.aggregate)),
+        ])
+    });
+    let widths = [
+        Constraint::Length(16),
+        Constraint::Length(10),
+        Constraint::Length(14),
+        Constraint::Length(22),
+        Constraint::Min(10),
+    ];
+    let mut state = TableState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(
+        selectable(Table::new(rows, widths).header(header).column_spacing(1)),
+        list,
+        &mut state,
+    );
+}
+
+fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) {
+    let title = format!(
+        " Rewind a consumer group to {} ",
+        mark_label(&dialog.target)
+    );
+    let inner = window(
+        frame,
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+        title,
+    );
+    match &dialog.step {
+        RewindStep::PickGroup => draw_pick_group(frame, inner, dialog),
+        RewindStep::Planning { group } => frame.render_widget(
+            Paragraph::new(format!("Planning the rewind of {}: reading offsets and the events at the targets…", text::clean(group))),
+            inner,
+        ),
+        RewindStep::Plan { plan, state, typed, allow_unknown } => {
+            let mut lines = vec![Line::from(vec![
+                Span::raw(format!("Group {}, state ", text::clean(&plan.group))),
+                Span::styled(state.name().to_owned(), state_style(state)),
+                Span::raw(format!(
+                    ":  {} on {} from {}",
+                    plan.scope_label(),
+                    text::clean(&plan.topic),
+                    plan.time.map(short_time).unwrap_or_default()
+                )),
+            ])];
+            lines.extend(plan_lines(plan, &app.brokers));
+            lines.push(Line::raw(""));
+            match dialog.blocked(app.read_only) {
+                Some(why) => lines.push(Line::styled(format!("✗ {why}"), Style::new().fg(Color::Red))),
+                None => lines.push(Line::from(vec![
+                    Span::styled("Type the group's name to commit: ", Style::new().add_modifier(Modifier::BOLD)),
+                    Span::raw(text::clean(typed)),
+                    Span::raw("█"),
+                ])),
+            }
+            let unknown = matches!(state, crate::model::group::GroupState::Unknown(_));
+            lines.push(hint(&format!(
+                "Enter commit  {}Esc back to the groups",
+                match (unknown, allow_unknown) {
+                    (false, _) => "",
+                    (true, false) => "Tab allow unknown state (now: refused)  ",
+                    (true, true) => "Tab allow unknown state (now: allowed)  ",
+                }
+            )));
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        }
+        RewindStep::Executing { group } => frame.render_widget(
+            Paragraph::new(format!("Committing {}'s offsets: checking its state again, writing the undo file, committing, reading back…", text::clean(group))),
+            inner,
+        ),
+        RewindStep::Done(Ok(done)) => {
+            let mut lines = vec![Line::styled(
+                format!("✓ Rewound {} on {}.", text::clean(&done.group), text::clean(&done.topic)),
+                Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+            )];
+            if done.mismatches.is_empty() {
+                lines.push(Line::raw("The offsets read back match the plan."));
+            }
+            for (p, want, got) in &done.mismatches {
+                lines.push(Line::styled(
+                    format!("partition {p}: committed {want}, reads back {}", got.map_or("nothing".into(), |g| g.to_string())),
+                    Style::new().fg(Color::Red),
+                ));
+            }
+            lines.push(Line::raw(format!("Undo file: {}", text::clean(&done.undo_file.display().to_string()))));
+            lines.push(Line::raw(format!(
+                "Undo: {}",
+                text::clean(&crate::kafka::rewind::undo_command(&done.group, &done.topic, &done.undo_file, done.allow_unknown))
+            )));
+            lines.push(Line::raw(""));
+            lines.push(hint("Esc close"));
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        }
+        RewindStep::Done(Err(e)) | RewindStep::Failed(e) => frame.render_widget(
+            Paragraph::new(vec![
+                Line::styled(format!("✗ {}", text::clean(e)), Style::new().fg(Color::Red)),
+                Line::raw(""),
+                hint("Esc back to the groups"),
+            ])
+            .wrap(Wrap { trim: false }),
+            inner,
+        ),
+    }
+}
+
+fn draw_pick_group(frame: &mut Frame, area: Rect, dialog: &RewindDialog) {
+    let [list, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(hint("j/k choose a group  Enter see the plan  Esc close")),
+        help,
+    );
+    let message = match &dialog.groups {
+        None => Some("Loading the consumer groups…".to_owned()),
+        Some(Err(e)) => Some(text::clean(e)),
+        Some(Ok(g)) if g.is_empty() => Some(
+            "No consumer groups. Where the broker cannot list groups, name them in the profile: groups = [\"billing\"].".into(),
+        ),
+        Some(Ok(_)) => None,
+    };
+    if let Some(message) = message {
+        frame.render_widget(Paragraph::new(message).wrap(Wrap { trim: false }), list);
+        return;
+    }
+    let topic = &dialog.target.topic;
+    let header = Row::new(
+        [
+            "GROUP",
+            "STATE",
+            format!("LAG ON {}", text::clean(topic)).as_str(),
+        ]
+        .map(|s| Cell::from(s.to_owned())),
+    )
+    .style(Style::new().add_modifier(Modifier::BOLD));
+    let rows = dialog.choices().into_iter().map(|g| {
+        let offsets: Vec<_> = g.offsets.iter().filter(|o| &o.topic == topic).collect();
+        let lag = match offsets.is_empty() {
+            true => "no offsets on this topic".to_owned(),
+            false => offsets
+                .iter()
+                .filter_map(|o| o.lag())
+                .sum::<i64>()
+                .to_string(),
+        };
+        Row::new(vec![
+            Cell::from(text::clean(&g.name)),
+            Cell::from(g.state.name().to_owned()).style(state_style(&g.state)),
+            Cell::from(lag),
+        ])
+    });
+    let widths = [
+        Constraint::Length(28),
+        Constraint::Length(20),
+        Constraint::Min(10),
+    ];
+    let mut state = TableState::default().with_selected(Some(dialog.selected));
+    frame.render_stateful_widget(
+        selectable(Table::new(rows, widths).header(header).column_spacing(1)),
+        list,
+        &mut state,
+    );
+}
+
+/// The plan as lines: partitions, first events, re-delivered events, warnings, command.
+fn plan_lines(plan: &Plan, brokers: &str) -> Vec<Line<'static>> {
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let mut lines = vec![
+        Line::raw(""),
+        Line::styled(
+            format!(
+                "{:>4} {:>9} {:>9}  {:<13} {:<9} FIRST EVENT AT THE TARGET",
+                "PART", "CURRENT", "TARGET", "EFFECT", "TIME FROM"
+            ),
+            bold,
+        ),
+    ];
+    for p in &plan.partitions {
+        let source = match p.time.map(|t| t.source) {
+            None => "marked",
+            Some(TimeSource::Index) => "index",
+            Some(TimeSource::Broker) => "broker",
+            Some(TimeSource::Search { .. }) => "records",
+        };
+        let first = match &p.first_event {
+            Some(e) => format!(
+                "{} {} {} {}",
+                e.coord(),
+                e.timestamp.map(short_time).unwrap_or_default(),
+                text::clean(&e.event_type),
+                text::clean(&e.aggregate)
+            ),
+            None => "(log end: only new events)".into(),
+        };
+        lines.push(Line::raw(format!(
+            "{:>4} {:>9} {:>9}  {:<13} {:<9} {first}",
+            p.partition,
+            p.current.map_or("-".into(), |c| c.to_string()),
+            p.target,
+            p.effect().to_string(),
+            source
+        )));
+    }
+    if let Some(impact) = &plan.impact {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                "{} delivered again: {} event(s)",
+                text::clean(&impact.aggregate),
+                impact.redelivered.len()
+            ),
+            bold,
+        ));
+        let shown: Vec<String> = impact
+            .redelivered
+            .iter()
+            .map(|e| format!("{} {}", e.coord, text::clean(&e.event_type)))
+            .collect();
+        if !shown.is_empty() {
+            lines.push(Line::raw(format!("  {}", shown.join(" · "))));
+        }
+    }
+    for w in plan.warnings() {
+        lines.push(Line::styled(
+            format!("! {}", text::clean(&w)),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Equivalent command:", bold));
+    lines.push(Line::raw(text::clean(
+        &plan.equivalent_command(brokers, &[]),
+    )));
+    lines
+}
+
+fn draw_compensate(frame: &mut Frame, area: Rect, app: &App, dialog: &CompensateDialog) {
+    let d = &dialog.draft;
+    let title = format!(
+        " Compensate {} {} {} ",
+        text::clean(&d.topic),
+        d.compensates,
+        text::clean(&d.compensates_type)
+    );
+    let inner = window(frame, area, 100, area.height.saturating_sub(2), title);
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let mut lines = vec![
+        Line::styled(
+            "The compensating event (drafted from the topic's compensation template):",
+            bold,
+        ),
+        Line::raw(format!(
+            "topic      {}   partition {} (the compensated event's)",
+            text::clean(&d.topic),
+            d.partition
+        )),
+        Line::raw(format!("key        {}", text::clean(&d.key.label()))),
+    ];
+    for (k, v) in &d.headers {
+        lines.push(Line::raw(format!(
+            "header     {}: {}",
+            text::clean(k),
+            text::clean(v)
+        )));
+    }
+    lines.push(Line::raw("value"));
+    let pretty = serde_json::to_string_pretty(&d.value).unwrap_or_default();
+    lines.extend(
+        pretty
+            .lines()
+            .map(|l| Line::raw(format!("  {}", text::clean(l)))),
+    );
+    lines.push(Line::raw(""));
+    if let Some(by) = dialog.reversed_by {
+        lines.push(Line::styled(
+            format!("✗ already reversed by {by}: producing this would reverse it twice"),
+            Style::new().fg(Color::Red),
+        ));
+    }
+    match (&dialog.result, dialog.producing) {
+        (Some(Ok(at)), _) => lines.push(Line::styled(
+            format!("✓ Produced at {at}."),
+            Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+        )),
+        (Some(Err(e)), _) => lines.push(Line::styled(
+            format!("✗ {}", text::clean(e)),
+            Style::new().fg(Color::Red),
+        )),
+        (None, true) => lines.push(Line::raw("Producing…")),
+        (None, false) if app.read_only => lines.push(Line::styled(
+            "✗ read-only: rewind will not produce events here",
+            Style::new().fg(Color::Red),
+        )),
+        (None, false) => lines.push(Line::from(vec![
+            Span::styled("Type the topic's name to produce it: ", bold),
+            Span::raw(text::clean(&dialog.typed)),
+            Span::raw("█"),
+        ])),
+    }
+    lines.push(hint("Enter produce  Esc close"));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
