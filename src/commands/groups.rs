@@ -65,6 +65,15 @@ pub fn run(
         }
     }
     table.print(out)?;
+    if let Some(why) = groups.iter().find_map(|g| match &g.state {
+        crate::model::group::GroupState::Unknown(why) => Some(why),
+        _ => None,
+    }) {
+        writeln!(
+            out,
+            "\nstate unknown: {why}; a reset of such a group needs --allow-unknown-state"
+        )?;
+    }
     if groups.is_empty() {
         writeln!(
             out,
