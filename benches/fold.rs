@@ -2,10 +2,13 @@
 //! Targets (issue 3): jump anywhere ≤ 2 ms, step ≤ 0.2 ms.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use kafka_rewind::isolation::Isolated;
 use kafka_rewind::model::event::RawRecord;
 use kafka_rewind::model::projection::Projection;
-use kafka_rewind::model::reducer::Reducers;
+use kafka_rewind::model::reducer::{Fold, Reducers};
 use kafka_rewind::model::{Event, TopicRules};
+use std::rc::Rc;
+use std::time::Duration;
 
 const EVENTS: usize = 100_000;
 
@@ -23,29 +26,34 @@ fn stream() -> Vec<Event> {
         .collect()
 }
 
-fn reducers() -> Reducers {
-    Reducers::compile(
-        &[
-            ("AccountOpened".to_string(), "$event.data".to_string()),
-            (
-                "Deposited".to_string(),
-                ".balance += $event.data.amount | .last = $meta.offset".to_string(),
-            ),
-        ]
-        .into(),
-    )
-    .unwrap()
+fn programs() -> std::collections::BTreeMap<String, String> {
+    [
+        ("AccountOpened".to_string(), "$event.data".to_string()),
+        (
+            "Deposited".to_string(),
+            ".balance += $event.data.amount | .last = $meta.offset".to_string(),
+        ),
+    ]
+    .into()
 }
 
 fn bench(c: &mut Criterion) {
     let events = stream();
-    let reducers = std::rc::Rc::new(reducers());
-    let mut group = c.benchmark_group("projection_100k");
+    let in_process: Rc<dyn Fold> = Rc::new(Reducers::compile(&programs()).unwrap());
+    project(c, "projection_100k", &events, in_process);
+    // The same reducers in the isolated worker process (issue 6): the cost of isolation.
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_rewind"));
+    let isolated: Rc<dyn Fold> = Rc::new(Isolated::new(exe, programs(), Duration::from_secs(2)));
+    project(c, "projection_100k_isolated", &events, isolated);
+}
+
+fn project(c: &mut Criterion, name: &str, events: &[Event], reducers: Rc<dyn Fold>) {
+    let mut group = c.benchmark_group(name);
     group.sample_size(10);
     group.bench_function("fold_all", |b| {
-        b.iter(|| Projection::new(reducers.clone(), &events).state_after(EVENTS - 1))
+        b.iter(|| Projection::new(reducers.clone(), events).state_after(EVENTS - 1))
     });
-    let mut p = Projection::new(reducers.clone(), &events);
+    let mut p = Projection::new(reducers.clone(), events);
     p.state_after(EVENTS - 1);
     group.sample_size(100);
     let mut at = 12_345usize;

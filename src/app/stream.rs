@@ -2,7 +2,6 @@
 //! projection (state, changes, snapshots), and the keys that drive them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -115,7 +114,7 @@ impl App {
         let reducers = match &self.reducers {
             Some(r) => r.clone(),
             None => match self.config.reducers_for(&self.events.topic) {
-                Ok(r) => self.reducers.insert(Rc::new(r)).clone(),
+                Ok(r) => self.reducers.insert(r).clone(),
                 Err(e) => {
                     self.status = format!("{e:#}");
                     return;

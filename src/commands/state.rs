@@ -96,7 +96,7 @@ pub fn state(
         diff: show_diff,
         from_snapshot,
     } = args;
-    let reducers = std::rc::Rc::new(config.reducers_for(topic)?);
+    let reducers = config.reducers_for(topic)?;
     let cluster = Cluster::connect(conn)?;
     let events = stream(&cluster, config, topic, aggregate)?;
     let index = match at {
@@ -174,7 +174,7 @@ pub fn snapshots(
     out: &mut dyn Write,
 ) -> Result<()> {
     let rules = snapshot_rules(config, topic)?;
-    let reducers = std::rc::Rc::new(config.reducers_for(topic)?);
+    let reducers = config.reducers_for(topic)?;
     let cluster = Cluster::connect(conn)?;
     let events = stream(&cluster, config, topic, aggregate)?;
     let stored = stored_snapshots(&cluster, config, &rules, aggregate)?;

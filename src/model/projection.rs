@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::diff::{diff, Change};
 use super::event::Event;
-use super::reducer::{from_val, to_val, Reducers};
+use super::reducer::{from_val, to_val, Fold, Step};
 
 /// A checkpoint is kept after every this many events.
 pub const CHECKPOINT_EVERY: usize = 32;
@@ -25,7 +25,9 @@ struct FoldInput {
 
 /// The projection of one aggregate stream.
 pub struct Projection {
-    reducers: Rc<Reducers>,
+    reducers: Rc<dyn Fold>,
+    /// This stream's id for the fold (see `Step`).
+    stream: u64,
     inputs: Vec<FoldInput>,
     skipped: BTreeSet<usize>,
     /// `checkpoints[k]` is the state after the first `(k + 1) * CHECKPOINT_EVERY` events.
@@ -51,7 +53,7 @@ pub struct Basis {
 impl Projection {
     /// A projection of `events` (one aggregate, in stream order).
     pub fn new<'e>(
-        reducers: Rc<Reducers>,
+        reducers: Rc<dyn Fold>,
         events: impl IntoIterator<Item = &'e Event>,
     ) -> Projection {
         let inputs = events
@@ -65,6 +67,7 @@ impl Projection {
             .collect();
         Projection {
             reducers,
+            stream: super::reducer::new_stream_id(),
             inputs,
             skipped: BTreeSet::new(),
             checkpoints: Vec::new(),
@@ -143,26 +146,23 @@ impl Projection {
     }
 
     /// Folds events `from..to` onto `state`, recording reducer errors.
-    fn fold(&mut self, mut state: Val, from: usize, to: usize) -> Val {
+    fn fold(&mut self, state: Val, from: usize, to: usize) -> Val {
+        let steps: Vec<Step<'_>> = (from..to)
+            .filter(|i| !self.skipped.contains(i))
+            .map(|i| Step {
+                stream: self.stream,
+                index: i,
+                event_type: &self.inputs[i].event_type,
+                event: &self.inputs[i].event,
+                meta: &self.inputs[i].meta,
+            })
+            .collect();
+        let folded = self.reducers.fold(state, &steps);
         for i in from..to {
-            if self.skipped.contains(&i) {
-                continue;
-            }
-            let input = &self.inputs[i];
-            match self
-                .reducers
-                .apply(&input.event_type, &state, &input.event, &input.meta)
-            {
-                Ok(next) => {
-                    state = next;
-                    self.errors.remove(&i);
-                }
-                Err(e) => {
-                    self.errors.insert(i, e);
-                }
-            }
+            self.errors.remove(&i);
         }
-        state
+        self.errors.extend(folded.errors);
+        folded.state
     }
 
     /// The state after the first `n` events (`n = 0`: `null`).
@@ -259,10 +259,17 @@ impl Projection {
     }
 }
 
+impl Drop for Projection {
+    fn drop(&mut self) {
+        self.reducers.forget(self.stream);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::event::RawRecord;
+    use crate::model::reducer::Reducers;
     use crate::model::TopicRules;
     use serde_json::json;
 

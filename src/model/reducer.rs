@@ -146,6 +146,54 @@ impl Reducers {
     }
 }
 
+/// One event as a fold sees it: its stream (unique in this process) and index in it,
+/// type, value and `$meta`. The same stream and index always carry the same event, so
+/// an isolated fold can keep events it has seen instead of sending them again.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    pub stream: u64,
+    pub index: usize,
+    pub event_type: &'a str,
+    pub event: &'a Val,
+    pub meta: &'a Val,
+}
+
+/// What folding a run of events gave: the state after them, and the events whose
+/// reducer failed (they left the state unchanged).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Folded {
+    pub state: Val,
+    pub errors: Vec<(usize, String)>,
+}
+
+/// Folds runs of events onto a state: the reducers in this process, or the same
+/// reducers isolated in a worker process with a time budget (`crate::isolation`).
+pub trait Fold {
+    fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded;
+
+    /// The stream is gone: anything kept for it can go.
+    fn forget(&self, _stream: u64) {}
+}
+
+/// A stream id no other stream in this process has.
+pub fn new_stream_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+impl Fold for Reducers {
+    fn fold(&self, mut state: Val, steps: &[Step<'_>]) -> Folded {
+        let mut errors = Vec::new();
+        for step in steps {
+            match self.apply(step.event_type, &state, step.event, step.meta) {
+                Ok(next) => state = next,
+                Err(e) => errors.push((step.index, e)),
+            }
+        }
+        Folded { state, errors }
+    }
+}
+
 impl Program {
     /// Runs the program on `input` with `$event` and `$meta`: its single output, or why
     /// there is none (an error, no output, or more than one; `what` names the program).

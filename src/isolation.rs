@@ -1,0 +1,435 @@
+//! Reducers isolated in a worker process with a time budget per event.
+//!
+//! jaq has no evaluation budget: `def f: 1 + f; f` overflows the stack and aborts the
+//! process (nothing can catch that), `def f: f; f` never returns. So folds run in a
+//! child process (`rewind __reducers`) that the parent sends runs of events to, one
+//! round trip per run. When a run overruns the budget or the child dies, the child is
+//! replaced and the run is folded again one event at a time: the event that overruns
+//! or kills it is marked with what happened, and the fold goes on from the state
+//! before it.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use jaq_json::Val;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::model::reducer::{Fold, Folded, Reducers, Step};
+
+/// The hidden argument that makes `rewind` a reducer worker.
+pub const WORKER_ARG: &str = "__reducers";
+
+/// How long one event's reducer may run unless configured.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(2);
+
+/// The worker's address space limit: a reducer that builds a huge value fails there
+/// instead of taking the machine's memory.
+const WORKER_MEMORY: u64 = 2 << 30;
+
+static EXECUTABLE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Turns isolation on for this process: reducers then run in `exe __reducers`. The
+/// `rewind` binary does this at start; a library user (tests) folds in process.
+pub fn enable(exe: PathBuf) {
+    let _ = EXECUTABLE.set(exe);
+}
+
+/// The fold for a topic's reducer programs: isolated when enabled, else in process.
+/// The programs must compile (they are compiled here too, so errors name the type).
+pub fn folder(
+    programs: &BTreeMap<String, String>,
+    budget: Duration,
+) -> anyhow::Result<std::rc::Rc<dyn Fold>> {
+    let reducers = Reducers::compile(programs)?;
+    Ok(match EXECUTABLE.get() {
+        Some(exe) => std::rc::Rc::new(Isolated::new(exe.clone(), programs.clone(), budget)),
+        None => std::rc::Rc::new(reducers),
+    })
+}
+
+/// Reducers running in a worker process.
+pub struct Isolated {
+    exe: PathBuf,
+    programs: BTreeMap<String, String>,
+    budget: Duration,
+    worker: RefCell<Option<Worker>>,
+    /// Streams dropped since the last request, for the worker to drop too.
+    forgotten: RefCell<Vec<u64>>,
+}
+
+struct Worker {
+    /// The events the worker holds, by stream: runs refer to them by index.
+    known: HashMap<u64, HashSet<usize>>,
+    child: Child,
+    stdin: BufWriter<ChildStdin>,
+    stdout: LineReader,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// Why no line came.
+enum NoLine {
+    Timeout,
+    Closed,
+}
+
+/// Reads the worker's answer lines with a deadline, on the calling thread: `poll(2)` on
+/// the pipe, so a round trip costs no thread hand-off.
+struct LineReader {
+    pipe: std::process::ChildStdout,
+    buffer: Vec<u8>,
+}
+
+impl LineReader {
+    fn line(&mut self, timeout: Duration) -> Result<String, NoLine> {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+                return Ok(String::from_utf8_lossy(&line[..end]).into_owned());
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let mut fd = libc::pollfd {
+                fd: self.pipe.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = left.as_millis().min(i32::MAX as u128) as i32;
+            // SAFETY: one valid pollfd for the duration of the call.
+            let ready = unsafe { libc::poll(&mut fd, 1, ms) };
+            if ready == 0 {
+                return Err(NoLine::Timeout);
+            }
+            if ready < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(NoLine::Closed);
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            match self.pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => return Err(NoLine::Closed),
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Why a run did not finish: it overran the budget or the worker died.
+struct Broken {
+    reason: String,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    #[serde(default)]
+    err: Option<String>,
+    #[serde(default)]
+    errors: Vec<(usize, String)>,
+    #[serde(default)]
+    state: Option<Value>,
+    #[serde(default)]
+    ready: Option<bool>,
+}
+
+impl Isolated {
+    pub fn new(exe: PathBuf, programs: BTreeMap<String, String>, budget: Duration) -> Isolated {
+        Isolated {
+            exe,
+            programs,
+            budget,
+            worker: RefCell::new(None),
+            forgotten: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn start(&self) -> Result<Worker, String> {
+        let mut child = Command::new(&self.exe)
+            .arg(WORKER_ARG)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot start the reducer worker {}: {e}",
+                    self.exe.display()
+                )
+            })?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr_pipe = child.stderr.take().expect("piped stderr");
+        let stdin = BufWriter::new(child.stdin.take().expect("piped stdin"));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut text = sink.lock().expect("stderr buffer");
+                if text.len() < 4096 {
+                    text.push_str(line.trim());
+                    text.push(' ');
+                }
+            }
+        });
+        let mut worker = Worker {
+            known: HashMap::new(),
+            child,
+            stdin,
+            stdout: LineReader {
+                pipe: stdout,
+                buffer: Vec::new(),
+            },
+            stderr,
+        };
+        let hello = serde_json::json!({ "programs": self.programs }).to_string();
+        writeln!(worker.stdin, "{hello}")
+            .and_then(|()| worker.stdin.flush())
+            .map_err(|e| format!("cannot talk to the reducer worker: {e}"))?;
+        match worker.stdout.line(Duration::from_secs(10)) {
+            Ok(line) => match serde_json::from_str::<Reply>(&line) {
+                Ok(Reply {
+                    ready: Some(true), ..
+                }) => Ok(worker),
+                Ok(Reply { err: Some(e), .. }) => Err(e),
+                _ => Err(format!("the reducer worker answered `{line}`")),
+            },
+            Err(_) => Err(format!(
+                "the reducer worker did not start: {}",
+                worker.stderr.lock().expect("stderr").trim()
+            )),
+        }
+    }
+
+    /// Sends one run of steps and reads the answer within `budget`.
+    fn run(&self, state: &Val, steps: &[Step<'_>], budget: Duration) -> Result<Folded, Broken> {
+        let mut slot = self.worker.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(self.start().map_err(|reason| Broken { reason })?);
+        }
+        let worker = slot.as_mut().expect("started");
+        let forget: Vec<u64> = std::mem::take(&mut *self.forgotten.borrow_mut());
+        for stream in &forget {
+            worker.known.remove(stream);
+        }
+        // Events the worker has not seen yet go with the request, once.
+        let mut request = format!("{{\"state\":{state},\"forget\":{forget:?},\"new\":[");
+        let mut first = true;
+        for s in steps {
+            if worker.known.entry(s.stream).or_default().insert(s.index) {
+                if !first {
+                    request.push(',');
+                }
+                first = false;
+                let kind = serde_json::to_string(s.event_type).expect("a string serializes");
+                request.push_str(&format!(
+                    "[{},{},{kind},{},{}]",
+                    s.stream, s.index, s.event, s.meta
+                ));
+            }
+        }
+        request.push_str("],\"steps\":[");
+        for (n, s) in steps.iter().enumerate() {
+            if n > 0 {
+                request.push(',');
+            }
+            request.push_str(&format!("[{},{}]", s.stream, s.index));
+        }
+        request.push_str("]}\n");
+        let sent = worker
+            .stdin
+            .write_all(request.as_bytes())
+            .and_then(|()| worker.stdin.flush());
+        let result = match sent {
+            Err(e) => Err(format!("the reducer worker stopped listening ({e})")),
+            Ok(()) => match worker.stdout.line(budget) {
+                Ok(line) => match serde_json::from_str::<Reply>(&line) {
+                    Ok(Reply {
+                        state: Some(end),
+                        errors,
+                        ..
+                    }) => Ok(Folded {
+                        state: crate::model::reducer::to_val(&end),
+                        errors: errors
+                            .into_iter()
+                            .filter_map(|(i, e)| Some((steps.get(i)?.index, e)))
+                            .collect(),
+                    }),
+                    _ => Err(format!("the reducer worker answered `{line}`")),
+                },
+                Err(NoLine::Timeout) => Err(format!(
+                    "the reducer ran longer than {} ms and was stopped",
+                    self.budget.as_millis()
+                )),
+                Err(NoLine::Closed) => {
+                    let _ = worker.child.wait();
+                    std::thread::sleep(Duration::from_millis(20)); // let stderr drain
+                    let said = worker.stderr.lock().expect("stderr").trim().to_owned();
+                    Err(crash_reason(&said))
+                }
+            },
+        };
+        if result.is_err() {
+            // The worker is no use any more: a fresh one starts for the next run.
+            *slot = None;
+        }
+        result.map_err(|reason| Broken { reason })
+    }
+}
+
+impl Fold for Isolated {
+    fn forget(&self, stream: u64) {
+        self.forgotten.borrow_mut().push(stream);
+    }
+
+    /// Folds the whole run in one round trip. When that overruns or kills the worker,
+    /// the run is folded again one event at a time, each within the budget, so the
+    /// culprit is found and marked and the fold goes on from the state before it.
+    fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded {
+        if steps.is_empty() {
+            return Folded {
+                state,
+                errors: vec![],
+            };
+        }
+        // A run of fast events well within the budget; slow but honest ones fall back
+        // to the careful path below, which only costs time.
+        if let Ok(folded) = self.run(&state, steps, self.budget) {
+            return folded;
+        }
+        let mut state = state;
+        let mut errors = Vec::new();
+        for step in steps {
+            match self.run(&state, std::slice::from_ref(step), self.budget) {
+                Ok(folded) => {
+                    errors.extend(folded.errors);
+                    state = folded.state;
+                }
+                Err(broken) => errors.push((step.index, broken.reason)),
+            }
+        }
+        Folded { state, errors }
+    }
+}
+
+/// Why the worker died, from what it printed.
+fn crash_reason(stderr: &str) -> String {
+    if stderr.contains("overflowed its stack") {
+        "the reducer crashed its worker: stack overflow (runaway recursion?)".to_owned()
+    } else if stderr.contains("memory allocation") {
+        format!(
+            "the reducer crashed its worker: out of memory (limit {} MiB)",
+            WORKER_MEMORY >> 20
+        )
+    } else if stderr.is_empty() {
+        "the reducer crashed its worker".to_owned()
+    } else {
+        format!("the reducer crashed its worker: {stderr}")
+    }
+}
+
+#[derive(Deserialize)]
+struct Hello {
+    programs: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct Request {
+    state: Val,
+    #[serde(default)]
+    forget: Vec<u64>,
+    /// Events seen for the first time: stream, index, type, value, `$meta`.
+    #[serde(default)]
+    new: Vec<(u64, usize, String, Val, Val)>,
+    /// The run: stream and index of each event, in order.
+    steps: Vec<(u64, usize)>,
+}
+
+/// The worker's side: compile the programs, then fold each request's steps, answering
+/// one line per step and the end state. Runs until stdin closes.
+pub fn serve() -> std::process::ExitCode {
+    limit_memory();
+    let stdin = std::io::stdin();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut lines = stdin.lock().lines();
+    let reducers = match lines
+        .next()
+        .map(|l| l.map(|l| serde_json::from_str::<Hello>(&l)))
+    {
+        Some(Ok(Ok(hello))) => match Reducers::compile(&hello.programs) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = writeln!(out, "{}", serde_json::json!({ "err": e.to_string() }));
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        _ => return std::process::ExitCode::FAILURE,
+    };
+    if writeln!(out, "{{\"ready\":true}}")
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        return std::process::ExitCode::FAILURE;
+    }
+    let mut events: HashMap<u64, HashMap<usize, (String, Val, Val)>> = HashMap::new();
+    for line in lines {
+        let Ok(line) = line else { break };
+        let Ok(request) = serde_json::from_str::<Request>(&line) else {
+            let _ = writeln!(out, "{{\"err\":\"bad request\"}}");
+            break;
+        };
+        for stream in request.forget {
+            events.remove(&stream);
+        }
+        for (stream, index, kind, event, meta) in request.new {
+            events
+                .entry(stream)
+                .or_default()
+                .insert(index, (kind, event, meta));
+        }
+        let mut state = request.state;
+        let mut errors = Vec::new();
+        for (i, (stream, index)) in request.steps.iter().enumerate() {
+            let Some((kind, event, meta)) = events.get(stream).and_then(|s| s.get(index)) else {
+                errors.push((i, "the reducer worker lost this event".to_owned()));
+                continue;
+            };
+            match reducers.apply(kind, &state, event, meta) {
+                Ok(next) => state = next,
+                Err(e) => errors.push((i, e)),
+            }
+        }
+        let errors = serde_json::to_string(&errors).expect("errors serialize");
+        if writeln!(out, "{{\"errors\":{errors},\"state\":{state}}}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+fn limit_memory() {
+    let limit = libc::rlimit {
+        rlim_cur: WORKER_MEMORY,
+        rlim_max: WORKER_MEMORY,
+    };
+    // SAFETY: setrlimit only reads the struct passed by reference.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_AS, &limit);
+    }
+}
