@@ -32,6 +32,10 @@ pub struct GlobalArgs {
     /// Refuse every write (offset commits, produced events).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// How long a broker request may take before the broker counts as unreachable, in ms
+    /// (default 10000).
+    #[arg(long, value_name = "MS", global = true)]
+    pub timeout: Option<u64>,
     /// Output format for commands that print data.
     #[arg(short, long, value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,

@@ -17,13 +17,30 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
     #[serde(default)]
     pub topics: Vec<TopicConfig>,
+    #[serde(default)]
+    pub limits: Limits,
+    /// Problems worth a warning that do not stop rewind (a world-readable file with secrets).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
     /// Where it was read from, for messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,
 }
 
-/// A named cluster.
+/// Bounds on how long things may take.
 #[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// How long one event's reducer may run before it is stopped (default 2000).
+    pub reducer_ms: Option<u64>,
+    /// How long a broker request may take before the broker counts as unreachable
+    /// (default 10000; also `--timeout`).
+    pub request_ms: Option<u64>,
+}
+
+/// A named cluster. Property values may be `${VAR}`, read from the environment (keep
+/// passwords out of the file).
+#[derive(Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub brokers: Option<String>,
@@ -35,6 +52,23 @@ pub struct Profile {
     /// librdkafka properties, like -X.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Profile {
+    /// Secret properties are shown as `***`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let properties: Vec<String> = self
+            .properties
+            .iter()
+            .map(|(k, v)| crate::model::secrets::show_property(k, v))
+            .collect();
+        f.debug_struct("Profile")
+            .field("brokers", &self.brokers)
+            .field("read_only", &self.read_only)
+            .field("groups", &self.groups)
+            .field("properties", &properties)
+            .finish()
+    }
 }
 
 /// How to read one topic (by name or glob).
@@ -68,12 +102,39 @@ pub struct SnapshotConfig {
 }
 
 /// The cluster to talk to, resolved from flags, environment and profile.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Connection {
     pub brokers: String,
     pub properties: Vec<(String, String)>,
     pub read_only: bool,
     pub groups: Vec<String>,
+    /// How long a broker request may take (`--timeout`, `[limits] request_ms`).
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl std::fmt::Debug for Connection {
+    /// Secret properties are shown as `***`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let properties: Vec<String> = self
+            .properties
+            .iter()
+            .map(|(k, v)| crate::model::secrets::show_property(k, v))
+            .collect();
+        f.debug_struct("Connection")
+            .field("brokers", &self.brokers)
+            .field("properties", &properties)
+            .field("read_only", &self.read_only)
+            .field("groups", &self.groups)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// The request timeout (default 10 s).
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout.unwrap_or(std::time::Duration::from_secs(10))
+    }
 }
 
 impl Config {
@@ -89,7 +150,21 @@ impl Config {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        Config::parse(&text, &path)
+        let mut config = Config::parse(&text, &path)?;
+        config.warnings.extend(permission_warning(&config, &path));
+        Ok(config)
+    }
+
+    /// Remembers every secret property value of every profile (after `${VAR}`
+    /// expansion) so that nothing rewind shows or logs contains it.
+    pub fn register_secrets(&self) {
+        for profile in self.profiles.values() {
+            for (k, v) in &profile.properties {
+                if crate::model::secrets::is_secret(k) {
+                    crate::model::secrets::register([expand_env(v).as_str()]);
+                }
+            }
+        }
     }
 
     /// Parses and validates config text; errors name the file, the key and the problem.
@@ -146,13 +221,22 @@ impl Config {
             .unwrap_or_default()
     }
 
-    /// The compiled reducers for a topic (the default reducer only, when none are configured).
-    pub fn reducers_for(&self, topic: &str) -> Result<crate::model::reducer::Reducers> {
+    /// The fold of a topic's reducers (the default reducer only, when none are
+    /// configured): isolated in a worker process with the configured time budget when
+    /// isolation is on (`crate::isolation`), else in this process.
+    pub fn reducers_for(
+        &self,
+        topic: &str,
+    ) -> Result<std::rc::Rc<dyn crate::model::reducer::Fold>> {
         let programs = self
             .topic(topic)
             .map(|t| t.reducers.clone())
             .unwrap_or_default();
-        crate::model::reducer::Reducers::compile(&programs)
+        let budget = self.limits.reducer_ms.map_or(
+            crate::isolation::DEFAULT_BUDGET,
+            std::time::Duration::from_millis,
+        );
+        crate::isolation::folder(&programs, budget)
             .map_err(|e| anyhow::anyhow!("config {}: topic `{topic}`: {e}", self.describe_path()))
     }
 
@@ -204,13 +288,25 @@ impl Config {
                 "no brokers given: pass -b HOST:PORT, set REWIND_BROKERS, or pick a profile with -p (or try `rewind demo`)"
             ),
         };
-        let mut properties: Vec<(String, String)> = profile.properties.into_iter().collect();
+        let mut properties: Vec<(String, String)> = profile
+            .properties
+            .into_iter()
+            .map(|(k, v)| (k, expand_env(&v)))
+            .collect();
         properties.extend(args.properties.iter().cloned());
+        crate::model::secrets::register_properties(
+            properties.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let timeout = args
+            .timeout
+            .or(self.limits.request_ms)
+            .map(std::time::Duration::from_millis);
         Ok(Connection {
             brokers,
             properties,
             read_only: args.read_only || profile.read_only,
             groups: profile.groups,
+            timeout,
         })
     }
 
@@ -272,6 +368,44 @@ fn default_path() -> Option<PathBuf> {
     xdg.is_file().then_some(xdg)
 }
 
+/// `${VAR}` → the environment variable's value (empty when unset); other text as is.
+pub fn expand_env(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        let Some(len) = rest[start + 2..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&std::env::var(&rest[start + 2..start + 2 + len]).unwrap_or_default());
+        rest = &rest[start + 3 + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A warning when a config file that holds secret values itself (not `${VAR}`
+/// references) can be read by other users.
+fn permission_warning(config: &Config, path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let literal: Vec<&str> = config
+        .profiles
+        .values()
+        .flat_map(|p| p.properties.iter())
+        .filter(|(k, v)| crate::model::secrets::is_secret(k) && !v.trim().starts_with("${"))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (!literal.is_empty() && mode & 0o077 != 0).then(|| {
+        format!(
+            "warning: {} holds secrets ({}) that other users can read (mode {:o}): chmod 600 it, or write \"${{VAR}}\" to take them from the environment",
+            path.display(),
+            literal.join(", "),
+            mode & 0o777
+        )
+    })
+}
+
 /// Matches `*` (any run) and `?` (one character) globs against a whole name.
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
@@ -306,6 +440,7 @@ mod tests {
             profile: None,
             config: None,
             read_only: false,
+            timeout: None,
             output: crate::cli::Output::Table,
         }
     }

@@ -19,6 +19,22 @@ pub fn state_dir() -> PathBuf {
         .join("rewind")
 }
 
+/// A writer that hides known secret values (`model::secrets`) in what it writes.
+struct Scrubbed<W>(W);
+
+impl<W: std::io::Write> std::io::Write for Scrubbed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0
+            .write_all(crate::model::secrets::scrub(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Starts logging to the log file; `RUST_LOG` sets the level (default `info`). Returns
 /// the guard that flushes the log on drop, or `None` when the file cannot be opened
 /// (rewind then runs without a log rather than writing to the terminal).
@@ -30,7 +46,7 @@ pub fn init() -> Option<WorkerGuard> {
         .append(true)
         .open(dir.join("rewind.log"))
         .ok()?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    let (writer, guard) = tracing_appender::non_blocking(Scrubbed(file));
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

@@ -3,23 +3,57 @@ use std::process::ExitCode;
 use clap::Parser;
 use kafka_rewind::cli::{Cli, Command};
 use kafka_rewind::config::Config;
-use kafka_rewind::{app, commands, demo, logging};
+use kafka_rewind::model::secrets;
+use kafka_rewind::{app, commands, demo, isolation, logging};
 
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == isolation::WORKER_ARG)
+    {
+        return isolation::serve();
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        isolation::enable(exe);
+    }
+    app::terminal::install_panic_hook();
     let cli = Cli::parse();
+    // Secrets given with -X are hidden from everything shown or logged from here on.
+    secrets::register_properties(
+        cli.global
+            .properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
     let _log = logging::init();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `rewind events … | head`: the reader has what it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("rewind: {e:#}");
+            let message = secrets::scrub(&format!("{e:#}")).into_owned();
+            tracing::error!("{message}");
+            eprintln!("rewind: {message}");
             ExitCode::FAILURE
         }
     }
 }
 
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn run(cli: &Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.global.config.as_deref())?;
+    config.register_secrets();
+    if cli.command.is_some() {
+        for warning in &config.warnings {
+            eprintln!("rewind: {warning}");
+        }
+    }
     match &cli.command {
         Some(Command::Demo { serve }) => demo::run(&cli.global, *serve),
         None => app::run(config.connection(&cli.global)?, config),

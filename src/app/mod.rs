@@ -5,6 +5,7 @@ mod keys;
 mod rewind;
 mod run;
 mod stream;
+pub mod terminal;
 pub mod worker;
 
 use crate::config::Config;
@@ -117,6 +118,8 @@ pub enum Msg {
         generation: u64,
         snapshots: Vec<(String, crate::model::snapshot::StoredSnapshot)>,
     },
+    /// The broker is unreachable (`Some(why)`; the worker keeps retrying) or reachable again.
+    Connection(Option<String>),
     Groups(Result<Vec<crate::model::group::Group>, String>),
     Plan(Result<crate::model::plan::Plan, String>),
     Rewound(Result<Rewound, String>),
@@ -224,7 +227,7 @@ pub struct App {
     snapshots: std::collections::HashMap<String, Vec<crate::model::snapshot::StoredSnapshot>>,
     config: Config,
     /// The open topic's compiled reducers, compiled when its first stream opens.
-    reducers: Option<std::rc::Rc<crate::model::reducer::Reducers>>,
+    reducers: Option<std::rc::Rc<dyn crate::model::reducer::Fold>>,
     generation: u64,
     /// The window over the screen, if one is open.
     pub overlay: Option<Overlay>,
@@ -234,6 +237,8 @@ pub struct App {
     pub groups: GroupsView,
     /// Writes are refused (shown before the user confirms anything).
     pub read_only: bool,
+    /// Set while the worker cannot reach the broker and is retrying.
+    pub disconnected: Option<String>,
     /// A coordinate to show once the topic being loaded is in.
     pending_jump: Option<crate::model::Coord>,
 }
@@ -263,8 +268,14 @@ impl App {
             marks_file: None,
             groups: GroupsView::default(),
             read_only: false,
+            disconnected: None,
             pending_jump: None,
         }
+    }
+
+    /// The config's warnings, for the status bar.
+    pub fn config_warnings(&self) -> String {
+        self.config.warnings.join("; ")
     }
 
     /// The commands to run when the TUI opens.
@@ -541,11 +552,17 @@ impl App {
     pub fn apply(&mut self, msg: Msg) {
         match msg {
             Msg::Topics(Ok(topics)) => {
+                self.disconnected = None;
                 self.topics.all = topics;
                 self.topics.loading = false;
                 self.topics.error = None;
                 let len = self.topics.visible().len();
                 self.topics.selected = self.topics.selected.min(len.saturating_sub(1));
+            }
+            // Topics already listed stay usable; the status bar says what happened.
+            Msg::Topics(Err(e)) if !self.topics.all.is_empty() => {
+                self.topics.loading = false;
+                self.disconnected = Some(e);
             }
             Msg::Topics(Err(e)) => {
                 self.topics.loading = false;
@@ -571,6 +588,7 @@ impl App {
                     self.show_coord(&topic, at);
                 }
             }
+            Msg::Connection(trouble) => self.disconnected = trouble,
             Msg::Groups(groups) => self.receive_groups(groups),
             Msg::Plan(plan) => self.receive_plan(plan),
             Msg::Rewound(result) => self.receive_rewound(result),

@@ -10,13 +10,14 @@ use super::worker::Worker;
 use super::{action_for, App};
 use crate::config::{Config, Connection};
 
-/// Opens the TUI on a cluster and runs it until the user quits. The terminal is
-/// restored on every exit; `ratatui::init` also restores it on panic.
+/// Opens the TUI on a cluster and runs it until the user quits or a signal stops it.
+/// The terminal is restored on every exit (`terminal::Session`), panics included.
 pub fn run(conn: Connection, config: Config) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     let worker = Worker::new(conn.clone(), config.clone(), tx);
     let mut app = App::new(conn.brokers.clone(), config);
     app.read_only = conn.read_only;
+    app.status = app.config_warnings();
     let marks_file = crate::logging::state_dir()
         .join("marks")
         .join(crate::model::mark::file_name(&conn.brokers));
@@ -37,18 +38,25 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
         Err(e) => app.status = format!("cannot read marks from {}: {e}", marks_file.display()),
     }
 
-    let mut terminal = ratatui::init();
+    let mut session = super::terminal::Session::start()?;
+    // A test hook for the crash path: the panic must leave the terminal restored.
+    let crash = std::env::var_os("REWIND_TEST_PANIC").is_some();
     let result = (|| -> Result<()> {
         for command in app.start() {
             worker.spawn(command);
         }
         let mut dirty = true;
-        while !app.quit {
+        while !app.quit && !session.stopped() {
             if dirty {
                 // A page is the list's height: the screen less title, status, borders, header.
-                app.page = terminal.size()?.height.saturating_sub(6).max(1) as usize;
-                terminal.draw(|frame| crate::ui::draw(frame, &app))?;
+                app.page = session.terminal.size()?.height.saturating_sub(6).max(1) as usize;
+                session
+                    .terminal
+                    .draw(|frame| crate::ui::draw(frame, &app))?;
                 dirty = false;
+                if crash {
+                    panic!("REWIND_TEST_PANIC is set");
+                }
             }
             if event::poll(Duration::from_millis(30))? {
                 match event::read()? {
@@ -71,6 +79,6 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
         }
         Ok(())
     })();
-    ratatui::restore();
+    drop(session);
     result
 }

@@ -4,14 +4,22 @@ use std::ops::ControlFlow;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use super::{Command, Msg, Rewound};
 use crate::config::{Config, Connection};
 use crate::kafka::rewind::{execute, make_plan, ExecuteOptions};
 use crate::kafka::Cluster;
+use crate::kafka::ClusterError;
+use crate::model::select::PartitionRange;
 use crate::model::snapshot::StoredSnapshot;
 
 /// Events are sent to the UI in batches at most this often.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
+
+/// How long to wait before trying an unreachable broker again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 /// Executes commands on background threads; each command gets its own thread so a
 /// slow topic load never delays a metadata refresh.
@@ -19,6 +27,8 @@ pub struct Worker {
     conn: Connection,
     config: std::sync::Arc<Config>,
     tx: Sender<Msg>,
+    /// The generation of the topic the UI wants now: loads of older ones stop retrying.
+    latest: Arc<AtomicU64>,
 }
 
 impl Worker {
@@ -27,12 +37,17 @@ impl Worker {
             conn,
             config: std::sync::Arc::new(config),
             tx,
+            latest: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Starts a command in the background.
     pub fn spawn(&self, command: Command) {
         let (conn, config, tx) = (self.conn.clone(), self.config.clone(), self.tx.clone());
+        if let Command::LoadTopic { generation, .. } = &command {
+            self.latest.store(*generation, Ordering::Relaxed);
+        }
+        let latest = self.latest.clone();
         std::thread::spawn(move || match command {
             Command::LoadTopics => {
                 let result = Cluster::connect(&conn)
@@ -41,7 +56,7 @@ impl Worker {
                 let _ = tx.send(Msg::Topics(result));
             }
             Command::LoadTopic { topic, generation } => {
-                let result = load_topic(&conn, &config, &topic, generation, &tx);
+                let result = load_topic(&conn, &config, &topic, generation, &tx, &latest);
                 let loaded = result.is_ok();
                 let _ = tx.send(Msg::Loaded {
                     generation,
@@ -126,34 +141,94 @@ fn load_topic(
     topic: &str,
     generation: u64,
     tx: &Sender<Msg>,
+    latest: &AtomicU64,
 ) -> anyhow::Result<()> {
+    // Stop retrying once the user has moved on to another topic.
+    let wanted = || latest.load(Ordering::Relaxed) == generation;
     let cluster = Cluster::connect(conn)?;
-    let info = cluster.topic(topic)?;
+    let mut disconnected = false;
+    let info = loop {
+        match cluster.topic(topic) {
+            Ok(info) => break info,
+            Err(e @ ClusterError::Unreachable { .. }) if wanted() => {
+                disconnected = true;
+                if tx.send(Msg::Connection(Some(e.to_string()))).is_err() {
+                    return Ok(());
+                }
+                std::thread::sleep(RETRY_EVERY);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if disconnected {
+        let _ = tx.send(Msg::Connection(None));
+    }
     let _ = tx.send(Msg::TopicSize {
         generation,
         total: info.count(),
     });
     let rules = config.rules_for(topic);
+    // Where each partition's reading stands, so a scan that stalls resumes there.
+    let mut next: Vec<PartitionRange> = info
+        .partitions
+        .iter()
+        .map(|p| PartitionRange {
+            partition: p.partition,
+            start: p.low,
+            end: p.high,
+        })
+        .collect();
     let mut batch = Vec::new();
     let mut last_send = Instant::now();
-    let flow = cluster.read_all(&info, &rules, &mut |event| {
-        batch.push(event);
-        if last_send.elapsed() >= BATCH_EVERY {
-            last_send = Instant::now();
-            let events = std::mem::take(&mut batch);
-            if tx.send(Msg::Events { generation, events }).is_err() {
-                return ControlFlow::Break(()); // the UI is gone
+    loop {
+        // A fresh consumer per attempt: it finds the partition leaders anew.
+        let scanner = cluster.scanner()?;
+        let mut watch = |trouble: Option<String>| {
+            let _ = tx.send(Msg::Connection(trouble));
+        };
+        let ranges = next.clone();
+        let scanned = scanner.scan_watching(
+            topic,
+            &ranges,
+            &rules,
+            &mut |event| {
+                if let Some(range) = next.iter_mut().find(|r| r.partition == event.partition) {
+                    range.start = event.offset + 1;
+                }
+                batch.push(event);
+                if last_send.elapsed() >= BATCH_EVERY {
+                    last_send = Instant::now();
+                    let events = std::mem::take(&mut batch);
+                    if tx.send(Msg::Events { generation, events }).is_err() || !wanted() {
+                        return ControlFlow::Break(()); // the UI is gone, or elsewhere
+                    }
+                }
+                ControlFlow::Continue(())
+            },
+            &mut watch,
+        );
+        match scanned {
+            Ok(ControlFlow::Break(())) => return Ok(()),
+            Ok(ControlFlow::Continue(())) => break,
+            Err(e @ (ClusterError::Stalled { .. } | ClusterError::Unreachable { .. }))
+                if wanted() =>
+            {
+                // What arrived stays; the rest is read when the broker is back.
+                let events = std::mem::take(&mut batch);
+                let _ = tx.send(Msg::Events { generation, events });
+                if tx.send(Msg::Connection(Some(e.to_string()))).is_err() {
+                    return Ok(());
+                }
+                std::thread::sleep(RETRY_EVERY);
             }
+            Err(e) => return Err(e.into()),
         }
-        ControlFlow::Continue(())
-    })?;
-    if flow.is_break() {
-        return Ok(());
     }
     let _ = tx.send(Msg::Events {
         generation,
         events: batch,
     });
+    let _ = tx.send(Msg::Connection(None));
     Ok(())
 }
 

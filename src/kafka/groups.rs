@@ -5,7 +5,7 @@
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{client_config, Cluster, ClusterError, REQUEST_TIMEOUT};
+use super::{client_config, Cluster, ClusterError};
 use crate::model::group::{parse_assignment, Group, GroupOffset, GroupState, Member};
 use crate::model::TopicInfo;
 
@@ -22,7 +22,7 @@ impl Cluster {
     fn describe(&self, only: Option<&str>) -> Result<Vec<Described>, String> {
         let list = self
             .consumer
-            .fetch_group_list(only, REQUEST_TIMEOUT)
+            .fetch_group_list(only, self.conn.timeout())
             .map_err(|e| format!("the broker cannot list groups: {e}"))?;
         Ok(list
             .groups()
@@ -131,7 +131,7 @@ impl Cluster {
         }
         let consumer = self.group_consumer(group)?;
         let answer = consumer
-            .committed_offsets(request, REQUEST_TIMEOUT)
+            .committed_offsets(request, self.conn.timeout())
             .map_err(|e| self.unreachable(e))?;
         let mut offsets = Vec::new();
         for t in topics {
@@ -191,7 +191,7 @@ impl Cluster {
         }
         let answer = self
             .consumer
-            .offsets_for_times(request, REQUEST_TIMEOUT)
+            .offsets_for_times(request, self.conn.timeout())
             .map_err(|e| self.unreachable(e))?;
         Ok(partitions
             .iter()

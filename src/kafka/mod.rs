@@ -5,8 +5,6 @@ mod produce;
 pub mod rewind;
 mod scan;
 
-use std::time::Duration;
-
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -17,10 +15,6 @@ use crate::model::{Event, TopicRules};
 use std::ops::ControlFlow;
 
 pub use scan::Scanner;
-
-/// How long a metadata or watermark request may take before the broker counts as
-/// unreachable.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What went wrong talking to the cluster; every message says what to check.
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +28,9 @@ pub enum ClusterError {
     TopicNotFound(String),
     #[error("cannot create a Kafka client: {0} (check the -X properties)")]
     Client(rdkafka::error::KafkaError),
-    #[error("reading {topic} stalled: no record arrived for {seconds}s while {missing} partition(s) still had events to read ({detail})")]
+    #[error("reading {topic} stalled: no record arrived for {seconds}s while {missing} partition(s) still had events to read ({detail}); check that the brokers at {brokers} are up")]
     Stalled {
+        brokers: String,
         topic: String,
         seconds: u64,
         missing: usize,
@@ -64,6 +59,9 @@ pub fn client_config(conn: &Connection) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
         .set("allow.auto.create.topics", "false")
+        // A broker that comes back is noticed within a second.
+        .set("reconnect.backoff.ms", "100")
+        .set("reconnect.backoff.max.ms", "1000")
         .set("log_level", "3");
     for (key, value) in &conn.properties {
         config.set(key, value);
@@ -98,7 +96,7 @@ impl Cluster {
     pub fn topics(&self) -> Result<Vec<TopicInfo>, ClusterError> {
         let metadata = self
             .consumer
-            .fetch_metadata(None, REQUEST_TIMEOUT)
+            .fetch_metadata(None, self.conn.timeout())
             .map_err(|e| self.unreachable(e))?;
         let mut names: Vec<(String, usize)> = metadata
             .topics()
@@ -117,7 +115,7 @@ impl Cluster {
     pub fn topic(&self, name: &str) -> Result<TopicInfo, ClusterError> {
         let metadata = self
             .consumer
-            .fetch_metadata(Some(name), REQUEST_TIMEOUT)
+            .fetch_metadata(Some(name), self.conn.timeout())
             .map_err(|e| self.unreachable(e))?;
         let topic = metadata
             .topics()
@@ -133,7 +131,7 @@ impl Cluster {
             .map(|partition| {
                 let (low, high) = self
                     .consumer
-                    .fetch_watermarks(name, partition, REQUEST_TIMEOUT)
+                    .fetch_watermarks(name, partition, self.conn.timeout())
                     .map_err(|e| self.unreachable(e))?;
                 Ok(PartitionInfo {
                     partition,

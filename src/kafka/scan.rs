@@ -16,12 +16,13 @@ use crate::model::event::RawRecord;
 use crate::model::select::PartitionRange as OffsetRange;
 use crate::model::{Event, TopicRules};
 
-/// How long a scan waits without any record before it reports a stall.
-const STALL: Duration = Duration::from_secs(15);
-
 /// Reads ranges of a topic with one consumer (no group, nothing committed).
 pub struct Scanner {
     consumer: BaseConsumer,
+    brokers: String,
+    /// How long a scan waits without any record before it reports a stall: the request
+    /// timeout and 5 s more (15 s by default).
+    stall: Duration,
 }
 
 impl Scanner {
@@ -33,7 +34,11 @@ impl Scanner {
             .set("group.id", "rewind-scanner")
             .create()
             .map_err(ClusterError::Client)?;
-        Ok(Scanner { consumer })
+        Ok(Scanner {
+            consumer,
+            brokers: conn.brokers.clone(),
+            stall: conn.timeout() + Duration::from_secs(5),
+        })
     }
 
     /// Reads every record in `ranges`, one range after the other (so in partition then
@@ -46,6 +51,19 @@ impl Scanner {
         rules: &TopicRules,
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, ClusterError> {
+        self.scan_watching(topic, ranges, rules, sink, &mut |_| {})
+    }
+
+    /// `scan`, telling `watch` when the client reports trouble (`Some(what)`: the broker
+    /// is unreachable, a request failed) and when records flow again (`None`).
+    pub fn scan_watching(
+        &self,
+        topic: &str,
+        ranges: &[OffsetRange],
+        rules: &TopicRules,
+        sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+        watch: &mut dyn FnMut(Option<String>),
+    ) -> Result<ControlFlow<()>, ClusterError> {
         for range in ranges.iter().filter(|r| r.end > r.start) {
             let mut assignment = TopicPartitionList::new();
             assignment
@@ -55,7 +73,7 @@ impl Scanner {
                 .assign(&assignment)
                 .map_err(ClusterError::Client)?;
             let mut remaining = HashMap::from([(range.partition, range.end)]);
-            let flow = self.drain(topic, &mut remaining, rules, sink);
+            let flow = self.drain(topic, &mut remaining, rules, sink, watch);
             let _ = self.consumer.unassign();
             if flow?.is_break() {
                 return Ok(ControlFlow::Break(()));
@@ -92,7 +110,9 @@ impl Scanner {
         remaining: &mut HashMap<i32, i64>,
         rules: &TopicRules,
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+        watch: &mut dyn FnMut(Option<String>),
     ) -> Result<ControlFlow<()>, ClusterError> {
+        let mut troubled = false;
         let mut last_progress = Instant::now();
         let mut last_error = String::from("no error reported");
         while !remaining.is_empty() {
@@ -111,9 +131,14 @@ impl Scanner {
                 Some(Err(e)) => {
                     tracing::warn!(topic, error = %e, "scan: transient error");
                     last_error = e.to_string();
+                    troubled = true;
+                    watch(Some(last_error.clone()));
                 }
                 Some(Ok(message)) => {
                     last_progress = Instant::now();
+                    if std::mem::take(&mut troubled) {
+                        watch(None);
+                    }
                     let partition = message.partition();
                     let Some(&end) = remaining.get(&partition) else {
                         continue;
@@ -143,10 +168,11 @@ impl Scanner {
                     }
                 }
             }
-            if last_progress.elapsed() > STALL {
+            if last_progress.elapsed() > self.stall {
                 return Err(ClusterError::Stalled {
+                    brokers: self.brokers.clone(),
                     topic: topic.to_owned(),
-                    seconds: STALL.as_secs(),
+                    seconds: self.stall.as_secs(),
                     missing: remaining.len(),
                     detail: last_error,
                 });

@@ -89,6 +89,22 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
             Span::raw(text::clean(t)),
             Span::raw("█"),
         ]),
+        None if app.disconnected.is_some() => Line::from(vec![
+            Span::styled(
+                " disconnected, retrying ",
+                Style::new()
+                    .fg(Color::White)
+                    .bg(Color::Red)
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                format!(
+                    " {}",
+                    text::clean(app.disconnected.as_deref().unwrap_or_default())
+                ),
+                Style::new().fg(Color::Red),
+            ),
+        ]),
         None if !app.status.is_empty() => Line::from(Span::styled(
             text::clean(&app.status),
             Style::new().fg(Color::Yellow),

@@ -3,8 +3,10 @@
 
 /// Replaces control characters (ESC, BEL, CR, …) by their visible Unicode pictures
 /// (␛, ␇, ␍) and tabs by spaces, so a payload cannot move the cursor, clear the screen
-/// or set the window title.
+/// or set the window title. Known secret values are shown as `***`.
 pub fn clean(s: &str) -> String {
+    let scrubbed = crate::model::secrets::scrub(s);
+    let s = scrubbed.as_ref();
     if !s.chars().any(char::is_control) {
         return s.to_owned();
     }

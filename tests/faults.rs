@@ -1,0 +1,183 @@
+//! Broker faults: an unreachable broker fails every command with one clear line within
+//! the (configurable) timeout; in the TUI a broker lost mid-load shows "disconnected",
+//! keeps what was loaded, and the load resumes where it stopped when the broker is back;
+//! injected request errors do not lose events.
+
+mod common;
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use kafka_rewind::app::worker::Worker;
+use kafka_rewind::app::{Action, App, Msg};
+use kafka_rewind::config::{Config, Connection};
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn every_command_fails_fast_with_one_line_naming_the_broker() {
+    let broker = format!("127.0.0.1:{}", free_port());
+    let commands: [&[&str]; 7] = [
+        &["topics"],
+        &["events", "t"],
+        &["aggregates", "t"],
+        &["state", "t", "--aggregate", "a"],
+        &["groups", "--group", "g"],
+        &["reset", "--group", "g", "--topic", "t", "--to-earliest"],
+        &["compensate", "t", "--event", "0/0"],
+    ];
+    for args in commands {
+        let started = Instant::now();
+        let out = rewind(&[&["-b", &broker, "--timeout", "1500"][..], args].concat());
+        let took = started.elapsed();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("cannot reach the brokers at {broker}")) && err.contains("check"),
+            "{args:?}: {err}"
+        );
+        // A sanity bound, far above the 1.5 s timeout: the command did not hang.
+        assert!(took < Duration::from_secs(15), "{args:?} took {took:?}");
+    }
+}
+
+#[test]
+fn injected_request_errors_do_not_lose_events() {
+    let cluster = mock(&[("t", 2)]);
+    let b = cluster.bootstrap_servers();
+    let records: Vec<Rec> = (0..200)
+        .map(|i| Rec::new("t", i % 2, "k", &format!("{{\"n\":{i}}}")))
+        .collect();
+    produce(&b, &records);
+    cluster.request_errors(
+        RDKafkaApiKey::Fetch,
+        &[
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+        ],
+    );
+    let lines = json_lines(&rewind(&["-b", &b, "events", "t"]));
+    assert_eq!(lines.len(), 200);
+}
+
+struct Driver {
+    app: App,
+    worker: Worker,
+    rx: mpsc::Receiver<Msg>,
+}
+
+impl Driver {
+    fn act(&mut self, action: Action) {
+        for command in self.app.update(action) {
+            self.worker.spawn(command);
+        }
+    }
+
+    fn wait(&mut self, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done(&self.app) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(20)) {
+                self.app.apply(msg);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_broker_lost_mid_load_shows_disconnected_keeps_what_is_loaded_and_resumes() {
+    let cluster = mock(&[("big", 1), ("small", 1)]);
+    let b = cluster.bootstrap_servers();
+    let records: Vec<Rec> = (0..400)
+        .map(|i| {
+            Rec::new(
+                "big",
+                0,
+                &format!("k{}", i % 7),
+                &format!("{{\"type\":\"T\",\"n\":{i}}}"),
+            )
+        })
+        .chain((0..5).map(|i| Rec::new("small", 0, "s", &format!("{{\"n\":{i}}}"))))
+        .collect();
+    // One record per batch, so that small fetches return few records.
+    produce_with(&b, &records, &[("batch.num.messages", "1")]);
+    // Small fetches with a slow broker: the load takes a while, so the broker can go
+    // away in the middle of it.
+    let conn = Connection {
+        brokers: b.clone(),
+        properties: vec![("max.partition.fetch.bytes".into(), "1024".into())],
+        timeout: Some(Duration::from_millis(1500)),
+        ..Connection::default()
+    };
+    cluster
+        .broker_round_trip_time(1, Duration::from_millis(5))
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let mut d = Driver {
+        worker: Worker::new(conn, Config::default(), tx),
+        app: App::new(b.clone(), Config::default()),
+        rx,
+    };
+    for command in d.app.start() {
+        d.worker.spawn(command);
+    }
+    d.wait("topics", |a| a.topics.all.len() == 2);
+    d.act(Action::Open); // "big", the first topic
+    d.wait("the first events", |a| a.events.events.len() > 50);
+    assert!(
+        !d.app.events.done,
+        "the load finished before the broker could be taken down"
+    );
+    cluster.broker_down(1).unwrap();
+    d.wait("disconnected", |a| a.disconnected.is_some());
+    let loaded = d.app.events.events.len();
+    assert!(!d.app.events.done && d.app.events.error.is_none());
+    // What is loaded stays usable: open a stream and step through it.
+    d.act(Action::Open);
+    d.act(Action::StepForward);
+    assert!(d.app.stream.is_some(), "{}", d.app.status);
+    d.act(Action::Back);
+    cluster.broker_up(1).unwrap();
+    d.wait("the load to finish", |a| a.events.done);
+    assert!(d.app.events.error.is_none(), "{:?}", d.app.events.error);
+    let offsets: Vec<i64> = d.app.events.events.iter().map(|e| e.offset).collect();
+    assert_eq!(
+        offsets,
+        (0..400).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    d.wait("connected", |a| a.disconnected.is_none());
+    assert!(loaded > 50);
+
+    // A topics refresh that fails keeps the list and says why.
+    cluster.broker_down(1).unwrap();
+    d.act(Action::Back);
+    d.act(Action::Refresh);
+    d.wait("the refresh to fail", |a| !a.topics.loading);
+    assert_eq!(d.app.topics.all.len(), 2);
+    assert!(d.app.topics.error.is_none());
+    assert!(
+        d.app
+            .disconnected
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cannot reach"),
+        "{:?}",
+        d.app.disconnected
+    );
+    cluster.broker_up(1).unwrap();
+    d.act(Action::Refresh);
+    d.wait("the refresh", |a| {
+        !a.topics.loading && a.disconnected.is_none()
+    });
+}
