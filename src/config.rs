@@ -174,7 +174,8 @@ impl Config {
                 .span()
                 .map(|s| {
                     let number = text[..s.start].matches('\n').count() + 1;
-                    let source = text.lines().nth(number - 1).unwrap_or_default().trim();
+                    let source =
+                        redact_line(text.lines().nth(number - 1).unwrap_or_default().trim());
                     format!(" line {number} (`{source}`)")
                 })
                 .unwrap_or_default();
@@ -366,6 +367,16 @@ fn default_path() -> Option<PathBuf> {
         .join("rewind")
         .join("config.toml");
     xdg.is_file().then_some(xdg)
+}
+
+/// A config line as shown in an error: the value of a secret key is `***`.
+fn redact_line(line: &str) -> String {
+    match line.split_once('=') {
+        Some((key, _)) if crate::model::secrets::is_secret(key.trim().trim_matches('"')) => {
+            format!("{} = {}", key.trim(), crate::model::secrets::REDACTED)
+        }
+        _ => line.to_owned(),
+    }
 }
 
 /// `${VAR}` → the environment variable's value (empty when unset); other text as is.
