@@ -18,9 +18,8 @@ use std::time::Duration;
 
 use jaq_json::Val;
 use serde::Deserialize;
-use serde_json::Value;
 
-use crate::model::reducer::{Fold, Folded, Reducers, Step};
+use crate::model::reducer::{parse_val, Fold, Folded, Reducers, Step};
 
 /// The hidden argument that makes `rewind` a reducer worker.
 pub const WORKER_ARG: &str = "__reducers";
@@ -141,8 +140,6 @@ struct Reply {
     #[serde(default)]
     errors: Vec<(usize, String)>,
     #[serde(default)]
-    state: Option<Value>,
-    #[serde(default)]
     ready: Option<bool>,
 }
 
@@ -225,30 +222,22 @@ impl Isolated {
         for stream in &forget {
             worker.known.remove(stream);
         }
-        // Events the worker has not seen yet go with the request, once.
-        let mut request = format!("{{\"state\":{state},\"forget\":{forget:?},\"new\":[");
-        let mut first = true;
+        // A request is lines: a header, the state, then for each event the worker has
+        // not seen yet its header, value and `$meta`. Values are jaq's JSON text (one
+        // line each; big integers keep their digits).
+        let mut fresh = String::new();
+        let mut new = 0;
         for s in steps {
             if worker.known.entry(s.stream).or_default().insert(s.index) {
-                if !first {
-                    request.push(',');
-                }
-                first = false;
-                let kind = serde_json::to_string(s.event_type).expect("a string serializes");
-                request.push_str(&format!(
-                    "[{},{},{kind},{},{}]",
-                    s.stream, s.index, s.event, s.meta
-                ));
+                new += 1;
+                let head =
+                    serde_json::json!({"stream": s.stream, "index": s.index, "type": s.event_type});
+                fresh.push_str(&format!("{head}\n{}\n{}\n", s.event, s.meta));
             }
         }
-        request.push_str("],\"steps\":[");
-        for (n, s) in steps.iter().enumerate() {
-            if n > 0 {
-                request.push(',');
-            }
-            request.push_str(&format!("[{},{}]", s.stream, s.index));
-        }
-        request.push_str("]}\n");
+        let order: Vec<(u64, usize)> = steps.iter().map(|s| (s.stream, s.index)).collect();
+        let head = serde_json::json!({"forget": forget, "new": new, "steps": order});
+        let request = format!("{head}\n{state}\n{fresh}");
         let sent = worker
             .stdin
             .write_all(request.as_bytes())
@@ -258,16 +247,22 @@ impl Isolated {
             Ok(()) => match worker.stdout.line(budget) {
                 Ok(line) => match serde_json::from_str::<Reply>(&line) {
                     Ok(Reply {
-                        state: Some(end),
-                        errors,
-                        ..
-                    }) => Ok(Folded {
-                        state: crate::model::reducer::to_val(&end),
-                        errors: errors
-                            .into_iter()
-                            .filter_map(|(i, e)| Some((steps.get(i)?.index, e)))
-                            .collect(),
-                    }),
+                        err: None, errors, ..
+                    }) => match worker.stdout.line(budget) {
+                        Ok(end) => match crate::model::reducer::parse_val(&end) {
+                            Some(state) => Ok(Folded {
+                                state,
+                                errors: errors
+                                    .into_iter()
+                                    .filter_map(|(i, e)| Some((steps.get(i)?.index, e)))
+                                    .collect(),
+                            }),
+                            None => Err(format!("the reducer worker answered `{end}`")),
+                        },
+                        Err(_) => {
+                            Err("the reducer worker stopped halfway through its answer".to_owned())
+                        }
+                    },
                     _ => Err(format!("the reducer worker answered `{line}`")),
                 },
                 Err(NoLine::Timeout) => Err(format!(
@@ -347,15 +342,21 @@ struct Hello {
 }
 
 #[derive(Deserialize)]
-struct Request {
-    state: Val,
+struct RequestHead {
     #[serde(default)]
     forget: Vec<u64>,
-    /// Events seen for the first time: stream, index, type, value, `$meta`.
-    #[serde(default)]
-    new: Vec<(u64, usize, String, Val, Val)>,
+    /// How many events seen for the first time follow the state.
+    new: usize,
     /// The run: stream and index of each event, in order.
     steps: Vec<(u64, usize)>,
+}
+
+#[derive(Deserialize)]
+struct EventHead {
+    stream: u64,
+    index: usize,
+    #[serde(rename = "type")]
+    event_type: String,
 }
 
 /// The worker's side: compile the programs, then fold each request's steps, answering
@@ -385,24 +386,38 @@ pub fn serve() -> std::process::ExitCode {
         return std::process::ExitCode::FAILURE;
     }
     let mut events: HashMap<u64, HashMap<usize, (String, Val, Val)>> = HashMap::new();
-    for line in lines {
-        let Ok(line) = line else { break };
-        let Ok(request) = serde_json::from_str::<Request>(&line) else {
+    let mut next = || lines.next().and_then(Result::ok);
+    while let Some(line) = next() {
+        let Ok(head) = serde_json::from_str::<RequestHead>(&line) else {
             let _ = writeln!(out, "{{\"err\":\"bad request\"}}");
             break;
         };
-        for stream in request.forget {
+        let Some(mut state) = next().as_deref().and_then(parse_val) else {
+            let _ = writeln!(out, "{{\"err\":\"bad state\"}}");
+            break;
+        };
+        for stream in head.forget {
             events.remove(&stream);
         }
-        for (stream, index, kind, event, meta) in request.new {
+        for _ in 0..head.new {
+            let fresh = (next(), next(), next());
+            let (Some(h), Some(event), Some(meta)) = fresh else {
+                break;
+            };
+            let (Ok(h), Some(event), Some(meta)) = (
+                serde_json::from_str::<EventHead>(&h),
+                parse_val(&event),
+                parse_val(&meta),
+            ) else {
+                continue;
+            };
             events
-                .entry(stream)
+                .entry(h.stream)
                 .or_default()
-                .insert(index, (kind, event, meta));
+                .insert(h.index, (h.event_type, event, meta));
         }
-        let mut state = request.state;
         let mut errors = Vec::new();
-        for (i, (stream, index)) in request.steps.iter().enumerate() {
+        for (i, (stream, index)) in head.steps.iter().enumerate() {
             let Some((kind, event, meta)) = events.get(stream).and_then(|s| s.get(index)) else {
                 errors.push((i, "the reducer worker lost this event".to_owned()));
                 continue;
@@ -412,8 +427,8 @@ pub fn serve() -> std::process::ExitCode {
                 Err(e) => errors.push((i, e)),
             }
         }
-        let errors = serde_json::to_string(&errors).expect("errors serialize");
-        if writeln!(out, "{{\"errors\":{errors},\"state\":{state}}}")
+        let errors = serde_json::json!({ "errors": errors });
+        if writeln!(out, "{errors}\n{state}")
             .and_then(|()| out.flush())
             .is_err()
         {

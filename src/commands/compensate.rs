@@ -97,7 +97,7 @@ pub fn run(
     json["already_reversed_by"] = json!(reversed_by.map(Coord::to_json));
     json["produced"] = json!(produced.map(Coord::to_json));
     match output {
-        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?,
+        Output::Json => writeln!(out, "{}", super::json_text(&json, true))?,
         Output::Table | Output::Csv => {
             writeln!(
                 out,

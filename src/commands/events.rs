@@ -41,7 +41,7 @@ pub fn run(
             if let Some(links) = links {
                 links.annotate(event.coord(), &mut line);
             }
-            match writeln!(out, "{line}") {
+            match writeln!(out, "{}", super::json_text(&line, false)) {
                 Ok(()) if selector.is_done() => ControlFlow::Break(()),
                 Ok(()) => ControlFlow::Continue(()),
                 Err(e) => {

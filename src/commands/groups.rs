@@ -19,7 +19,7 @@ pub fn run(
     let groups = Cluster::connect(conn)?.groups(only, &conn.groups)?;
     if output == Output::Json {
         let json: Vec<Value> = groups.iter().map(|g| g.to_json()).collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        writeln!(out, "{}", super::json_text(&json, true))?;
         return Ok(());
     }
     let mut table = Table::new(&[

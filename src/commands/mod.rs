@@ -62,6 +62,26 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
     }
 }
 
+/// JSON text for output: compact (one line) or pretty. Besides what JSON itself escapes
+/// (C0 controls), DEL and the C1 controls (U+0080–U+009F, which some terminals obey
+/// as escape sequences) are written as `\u00XX`: they can only occur inside strings.
+pub fn json_text(value: &impl serde::Serialize, pretty: bool) -> String {
+    let text = match pretty {
+        true => serde_json::to_string_pretty(value),
+        false => serde_json::to_string(value),
+    }
+    .expect("JSON values serialize");
+    if !text.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c)) {
+        return text;
+    }
+    text.chars()
+        .map(|c| match c {
+            '\u{7f}'..='\u{9f}' => format!("\\u{:04x}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// Reads a whole topic in partition then offset order, decoding with its configured rules.
 pub fn read_topic(
     cluster: &crate::kafka::Cluster,

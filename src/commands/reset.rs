@@ -93,7 +93,7 @@ pub fn run(
                     "mismatches": e.mismatches.iter().map(|(p, want, got)| serde_json::json!({"partition": p, "target": want, "committed": got})).collect::<Vec<_>>(),
                 });
             }
-            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+            writeln!(out, "{}", super::json_text(&json, true))?;
         }
         Output::Table => print_table(&plan, &command, out)?,
     }

@@ -33,7 +33,7 @@ pub fn aggregates(
         Output::Json => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&shown.iter().map(|a| a.to_json()).collect::<Vec<_>>())?
+            super::json_text(&shown.iter().map(|a| a.to_json()).collect::<Vec<_>>(), true)
         )?,
         Output::Table | Output::Csv => {
             let mut table = Table::new(&["AGGREGATE", ">EVENTS", "FIRST", "LAST", "LAST TYPE"]);
@@ -133,7 +133,7 @@ pub fn state(
     }
     result["errors"] = Value::Array(errors);
     result["replayed_from"] = json!({"snapshot_version": basis.snapshot, "events": basis.events});
-    writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?;
+    writeln!(out, "{}", super::json_text(&result, true))?;
     Ok(())
 }
 
@@ -205,7 +205,7 @@ pub fn snapshots(
         results.push(result);
     }
     match output {
-        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&results)?)?,
+        Output::Json => writeln!(out, "{}", super::json_text(&results, true))?,
         Output::Table | Output::Csv => {
             let mut table = Table::new(&[">VERSION", "AT", "MATCHES", "DIVERGENCES"]);
             for r in &results {

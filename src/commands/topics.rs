@@ -15,7 +15,7 @@ pub fn run(conn: &Connection, output: Output, out: &mut dyn Write) -> Result<()>
     match output {
         Output::Json => {
             let json: Vec<Value> = topics.iter().map(|t| t.to_json()).collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+            writeln!(out, "{}", super::json_text(&json, true))?;
         }
         Output::Table | Output::Csv => {
             let mut table = Table::new(&["TOPIC", ">PARTITIONS", ">LOW", ">HIGH", ">EVENTS"]);

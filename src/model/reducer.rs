@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{data, Compiler, Ctx, Vars};
 use jaq_json::Val;
-use serde::Deserialize;
 use serde_json::Value;
 
 /// SPEC.md's default reducer: a recursive merge of the event's data into the state.
@@ -95,9 +94,15 @@ pub fn compile_program(
     })
 }
 
-/// Converts serde JSON to a jaq value.
+/// Converts serde JSON to a jaq value, through JSON text so that integers beyond 64
+/// bits keep their digits (jaq's reader makes them big integers).
 pub fn to_val(value: &Value) -> Val {
-    Val::deserialize(value).expect("every JSON value is a jaq value")
+    parse_val(&value.to_string()).expect("serde JSON text is JSON")
+}
+
+/// Parses JSON text into a jaq value; `None` when it is not one JSON value.
+pub fn parse_val(text: &str) -> Option<Val> {
+    jaq_json::read::parse_single(text.as_bytes()).ok()
 }
 
 /// Converts a jaq value back to serde JSON (non-JSON values such as NaN become null).
