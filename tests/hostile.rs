@@ -17,12 +17,15 @@ const BIG_INT: &str = "123456789012345678901234567890";
 const NEG_BIG_INT: &str = "-98765432109876543210987654321";
 
 /// (key, value, headers) of each hostile record, with what it is.
-fn hostile() -> Vec<(
+/// What a record is, its key, value and headers.
+type Hostile = (
     &'static str,
     Option<Vec<u8>>,
     Option<Vec<u8>>,
     Vec<(String, Vec<u8>)>,
-)> {
+);
+
+fn hostile() -> Vec<Hostile> {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let big = json!({"type": "Big", "blob": "x".repeat(1_000_000)}).to_string();
     vec![
