@@ -1,0 +1,220 @@
+//! Property tests over the pure model: decoding never panics and its JSON output is
+//! clean, the TUI's text cleaning removes every control character, folds agree with a
+//! plain fold whatever the checkpoints and skips, diffs turn one value into the other,
+//! and rewind plans stay within the log and are undone by their undo file.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use kafka_rewind::model::diff::diff;
+use kafka_rewind::model::event::RawRecord;
+use kafka_rewind::model::plan::{self, GroupPartition, Plan, Scope, TimeOffset, TimeSource};
+use kafka_rewind::model::projection::Projection;
+use kafka_rewind::model::reducer::{from_val, to_val, Reducers};
+use kafka_rewind::model::{Event, Extractor, TopicRules};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        "[a-z\\x00-\\x1f\u{7f}-\u{9f}é✓]{0,8}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map("[a-c]{1,2}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn rules() -> TopicRules {
+    TopicRules {
+        aggregate: Extractor::parse(".id").unwrap(),
+        event_id: Some(Extractor::parse(".eid").unwrap()),
+        version: Some(Extractor::parse("header:v").unwrap()),
+        ..TopicRules::default()
+    }
+}
+
+proptest! {
+    #[test]
+    fn decoding_any_bytes_never_panics_and_its_json_is_clean(
+        key in prop::option::of(prop::collection::vec(any::<u8>(), 0..40)),
+        value in prop::option::of(prop::collection::vec(any::<u8>(), 0..80)),
+        header in prop::collection::vec(any::<u8>(), 0..20),
+    ) {
+        let raw = RawRecord {
+            topic: "t",
+            partition: 0,
+            offset: 1,
+            timestamp: Some(0),
+            key: key.as_deref(),
+            headers: vec![("v", Some(&header)), ("type", Some(&header))],
+            value: value.as_deref(),
+        };
+        let event = Event::decode(&raw, &rules());
+        let text = kafka_rewind::commands::json_text(&event.to_json(), false);
+        prop_assert!(!text.chars().any(|c| c.is_control()), "{text:?}");
+        let back: Value = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(back["offset"].as_i64(), Some(1));
+        let shown = kafka_rewind::ui::text::clean(&format!("{} {} {}", event.key.label(), event.value.pretty(), event.aggregate));
+        prop_assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+    }
+
+    #[test]
+    fn decoded_json_values_survive_output_and_jaq(value in json_value()) {
+        let bytes = value.to_string();
+        let raw = RawRecord { topic: "t", value: Some(bytes.as_bytes()), ..Default::default() };
+        let event = Event::decode(&raw, &TopicRules::default());
+        prop_assert_eq!(&event.value.to_json(), &value);
+        prop_assert_eq!(from_val(&to_val(&value)), value);
+    }
+
+    #[test]
+    fn a_diff_turns_one_value_into_the_other(a in json_value(), b in json_value()) {
+        let changes = diff(&a, &b);
+        prop_assert_eq!(changes.is_empty(), a == b);
+        let ops: Vec<json_patch::PatchOperation> = changes
+            .iter()
+            .map(|c| {
+                serde_json::from_value(json!({"op": c.op, "path": c.path, "value": c.after}))
+                    .unwrap()
+            })
+            .collect();
+        let mut patched = a.clone();
+        json_patch::patch(&mut patched, &ops).unwrap();
+        prop_assert_eq!(patched, b);
+    }
+}
+
+/// A stream of `Set`/`Add`/`Fail` events for one aggregate.
+fn stream(kinds: &[(u8, i64)]) -> Vec<Event> {
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, n))| {
+            let kind = ["Set", "Add", "Fail", "Other"][*kind as usize % 4];
+            let value = json!({"id": "a", "type": kind, "data": {"n": n}}).to_string();
+            let raw = RawRecord {
+                topic: "t",
+                offset: i as i64,
+                value: Some(value.as_bytes()),
+                ..Default::default()
+            };
+            Event::decode(&raw, &rules())
+        })
+        .collect()
+}
+
+/// The fold in plain Rust: Set sets n, Add adds it, Fail changes nothing, the default
+/// merges `.data` (so sets n too), skipped events are left out.
+fn plain(events: &[Event], upto: usize, skipped: &[usize]) -> Value {
+    let mut n: Option<i64> = None;
+    for (i, e) in events.iter().enumerate().take(upto + 1) {
+        if skipped.contains(&i) {
+            continue;
+        }
+        let v = e.value.as_json().unwrap()["data"]["n"].as_i64().unwrap();
+        match e.event_type.as_str() {
+            "Add" => n = Some(n.unwrap_or(0).wrapping_add(v)),
+            "Fail" => {}
+            _ => n = Some(v),
+        }
+    }
+    n.map_or(Value::Null, |n| json!({"n": n}))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn any_position_folds_like_a_plain_fold_whatever_the_skips(
+        kinds in prop::collection::vec((0u8..4, -1000i64..1000), 1..120),
+        probes in prop::collection::vec(any::<prop::sample::Index>(), 1..8),
+        skips in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+    ) {
+        let reducers: Rc<Reducers> = Rc::new(Reducers::compile(&BTreeMap::from([
+            ("Set".to_string(), "{n: $event.data.n}".to_string()),
+            ("Add".to_string(), "(. // {n: 0}) | .n += $event.data.n".to_string()),
+            ("Fail".to_string(), "error(\"no\")".to_string()),
+        ])).unwrap());
+        let events = stream(&kinds);
+        let mut p = Projection::new(reducers, &events);
+        let mut skipped: Vec<usize> = vec![];
+        for s in &skips {
+            let i = s.index(events.len());
+            p.toggle_skip(i);
+            match skipped.iter().position(|&x| x == i) {
+                Some(at) => { skipped.remove(at); }
+                None => skipped.push(i),
+            }
+        }
+        for probe in probes {
+            let i = probe.index(events.len());
+            prop_assert_eq!(p.state_after(i), plain(&events, i, &skipped), "at {}", i);
+            let errors = p.errors_through(i);
+            let fails = (0..=i).filter(|j| kinds[*j].0 % 4 == 2 && !skipped.contains(j)).count();
+            prop_assert_eq!(errors.len(), fails);
+        }
+    }
+
+    #[test]
+    fn plans_stay_within_the_log_and_their_undo_file_restores(
+        parts in prop::collection::vec((0i64..1000, 0i64..1000, prop::option::of(any::<prop::sample::Index>())), 1..6),
+        scope in 0u8..6,
+        n in -2000i64..3000,
+    ) {
+        let partitions: Vec<GroupPartition> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b, c))| {
+                let (low, high) = (*a.min(b), *a.max(b));
+                GroupPartition {
+                    partition: i as i32,
+                    low,
+                    high,
+                    committed: c.map(|c| low + c.index((high - low + 1) as usize) as i64),
+                }
+            })
+            .collect();
+        let scope = match scope {
+            0 => Scope::Earliest,
+            1 => Scope::Latest,
+            2 => Scope::Offset(n),
+            3 => Scope::ShiftBy(n),
+            4 => Scope::DateTime(n),
+            _ => Scope::Event(kafka_rewind::model::Coord { partition: 0, offset: n }),
+        };
+        let times: BTreeMap<i32, TimeOffset> = partitions
+            .iter()
+            .map(|p| (p.partition, TimeOffset { offset: n.clamp(p.low, p.high), source: TimeSource::Index }))
+            .collect();
+        let Ok(targets) = plan::targets("t", &scope, &partitions, &times) else {
+            // The only refusal: shifting a partition with nothing committed.
+            prop_assert!(matches!(scope, Scope::ShiftBy(_)) && partitions.iter().any(|p| p.committed.is_none()));
+            return Ok(());
+        };
+        for (t, p) in targets.iter().zip(&partitions) {
+            prop_assert!(p.low <= t.target && t.target <= p.high, "{:?} outside {:?}", t, p);
+            prop_assert_eq!(t.delta(), p.committed.map(|c| t.target - c));
+        }
+        let plan = Plan { group: "g".into(), topic: "t".into(), scope, time: None, partitions: targets, impact: None };
+        let after: Vec<GroupPartition> = plan
+            .partitions
+            .iter()
+            .zip(&partitions)
+            .map(|(t, p)| GroupPartition { committed: Some(t.target), ..*p })
+            .collect();
+        let rows = plan::parse_reset_file(&plan.undo_csv()).unwrap();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let undo = plan::targets("t", &Scope::File { path: "undo".into(), rows }, &after, &BTreeMap::new()).unwrap();
+        for u in undo {
+            prop_assert_eq!(Some(u.target), partitions[u.partition as usize].committed);
+        }
+    }
+}
