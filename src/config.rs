@@ -199,6 +199,16 @@ impl Config {
                     )
                 },
             )?;
+            if let Some(p) = &topic.partitioner {
+                p.parse::<crate::model::partitioner::Partitioner>()
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "config {}: topics[{i}] ({}): {e}",
+                            path.display(),
+                            topic.name
+                        )
+                    })?;
+            }
             topic.rules().map_err(|e| {
                 anyhow::anyhow!(
                     "config {}: topics[{i}] ({}): {e:#}",
@@ -249,6 +259,25 @@ impl Config {
             .unwrap_or_default();
         crate::model::compensate::Templates::compile(&programs)
             .map_err(|e| anyhow::anyhow!("config {}: topic `{topic}`: {e}", self.describe_path()))
+    }
+
+    /// The topic's partitioner (default: murmur2, the Java clients').
+    pub fn partitioner_for(&self, topic: &str) -> crate::model::partitioner::Partitioner {
+        self.topic(topic)
+            .and_then(|t| t.partitioner.as_deref())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_default()
+    }
+
+    /// The one partition an aggregate lives in when its id is the record key, as the
+    /// topic's partitioner places keys; `None` when the whole topic must be read.
+    pub fn key_partition(&self, topic: &str, aggregate: &str, partitions: usize) -> Option<i32> {
+        match self.rules_for(topic).aggregate {
+            crate::model::Extractor::Key => self
+                .partitioner_for(topic)
+                .partition(aggregate.as_bytes(), partitions),
+            _ => None,
+        }
     }
 
     /// How compensating events pair up on a topic.

@@ -10,7 +10,7 @@ use crate::config::{Config, Connection};
 use crate::kafka::Cluster;
 use crate::model::select::Verdict;
 use crate::model::stream::Links;
-use crate::model::{Event, Selection};
+use crate::model::{Event, Selection, TopicInfo};
 
 pub fn run(
     conn: &Connection,
@@ -28,11 +28,52 @@ pub fn run(
         until: args.until,
         limit: args.limit,
     };
+    // An aggregate keyed by its id lives in one partition: read only that one, unless
+    // it turns out to be empty there (producers that place keys otherwise).
+    let keyed = match (&args.aggregate, args.partition) {
+        (Some(aggregate), None) => {
+            config.key_partition(&args.topic, aggregate, topic.partitions.len())
+        }
+        _ => None,
+    };
+    if let Some(p) = keyed {
+        let only = Selection {
+            partition: Some(p),
+            ..selection.clone()
+        };
+        let one = TopicInfo {
+            name: topic.name.clone(),
+            partitions: topic
+                .partitions
+                .iter()
+                .filter(|q| q.partition == p)
+                .copied()
+                .collect(),
+        };
+        if emit(&cluster, config, &one, &only, out)? > 0 {
+            return Ok(());
+        }
+        tracing::info!(topic = %topic.name, partition = p, "aggregate not in its key's partition: reading the whole topic");
+    }
+    emit(&cluster, config, &topic, &selection, out)?;
+    Ok(())
+}
+
+/// Prints the selected events of `topic` (whose partitions may be a subset); says how
+/// many were printed.
+fn emit(
+    cluster: &Cluster,
+    config: &Config,
+    topic: &TopicInfo,
+    selection: &Selection,
+    out: &mut dyn Write,
+) -> Result<usize> {
     let ranges = selection.ranges(&topic.partitions)?;
-    let rules = config.rules_for(&args.topic);
-    let compensations = config.compensations_for(&args.topic);
+    let rules = config.rules_for(&topic.name);
+    let compensations = config.compensations_for(&topic.name);
     let mut selector = selection.selector();
     let mut write_error = None;
+    let mut printed = 0;
     let mut print = |event: &Event, links: Option<&Links>| match selector.offer(event) {
         Verdict::Skip => ControlFlow::Continue(()),
         Verdict::Done => ControlFlow::Break(()),
@@ -41,6 +82,7 @@ pub fn run(
             if let Some(links) = links {
                 links.annotate(event.coord(), &mut line);
             }
+            printed += 1;
             match writeln!(out, "{}", super::json_text(&line, false)) {
                 Ok(()) if selector.is_done() => ControlFlow::Break(()),
                 Ok(()) => ControlFlow::Continue(()),
@@ -52,9 +94,10 @@ pub fn run(
         }
     };
     if rules.event_id.is_some() || !compensations.compensations.is_empty() {
-        // Links need the whole topic: read it once, link, then print from memory.
+        // Links need the whole topic (or the aggregate's partition): read it once,
+        // link, then print from memory.
         let mut all = Vec::new();
-        let _ = cluster.read_all(&topic, &rules, &mut |e| {
+        let _ = cluster.read_all(topic, &rules, &mut |e| {
             all.push(e);
             ControlFlow::Continue(())
         })?;
@@ -73,15 +116,11 @@ pub fn run(
         // Breaking off (limit reached, pipe closed) is handled by `print`.
         let _ = cluster
             .scanner()?
-            .scan(&args.topic, &ranges, &rules, &mut |e| print(&e, None))?;
+            .scan(&topic.name, &ranges, &rules, &mut |e| print(&e, None))?;
     }
     if let Some(e) = write_error {
-        // A closed pipe (`| head`) is a normal way to stop reading.
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return Ok(());
-        }
         return Err(e.into());
     }
     out.flush()?;
-    Ok(())
+    Ok(printed)
 }

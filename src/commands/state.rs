@@ -55,23 +55,81 @@ pub fn aggregates(
     Ok(())
 }
 
-/// Reads one aggregate's events, in partition then offset order.
+/// What reading an aggregate's stream took: the partitions read, records and bytes.
+pub struct Read {
+    pub partitions: Vec<i32>,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+impl Read {
+    fn to_json(&self) -> Value {
+        json!({"partitions": self.partitions, "records": self.records, "bytes": self.bytes})
+    }
+}
+
+/// Reads one aggregate's events, in partition then offset order. When the aggregate id
+/// is the record key, only the partition the topic's partitioner puts it in is read;
+/// if that finds nothing (producers that place keys otherwise), the whole topic is.
 fn stream(
     cluster: &Cluster,
     config: &Config,
     topic: &str,
     aggregate: &str,
-) -> Result<Vec<crate::model::Event>> {
+) -> Result<(Vec<crate::model::Event>, Read)> {
+    let info = cluster.topic(topic)?;
+    let rules = config.rules_for(topic);
+    let scanner = cluster.scanner()?;
     let mut events = Vec::new();
-    read_topic(cluster, config, topic, &mut |e| {
-        if e.aggregate == aggregate {
-            events.push(e)
-        }
-    })?;
+    let scan = |partitions: Vec<i32>, events: &mut Vec<crate::model::Event>| -> Result<Vec<i32>> {
+        let ranges: Vec<_> = info
+            .partitions
+            .iter()
+            .filter(|p| partitions.contains(&p.partition))
+            .map(|p| crate::model::select::PartitionRange {
+                partition: p.partition,
+                start: p.low,
+                end: p.high,
+            })
+            .collect();
+        let _ = scanner.scan(topic, &ranges, &rules, &mut |e| {
+            if e.aggregate == aggregate {
+                events.push(e);
+            }
+            std::ops::ControlFlow::Continue(())
+        })?;
+        Ok(partitions)
+    };
+    let all: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
+    let mut partitions = match config.key_partition(topic, aggregate, all.len()) {
+        Some(p) => scan(vec![p], &mut events)?,
+        None => scan(all.clone(), &mut events)?,
+    };
+    if events.is_empty() && partitions.len() < all.len() {
+        tracing::info!(
+            topic,
+            aggregate,
+            "not in its key's partition: reading the whole topic"
+        );
+        let rest: Vec<i32> = all
+            .into_iter()
+            .filter(|p| !partitions.contains(p))
+            .collect();
+        partitions.extend(scan(rest, &mut events)?);
+    }
     if events.is_empty() {
         bail!("aggregate `{aggregate}` has no events in {topic}: `rewind aggregates {topic}` lists the ids");
     }
-    Ok(events)
+    let (records, bytes) = scanner.read();
+    partitions.sort();
+    Ok((
+        events,
+        Read {
+            partitions,
+            records,
+            bytes,
+        },
+    ))
 }
 
 /// What `rewind state` was asked for.
@@ -98,7 +156,7 @@ pub fn state(
     } = args;
     let reducers = config.reducers_for(topic)?;
     let cluster = Cluster::connect(conn)?;
-    let events = stream(&cluster, config, topic, aggregate)?;
+    let (events, read) = stream(&cluster, config, topic, aggregate)?;
     let index = match at {
         Some(position) => resolve(&events, position)
             .with_context(|| format!("--at {position} in aggregate `{aggregate}`"))?,
@@ -133,6 +191,7 @@ pub fn state(
     }
     result["errors"] = Value::Array(errors);
     result["replayed_from"] = json!({"snapshot_version": basis.snapshot, "events": basis.events});
+    result["read"] = read.to_json();
     writeln!(out, "{}", super::json_text(&result, true))?;
     Ok(())
 }
@@ -176,7 +235,7 @@ pub fn snapshots(
     let rules = snapshot_rules(config, topic)?;
     let reducers = config.reducers_for(topic)?;
     let cluster = Cluster::connect(conn)?;
-    let events = stream(&cluster, config, topic, aggregate)?;
+    let (events, _) = stream(&cluster, config, topic, aggregate)?;
     let stored = stored_snapshots(&cluster, config, &rules, aggregate)?;
     let mut projection = Projection::new(reducers, &events);
     let mut results = Vec::new();

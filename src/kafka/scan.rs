@@ -19,6 +19,8 @@ use crate::model::{Event, TopicRules};
 /// Reads ranges of a topic with one consumer (no group, nothing committed).
 pub struct Scanner {
     consumer: BaseConsumer,
+    /// Records and bytes (keys, values, headers) read so far.
+    read: std::cell::Cell<(u64, u64)>,
     brokers: String,
     /// How long a scan waits without any record before it reports a stall: the request
     /// timeout and 5 s more (15 s by default).
@@ -36,6 +38,7 @@ impl Scanner {
             .map_err(ClusterError::Client)?;
         Ok(Scanner {
             consumer,
+            read: std::cell::Cell::new((0, 0)),
             brokers: conn.brokers.clone(),
             stall: conn.timeout() + Duration::from_secs(5),
         })
@@ -80,6 +83,11 @@ impl Scanner {
             }
         }
         Ok(ControlFlow::Continue(()))
+    }
+
+    /// How many records, and bytes of keys, values and headers, this scanner has read.
+    pub fn read(&self) -> (u64, u64) {
+        self.read.get()
     }
 
     /// The first record at or after `offset` (and before `end`), decoded.
@@ -150,6 +158,17 @@ impl Scanner {
                     if message.offset() + 1 >= end {
                         remaining.remove(&partition);
                     }
+                    let (records, bytes) = self.read.get();
+                    let header_bytes: usize = message
+                        .headers()
+                        .map(|h| {
+                            h.iter()
+                                .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
+                                .sum()
+                        })
+                        .unwrap_or(0);
+                    let size = message.key_len() + message.payload_len() + header_bytes;
+                    self.read.set((records + 1, bytes + size as u64));
                     let headers = message
                         .headers()
                         .map(|h| h.iter().map(|h| (h.key, h.value)).collect())

@@ -6,6 +6,7 @@ pub mod event;
 pub mod extract;
 pub mod group;
 pub mod mark;
+pub mod partitioner;
 pub mod plan;
 pub mod position;
 pub mod projection;
