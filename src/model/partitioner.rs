@@ -104,7 +104,7 @@ mod tests {
         // "21" hashes negative: the sign bit is dropped first, as the Java client does.
         assert_eq!(
             Partitioner::Murmur2.partition(b"21", 7),
-            Some(((-973_932_308i32 & 0x7fff_ffff) % 7) as i32)
+            Some((-973_932_308i32 & 0x7fff_ffff) % 7)
         );
         // The CRC-32 check value.
         assert_eq!(crc32fast::hash(b"123456789"), 0xCBF4_3926);
