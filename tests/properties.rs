@@ -66,6 +66,34 @@ proptest! {
     }
 
     #[test]
+    fn indexing_without_decoding_finds_what_decoding_finds(
+        key in prop::option::of(prop::collection::vec(any::<u8>(), 0..12)),
+        value in prop_oneof![
+            json_value().prop_map(|v| v.to_string().into_bytes()),
+            json_value().prop_map(|v| json!({"type": v, "id": v, "data": {"x": [v]}}).to_string().into_bytes()),
+            prop::collection::vec(any::<u8>(), 0..40),
+        ],
+        header in prop::collection::vec(any::<u8>(), 0..8),
+    ) {
+        let raw = RawRecord {
+            topic: "t",
+            key: key.as_deref(),
+            headers: vec![("type", Some(&header))],
+            value: Some(&value),
+            ..Default::default()
+        };
+        let deep = TopicRules {
+            aggregate: Extractor::parse(".data.x[0]").unwrap(),
+            ..TopicRules::default()
+        };
+        for rules in [TopicRules::default(), rules(), deep] {
+            let e = Event::decode(&raw, &rules);
+            let (aggregate, kind) = kafka_rewind::model::index::aggregate_and_type(&raw, &rules);
+            prop_assert_eq!((&e.aggregate, &e.event_type), (&aggregate.into_owned(), &kind.into_owned()));
+        }
+    }
+
+    #[test]
     fn decoded_json_values_survive_output_and_jaq(value in json_value()) {
         let bytes = value.to_string();
         let raw = RawRecord { topic: "t", value: Some(bytes.as_bytes()), ..Default::default() };

@@ -167,3 +167,29 @@ fn a_panic_restores_the_terminal_and_leaves_a_report() {
     let log = std::fs::read_to_string(dir.path().join("state/rewind/rewind.log")).unwrap();
     assert!(log.contains(report), "the log names the report: {log}");
 }
+
+#[test]
+fn a_terminal_that_goes_away_does_not_leave_rewind_spinning() {
+    let cluster = mock(&[("t", 1)]);
+    let broker = cluster.bootstrap_servers();
+    let dir = sandbox();
+    let mut pty = in_pty(dir.path(), &["-b", &broker], &[]);
+    pty.wait_for("▶ t ");
+    let pid = rewind_pid(&broker);
+    // The terminal closes under it (its emulator is killed): the kernel hangs it up.
+    pty.child.kill().unwrap();
+    let _ = pty.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+    {
+        if Instant::now() > deadline {
+            // SAFETY: ends the process this test started, so it does not spin on.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("rewind {pid} still ran 15 s after its terminal went away");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

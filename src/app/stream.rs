@@ -42,7 +42,7 @@ impl AggregatesView {
         }
         let mut index = AggregateIndex::default();
         events.iter().for_each(|e| index.add(e));
-        self.all = index.summaries().into_iter().cloned().collect();
+        self.all = index.summaries();
         self.built_from = events.len();
     }
 

@@ -27,6 +27,21 @@ impl Session {
         }
         let terminal = ratatui::try_init()?;
         ACTIVE.store(true, Ordering::SeqCst);
+        // The loop checks `stop` between keys, but it can be stuck: in a read from a
+        // terminal that is gone (crossterm spins on end of input), or a long fold. Then
+        // the watchdog gives the terminal back and ends the process.
+        let watched = stop.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if watched.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if ACTIVE.swap(false, Ordering::SeqCst) {
+                    ratatui::restore();
+                }
+                tracing::warn!("stopped by a signal while busy");
+                std::process::exit(1);
+            }
+        });
         Ok(Session { terminal, stop })
     }
 

@@ -25,8 +25,44 @@ pub fn aggregates(
     out: &mut dyn Write,
 ) -> Result<()> {
     let cluster = Cluster::connect(conn)?;
-    let mut index = AggregateIndex::default();
-    read_topic(&cluster, config, topic, &mut |e| index.add(&e))?;
+    let info = cluster.topic(topic)?;
+    let ranges: Vec<_> = info
+        .partitions
+        .iter()
+        .map(|p| crate::model::select::PartitionRange {
+            partition: p.partition,
+            start: p.low,
+            end: p.high,
+        })
+        .collect();
+    let rules = config.rules_for(topic);
+    // Counts do not depend on order: all partitions are read at once, and records are
+    // indexed on other cores by their key and the paths the rules name, without a full
+    // decode.
+    let workers =
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+    // About ten events per aggregate is common; the table grows if there are more.
+    let expected = (info.count().max(0) as usize / 10).min(1 << 20);
+    let states = (0..workers)
+        .map(|_| AggregateIndex::with_capacity(expected))
+        .collect();
+    let mut parts = cluster.scanner()?.index_parallel(
+        topic,
+        &ranges,
+        states,
+        &|index: &mut AggregateIndex, raw| {
+            let (aggregate, event_type) = crate::model::index::aggregate_and_type(raw, &rules);
+            let coord = crate::model::Coord {
+                partition: raw.partition,
+                offset: raw.offset,
+            };
+            index.add_parts(&aggregate, &event_type, coord, raw.timestamp);
+        },
+    )?;
+    let mut index = parts.pop().unwrap_or_default();
+    for part in parts {
+        index.merge(part);
+    }
     let all = index.summaries();
     let shown = &all[..limit.unwrap_or(all.len()).min(all.len())];
     match output {

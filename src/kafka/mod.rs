@@ -1,6 +1,8 @@
 //! Kafka I/O: metadata, watermarks and scans. Thin: decoding and logic live in `model`.
 
+mod batch;
 mod groups;
+mod parallel;
 mod produce;
 pub mod rewind;
 mod scan;

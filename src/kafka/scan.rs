@@ -32,6 +32,9 @@ impl Scanner {
     pub fn new(conn: &Connection) -> Result<Scanner, ClusterError> {
         let consumer = client_config(conn)
             .set("fetch.wait.max.ms", "50")
+            // Reading as fast as the broker serves: a full local queue delays the next
+            // fetch by this much (librdkafka's default is a whole second).
+            .set("fetch.queue.backoff.ms", "5")
             // librdkafka wants a group for assign(); it is never joined nor committed to.
             .set("group.id", "rewind-scanner")
             .create()
@@ -57,6 +60,117 @@ impl Scanner {
         self.scan_watching(topic, ranges, rules, sink, &mut |_| {})
     }
 
+    /// Reads every record in `ranges` from all partitions at once, so their fetches
+    /// overlap: offset order within each partition, partitions interleaved; records are
+    /// handed over raw, for readers that index without decoding (aggregate counts).
+    pub fn scan_unordered(
+        &self,
+        topic: &str,
+        ranges: &[OffsetRange],
+        on_record: &mut dyn FnMut(&RawRecord<'_>) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, ClusterError> {
+        let ranges: Vec<&OffsetRange> = ranges.iter().filter(|r| r.end > r.start).collect();
+        if ranges.is_empty() {
+            return Ok(ControlFlow::Continue(()));
+        }
+        let mut assignment = TopicPartitionList::new();
+        for range in &ranges {
+            assignment
+                .add_partition_offset(topic, range.partition, Offset::Offset(range.start))
+                .map_err(ClusterError::Client)?;
+        }
+        self.consumer
+            .assign(&assignment)
+            .map_err(ClusterError::Client)?;
+        let mut remaining: HashMap<i32, i64> =
+            ranges.iter().map(|r| (r.partition, r.end)).collect();
+        let flow = match super::batch::BatchQueue::new(&self.consumer) {
+            Some(mut queue) => self.drain_batched(&mut queue, topic, &mut remaining, on_record),
+            None => self.drain(topic, &mut remaining, on_record, &mut |_| {}),
+        };
+        let _ = self.consumer.unassign();
+        flow
+    }
+
+    /// `drain`, taking records from the queue in batches.
+    fn drain_batched(
+        &self,
+        queue: &mut super::batch::BatchQueue,
+        topic: &str,
+        remaining: &mut HashMap<i32, i64>,
+        on_record: &mut dyn FnMut(&RawRecord<'_>) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, ClusterError> {
+        use super::batch::Item;
+        let mut last_progress = Instant::now();
+        let mut last_error = String::from("no error reported");
+        let mut outcome: Option<Result<ControlFlow<()>, ClusterError>> = None;
+        while !remaining.is_empty() && outcome.is_none() {
+            let (mut records, mut bytes) = self.read.get();
+            let mut progressed = false;
+            queue.next(topic, Duration::from_millis(100), &mut |item| {
+                if outcome.is_some() {
+                    return;
+                }
+                match item {
+                    Item::Eof(partition) => {
+                        remaining.remove(&partition);
+                        progressed = true;
+                    }
+                    Item::Error(e @ KafkaError::MessageConsumption(code))
+                        if is_fatal_for_scan(code) =>
+                    {
+                        outcome = Some(Err(ClusterError::Read {
+                            topic: topic.to_owned(),
+                            cause: e,
+                        }));
+                    }
+                    Item::Error(e) => {
+                        tracing::warn!(topic, error = %e, "scan: transient error");
+                        last_error = e.to_string();
+                    }
+                    Item::Record(raw) => {
+                        progressed = true;
+                        let Some(&end) = remaining.get(&raw.partition) else {
+                            return;
+                        };
+                        if raw.offset >= end {
+                            remaining.remove(&raw.partition);
+                            return;
+                        }
+                        if raw.offset + 1 >= end {
+                            remaining.remove(&raw.partition);
+                        }
+                        records += 1;
+                        let header_bytes: usize = raw
+                            .headers
+                            .iter()
+                            .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len))
+                            .sum();
+                        bytes += (raw.key.map_or(0, <[u8]>::len)
+                            + raw.value.map_or(0, <[u8]>::len)
+                            + header_bytes) as u64;
+                        if on_record(&raw).is_break() {
+                            outcome = Some(Ok(ControlFlow::Break(())));
+                        }
+                    }
+                }
+            });
+            self.read.set((records, bytes));
+            if progressed {
+                last_progress = Instant::now();
+            } else if last_progress.elapsed() > self.stall {
+                return Err(ClusterError::Stalled {
+                    brokers: self.brokers.clone(),
+                    topic: topic.to_owned(),
+                    seconds: self.stall.as_secs(),
+                    missing: remaining.len(),
+                    detail: last_error,
+                });
+            }
+        }
+        outcome.unwrap_or(Ok(ControlFlow::Continue(())))
+    }
+
     /// `scan`, telling `watch` when the client reports trouble (`Some(what)`: the broker
     /// is unreachable, a request failed) and when records flow again (`None`).
     pub fn scan_watching(
@@ -76,7 +190,12 @@ impl Scanner {
                 .assign(&assignment)
                 .map_err(ClusterError::Client)?;
             let mut remaining = HashMap::from([(range.partition, range.end)]);
-            let flow = self.drain(topic, &mut remaining, rules, sink, watch);
+            let flow = self.drain(
+                topic,
+                &mut remaining,
+                &mut |raw| sink(Event::decode(raw, rules)),
+                watch,
+            );
             let _ = self.consumer.unassign();
             if flow?.is_break() {
                 return Ok(ControlFlow::Break(()));
@@ -116,19 +235,31 @@ impl Scanner {
         &self,
         topic: &str,
         remaining: &mut HashMap<i32, i64>,
-        rules: &TopicRules,
-        sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+        on_record: &mut dyn FnMut(&RawRecord<'_>) -> ControlFlow<()>,
         watch: &mut dyn FnMut(Option<String>),
     ) -> Result<ControlFlow<()>, ClusterError> {
         let mut troubled = false;
         let mut last_progress = Instant::now();
+        // Set by each record; the clock is read only when the queue runs dry.
+        let mut progressed = false;
         let mut last_error = String::from("no error reported");
         while !remaining.is_empty() {
-            match self.consumer.poll(Duration::from_millis(100)) {
+            // Take what is queued without a deadline (no clock read per record); wait
+            // only when the queue is empty.
+            let polled = match self.consumer.poll(Duration::ZERO) {
+                None => {
+                    if std::mem::take(&mut progressed) {
+                        last_progress = Instant::now();
+                    }
+                    self.consumer.poll(Duration::from_millis(100))
+                }
+                some => some,
+            };
+            match polled {
                 None => {}
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
                     remaining.remove(&partition);
-                    last_progress = Instant::now();
+                    progressed = true;
                 }
                 Some(Err(e @ KafkaError::MessageConsumption(code))) if is_fatal_for_scan(code) => {
                     return Err(ClusterError::Read {
@@ -143,7 +274,7 @@ impl Scanner {
                     watch(Some(last_error.clone()));
                 }
                 Some(Ok(message)) => {
-                    last_progress = Instant::now();
+                    progressed = true;
                     if std::mem::take(&mut troubled) {
                         watch(None);
                     }
@@ -182,12 +313,12 @@ impl Scanner {
                         headers,
                         value: message.payload(),
                     };
-                    if sink(Event::decode(&raw, rules)).is_break() {
+                    if on_record(&raw).is_break() {
                         return Ok(ControlFlow::Break(()));
                     }
                 }
             }
-            if last_progress.elapsed() > self.stall {
+            if !progressed && last_progress.elapsed() > self.stall {
                 return Err(ClusterError::Stalled {
                     brokers: self.brokers.clone(),
                     topic: topic.to_owned(),

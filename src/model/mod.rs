@@ -5,6 +5,7 @@ pub mod diff;
 pub mod event;
 pub mod extract;
 pub mod group;
+pub mod index;
 pub mod mark;
 pub mod partitioner;
 pub mod plan;

@@ -28,40 +28,160 @@ impl AggregateSummary {
     }
 }
 
-/// Counts events per aggregate, in the order of `events` (partition, then offset).
+/// Counts events per aggregate, whatever the order they come in. Types are interned,
+/// and an aggregate costs one 64-byte table entry (id pointer and counts) plus its id.
 #[derive(Debug, Default)]
 pub struct AggregateIndex {
-    by_id: HashMap<String, AggregateSummary>,
+    by_id: rustc_hash::FxHashMap<Box<str>, Slot>,
+    types: Vec<String>,
+    type_ids: HashMap<String, u32>,
+}
+
+/// One aggregate's totals, packed: times are `i64::MIN` when absent, which orders
+/// absent times first as `Option` does.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    first_time: i64,
+    first_offset: i64,
+    last_time: i64,
+    last_offset: i64,
+    first_partition: i32,
+    last_partition: i32,
+    count: u32,
+    last_type: u32,
+}
+
+impl Slot {
+    fn first(&self) -> (Coord, Option<i64>) {
+        let c = Coord {
+            partition: self.first_partition,
+            offset: self.first_offset,
+        };
+        (c, (self.first_time != i64::MIN).then_some(self.first_time))
+    }
+
+    fn last(&self) -> (Coord, Option<i64>) {
+        let c = Coord {
+            partition: self.last_partition,
+            offset: self.last_offset,
+        };
+        (c, (self.last_time != i64::MIN).then_some(self.last_time))
+    }
 }
 
 impl AggregateIndex {
+    /// An index expecting about this many aggregates.
+    pub fn with_capacity(aggregates: usize) -> AggregateIndex {
+        AggregateIndex {
+            by_id: rustc_hash::FxHashMap::with_capacity_and_hasher(aggregates, Default::default()),
+            ..AggregateIndex::default()
+        }
+    }
+
     /// Adds one event.
     pub fn add(&mut self, e: &Event) {
-        let at = (e.coord(), e.timestamp);
-        let entry = self
-            .by_id
-            .entry(e.aggregate.clone())
-            .or_insert_with(|| AggregateSummary {
-                aggregate: e.aggregate.clone(),
-                count: 0,
-                first: at,
-                last: at,
-                last_type: String::new(),
-            });
-        entry.count += 1;
-        // The last event is the latest in time; offsets break ties within a partition.
-        if (e.timestamp, e.coord()) >= (entry.last.1, entry.last.0) {
-            entry.last = at;
-            entry.last_type = e.event_type.clone();
+        self.add_parts(&e.aggregate, &e.event_type, e.coord(), e.timestamp);
+    }
+
+    /// Adds `count` events of an aggregate, of which the first and last are given.
+    fn add_span(
+        &mut self,
+        aggregate: &str,
+        kind: u32,
+        first: (Coord, Option<i64>),
+        last: (Coord, Option<i64>),
+        count: u32,
+    ) {
+        let key = |(c, t): (Coord, Option<i64>)| (t.unwrap_or(i64::MIN), c.partition, c.offset);
+        let (first_time, first_partition, first_offset) = key(first);
+        let (last_time, last_partition, last_offset) = key(last);
+        let slot = match self.by_id.get_mut(aggregate) {
+            Some(slot) => slot,
+            None => {
+                self.by_id.insert(
+                    aggregate.into(),
+                    Slot {
+                        first_time,
+                        first_offset,
+                        last_time,
+                        last_offset,
+                        first_partition,
+                        last_partition,
+                        count,
+                        last_type: kind,
+                    },
+                );
+                return;
+            }
+        };
+        slot.count += count;
+        // The last event is the latest in time; coordinates break ties.
+        if (last_time, last_partition, last_offset)
+            >= (slot.last_time, slot.last_partition, slot.last_offset)
+        {
+            (slot.last_time, slot.last_partition, slot.last_offset) =
+                (last_time, last_partition, last_offset);
+            slot.last_type = kind;
         }
-        if (e.timestamp, e.coord()) < (entry.first.1, entry.first.0) {
-            entry.first = at;
+        if (first_time, first_partition, first_offset)
+            < (slot.first_time, slot.first_partition, slot.first_offset)
+        {
+            (slot.first_time, slot.first_partition, slot.first_offset) =
+                (first_time, first_partition, first_offset);
+        }
+    }
+
+    fn type_id(&mut self, event_type: &str) -> u32 {
+        // Types are few: a look along the list beats hashing.
+        let known = match self.types.len() {
+            0..=16 => self
+                .types
+                .iter()
+                .position(|t| t == event_type)
+                .map(|i| i as u32),
+            _ => self.type_ids.get(event_type).copied(),
+        };
+        known.unwrap_or_else(|| {
+            let id = self.types.len() as u32;
+            self.types.push(event_type.to_owned());
+            self.type_ids.insert(event_type.to_owned(), id);
+            id
+        })
+    }
+
+    /// Adds one event by its aggregate id, type, coordinates and time.
+    pub fn add_parts(
+        &mut self,
+        aggregate: &str,
+        event_type: &str,
+        coord: Coord,
+        timestamp: Option<i64>,
+    ) {
+        let kind = self.type_id(event_type);
+        self.add_span(aggregate, kind, (coord, timestamp), (coord, timestamp), 1);
+    }
+
+    /// Adds what another index counted (of other events).
+    pub fn merge(&mut self, other: AggregateIndex) {
+        for (id, slot) in other.by_id {
+            let kind = self.type_id(&other.types[slot.last_type as usize]);
+            self.add_span(&id, kind, slot.first(), slot.last(), slot.count);
         }
     }
 
     /// The aggregates sorted by id.
-    pub fn summaries(&self) -> Vec<&AggregateSummary> {
-        let mut all: Vec<_> = self.by_id.values().collect();
+    pub fn summaries(&self) -> Vec<AggregateSummary> {
+        let mut all: Vec<AggregateSummary> = self
+            .by_id
+            .iter()
+            .map(|(id, s)| AggregateSummary {
+                aggregate: id.to_string(),
+                count: s.count as usize,
+                first: s.first(),
+                last: s.last(),
+                last_type: self.types[s.last_type as usize].clone(),
+            })
+            .collect();
         all.sort_by(|a, b| a.aggregate.cmp(&b.aggregate));
         all
     }
@@ -190,6 +310,43 @@ impl Links {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_merged_from_parts_equals_one_built_whole() {
+        let event = |p: i32, o: i64, agg: &str, kind: &str, ts: Option<i64>| {
+            (
+                agg.to_owned(),
+                kind.to_owned(),
+                Coord {
+                    partition: p,
+                    offset: o,
+                },
+                ts,
+            )
+        };
+        let events = [
+            event(0, 0, "a", "Created", Some(10)),
+            event(1, 0, "a", "Paid", Some(30)),
+            event(0, 1, "b", "Created", Some(20)),
+            event(0, 2, "a", "Shipped", Some(40)),
+            event(1, 1, "b", "Cancelled", None),
+            event(1, 2, "c", "Created", Some(5)),
+        ];
+        let mut whole = AggregateIndex::default();
+        let (mut left, mut right) = (AggregateIndex::default(), AggregateIndex::default());
+        for (i, (agg, kind, coord, ts)) in events.iter().enumerate() {
+            whole.add_parts(agg, kind, *coord, *ts);
+            let part = if i % 2 == 0 { &mut left } else { &mut right };
+            part.add_parts(agg, kind, *coord, *ts);
+        }
+        left.merge(right);
+        assert_eq!(left.summaries(), whole.summaries());
+        let a = &whole.summaries()[0];
+        assert_eq!(
+            (a.count, a.last_type.as_str(), a.first.1, a.last.1),
+            (3, "Shipped", Some(10), Some(40))
+        );
+    }
     use crate::model::event::RawRecord;
     use crate::model::{Extractor, TopicRules};
 

@@ -1,0 +1,125 @@
+//! Taking records from the consumer's queue many at a time
+//! (`rd_kafka_consume_batch_queue`): one lock and no event object per record, which is
+//! what `poll` costs for every record. The unsafe part of rewind, kept here and small.
+
+use std::ptr::NonNull;
+use std::time::Duration;
+
+use rdkafka::bindings as rd;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::model::event::RawRecord;
+
+/// Records per call.
+const BATCH: usize = 1024;
+
+/// What the queue gave.
+pub enum Item<'a> {
+    Record(RawRecord<'a>),
+    /// The end of a partition was reached.
+    Eof(i32),
+    Error(KafkaError),
+}
+
+/// The consumer's queue, read in batches.
+pub struct BatchQueue {
+    queue: NonNull<rd::rd_kafka_queue_t>,
+    messages: Vec<*mut rd::rd_kafka_message_t>,
+}
+
+impl BatchQueue {
+    pub fn new(consumer: &BaseConsumer) -> Option<BatchQueue> {
+        // SAFETY: the client pointer is valid for the consumer's lifetime, which
+        // outlives this queue (the caller keeps the consumer); the returned queue
+        // reference is released in `drop`.
+        let queue = unsafe { rd::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
+        Some(BatchQueue {
+            queue: NonNull::new(queue)?,
+            messages: vec![std::ptr::null_mut(); BATCH],
+        })
+    }
+
+    /// Waits up to `timeout` for records, hands each to `f`, and says how many came.
+    pub fn next(&mut self, topic: &str, timeout: Duration, f: &mut dyn FnMut(Item<'_>)) -> usize {
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: `messages` has room for `len` pointers; librdkafka fills `n` of them.
+        let n = unsafe {
+            rd::rd_kafka_consume_batch_queue(
+                self.queue.as_ptr(),
+                ms,
+                self.messages.as_mut_ptr(),
+                self.messages.len(),
+            )
+        };
+        let n = n.max(0) as usize;
+        for &message in &self.messages[..n] {
+            // SAFETY: each returned message is valid until destroyed, below, after `f`
+            // has used the borrowed record.
+            unsafe {
+                f(item(topic, &*message));
+                rd::rd_kafka_message_destroy(message);
+            }
+        }
+        n
+    }
+}
+
+impl Drop for BatchQueue {
+    fn drop(&mut self) {
+        // SAFETY: releases the reference taken in `new`.
+        unsafe { rd::rd_kafka_queue_destroy(self.queue.as_ptr()) }
+    }
+}
+
+/// # Safety
+/// `m` must be a valid message; the item borrows from it.
+unsafe fn item<'a>(topic: &'a str, m: &'a rd::rd_kafka_message_t) -> Item<'a> {
+    if m.err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+        let code = RDKafkaErrorCode::from(m.err);
+        return match code {
+            RDKafkaErrorCode::PartitionEOF => Item::Eof(m.partition),
+            code => Item::Error(KafkaError::MessageConsumption(code)),
+        };
+    }
+    let bytes = |p: *mut std::ffi::c_void, len: usize| -> Option<&'a [u8]> {
+        // SAFETY: librdkafka gives a pointer to `len` bytes owned by the message.
+        (!p.is_null()).then(|| unsafe { std::slice::from_raw_parts(p as *const u8, len) })
+    };
+    let mut kind = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    let timestamp = unsafe { rd::rd_kafka_message_timestamp(m, &mut kind) };
+    let mut headers = Vec::new();
+    let mut hdrs: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
+    if unsafe { rd::rd_kafka_message_headers(m, &mut hdrs) }
+        == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+    {
+        let mut idx = 0;
+        loop {
+            let (mut name, mut value, mut size) = (std::ptr::null(), std::ptr::null(), 0usize);
+            if unsafe { rd::rd_kafka_header_get_all(hdrs, idx, &mut name, &mut value, &mut size) }
+                != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+            {
+                break;
+            }
+            // SAFETY: header names are NUL-terminated strings owned by the message.
+            let name = unsafe { std::ffi::CStr::from_ptr(name) }
+                .to_str()
+                .unwrap_or("");
+            let value = bytes(value as *mut _, size);
+            headers.push((name, value));
+            idx += 1;
+        }
+    }
+    Item::Record(RawRecord {
+        topic,
+        partition: m.partition,
+        offset: m.offset,
+        timestamp: (kind != rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            && timestamp != -1)
+            .then_some(timestamp),
+        key: bytes(m.key, m.key_len),
+        headers,
+        value: bytes(m.payload, m.len),
+    })
+}

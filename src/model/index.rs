@@ -1,0 +1,260 @@
+//! Indexing records without decoding them whole: the aggregate id and type of a raw
+//! record, found by walking its JSON only along the configured paths (everything else
+//! is skipped, never built). Equal to what `Event::decode` derives, for any bytes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::event::{Payload, RawRecord};
+use super::extract::{Extractor, PathStep, TopicRules, NONE};
+
+/// The aggregate id and type of a raw record, as `Event::decode` would derive them.
+pub fn aggregate_and_type<'a>(
+    raw: &RawRecord<'a>,
+    rules: &TopicRules,
+) -> (Cow<'a, str>, Cow<'a, str>) {
+    let aggregate = extract(&rules.aggregate, raw).unwrap_or(Cow::Borrowed(NONE));
+    let event_type = rules
+        .event_type
+        .iter()
+        .find_map(|x| extract(x, raw))
+        .unwrap_or(Cow::Borrowed(NONE));
+    (aggregate, event_type)
+}
+
+fn text<'a>(bytes: &'a [u8]) -> Cow<'a, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(Payload::Bytes(bytes.to_vec()).label()),
+    }
+}
+
+fn extract<'a>(x: &Extractor, raw: &RawRecord<'a>) -> Option<Cow<'a, str>> {
+    match x {
+        Extractor::Key => raw.key.map(text),
+        Extractor::Header(name) => raw
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.map(text)),
+        Extractor::Path(steps) => {
+            let bytes = raw.value?;
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let found = AtPath(steps).deserialize(&mut de).ok()?;
+            de.end().ok()?;
+            match found? {
+                Found::Str(s) => Some(s),
+                Found::Other(Value::String(s)) => Some(Cow::Owned(s)),
+                Found::Other(Value::Null | Value::Object(_) | Value::Array(_)) => None,
+                Found::Other(other) => Some(Cow::Owned(other.to_string())),
+            }
+        }
+    }
+}
+
+/// Finds the value at a path, skipping everything else.
+struct AtPath<'p>(&'p [PathStep]);
+
+/// What a path found: a string (borrowed from the input when it has no escapes) or
+/// another value.
+enum Found<'de> {
+    Str(Cow<'de, str>),
+    Other(Value),
+}
+
+impl<'de> Deserialize<'de> for Found<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Found<'de>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Found<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Found<'de>, E> {
+                Ok(Found::Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Found<'de>, E> {
+                Ok(Found::Str(Cow::Owned(s.to_owned())))
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Found<'de>, E> {
+                Ok(Found::Other(Value::Bool(b)))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Found<'de>, E> {
+                Ok(Found::Other(Value::from(n)))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Found<'de>, E> {
+                Ok(Found::Other(Value::from(n)))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Found<'de>, E> {
+                Ok(Found::Other(Value::from(n)))
+            }
+            fn visit_unit<E>(self) -> Result<Found<'de>, E> {
+                Ok(Found::Other(Value::Null))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Found<'de>, A::Error> {
+                let v = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Found::Other(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Found<'de>, A::Error> {
+                // Objects, and numbers beyond 64 bits (serde_json's arbitrary precision
+                // hands those over as a one-entry map).
+                let v = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Found::Other(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for AtPath<'_> {
+    type Value = Option<Found<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Found<'de>>, D::Error> {
+        match self.0.split_first() {
+            None => Found::deserialize(d).map(Some),
+            Some((step, rest)) => d.deserialize_any(Step { step, rest }),
+        }
+    }
+}
+
+struct Step<'p> {
+    step: &'p PathStep,
+    rest: &'p [PathStep],
+}
+
+/// A map key, borrowed from the input when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key<'de>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+macro_rules! not_here {
+    ($($name:ident: $t:ty),*) => {
+        $(fn $name<E>(self, _: $t) -> Result<Option<Found<'de>>, E> { Ok(None) })*
+    };
+}
+
+impl<'de> Visitor<'de> for Step<'_> {
+    type Value = Option<Found<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    not_here!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64, visit_str: &str);
+
+    fn visit_unit<E>(self) -> Result<Option<Found<'de>>, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Found<'de>>, A::Error> {
+        let mut found = None;
+        while let Some(Key(key)) = map.next_key()? {
+            match self.step {
+                // The last of repeated keys wins, as in a parsed value.
+                PathStep::Field(f) if *f == key => {
+                    found = map.next_value_seed(AtPath(self.rest))?
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Found<'de>>, A::Error> {
+        let mut found = None;
+        let mut i = 0;
+        loop {
+            let done = match self.step {
+                PathStep::Index(n) if *n == i => match seq.next_element_seed(AtPath(self.rest))? {
+                    Some(v) => {
+                        found = v;
+                        false
+                    }
+                    None => true,
+                },
+                _ => seq.next_element::<IgnoredAny>()?.is_none(),
+            };
+            if done {
+                return Ok(found);
+            }
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Event;
+
+    fn both(value: &[u8], rules: &TopicRules) -> ((String, String), (String, String)) {
+        let raw = RawRecord {
+            topic: "t",
+            key: Some(b"k-1"),
+            headers: vec![("type", Some(b"FromHeader"))],
+            value: Some(value),
+            ..Default::default()
+        };
+        let e = Event::decode(&raw, rules);
+        let (a, t) = aggregate_and_type(&raw, rules);
+        (
+            (e.aggregate, e.event_type),
+            (a.into_owned(), t.into_owned()),
+        )
+    }
+
+    #[test]
+    fn paths_find_what_a_full_decode_finds() {
+        let nested = TopicRules {
+            aggregate: Extractor::parse(".data.items[1].id").unwrap(),
+            ..TopicRules::default()
+        };
+        for (value, rules) in [
+            (
+                &br#"{"type":"A","x":[1,{"y":2}],"type":"B"}"#[..],
+                TopicRules::default(),
+            ),
+            (br#"{"x":1}"#, TopicRules::default()),
+            (br#"{"type":7}"#, TopicRules::default()),
+            (br#"{"type":"A"} trailing"#, TopicRules::default()),
+            (br#"{"type":"A""#, TopicRules::default()),
+            (br#"[1,2]"#, TopicRules::default()),
+            (br#"{"type":"\u00e9sc\"aped"}"#, TopicRules::default()),
+            (
+                br#"{"data":{"items":[{"id":1},{"id":"two"}]}}"#,
+                nested.clone(),
+            ),
+            (br#"{"data":{"items":[{"id":1}]}}"#, nested.clone()),
+            (
+                br#"{"data":{"items":[{"id":1},{"id":{"deep":1}}]}}"#,
+                nested,
+            ),
+        ] {
+            let (decoded, indexed) = both(value, &rules);
+            assert_eq!(decoded, indexed, "{}", String::from_utf8_lossy(value));
+        }
+    }
+}
