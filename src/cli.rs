@@ -184,6 +184,9 @@ pub struct EventsArgs {
     /// Only events at or before this RFC 3339 time.
     #[arg(long, value_parser = parse_time_arg)]
     pub until: Option<i64>,
+    /// Keep printing new events as they arrive (until interrupted).
+    #[arg(long, short)]
+    pub follow: bool,
 }
 
 fn parse_property(s: &str) -> Result<(String, String), String> {

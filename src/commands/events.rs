@@ -50,13 +50,64 @@ pub fn run(
                 .copied()
                 .collect(),
         };
-        if emit(&cluster, config, &one, &only, out)? > 0 {
-            return Ok(());
+        let printed = emit(&cluster, config, &one, &only, out)?;
+        if printed > 0 {
+            return follow(&cluster, config, args, &one, &only, printed, out);
         }
         tracing::info!(topic = %topic.name, partition = p, "aggregate not in its key's partition: reading the whole topic");
     }
-    emit(&cluster, config, &topic, &selection, out)?;
-    Ok(())
+    let printed = emit(&cluster, config, &topic, &selection, out)?;
+    follow(&cluster, config, args, &topic, &selection, printed, out)
+}
+
+/// With `--follow`: prints the selected events that arrive after the watermarks read
+/// at the start, until interrupted or the limit is reached.
+fn follow(
+    cluster: &Cluster,
+    config: &Config,
+    args: &EventsArgs,
+    topic: &TopicInfo,
+    selection: &Selection,
+    printed: usize,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if !args.follow || selection.limit.is_some_and(|l| printed >= l) {
+        return Ok(());
+    }
+    let starts: Vec<(i32, i64)> = topic
+        .partitions
+        .iter()
+        .filter(|p| selection.partition.is_none_or(|only| only == p.partition))
+        .map(|p| (p.partition, p.high))
+        .collect();
+    let left = selection.limit.map(|l| l - printed);
+    let mut count = 0;
+    let mut write_error = None;
+    cluster.scanner()?.follow(
+        &topic.name,
+        &starts,
+        &config.rules_for(&topic.name),
+        &mut |e| {
+            if !selection.matches(&e) {
+                return ControlFlow::Continue(());
+            }
+            count += 1;
+            if let Err(err) = writeln!(out, "{}", super::json_text(&e.to_json(), false))
+                .and_then(|()| out.flush())
+            {
+                write_error = Some(err);
+                return ControlFlow::Break(());
+            }
+            match left.is_some_and(|l| count >= l) {
+                true => ControlFlow::Break(()),
+                false => ControlFlow::Continue(()),
+            }
+        },
+    )?;
+    match write_error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 /// Prints the selected events of `topic` (whose partitions may be a subset); says how

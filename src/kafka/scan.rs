@@ -171,6 +171,58 @@ impl Scanner {
         outcome.unwrap_or(Ok(ControlFlow::Continue(())))
     }
 
+    /// Reads new records from `starts` (partition, offset) on, as they arrive, until
+    /// `sink` breaks off. Waits as long as it takes.
+    pub fn follow(
+        &self,
+        topic: &str,
+        starts: &[(i32, i64)],
+        rules: &TopicRules,
+        sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<(), ClusterError> {
+        let mut assignment = TopicPartitionList::new();
+        for (partition, offset) in starts {
+            assignment
+                .add_partition_offset(topic, *partition, Offset::Offset(*offset))
+                .map_err(ClusterError::Client)?;
+        }
+        self.consumer
+            .assign(&assignment)
+            .map_err(ClusterError::Client)?;
+        let result = loop {
+            match self.consumer.poll(Duration::from_millis(200)) {
+                None | Some(Err(KafkaError::PartitionEOF(_))) => {}
+                Some(Err(e @ KafkaError::MessageConsumption(code))) if is_fatal_for_scan(code) => {
+                    break Err(ClusterError::Read {
+                        topic: topic.to_owned(),
+                        cause: e,
+                    });
+                }
+                Some(Err(e)) => tracing::warn!(topic, error = %e, "follow: transient error"),
+                Some(Ok(message)) => {
+                    let headers = message
+                        .headers()
+                        .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+                        .unwrap_or_default();
+                    let raw = RawRecord {
+                        topic,
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        timestamp: message.timestamp().to_millis(),
+                        key: message.key(),
+                        headers,
+                        value: message.payload(),
+                    };
+                    if sink(Event::decode(&raw, rules)).is_break() {
+                        break Ok(());
+                    }
+                }
+            }
+        };
+        let _ = self.consumer.unassign();
+        result
+    }
+
     /// `scan`, telling `watch` when the client reports trouble (`Some(what)`: the broker
     /// is unreachable, a request failed) and when records flow again (`None`).
     pub fn scan_watching(

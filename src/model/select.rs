@@ -89,7 +89,7 @@ impl Selection {
         }
     }
 
-    fn matches(&self, event: &Event) -> bool {
+    pub fn matches(&self, event: &Event) -> bool {
         let after = self
             .since
             .into_iter()

@@ -1,0 +1,56 @@
+//! `rewind events --follow`: the events there are, then new ones as they arrive.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+#[test]
+fn follow_prints_new_events_as_they_arrive() {
+    let cluster = mock(&[("t", 2)]);
+    let b = cluster.bootstrap_servers();
+    let record = |p: i32, n: i32| {
+        Rec::new(
+            "t",
+            p,
+            &format!("k{n}"),
+            &format!("{{\"type\":\"T\",\"n\":{n}}}"),
+        )
+    };
+    produce(&b, &[record(0, 0), record(1, 1), record(0, 2)]);
+    let dir = sandbox();
+    let mut child = rewind_command(dir.path())
+        .args(["-b", &b, "events", "t", "--follow", "--limit", "5"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let next = || -> Value {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a line from --follow");
+        serde_json::from_str(&line).unwrap()
+    };
+    let existing: Vec<i64> = (0..3)
+        .map(|_| next()["value"]["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(existing, [0, 2, 1], "partition then offset order");
+    produce(&b, &[record(1, 3)]);
+    assert_eq!(next()["value"]["n"], 3);
+    produce(&b, &[record(0, 4), record(0, 5)]);
+    assert_eq!(next()["value"]["n"], 4);
+    // --limit 5 reached: it exits by itself.
+    let status = child.wait().unwrap();
+    assert!(status.success());
+}
