@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use tracing_appender::non_blocking::WorkerGuard;
 
+/// When the process started (set first thing in `main`), for timing the first frame.
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 /// `$VAR` if set and absolute, else `$HOME/<fallback>`.
 pub fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
     match std::env::var_os(var).map(PathBuf::from) {

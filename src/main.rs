@@ -7,6 +7,7 @@ use kafka_rewind::model::secrets;
 use kafka_rewind::{app, commands, demo, isolation, logging};
 
 fn main() -> ExitCode {
+    let _ = logging::STARTED.set(std::time::Instant::now());
     if std::env::args_os()
         .nth(1)
         .is_some_and(|a| a == isolation::WORKER_ARG)

@@ -41,6 +41,8 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
     let mut session = super::terminal::Session::start()?;
     // A test hook for the crash path: the panic must leave the terminal restored.
     let crash = std::env::var_os("REWIND_TEST_PANIC").is_some();
+    let mut first_frame = crate::logging::STARTED.get().copied();
+    let mut topics_shown: Option<()> = None;
     let result = (|| -> Result<()> {
         for command in app.start() {
             worker.spawn(command);
@@ -54,6 +56,19 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
                     .terminal
                     .draw(|frame| crate::ui::draw(frame, &app))?;
                 dirty = false;
+                if let Some(started) = first_frame.take() {
+                    tracing::info!(
+                        ms = started.elapsed().as_millis() as u64,
+                        "first frame drawn"
+                    );
+                }
+                if topics_shown.is_none() && !app.topics.all.is_empty() {
+                    topics_shown = Some(());
+                    let since = crate::logging::STARTED
+                        .get()
+                        .map(|s| s.elapsed().as_millis());
+                    tracing::info!(ms = since.unwrap_or_default() as u64, "topics drawn");
+                }
                 if crash {
                     panic!("REWIND_TEST_PANIC is set");
                 }
