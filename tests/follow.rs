@@ -54,3 +54,75 @@ fn follow_prints_new_events_as_they_arrive() {
     let status = child.wait().unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn f_in_the_tui_appends_new_events_and_the_stream_follows() {
+    use kafka_rewind::app::worker::Worker;
+    use kafka_rewind::app::{Action, App};
+    use kafka_rewind::config::{Config, Connection};
+    use std::time::Instant;
+
+    let cluster = mock(&[("t", 2)]);
+    let b = cluster.bootstrap_servers();
+    let record = |n: i32| {
+        Rec::new(
+            "t",
+            1,
+            "acct-1",
+            &format!("{{\"type\":\"Deposited\",\"data\":{{\"n\":{n}}}}}"),
+        )
+    };
+    produce(&b, &[record(0), record(1)]);
+    let conn = Connection {
+        brokers: b.clone(),
+        ..Connection::default()
+    };
+    let (tx, rx) = mpsc::channel();
+    let worker = Worker::new(conn, Config::default(), tx);
+    let mut app = App::new(b.clone(), Config::default());
+    let run = |app: &mut App, action: Option<Action>, until: &dyn Fn(&App) -> bool| {
+        if let Some(action) = action {
+            for command in app.update(action) {
+                worker.spawn(command);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !until(app) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out; status: {}",
+                app.status
+            );
+            if let Ok(msg) = rx.recv_timeout(Duration::from_millis(20)) {
+                app.apply(msg);
+            }
+        }
+    };
+    for command in app.start() {
+        worker.spawn(command);
+    }
+    run(&mut app, None, &|a| !a.topics.all.is_empty());
+    run(&mut app, Some(Action::Open), &|a| a.events.done);
+    run(&mut app, Some(Action::Open), &|a| a.stream.is_some());
+    run(&mut app, Some(Action::Last), &|_| true);
+    assert_eq!(
+        app.stream.as_ref().unwrap().state,
+        serde_json::json!({"n": 1})
+    );
+    run(&mut app, Some(Action::Follow), &|a| a.following);
+    std::thread::sleep(Duration::from_millis(300)); // the tail is assigned
+    produce(&b, &[record(2), record(3)]);
+    run(&mut app, None, &|a| a.events.events.len() == 4);
+    let view = app.stream.as_ref().unwrap();
+    assert_eq!(
+        view.indices.len(),
+        4,
+        "the open stream took the new events in"
+    );
+    assert_eq!(
+        view.cursor, 3,
+        "the cursor was on the last event and follows"
+    );
+    assert_eq!(view.state["n"], 3);
+    run(&mut app, Some(Action::Follow), &|a| !a.following);
+}

@@ -53,6 +53,8 @@ pub enum Action {
     Compensate,
     /// Delete the selected mark.
     Delete,
+    /// Follow new events of the open topic (live tail) on / off.
+    Follow,
     /// Typing into the filter or command line.
     Type(char),
     Erase,
@@ -82,6 +84,13 @@ pub enum Command {
     },
     /// Produce a compensating event the user confirmed.
     Produce(Box<crate::model::compensate::Draft>),
+    /// Read new events of the topic from these offsets on (live tail), until stopped.
+    Follow {
+        topic: String,
+        generation: u64,
+        starts: std::collections::BTreeMap<i32, i64>,
+    },
+    StopFollow,
 }
 
 impl PartialEq for Command {
@@ -237,6 +246,8 @@ pub struct App {
     pub groups: GroupsView,
     /// Writes are refused (shown before the user confirms anything).
     pub read_only: bool,
+    /// Whether new events of the open topic are followed (`f`).
+    pub following: bool,
     /// Set while the worker cannot reach the broker and is retrying.
     pub disconnected: Option<String>,
     /// A coordinate to show once the topic being loaded is in.
@@ -268,6 +279,7 @@ impl App {
             marks_file: None,
             groups: GroupsView::default(),
             read_only: false,
+            following: false,
             disconnected: None,
             pending_jump: None,
         }
@@ -315,6 +327,7 @@ impl App {
                 };
             }
             Action::Compensate => return self.start_compensate(),
+            Action::Follow => return self.toggle_follow(),
             _ => {}
         }
         if self.screen == Screen::Stream {
@@ -513,6 +526,7 @@ impl App {
 
     pub(super) fn open_topic(&mut self, name: &str) -> Vec<Command> {
         self.generation += 1;
+        self.following = false;
         self.reducers = None;
         self.stream = None;
         self.aggregates = AggregatesView::default();
@@ -570,6 +584,11 @@ impl App {
             }
             Msg::TopicSize { generation, total } if generation == self.generation => {
                 self.events.total = Some(total);
+            }
+            Msg::Events { generation, events }
+                if generation == self.generation && self.events.done =>
+            {
+                self.receive_followed(events)
             }
             Msg::Events {
                 generation,

@@ -265,6 +265,64 @@ impl App {
         Some(vec![])
     }
 
+    /// `f`: starts or stops following the open topic's new events.
+    pub(super) fn toggle_follow(&mut self) -> Vec<Command> {
+        if !self.events.done || self.events.topic.is_empty() {
+            self.status = "open a topic and let it load, then f follows its new events".into();
+            return vec![];
+        }
+        self.following = !self.following;
+        if !self.following {
+            self.status = "stopped following".into();
+            return vec![Command::StopFollow];
+        }
+        let mut starts = BTreeMap::new();
+        for e in &self.events.events {
+            let next = starts.entry(e.partition).or_insert(0);
+            *next = (*next).max(e.offset + 1);
+        }
+        self.status = format!(
+            "following {}: new events appear as they arrive (f stops)",
+            self.events.topic
+        );
+        vec![Command::Follow {
+            topic: self.events.topic.clone(),
+            generation: self.generation,
+            starts,
+        }]
+    }
+
+    /// New events of the followed topic: appended; the open stream takes them in, and a
+    /// cursor that was on the last event moves to the newest.
+    pub(super) fn receive_followed(&mut self, mut events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let touches = self
+            .stream
+            .as_ref()
+            .map(|s| {
+                (
+                    s.aggregate.clone(),
+                    s.cursor + 1 == s.indices.len(),
+                    s.indices.get(s.cursor).copied(),
+                )
+            })
+            .filter(|(aggregate, _, _)| events.iter().any(|e| &e.aggregate == aggregate));
+        let at_end = self.events.selected + 1 >= self.events.events.len();
+        self.events.events.append(&mut events);
+        if at_end && self.screen == Screen::Events {
+            self.events.selected = self.events.events.len() - 1;
+        }
+        self.link_events();
+        self.aggregates.refresh(&self.events.events);
+        if let Some((aggregate, was_at_end, at)) = touches {
+            let focused = self.aggregates.focused;
+            self.open_stream(&aggregate, if was_at_end { None } else { at });
+            self.aggregates.focused = focused;
+        }
+    }
+
     /// Back to the topic's events, at the event the timeline was on.
     fn leave_stream(&mut self) {
         self.screen = Screen::Events;

@@ -29,6 +29,8 @@ pub struct Worker {
     tx: Sender<Msg>,
     /// The generation of the topic the UI wants now: loads of older ones stop retrying.
     latest: Arc<AtomicU64>,
+    /// The generation being followed (0: none).
+    following: Arc<AtomicU64>,
 }
 
 impl Worker {
@@ -38,6 +40,7 @@ impl Worker {
             config: std::sync::Arc::new(config),
             tx,
             latest: Arc::new(AtomicU64::new(0)),
+            following: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -48,6 +51,16 @@ impl Worker {
             self.latest.store(*generation, Ordering::Relaxed);
         }
         let latest = self.latest.clone();
+        match &command {
+            Command::Follow { generation, .. } => {
+                self.following.store(*generation, Ordering::Relaxed)
+            }
+            Command::StopFollow | Command::LoadTopic { .. } => {
+                self.following.store(0, Ordering::Relaxed)
+            }
+            _ => {}
+        }
+        let following = self.following.clone();
         std::thread::spawn(move || match command {
             Command::LoadTopics => {
                 let result = Cluster::connect(&conn)
@@ -123,6 +136,46 @@ impl Worker {
                     })
                     .map_err(|e| format!("{e:#}"));
                 let _ = tx.send(Msg::Rewound(result));
+            }
+            Command::StopFollow => {}
+            Command::Follow {
+                topic,
+                generation,
+                starts,
+            } => {
+                let wanted = || following.load(Ordering::Relaxed) == generation;
+                let followed = Cluster::connect(&conn).and_then(|c| {
+                    let info = c.topic(&topic)?;
+                    let starts: Vec<(i32, i64)> = info
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.partition,
+                                starts.get(&p.partition).copied().unwrap_or(p.low),
+                            )
+                        })
+                        .collect();
+                    c.scanner()?.follow(
+                        &topic,
+                        &starts,
+                        &config.rules_for(&topic),
+                        &mut |event| match tx.send(Msg::Events {
+                            generation,
+                            events: vec![event],
+                        }) {
+                            Ok(()) => ControlFlow::Continue(()),
+                            Err(_) => ControlFlow::Break(()),
+                        },
+                        &wanted,
+                    )
+                });
+                if let Err(e) = followed {
+                    let _ = tx.send(Msg::Warning {
+                        generation,
+                        message: format!("stopped following {topic}: {e}"),
+                    });
+                }
             }
             Command::Produce(draft) => {
                 let result = Cluster::connect(&conn)

@@ -103,6 +103,7 @@ fn follow(
                 false => ControlFlow::Continue(()),
             }
         },
+        &|| true,
     )?;
     match write_error {
         Some(e) => Err(e.into()),

@@ -172,13 +172,14 @@ impl Scanner {
     }
 
     /// Reads new records from `starts` (partition, offset) on, as they arrive, until
-    /// `sink` breaks off. Waits as long as it takes.
+    /// `sink` breaks off or `wanted` says to stop (asked between polls).
     pub fn follow(
         &self,
         topic: &str,
         starts: &[(i32, i64)],
         rules: &TopicRules,
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+        wanted: &dyn Fn() -> bool,
     ) -> Result<(), ClusterError> {
         let mut assignment = TopicPartitionList::new();
         for (partition, offset) in starts {
@@ -190,6 +191,9 @@ impl Scanner {
             .assign(&assignment)
             .map_err(ClusterError::Client)?;
         let result = loop {
+            if !wanted() {
+                break Ok(());
+            }
             match self.consumer.poll(Duration::from_millis(200)) {
                 None | Some(Err(KafkaError::PartitionEOF(_))) => {}
                 Some(Err(e @ KafkaError::MessageConsumption(code))) if is_fatal_for_scan(code) => {
