@@ -69,6 +69,12 @@ pub enum Command {
         /// Print at most N aggregates.
         #[arg(long)]
         limit: Option<usize>,
+        /// Count only events at or after this RFC 3339 time.
+        #[arg(long, value_parser = parse_time_arg)]
+        since: Option<i64>,
+        /// Count only events at or before this RFC 3339 time.
+        #[arg(long, value_parser = parse_time_arg)]
+        until: Option<i64>,
     },
     /// Print an aggregate's state after an event (default: the last), folded by the topic's reducers.
     State {

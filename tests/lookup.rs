@@ -145,3 +145,61 @@ fn a_lookup_by_key_reads_one_partition() {
     let bad = rewind_in(dir.path(), &["-b", &b, "state", "t", "--aggregate", &key]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown partitioner `round_robin`"));
 }
+
+#[test]
+fn aggregates_count_only_the_window_asked_for() {
+    let cluster = mock(&[("w", 3)]);
+    let b = cluster.bootstrap_servers();
+    let base = 1_795_000_000_000i64;
+    let records: Vec<Rec> = (0..30)
+        .map(|i| {
+            Rec::new(
+                "w",
+                i % 3,
+                &format!("a{}", i % 2),
+                &json!({"type": format!("T{i}")}).to_string(),
+            )
+            .at(base + i as i64 * 60_000)
+        })
+        .collect();
+    produce(&b, &records);
+    let at = |minutes: i64| {
+        chrono::DateTime::from_timestamp_millis(base + minutes * 60_000)
+            .unwrap()
+            .to_rfc3339()
+    };
+    let all: Value = serde_json::from_str(&stdout(&rewind(&[
+        "-b",
+        &b,
+        "-o",
+        "json",
+        "aggregates",
+        "w",
+    ])))
+    .unwrap();
+    assert_eq!(
+        (all[0]["count"].clone(), all[1]["count"].clone()),
+        (json!(15), json!(15))
+    );
+    assert_eq!(all[0]["last_type"], "T28");
+    let window: Value = serde_json::from_str(&stdout(&rewind(&[
+        "-b",
+        &b,
+        "-o",
+        "json",
+        "aggregates",
+        "w",
+        "--since",
+        &at(10),
+        "--until",
+        &at(19),
+    ])))
+    .unwrap();
+    // Minutes 10..=19: five events of each aggregate; a0's last is T18.
+    assert_eq!(
+        (window[0]["count"].clone(), window[1]["count"].clone()),
+        (json!(5), json!(5))
+    );
+    assert_eq!(window[0]["last_type"], "T18");
+    assert_eq!(window[0]["first"]["timestamp"], base + 10 * 60_000);
+}

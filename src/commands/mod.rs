@@ -3,6 +3,7 @@
 mod compensate;
 mod events;
 mod groups;
+mod progress;
 mod reset;
 mod state;
 mod table;
@@ -34,8 +35,14 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
         }) => compensate::run(&conn, config, topic, *event, *execute, output, out),
         Some(Command::Topics) => topics::run(&conn, cli.global.output, out),
         Some(Command::Events(args)) => events::run(&conn, config, args, out),
-        Some(Command::Aggregates { topic, limit }) => {
-            state::aggregates(&conn, config, topic, *limit, cli.global.output, out)
+        Some(Command::Aggregates {
+            topic,
+            limit,
+            since,
+            until,
+        }) => {
+            let window = (*since, *until);
+            state::aggregates(&conn, config, topic, *limit, window, cli.global.output, out)
         }
         Some(Command::State {
             topic,

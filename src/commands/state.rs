@@ -21,6 +21,7 @@ pub fn aggregates(
     config: &Config,
     topic: &str,
     limit: Option<usize>,
+    (since, until): (Option<i64>, Option<i64>),
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -46,11 +47,18 @@ pub fn aggregates(
     let states = (0..workers)
         .map(|_| AggregateIndex::with_capacity(expected))
         .collect();
+    let mut progress = super::progress::Progress::new(topic, info.count());
     let mut parts = cluster.scanner()?.index_parallel(
         topic,
         &ranges,
         states,
         &|index: &mut AggregateIndex, raw| {
+            let outside = |bound: Option<i64>, keep: fn(i64, i64) -> bool| {
+                bound.is_some_and(|b| raw.timestamp.is_none_or(|t| !keep(t, b)))
+            };
+            if outside(since, |t, b| t >= b) || outside(until, |t, b| t <= b) {
+                return;
+            }
             let (aggregate, event_type) = crate::model::index::aggregate_and_type(raw, &rules);
             let coord = crate::model::Coord {
                 partition: raw.partition,
@@ -58,7 +66,9 @@ pub fn aggregates(
             };
             index.add_parts(&aggregate, &event_type, coord, raw.timestamp);
         },
+        &mut || progress.tick(),
     )?;
+    drop(progress);
     let mut index = parts.pop().unwrap_or_default();
     for part in parts {
         index.merge(part);
@@ -128,7 +138,10 @@ fn stream(
                 end: p.high,
             })
             .collect();
+        let total = ranges.iter().map(|r| r.end - r.start).sum();
+        let mut progress = super::progress::Progress::new(topic, total);
         let _ = scanner.scan(topic, &ranges, &rules, &mut |e| {
+            progress.tick();
             if e.aggregate == aggregate {
                 events.push(e);
             }

@@ -1,0 +1,57 @@
+//! A progress line on stderr while a command reads a topic, only when stderr is a
+//! terminal (never in pipes, files or tests).
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+/// Redrawn at most this often.
+const EVERY: Duration = Duration::from_millis(200);
+
+pub struct Progress {
+    topic: String,
+    total: i64,
+    done: i64,
+    shown: bool,
+    last: Instant,
+    on: bool,
+}
+
+impl Progress {
+    /// Progress through `total` records of `topic`.
+    pub fn new(topic: &str, total: i64) -> Progress {
+        Progress {
+            topic: topic.to_owned(),
+            total,
+            done: 0,
+            shown: false,
+            last: Instant::now(),
+            on: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// One more record read; redraws now and then.
+    pub fn tick(&mut self) {
+        self.done += 1;
+        if self.on && self.done % 4096 == 0 && self.last.elapsed() >= EVERY {
+            self.last = Instant::now();
+            self.shown = true;
+            let percent = (self.done * 100).checked_div(self.total).unwrap_or(100);
+            let _ = write!(
+                std::io::stderr(),
+                "\r\x1b[Kreading {}: {} of {} events ({percent}%)",
+                self.topic,
+                self.done,
+                self.total
+            );
+        }
+    }
+}
+
+impl Drop for Progress {
+    /// Clears the line so that what follows starts clean.
+    fn drop(&mut self) {
+        if self.shown {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+    }
+}
