@@ -539,3 +539,19 @@ fn compensate_dialog() {
     let commands = app.update(Action::Submit);
     assert_eq!(commands.len(), 1, "{commands:?}");
 }
+
+#[test]
+fn the_rewind_dialog_shows_client_properties_with_secrets_redacted() {
+    let mut app = stream_app();
+    app.properties = vec![
+        ("security.protocol".into(), "SASL_SSL".into()),
+        ("sasl.password".into(), "hunter2-Zq9".into()),
+    ];
+    app.update(Action::Rewind);
+    app.apply(Msg::Groups(Ok(groups())));
+    app.update(Action::Open);
+    app.apply(Msg::Plan(Ok(plan_to_first_event(&app))));
+    let text = screen_sized(&app, 200, 40);
+    assert!(text.contains("sasl.password=***"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}

@@ -246,6 +246,9 @@ pub struct App {
     pub groups: GroupsView,
     /// Writes are refused (shown before the user confirms anything).
     pub read_only: bool,
+    /// The client properties (-X, profile), for the equivalent commands shown in plans
+    /// (secrets redacted there).
+    pub properties: Vec<(String, String)>,
     /// Whether new events of the open topic are followed (`f`).
     pub following: bool,
     /// Set while the worker cannot reach the broker and is retrying.
@@ -279,6 +282,7 @@ impl App {
             marks_file: None,
             groups: GroupsView::default(),
             read_only: false,
+            properties: vec![],
             following: false,
             disconnected: None,
             pending_jump: None,

@@ -17,6 +17,7 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
     let worker = Worker::new(conn.clone(), config.clone(), tx);
     let mut app = App::new(conn.brokers.clone(), config);
     app.read_only = conn.read_only;
+    app.properties = conn.properties.clone();
     app.status = app.config_warnings();
     let marks_file = crate::logging::state_dir()
         .join("marks")

@@ -131,7 +131,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
                     plan.time.map(short_time).unwrap_or_default()
                 )),
             ])];
-            lines.extend(plan_lines(plan, &app.brokers));
+            lines.extend(plan_lines(plan, app));
             lines.push(Line::raw(""));
             match dialog.blocked(app.read_only) {
                 Some(why) => lines.push(Line::styled(format!("✗ {why}"), Style::new().fg(Color::Red))),
@@ -249,7 +249,7 @@ fn draw_pick_group(frame: &mut Frame, area: Rect, dialog: &RewindDialog) {
 }
 
 /// The plan as lines: partitions, first events, re-delivered events, warnings, command.
-fn plan_lines(plan: &Plan, brokers: &str) -> Vec<Line<'static>> {
+fn plan_lines(plan: &Plan, app: &App) -> Vec<Line<'static>> {
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut lines = vec![
         Line::raw(""),
@@ -315,7 +315,7 @@ fn plan_lines(plan: &Plan, brokers: &str) -> Vec<Line<'static>> {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Equivalent command:", bold));
     lines.push(Line::raw(text::clean(
-        &plan.equivalent_command(brokers, &[]),
+        &plan.equivalent_command(&app.brokers, &app.properties),
     )));
     lines
 }
