@@ -143,7 +143,19 @@ impl Worker {
                 generation,
                 starts,
             } => {
-                let wanted = || following.load(Ordering::Relaxed) == generation;
+                // New events go to the UI in batches, at most every BATCH_EVERY; a batch
+                // still waiting is sent between polls, when the stream is quiet.
+                let pending = std::cell::RefCell::new((Vec::new(), Instant::now()));
+                let flush = |force: bool| -> bool {
+                    let mut pending = pending.borrow_mut();
+                    if pending.0.is_empty() || (!force && pending.1.elapsed() < BATCH_EVERY) {
+                        return true;
+                    }
+                    pending.1 = Instant::now();
+                    let events = std::mem::take(&mut pending.0);
+                    tx.send(Msg::Events { generation, events }).is_ok()
+                };
+                let wanted = || flush(true) && following.load(Ordering::Relaxed) == generation;
                 let followed = Cluster::connect(&conn).and_then(|c| {
                     let info = c.topic(&topic)?;
                     let starts: Vec<(i32, i64)> = info
@@ -160,12 +172,12 @@ impl Worker {
                         &topic,
                         &starts,
                         &config.rules_for(&topic),
-                        &mut |event| match tx.send(Msg::Events {
-                            generation,
-                            events: vec![event],
-                        }) {
-                            Ok(()) => ControlFlow::Continue(()),
-                            Err(_) => ControlFlow::Break(()),
+                        &mut |event| {
+                            pending.borrow_mut().0.push(event);
+                            match flush(false) {
+                                true => ControlFlow::Continue(()),
+                                false => ControlFlow::Break(()),
+                            }
                         },
                         &wanted,
                     )

@@ -172,7 +172,8 @@ impl Scanner {
     }
 
     /// Reads new records from `starts` (partition, offset) on, as they arrive, until
-    /// `sink` breaks off or `wanted` says to stop (asked between polls).
+    /// `sink` breaks off or `wanted` says to stop (asked when no record came for a
+    /// while, and every 1,024 records).
     pub fn follow(
         &self,
         topic: &str,
@@ -190,11 +191,20 @@ impl Scanner {
         self.consumer
             .assign(&assignment)
             .map_err(ClusterError::Client)?;
+        // `wanted` is asked when the stream is quiet, and every 1,024 records.
+        let mut quiet = true;
+        let mut since_asked = 0u32;
         let result = loop {
-            if !wanted() {
-                break Ok(());
+            if quiet || since_asked >= 1024 {
+                since_asked = 0;
+                if !wanted() {
+                    break Ok(());
+                }
             }
-            match self.consumer.poll(Duration::from_millis(200)) {
+            since_asked += 1;
+            let polled = self.consumer.poll(Duration::from_millis(200));
+            quiet = polled.is_none();
+            match polled {
                 None | Some(Err(KafkaError::PartitionEOF(_))) => {}
                 Some(Err(e @ KafkaError::MessageConsumption(code))) if is_fatal_for_scan(code) => {
                     break Err(ClusterError::Read {
