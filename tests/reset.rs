@@ -230,6 +230,11 @@ fn execute_is_refused_for_unknown_state_and_read_only_and_the_undo_file_restores
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+    let shown = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        shown.contains("Rewind group ledger-projector on ledger: --to-earliest"),
+        "the refused plan is shown: {shown}"
+    );
     let read_only = f.run(&[&["--read-only"][..], &scope, &["--allow-unknown-state"]].concat());
     assert!(String::from_utf8_lossy(&read_only.stderr).contains("read-only"));
     assert_eq!(f.committed(), [Some(30), Some(35), Some(40)]);

@@ -77,7 +77,16 @@ pub fn run(
                 allow_unknown_state: args.allow_unknown_state,
                 undo_file: args.undo_file.clone(),
             };
-            Some(rewind::execute(&cluster, &plan, &options)?)
+            match rewind::execute(&cluster, &plan, &options) {
+                Ok(done) => Some(done),
+                Err(refused) => {
+                    // The plan that was not applied, then why (on stderr, by main).
+                    if output == Output::Table {
+                        print_table(&plan, &command, out)?;
+                    }
+                    return Err(refused);
+                }
+            }
         }
     };
     let undo = execution
