@@ -69,6 +69,9 @@ pub enum Command {
         /// Print at most N aggregates.
         #[arg(long)]
         limit: Option<usize>,
+        /// Start here: P/O (partition P from offset O) or an RFC 3339 time.
+        #[arg(long)]
+        from: Option<Position>,
         /// Count only events at or after this RFC 3339 time.
         #[arg(long, value_parser = parse_time_arg)]
         since: Option<i64>,

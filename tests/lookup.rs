@@ -202,4 +202,48 @@ fn aggregates_count_only_the_window_asked_for() {
     );
     assert_eq!(window[0]["last_type"], "T18");
     assert_eq!(window[0]["first"]["timestamp"], base + 10 * 60_000);
+    // --from P/O: partition 1 from offset 5 (i = 16, 19, 22, 25, 28).
+    let from: Value = serde_json::from_str(&stdout(&rewind(&[
+        "-b",
+        &b,
+        "-o",
+        "json",
+        "aggregates",
+        "w",
+        "--from",
+        "1/5",
+    ])))
+    .unwrap();
+    let counts: Vec<(String, i64)> = from
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["aggregate"].as_str().unwrap().to_owned(),
+                a["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts.iter().map(|c| c.1).sum::<i64>(), 5, "{counts:?}");
+    let from_time: Value = serde_json::from_str(&stdout(&rewind(&[
+        "-b",
+        &b,
+        "-o",
+        "json",
+        "aggregates",
+        "w",
+        "--from",
+        &at(20),
+    ])))
+    .unwrap();
+    assert_eq!(
+        from_time
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["count"].as_i64().unwrap())
+            .sum::<i64>(),
+        10
+    );
 }

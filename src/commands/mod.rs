@@ -38,11 +38,25 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
         Some(Command::Aggregates {
             topic,
             limit,
+            from,
             since,
             until,
         }) => {
-            let window = (*since, *until);
-            state::aggregates(&conn, config, topic, *limit, window, cli.global.output, out)
+            let window = crate::model::Selection {
+                from: *from,
+                since: *since,
+                until: *until,
+                ..Default::default()
+            };
+            state::aggregates(
+                &conn,
+                config,
+                topic,
+                *limit,
+                &window,
+                cli.global.output,
+                out,
+            )
         }
         Some(Command::State {
             topic,

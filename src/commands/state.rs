@@ -21,21 +21,17 @@ pub fn aggregates(
     config: &Config,
     topic: &str,
     limit: Option<usize>,
-    (since, until): (Option<i64>, Option<i64>),
+    window: &crate::model::Selection,
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
     let cluster = Cluster::connect(conn)?;
     let info = cluster.topic(topic)?;
-    let ranges: Vec<_> = info
-        .partitions
-        .iter()
-        .map(|p| crate::model::select::PartitionRange {
-            partition: p.partition,
-            start: p.low,
-            end: p.high,
-        })
-        .collect();
+    if let Some(crate::model::Position::Index(_)) = window.from {
+        bail!("--from N (skip N events) has no order to count in for aggregates: use --from P/O or --from TIME");
+    }
+    // `--from P/O` reads partition P from offset O; a time window filters records.
+    let ranges = window.ranges(&info.partitions)?;
     let rules = config.rules_for(topic);
     // Counts do not depend on order: all partitions are read at once, and records are
     // indexed on other cores by their key and the paths the rules name, without a full
@@ -47,16 +43,14 @@ pub fn aggregates(
     let states = (0..workers)
         .map(|_| AggregateIndex::with_capacity(expected))
         .collect();
-    let mut progress = super::progress::Progress::new(topic, info.count());
+    let mut progress =
+        super::progress::Progress::new(topic, ranges.iter().map(|r| r.end - r.start).sum());
     let mut parts = cluster.scanner()?.index_parallel(
         topic,
         &ranges,
         states,
         &|index: &mut AggregateIndex, raw| {
-            let outside = |bound: Option<i64>, keep: fn(i64, i64) -> bool| {
-                bound.is_some_and(|b| raw.timestamp.is_none_or(|t| !keep(t, b)))
-            };
-            if outside(since, |t, b| t >= b) || outside(until, |t, b| t <= b) {
+            if !window.in_window(raw.timestamp) {
                 return;
             }
             let (aggregate, event_type) = crate::model::index::aggregate_and_type(raw, &rules);

@@ -89,7 +89,17 @@ impl Selection {
         }
     }
 
+    /// Whether an event is selected (aggregate and time window).
     pub fn matches(&self, event: &Event) -> bool {
+        self.aggregate
+            .as_ref()
+            .is_none_or(|a| *a == event.aggregate)
+            && self.in_window(event.timestamp)
+    }
+
+    /// Whether a timestamp is in the window of `--since`/`--from TIME` and `--until`
+    /// (a record without one counts as earliest).
+    pub fn in_window(&self, timestamp: Option<i64>) -> bool {
         let after = self
             .since
             .into_iter()
@@ -98,12 +108,8 @@ impl Selection {
                 _ => None,
             })
             .max();
-        let ts = event.timestamp.unwrap_or(i64::MIN);
-        self.aggregate
-            .as_ref()
-            .is_none_or(|a| *a == event.aggregate)
-            && after.is_none_or(|t| ts >= t)
-            && self.until.is_none_or(|t| ts <= t)
+        let ts = timestamp.unwrap_or(i64::MIN);
+        after.is_none_or(|t| ts >= t) && self.until.is_none_or(|t| ts <= t)
     }
 }
 
