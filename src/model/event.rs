@@ -156,6 +156,8 @@ pub struct Event {
     pub event_id: Option<String>,
     /// The schema version, when the topic's rules name one.
     pub version: Option<String>,
+    /// Bytes of the raw key, value and headers (what caching this event costs, roughly).
+    pub size: usize,
 }
 
 /// The raw parts of a record, before decoding.
@@ -193,6 +195,13 @@ impl Event {
             aggregate: String::new(),
             event_id: None,
             version: None,
+            size: raw.key.map_or(0, <[u8]>::len)
+                + raw.value.map_or(0, <[u8]>::len)
+                + raw
+                    .headers
+                    .iter()
+                    .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len))
+                    .sum::<usize>(),
         };
         event.event_type = rules.event_type(&event, raw.key);
         event.aggregate = rules.aggregate(&event, raw.key);

@@ -205,10 +205,195 @@ impl<'de> Visitor<'de> for Step<'_> {
     }
 }
 
+/// Strings stored once and referred to by number.
+#[derive(Debug, Default)]
+pub struct Interner {
+    ids: rustc_hash::FxHashMap<std::rc::Rc<str>, u32>,
+    strings: Vec<std::rc::Rc<str>>,
+}
+
+impl Interner {
+    /// The number of a string, adding it when new.
+    pub fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.strings.len() as u32;
+        let shared: std::rc::Rc<str> = s.into();
+        self.strings.push(shared.clone());
+        self.ids.insert(shared, id);
+        id
+    }
+
+    pub fn get(&self, id: u32) -> &str {
+        &self.strings[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+}
+
+/// No string (an optional field that is absent).
+const ABSENT: u32 = u32::MAX;
+
+/// One event in the index: where it is, when, and its interned ids; 48 bytes at most
+/// (`size_of` is checked in a test). The payload lives elsewhere (`cache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub offset: i64,
+    /// `i64::MIN` when the record has none.
+    timestamp: i64,
+    pub partition: i32,
+    aggregate: u32,
+    event_type: u32,
+    key: u32,
+    event_id: u32,
+    version: u32,
+    reference: u32,
+}
+
+/// The events of a topic, compactly: coordinates, times, types, aggregate ids, keys,
+/// event ids, versions and compensation references.
+#[derive(Debug, Default)]
+pub struct EventIndex {
+    entries: Vec<Entry>,
+    strings: Interner,
+}
+
+impl EventIndex {
+    /// Adds an event; `reference` is what the topic's `compensation_ref` finds in it.
+    pub fn push(&mut self, e: &super::Event, reference: Option<&str>) {
+        let mut opt = |s: Option<&str>| s.map_or(ABSENT, |s| self.strings.id(s));
+        let (event_id, version, reference) = (opt(e.event_id.as_deref()), opt(e.version.as_deref()), opt(reference));
+        let entry = Entry {
+            offset: e.offset,
+            timestamp: e.timestamp.unwrap_or(i64::MIN),
+            partition: e.partition,
+            aggregate: self.strings.id(&e.aggregate),
+            event_type: self.strings.id(&e.event_type),
+            key: self.strings.id(&e.key.label()),
+            event_id,
+            version,
+            reference,
+        };
+        self.entries.push(entry);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// One event's view into the index.
+    pub fn get(&self, i: usize) -> Indexed<'_> {
+        Indexed {
+            entry: self.entries[i],
+            strings: &self.strings,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Indexed<'_>> + '_ {
+        (0..self.entries.len()).map(|i| self.get(i))
+    }
+
+    /// Bytes the index holds: entries, and the interned strings once each.
+    pub fn bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.strings.strings.iter().map(|s| s.len() + 16 + 32).sum::<usize>()
+    }
+}
+
+/// One indexed event, with its strings.
+#[derive(Debug, Clone, Copy)]
+pub struct Indexed<'a> {
+    entry: Entry,
+    strings: &'a Interner,
+}
+
+impl<'a> Indexed<'a> {
+    fn opt(&self, id: u32) -> Option<&'a str> {
+        (id != ABSENT).then(|| self.strings.get(id))
+    }
+
+    pub fn coord(&self) -> super::Coord {
+        super::Coord {
+            partition: self.entry.partition,
+            offset: self.entry.offset,
+        }
+    }
+
+    pub fn timestamp(&self) -> Option<i64> {
+        (self.entry.timestamp != i64::MIN).then_some(self.entry.timestamp)
+    }
+
+    pub fn aggregate(&self) -> &'a str {
+        self.strings.get(self.entry.aggregate)
+    }
+
+    pub fn event_type(&self) -> &'a str {
+        self.strings.get(self.entry.event_type)
+    }
+
+    /// The key as shown (text, or a label for bytes and tombstones).
+    pub fn key(&self) -> &'a str {
+        self.strings.get(self.entry.key)
+    }
+
+    pub fn event_id(&self) -> Option<&'a str> {
+        self.opt(self.entry.event_id)
+    }
+
+    pub fn version(&self) -> Option<&'a str> {
+        self.opt(self.entry.version)
+    }
+
+    /// In a reversing event: the id of the event it reverses.
+    pub fn reference(&self) -> Option<&'a str> {
+        self.opt(self.entry.reference)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Event;
+
+    #[test]
+    fn an_index_entry_is_small_and_gives_back_what_it_was_given() {
+        assert!(std::mem::size_of::<Entry>() <= 48, "{}", std::mem::size_of::<Entry>());
+        let rules = TopicRules {
+            event_id: Some(Extractor::parse(".id").unwrap()),
+            ..TopicRules::default()
+        };
+        let raw = RawRecord {
+            topic: "t",
+            partition: 2,
+            offset: 7,
+            timestamp: Some(99),
+            key: Some(b"acct-1"),
+            value: Some(br#"{"type":"Paid","id":"e-1"}"#),
+            ..Default::default()
+        };
+        let e = Event::decode(&raw, &rules);
+        let mut index = EventIndex::default();
+        index.push(&e, Some("e-0"));
+        index.push(&e, None);
+        let got = index.get(0);
+        assert_eq!((got.coord(), got.timestamp()), (e.coord(), Some(99)));
+        assert_eq!((got.aggregate(), got.event_type(), got.key()), ("acct-1", "Paid", "acct-1"));
+        assert_eq!((got.event_id(), got.version(), got.reference()), (Some("e-1"), None, Some("e-0")));
+        assert_eq!(index.get(1).reference(), None);
+        // "acct-1" (key and aggregate), "Paid", "e-1", "e-0": four strings, once each.
+        assert_eq!(index.strings.len(), 4);
+    }
 
     fn both(value: &[u8], rules: &TopicRules) -> ((String, String), (String, String)) {
         let raw = RawRecord {

@@ -1,5 +1,6 @@
 //! The pure model: decoding, positions, selections and event streams. No I/O here.
 
+pub mod cache;
 pub mod compensate;
 pub mod diff;
 pub mod event;

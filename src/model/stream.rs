@@ -237,6 +237,53 @@ pub struct Links {
     pub reversed_by: HashMap<Coord, Coord>,
 }
 
+/// What linking needs of an event: a decoded event, or an entry of the compact index.
+pub trait Linked {
+    fn coord(&self) -> Coord;
+    fn event_id(&self) -> Option<&str>;
+    fn event_type(&self) -> &str;
+    fn aggregate(&self) -> &str;
+    /// In a reversing event: the id of the event it reverses, by the topic's rules.
+    fn reference(&self, rules: &CompensationRules) -> Option<String>;
+}
+
+impl Linked for &Event {
+    fn coord(&self) -> Coord {
+        Event::coord(self)
+    }
+    fn event_id(&self) -> Option<&str> {
+        self.event_id.as_deref()
+    }
+    fn event_type(&self) -> &str {
+        &self.event_type
+    }
+    fn aggregate(&self) -> &str {
+        &self.aggregate
+    }
+    fn reference(&self, rules: &CompensationRules) -> Option<String> {
+        rules.reference.as_ref().and_then(|r| r.extract(self, None))
+    }
+}
+
+impl Linked for super::index::Indexed<'_> {
+    fn coord(&self) -> Coord {
+        super::index::Indexed::coord(self)
+    }
+    fn event_id(&self) -> Option<&str> {
+        super::index::Indexed::event_id(self)
+    }
+    fn event_type(&self) -> &str {
+        super::index::Indexed::event_type(self)
+    }
+    fn aggregate(&self) -> &str {
+        super::index::Indexed::aggregate(self)
+    }
+    /// Found when the event was indexed.
+    fn reference(&self, _: &CompensationRules) -> Option<String> {
+        super::index::Indexed::reference(self).map(str::to_owned)
+    }
+}
+
 /// How compensations pair up: reverser type → reversed type, and (optionally) the
 /// reversed event's id as found in the reverser.
 #[derive(Debug, Clone, Default)]
@@ -249,46 +296,42 @@ impl Links {
     /// Finds duplicates (by event id) and compensations over events in stream order.
     /// Without a reference, a reverser pairs with the latest not-yet-reversed event of
     /// the reversed type in the same aggregate.
-    pub fn build<'a>(
-        events: impl IntoIterator<Item = &'a Event>,
-        rules: &CompensationRules,
-    ) -> Links {
+    pub fn build<L: Linked>(events: impl IntoIterator<Item = L>, rules: &CompensationRules) -> Links {
         let mut links = Links::default();
-        let mut first_by_id: HashMap<&str, Coord> = HashMap::new();
-        let mut open: HashMap<(&str, &str), Vec<Coord>> = HashMap::new();
+        let mut first_by_id: HashMap<String, Coord> = HashMap::new();
+        let mut open: HashMap<(String, String), Vec<Coord>> = HashMap::new();
         for e in events {
-            if let Some(id) = e.event_id.as_deref() {
+            let coord = e.coord();
+            if let Some(id) = e.event_id() {
                 match first_by_id.get(id) {
                     Some(&first) => {
-                        links.duplicate_of.insert(e.coord(), first);
+                        links.duplicate_of.insert(coord, first);
                         continue; // a re-sent event neither reverses nor is reversed again
                     }
                     None => {
-                        first_by_id.insert(id, e.coord());
+                        first_by_id.insert(id.to_owned(), coord);
                     }
                 }
             }
-            if let Some(reversed_type) = rules.compensations.get(&e.event_type) {
-                let target = match rules.reference.as_ref().and_then(|r| r.extract(e, None)) {
+            let aggregate = e.aggregate().to_owned();
+            if let Some(reversed_type) = rules.compensations.get(e.event_type()) {
+                let slot = (aggregate.clone(), reversed_type.clone());
+                let target = match e.reference(rules) {
                     Some(reference) => first_by_id
                         .get(reference.as_str())
                         .copied()
                         .filter(|c| !links.reversed_by.contains_key(c)),
-                    None => open
-                        .get_mut(&(e.aggregate.as_str(), reversed_type.as_str()))
-                        .and_then(|v| v.pop()),
+                    None => open.get_mut(&slot).and_then(|v| v.pop()),
                 };
                 if let Some(target) = target {
-                    links.reverses.insert(e.coord(), target);
-                    links.reversed_by.insert(target, e.coord());
-                    if let Some(v) = open.get_mut(&(e.aggregate.as_str(), reversed_type.as_str())) {
+                    links.reverses.insert(coord, target);
+                    links.reversed_by.insert(target, coord);
+                    if let Some(v) = open.get_mut(&slot) {
                         v.retain(|c| *c != target);
                     }
                 }
             }
-            open.entry((e.aggregate.as_str(), e.event_type.as_str()))
-                .or_default()
-                .push(e.coord());
+            open.entry((aggregate, e.event_type().to_owned())).or_default().push(coord);
         }
         links
     }
