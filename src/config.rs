@@ -36,6 +36,9 @@ pub struct Limits {
     /// How long a broker request may take before the broker counts as unreachable
     /// (default 10000; also `--timeout`).
     pub request_ms: Option<u64>,
+    /// How many MB of decoded events the TUI keeps in memory (default 64); the rest
+    /// are read again when shown.
+    pub payload_cache_mb: Option<usize>,
 }
 
 /// A named cluster. Property values may be `${VAR}`, read from the environment (keep

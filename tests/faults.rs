@@ -133,14 +133,14 @@ fn a_broker_lost_mid_load_shows_disconnected_keeps_what_is_loaded_and_resumes() 
     }
     d.wait("topics", |a| a.topics.all.len() == 2);
     d.act(Action::Open); // "big", the first topic
-    d.wait("the first events", |a| a.events.events.len() > 50);
+    d.wait("the first events", |a| a.events.len() > 50);
     assert!(
         !d.app.events.done,
         "the load finished before the broker could be taken down"
     );
     cluster.broker_down(1).unwrap();
     d.wait("disconnected", |a| a.disconnected.is_some());
-    let loaded = d.app.events.events.len();
+    let loaded = d.app.events.len();
     assert!(!d.app.events.done && d.app.events.error.is_none());
     // What is loaded stays usable: open a stream and step through it.
     d.act(Action::Open);
@@ -150,7 +150,13 @@ fn a_broker_lost_mid_load_shows_disconnected_keeps_what_is_loaded_and_resumes() 
     cluster.broker_up(1).unwrap();
     d.wait("the load to finish", |a| a.events.done);
     assert!(d.app.events.error.is_none(), "{:?}", d.app.events.error);
-    let offsets: Vec<i64> = d.app.events.events.iter().map(|e| e.offset).collect();
+    let offsets: Vec<i64> = d
+        .app
+        .events
+        .index
+        .iter()
+        .map(|e| e.coord().offset)
+        .collect();
     assert_eq!(
         offsets,
         (0..400).collect::<Vec<_>>(),

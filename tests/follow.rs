@@ -112,7 +112,7 @@ fn f_in_the_tui_appends_new_events_and_the_stream_follows() {
     run(&mut app, Some(Action::Follow), &|a| a.following);
     std::thread::sleep(Duration::from_millis(300)); // the tail is assigned
     produce(&b, &[record(2), record(3)]);
-    run(&mut app, None, &|a| a.events.events.len() == 4);
+    run(&mut app, None, &|a| a.events.len() == 4);
     let view = app.stream.as_ref().unwrap();
     assert_eq!(
         view.indices.len(),

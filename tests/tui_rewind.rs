@@ -92,9 +92,15 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
     let at = d
         .app
         .events
-        .events
+        .index
         .iter()
-        .position(|e| e.partition == 1 && e.offset == 2)
+        .position(|e| {
+            e.coord()
+                == kafka_rewind::model::Coord {
+                    partition: 1,
+                    offset: 2,
+                }
+        })
         .unwrap();
     d.app.events.selected = at;
     d.act(Action::Open);

@@ -429,13 +429,17 @@ fn plan_to_first_event(app: &App) -> kafka_rewind::model::plan::Plan {
         committed: Some(5),
     }];
     let mut partitions = targets("orders", &scope, &partitions, &Default::default()).unwrap();
-    partitions[0].first_event = Some(app.events.events[0].clone());
-    let impact = impact(&partitions, "order-1001", &app.events.events);
+    let first = (*app.events.event(0).unwrap().clone()).clone();
+    let all: Vec<_> = (0..app.events.len())
+        .map(|i| (**app.events.event(i).unwrap()).clone())
+        .collect();
+    partitions[0].first_event = Some(first.clone());
+    let impact = impact(&partitions, "order-1001", &all);
     Plan {
         group: "projector".into(),
         topic: "orders".into(),
         scope,
-        time: app.events.events[0].timestamp,
+        time: first.timestamp,
         partitions,
         impact: Some(impact),
     }

@@ -91,6 +91,12 @@ pub enum Command {
         starts: std::collections::BTreeMap<i32, i64>,
     },
     StopFollow,
+    /// Read these events' payloads again (they are not kept in memory).
+    Fetch {
+        topic: String,
+        generation: u64,
+        coords: Vec<crate::model::Coord>,
+    },
 }
 
 impl PartialEq for Command {
@@ -126,6 +132,11 @@ pub enum Msg {
     Snapshots {
         generation: u64,
         snapshots: Vec<(String, crate::model::snapshot::StoredSnapshot)>,
+    },
+    /// Payloads read again for `Command::Fetch`.
+    Fetched {
+        generation: u64,
+        events: Vec<Event>,
     },
     /// The broker is unreachable (`Some(why)`; the worker keeps retrying) or reachable again.
     Connection(Option<String>),
@@ -174,11 +185,13 @@ impl TopicsView {
     }
 }
 
-/// One topic's events, loading or loaded.
+/// One topic's events, loading or loaded: every event in the compact index, payloads
+/// (decoded events) in a bounded cache and fetched again when needed.
 #[derive(Debug, Default)]
 pub struct EventsView {
     pub topic: String,
-    pub events: Vec<Event>,
+    pub index: crate::model::index::EventIndex,
+    pub cache: crate::model::cache::PayloadCache,
     pub selected: usize,
     /// Events the topic holds (from its watermarks), once known.
     pub total: Option<i64>,
@@ -193,28 +206,58 @@ pub struct EventsView {
 }
 
 impl EventsView {
-    /// The event under the cursor.
-    pub fn current(&self) -> Option<&Event> {
-        self.events.get(self.selected)
+    /// How many events are indexed.
+    pub fn len(&self) -> usize {
+        self.index.len()
     }
 
-    /// Whether an event matches the `/` search (aggregate, type or key).
-    pub fn matches(&self, event: &Event) -> bool {
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The decoded event at `i`, if its payload is cached.
+    pub fn event(&self, i: usize) -> Option<&std::rc::Rc<Event>> {
+        (i < self.index.len())
+            .then(|| self.cache.peek(self.index.get(i).coord()))
+            .flatten()
+    }
+
+    /// The event under the cursor, if its payload is cached.
+    pub fn current(&self) -> Option<&std::rc::Rc<Event>> {
+        self.event(self.selected)
+    }
+
+    /// Whether the event at `i` matches the `/` search (aggregate, type or key).
+    pub fn matches(&self, i: usize) -> bool {
         let needle = self.search.to_lowercase();
+        let e = self.index.get(i);
         !needle.is_empty()
-            && [&event.aggregate, &event.event_type, &event.key.label()]
+            && [e.aggregate(), e.event_type(), e.key()]
                 .iter()
                 .any(|s| s.to_lowercase().contains(&needle))
     }
 
     fn find(&self, forward: bool) -> Option<usize> {
-        let n = self.events.len();
+        let n = self.len();
         (1..=n)
             .map(|step| match forward {
                 true => (self.selected + step) % n,
                 false => (self.selected + n - step % n) % n,
             })
-            .find(|&i| self.matches(&self.events[i]))
+            .find(|&i| self.matches(i))
+    }
+
+    /// Indexes and caches events that arrived.
+    pub(super) fn ingest(
+        &mut self,
+        events: Vec<Event>,
+        reference: Option<&crate::model::Extractor>,
+    ) {
+        for e in events {
+            let found = reference.and_then(|r| r.extract(&e, None));
+            self.index.push(&e, found.as_deref());
+            self.cache.insert(std::rc::Rc::new(e));
+        }
     }
 }
 
@@ -253,6 +296,14 @@ pub struct App {
     pub following: bool,
     /// Set while the worker cannot reach the broker and is retrying.
     pub disconnected: Option<String>,
+    /// Commands made while applying worker reports (fetches), for the run loop.
+    outbox: Vec<Command>,
+    /// Payloads asked of the worker and not arrived yet.
+    requested: std::collections::HashSet<crate::model::Coord>,
+    /// Payloads that just arrived, kept until the stream waiting for them is open.
+    arrived: std::collections::HashMap<crate::model::Coord, std::rc::Rc<Event>>,
+    /// A stream to open once its payloads arrive: aggregate and position.
+    pending_stream: Option<(String, Option<usize>)>,
     /// A coordinate to show once the topic being loaded is in.
     pending_jump: Option<crate::model::Coord>,
 }
@@ -285,6 +336,10 @@ impl App {
             properties: vec![],
             following: false,
             disconnected: None,
+            outbox: vec![],
+            requested: Default::default(),
+            arrived: Default::default(),
+            pending_stream: None,
             pending_jump: None,
         }
     }
@@ -302,6 +357,43 @@ impl App {
 
     /// Applies one user intent.
     pub fn update(&mut self, action: Action) -> Vec<Command> {
+        let mut commands = self.update_inner(action);
+        self.want_current();
+        commands.append(&mut self.outbox);
+        commands
+    }
+
+    /// Commands that applying worker reports made (payload fetches).
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        self.want_current();
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Asks for payloads not in memory (once each).
+    pub(super) fn fetch(&mut self, coords: Vec<crate::model::Coord>) {
+        let coords: Vec<_> = coords
+            .into_iter()
+            .filter(|c| self.requested.insert(*c))
+            .collect();
+        if !coords.is_empty() {
+            self.outbox.push(Command::Fetch {
+                topic: self.events.topic.clone(),
+                generation: self.generation,
+                coords,
+            });
+        }
+    }
+
+    /// The event under the cursor is shown whole: fetch it if it is not in memory.
+    pub(super) fn want_current(&mut self) {
+        if let Some(i) = self.current_index() {
+            if self.events.event(i).is_none() {
+                self.fetch(vec![self.events.index.get(i).coord()]);
+            }
+        }
+    }
+
+    fn update_inner(&mut self, action: Action) -> Vec<Command> {
         if self.input.is_some() {
             return self.update_input(action);
         }
@@ -322,8 +414,8 @@ impl App {
                 return vec![];
             }
             Action::Rewind => {
-                return match self.current_event() {
-                    Some(e) => self.start_rewind(crate::model::mark::Mark::of(e)),
+                return match self.current_mark() {
+                    Some(m) => self.start_rewind(m),
                     None => {
                         self.status = "open a topic and put the cursor on an event (or pick a mark with ') to rewind to it".into();
                         vec![]
@@ -421,11 +513,10 @@ impl App {
             return;
         }
         let topics_len = self.topics.visible().len();
+        let events_len = self.events.len();
         let (selected, len) = match self.screen {
             Screen::Topics => (&mut self.topics.selected, topics_len),
-            Screen::Events | Screen::Stream => {
-                (&mut self.events.selected, self.events.events.len())
-            }
+            Screen::Events | Screen::Stream => (&mut self.events.selected, events_len),
             Screen::Groups => return,
         };
         let last = len.saturating_sub(1);
@@ -491,10 +582,7 @@ impl App {
             Screen::Events => {
                 self.events.search = filter;
                 if !self.events.search.is_empty() {
-                    let here = self
-                        .events
-                        .current()
-                        .is_some_and(|e| self.events.matches(e));
+                    let here = !self.events.is_empty() && self.events.matches(self.events.selected);
                     if !here {
                         self.update(Action::NextMatch);
                     }
@@ -531,14 +619,23 @@ impl App {
     pub(super) fn open_topic(&mut self, name: &str) -> Vec<Command> {
         self.generation += 1;
         self.following = false;
+        self.requested.clear();
+        self.arrived.clear();
+        self.pending_stream = None;
         self.reducers = None;
         self.stream = None;
         self.aggregates = AggregatesView::default();
         self.links = None;
         self.snapshots.clear();
         self.screen = Screen::Events;
+        let budget = self
+            .config
+            .limits
+            .payload_cache_mb
+            .map_or(crate::model::cache::DEFAULT_BUDGET, |mb| mb << 20);
         self.events = EventsView {
             topic: name.to_owned(),
+            cache: crate::model::cache::PayloadCache::new(budget),
             total: self
                 .topics
                 .all
@@ -560,7 +657,7 @@ impl App {
         let compensations = self.config.compensations_for(&self.events.topic);
         if rules.event_id.is_some() || !compensations.compensations.is_empty() {
             self.links = Some(crate::model::stream::Links::build(
-                &self.events.events,
+                self.events.index.iter(),
                 &compensations,
             ));
         }
@@ -594,11 +691,9 @@ impl App {
             {
                 self.receive_followed(events)
             }
-            Msg::Events {
-                generation,
-                mut events,
-            } if generation == self.generation => {
-                self.events.events.append(&mut events);
+            Msg::Events { generation, events } if generation == self.generation => {
+                let reference = self.config.compensations_for(&self.events.topic).reference;
+                self.events.ingest(events, reference.as_ref());
             }
             Msg::Loaded { generation, result } if generation == self.generation => {
                 self.events.done = true;
@@ -612,6 +707,20 @@ impl App {
                 }
             }
             Msg::Connection(trouble) => self.disconnected = trouble,
+            Msg::Fetched { generation, events } if generation == self.generation => {
+                for e in events {
+                    let e = std::rc::Rc::new(e);
+                    self.requested.remove(&e.coord());
+                    self.arrived.insert(e.coord(), e.clone());
+                    self.events.cache.insert(e);
+                }
+                if let Some((aggregate, at)) = self.pending_stream.take() {
+                    self.open_stream(&aggregate, at);
+                }
+                if self.pending_stream.is_none() {
+                    self.arrived.clear();
+                }
+            }
             Msg::Groups(groups) => self.receive_groups(groups),
             Msg::Plan(plan) => self.receive_plan(plan),
             Msg::Rewound(result) => self.receive_rewound(result),

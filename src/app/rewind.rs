@@ -10,7 +10,7 @@ use crate::kafka::rewind::{Known, PlanRequest};
 use crate::model::compensate::Draft;
 use crate::model::group::{Group, GroupState};
 use crate::model::mark::{self, Mark};
-use crate::model::plan::{self, Plan, Scope};
+use crate::model::plan::{Plan, Scope};
 use crate::model::{Coord, Event};
 
 /// A window over the screen that takes the keys until it closes.
@@ -127,24 +127,43 @@ impl RewindDialog {
 }
 
 impl App {
-    /// The event under the cursor on the Events or Stream screen.
-    pub fn current_event(&self) -> Option<&Event> {
+    /// Where the cursor is in the topic's index, on the Events or Stream screen.
+    pub fn current_index(&self) -> Option<usize> {
         match self.screen {
             Screen::Stream => self
                 .stream
                 .as_ref()
-                .and_then(|s| s.indices.get(s.cursor))
-                .and_then(|&i| self.events.events.get(i)),
-            Screen::Events => self.events.current(),
+                .and_then(|s| s.indices.get(s.cursor).copied()),
+            Screen::Events => {
+                (self.events.selected < self.events.len()).then_some(self.events.selected)
+            }
             _ => None,
         }
     }
 
-    /// Whether the event is marked.
-    pub fn is_marked(&self, e: &Event) -> bool {
+    /// The event under the cursor, when its payload is in memory.
+    pub fn current_event(&self) -> Option<std::rc::Rc<Event>> {
+        self.events.event(self.current_index()?).cloned()
+    }
+
+    /// A mark for the event under the cursor (from the index: no payload needed).
+    pub(super) fn current_mark(&self) -> Option<Mark> {
+        let e = self.events.index.get(self.current_index()?);
+        Some(Mark {
+            topic: self.events.topic.clone(),
+            partition: e.coord().partition,
+            offset: e.coord().offset,
+            timestamp: e.timestamp(),
+            aggregate: e.aggregate().to_owned(),
+            event_type: e.event_type().to_owned(),
+        })
+    }
+
+    /// Whether the event at this coordinate of the open topic is marked.
+    pub fn is_marked(&self, at: Coord) -> bool {
         self.marks
             .iter()
-            .any(|m| m.topic == e.topic && m.coord() == e.coord())
+            .any(|m| m.topic == self.events.topic && m.coord() == at)
     }
 
     /// Whether keys are being typed as text (the input line or a confirmation).
@@ -168,11 +187,10 @@ impl App {
     }
 
     pub(super) fn toggle_mark(&mut self) -> Vec<Command> {
-        let Some(event) = self.current_event() else {
+        let Some(m) = self.current_mark() else {
             self.status = "no event here to mark".into();
             return vec![];
         };
-        let m = Mark::of(event);
         let label = format!("{} {} {}", m.coord(), m.event_type, m.aggregate);
         self.status = match mark::toggle(&mut self.marks, m) {
             true => format!("marked {label} (' lists marks, r rewinds a group to it)"),
@@ -195,8 +213,14 @@ impl App {
 
     /// Opens the Compensate dialog for the event under the cursor.
     pub(super) fn start_compensate(&mut self) -> Vec<Command> {
-        let Some(event) = self.current_event().cloned() else {
-            self.status = "no event here to compensate".into();
+        let Some(event) = self.current_event() else {
+            self.status = match self.current_index() {
+                Some(_) => {
+                    "the event is being loaded from the topic; press c again in a moment".into()
+                }
+                None => "no event here to compensate".into(),
+            };
+            self.want_current();
             return vec![];
         };
         let drafted = self
@@ -230,26 +254,24 @@ impl App {
             return None;
         }
         let t = target.timestamp?;
-        let mut by_partition: BTreeMap<i32, Vec<&Event>> = BTreeMap::new();
-        for e in &self.events.events {
-            by_partition.entry(e.partition).or_default().push(e);
+        // The first offset at or after `t` in each partition, from the index.
+        let mut times: BTreeMap<i32, Option<i64>> = BTreeMap::new();
+        for e in self.events.index.iter() {
+            let found = times.entry(e.coord().partition).or_insert(None);
+            if found.is_none() && e.timestamp().is_some_and(|ts| ts >= t) {
+                *found = Some(e.coord().offset);
+            }
         }
-        let times = by_partition
-            .into_iter()
-            .map(|(p, events)| {
-                let offset = plan::offset_for_time(events, t, i64::MAX);
-                (p, (offset != i64::MAX).then_some(offset))
-            })
-            .collect();
+        let topic = &self.events.topic;
         Some(Known {
             event_time: Some(t),
             times,
             aggregate_events: self
                 .events
-                .events
+                .index
                 .iter()
-                .filter(|e| e.aggregate == target.aggregate)
-                .cloned()
+                .filter(|e| e.aggregate() == target.aggregate)
+                .map(|e| Event::skeleton(topic, &e))
                 .collect(),
         })
     }
@@ -309,9 +331,10 @@ impl App {
 
     /// Opens the stream at a coordinate of the loaded topic.
     pub(super) fn show_coord(&mut self, topic: &str, at: Coord) {
-        match self.events.events.iter().position(|e| e.coord() == at) {
+        let found = self.events.index.iter().position(|e| e.coord() == at);
+        match found {
             Some(i) => {
-                let aggregate = self.events.events[i].aggregate.clone();
+                let aggregate = self.events.index.get(i).aggregate().to_owned();
                 self.events.selected = i;
                 self.open_stream(&aggregate, Some(i));
             }

@@ -92,6 +92,9 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
                 app.apply(msg);
                 dirty = true;
             }
+            for command in app.take_commands() {
+                worker.spawn(command);
+            }
         }
         Ok(())
     })();

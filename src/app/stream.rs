@@ -36,12 +36,14 @@ impl AggregatesView {
     }
 
     /// Rebuilds the list when more events were loaded since it was built.
-    fn refresh(&mut self, events: &[Event]) {
+    fn refresh(&mut self, events: &crate::model::index::EventIndex) {
         if self.built_from == events.len() && !self.all.is_empty() {
             return;
         }
         let mut index = AggregateIndex::default();
-        events.iter().for_each(|e| index.add(e));
+        for e in events.iter() {
+            index.add_parts(e.aggregate(), e.event_type(), e.coord(), e.timestamp());
+        }
         self.all = index.summaries();
         self.built_from = events.len();
     }
@@ -98,17 +100,46 @@ impl StreamView {
 
 impl App {
     /// Opens an aggregate's stream from the loaded events, at `at` (an index into the
-    /// topic's events) or at its last event.
+    /// topic's events) or at its last event. Payloads not in memory are fetched first:
+    /// the stream opens when they arrive.
     pub(super) fn open_stream(&mut self, aggregate: &str, at: Option<usize>) {
-        let events = &self.events.events;
-        let indices: Vec<usize> = (0..events.len())
-            .filter(|&i| events[i].aggregate == aggregate)
+        let indices: Vec<usize> = self
+            .events
+            .index
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.aggregate() == aggregate)
+            .map(|(i, _)| i)
             .collect();
         if indices.is_empty() {
             self.status = format!(
                 "no events of aggregate `{aggregate}` in {} (loaded so far)",
                 self.events.topic
             );
+            return;
+        }
+        let mut events = Vec::with_capacity(indices.len());
+        let mut missing = Vec::new();
+        for &i in &indices {
+            let at = self.events.index.get(i).coord();
+            match self
+                .events
+                .cache
+                .get(at)
+                .or_else(|| self.arrived.get(&at).cloned())
+            {
+                Some(e) => events.push(e),
+                None => missing.push(at),
+            }
+        }
+        if !missing.is_empty() {
+            self.status = format!(
+                "loading {} of the {} events of {aggregate} from the topic…",
+                missing.len(),
+                indices.len()
+            );
+            self.pending_stream = Some((aggregate.to_owned(), at));
+            self.fetch(missing);
             return;
         }
         let reducers = match &self.reducers {
@@ -121,7 +152,7 @@ impl App {
                 }
             },
         };
-        let projection = Projection::new(reducers, indices.iter().map(|&i| &events[i]));
+        let projection = Projection::new(reducers, events.iter().map(|e| &**e));
         let cursor = at
             .and_then(|a| indices.iter().position(|&i| i == a))
             .unwrap_or(indices.len() - 1);
@@ -144,7 +175,7 @@ impl App {
             None => view.refresh(),
         }
         self.stream = Some(view);
-        self.aggregates.refresh(&self.events.events);
+        self.aggregates.refresh(&self.events.index);
         self.aggregates.select(aggregate);
         self.screen = Screen::Stream;
         self.status.clear();
@@ -169,10 +200,11 @@ impl App {
             self.status = "open an aggregate first (:agg ID)".into();
             return;
         };
-        let stream: Vec<&Event> = view
+        let topic = &self.events.topic;
+        let stream: Vec<Event> = view
             .indices
             .iter()
-            .map(|&i| &self.events.events[i])
+            .map(|&i| Event::skeleton(topic, &self.events.index.get(i)))
             .collect();
         let resolved = arg
             .parse()
@@ -277,9 +309,9 @@ impl App {
             return vec![Command::StopFollow];
         }
         let mut starts = BTreeMap::new();
-        for e in &self.events.events {
-            let next = starts.entry(e.partition).or_insert(0);
-            *next = (*next).max(e.offset + 1);
+        for e in self.events.index.iter() {
+            let next = starts.entry(e.coord().partition).or_insert(0);
+            *next = (*next).max(e.coord().offset + 1);
         }
         self.status = format!(
             "following {}: new events appear as they arrive (f stops)",
@@ -294,7 +326,7 @@ impl App {
 
     /// New events of the followed topic: appended; the open stream takes them in, and a
     /// cursor that was on the last event moves to the newest.
-    pub(super) fn receive_followed(&mut self, mut events: Vec<Event>) {
+    pub(super) fn receive_followed(&mut self, events: Vec<Event>) {
         if events.is_empty() {
             return;
         }
@@ -309,13 +341,14 @@ impl App {
                 )
             })
             .filter(|(aggregate, _, _)| events.iter().any(|e| &e.aggregate == aggregate));
-        let at_end = self.events.selected + 1 >= self.events.events.len();
-        self.events.events.append(&mut events);
+        let at_end = self.events.selected + 1 >= self.events.len();
+        let reference = self.config.compensations_for(&self.events.topic).reference;
+        self.events.ingest(events, reference.as_ref());
         if at_end && self.screen == Screen::Events {
-            self.events.selected = self.events.events.len() - 1;
+            self.events.selected = self.events.len() - 1;
         }
         self.link_events();
-        self.aggregates.refresh(&self.events.events);
+        self.aggregates.refresh(&self.events.index);
         if let Some((aggregate, was_at_end, at)) = touches {
             let focused = self.aggregates.focused;
             self.open_stream(&aggregate, if was_at_end { None } else { at });

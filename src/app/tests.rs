@@ -106,7 +106,7 @@ fn open_load_move_and_back() {
         generation: 1,
         events: vec![event(3, "c", "X")],
     });
-    assert_eq!(app.events.events.len(), 3);
+    assert_eq!(app.events.len(), 3);
 }
 
 #[test]

@@ -138,6 +138,40 @@ impl Worker {
                 let _ = tx.send(Msg::Rewound(result));
             }
             Command::StopFollow => {}
+            Command::Fetch {
+                topic,
+                generation,
+                coords,
+            } => {
+                let fetched = Cluster::connect(&conn).and_then(|c| {
+                    let info = c.topic(&topic)?;
+                    let scanner = c.scanner()?;
+                    let rules = config.rules_for(&topic);
+                    let mut events = Vec::new();
+                    for at in coords {
+                        let Some(p) = info.partitions.iter().find(|p| p.partition == at.partition)
+                        else {
+                            continue;
+                        };
+                        if let Some(e) =
+                            scanner.first_at(&topic, at.partition, at.offset, p.high, &rules)?
+                        {
+                            if e.offset == at.offset {
+                                events.push(e);
+                            }
+                        }
+                    }
+                    Ok(events)
+                });
+                let msg = match fetched {
+                    Ok(events) => Msg::Fetched { generation, events },
+                    Err(e) => Msg::Warning {
+                        generation,
+                        message: format!("events of {topic} not read again: {e}"),
+                    },
+                };
+                let _ = tx.send(msg);
+            }
             Command::Follow {
                 topic,
                 generation,

@@ -11,6 +11,9 @@ const DECODED_PER_RAW_BYTE: usize = 3;
 /// What an event costs besides its bytes (the struct, strings' headers, the maps here).
 const PER_EVENT: usize = 256;
 
+/// The default budget: 64 MB.
+pub const DEFAULT_BUDGET: usize = 64 << 20;
+
 /// Events by coordinate, within a byte budget.
 #[derive(Debug)]
 pub struct PayloadCache {
@@ -20,6 +23,12 @@ pub struct PayloadCache {
     events: HashMap<Coord, (Rc<Event>, u64)>,
     /// Last use → coordinate: the first entry is the one to evict.
     by_use: BTreeMap<u64, Coord>,
+}
+
+impl Default for PayloadCache {
+    fn default() -> PayloadCache {
+        PayloadCache::new(DEFAULT_BUDGET)
+    }
 }
 
 impl PayloadCache {
@@ -63,7 +72,9 @@ impl PayloadCache {
         self.by_use.insert(self.tick, at);
         self.events.insert(at, (event, self.tick));
         while self.used > self.budget && self.events.len() > 1 {
-            let Some((_, oldest)) = self.by_use.pop_first() else { break };
+            let Some((_, oldest)) = self.by_use.pop_first() else {
+                break;
+            };
             if let Some((e, _)) = self.events.remove(&oldest) {
                 self.used -= Self::cost(&e);
             }
@@ -121,11 +132,18 @@ mod tests {
         for o in 0..3 {
             cache.insert(event(o, 100));
         }
-        let at = |offset| Coord { partition: 0, offset };
+        let at = |offset| Coord {
+            partition: 0,
+            offset,
+        };
         assert!(cache.get(at(0)).is_some()); // 0 is now the most recent
         cache.insert(event(3, 100)); // evicts 1, the least recently used
         assert!(cache.peek(at(1)).is_none());
-        assert!(cache.peek(at(0)).is_some() && cache.peek(at(2)).is_some() && cache.peek(at(3)).is_some());
+        assert!(
+            cache.peek(at(0)).is_some()
+                && cache.peek(at(2)).is_some()
+                && cache.peek(at(3)).is_some()
+        );
         assert!(cache.used().0 <= cache.used().1);
         // Re-inserting does not count twice.
         cache.insert(event(3, 100));

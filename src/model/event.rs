@@ -216,6 +216,26 @@ impl Event {
         event
     }
 
+    /// An event known only by its index entry: coordinates, time, type, aggregate and
+    /// event id, no payload (for plans, which need no more).
+    pub fn skeleton(topic: &str, indexed: &crate::model::index::Indexed<'_>) -> Event {
+        let at = indexed.coord();
+        Event {
+            topic: topic.to_owned(),
+            partition: at.partition,
+            offset: at.offset,
+            timestamp: indexed.timestamp(),
+            key: Payload::Text(indexed.key().to_owned()),
+            headers: vec![],
+            value: Payload::Null,
+            event_type: indexed.event_type().to_owned(),
+            aggregate: indexed.aggregate().to_owned(),
+            event_id: indexed.event_id().map(str::to_owned),
+            version: indexed.version().map(str::to_owned),
+            size: 0,
+        }
+    }
+
     /// The value of the first header with this name.
     pub fn header(&self, name: &str) -> Option<&Payload> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v)

@@ -269,7 +269,11 @@ impl EventIndex {
     /// Adds an event; `reference` is what the topic's `compensation_ref` finds in it.
     pub fn push(&mut self, e: &super::Event, reference: Option<&str>) {
         let mut opt = |s: Option<&str>| s.map_or(ABSENT, |s| self.strings.id(s));
-        let (event_id, version, reference) = (opt(e.event_id.as_deref()), opt(e.version.as_deref()), opt(reference));
+        let (event_id, version, reference) = (
+            opt(e.event_id.as_deref()),
+            opt(e.version.as_deref()),
+            opt(reference),
+        );
         let entry = Entry {
             offset: e.offset,
             timestamp: e.timestamp.unwrap_or(i64::MIN),
@@ -307,7 +311,12 @@ impl EventIndex {
     /// Bytes the index holds: entries, and the interned strings once each.
     pub fn bytes(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<Entry>()
-            + self.strings.strings.iter().map(|s| s.len() + 16 + 32).sum::<usize>()
+            + self
+                .strings
+                .strings
+                .iter()
+                .map(|s| s.len() + 16 + 32)
+                .sum::<usize>()
     }
 }
 
@@ -368,7 +377,11 @@ mod tests {
 
     #[test]
     fn an_index_entry_is_small_and_gives_back_what_it_was_given() {
-        assert!(std::mem::size_of::<Entry>() <= 48, "{}", std::mem::size_of::<Entry>());
+        assert!(
+            std::mem::size_of::<Entry>() <= 48,
+            "{}",
+            std::mem::size_of::<Entry>()
+        );
         let rules = TopicRules {
             event_id: Some(Extractor::parse(".id").unwrap()),
             ..TopicRules::default()
@@ -388,8 +401,14 @@ mod tests {
         index.push(&e, None);
         let got = index.get(0);
         assert_eq!((got.coord(), got.timestamp()), (e.coord(), Some(99)));
-        assert_eq!((got.aggregate(), got.event_type(), got.key()), ("acct-1", "Paid", "acct-1"));
-        assert_eq!((got.event_id(), got.version(), got.reference()), (Some("e-1"), None, Some("e-0")));
+        assert_eq!(
+            (got.aggregate(), got.event_type(), got.key()),
+            ("acct-1", "Paid", "acct-1")
+        );
+        assert_eq!(
+            (got.event_id(), got.version(), got.reference()),
+            (Some("e-1"), None, Some("e-0"))
+        );
         assert_eq!(index.get(1).reference(), None);
         // "acct-1" (key and aggregate), "Paid", "e-1", "e-0": four strings, once each.
         assert_eq!(index.strings.len(), 4);

@@ -296,7 +296,10 @@ impl Links {
     /// Finds duplicates (by event id) and compensations over events in stream order.
     /// Without a reference, a reverser pairs with the latest not-yet-reversed event of
     /// the reversed type in the same aggregate.
-    pub fn build<L: Linked>(events: impl IntoIterator<Item = L>, rules: &CompensationRules) -> Links {
+    pub fn build<L: Linked>(
+        events: impl IntoIterator<Item = L>,
+        rules: &CompensationRules,
+    ) -> Links {
         let mut links = Links::default();
         let mut first_by_id: HashMap<String, Coord> = HashMap::new();
         let mut open: HashMap<(String, String), Vec<Coord>> = HashMap::new();
@@ -331,7 +334,9 @@ impl Links {
                     }
                 }
             }
-            open.entry((aggregate, e.event_type().to_owned())).or_default().push(coord);
+            open.entry((aggregate, e.event_type().to_owned()))
+                .or_default()
+                .push(coord);
         }
         links
     }

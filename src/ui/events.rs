@@ -27,13 +27,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 fn draw_progress(frame: &mut Frame, area: Rect, view: &EventsView) {
-    let loaded = view.events.len() as f64;
+    let loaded = view.len() as f64;
     let ratio = match view.total {
         Some(total) if total > 0 => (loaded / total as f64).clamp(0.0, 1.0),
         _ => 0.0,
     };
     let label = match view.total {
-        Some(total) => format!("loading {} / {} events", view.events.len(), total),
+        Some(total) => format!("loading {} / {} events", view.len(), total),
         None => "connecting…".to_owned(),
     };
     frame.render_widget(
@@ -57,23 +57,19 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
         (Some(_), _) => format!(
             " {} — {} events (load failed) ",
             text::clean(&view.topic),
-            view.events.len()
+            view.len()
         ),
-        (None, true) => format!(
-            " {} — {} events ",
-            text::clean(&view.topic),
-            view.events.len()
-        ),
+        (None, true) => format!(" {} — {} events ", text::clean(&view.topic), view.len()),
         (None, false) => format!(
             " {} — {} events so far ",
             text::clean(&view.topic),
-            view.events.len()
+            view.len()
         ),
     };
     let block = Block::bordered()
         .title(title)
         .border_style(border(view.pane == 0));
-    if view.events.is_empty() {
+    if view.is_empty() {
         let message = match (&view.error, view.done) {
             (Some(e), _) => text::clean(e),
             (None, true) => "This topic holds no events.".to_owned(),
@@ -88,18 +84,20 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
         return;
     }
     let height = area.height.saturating_sub(3) as usize;
-    let offset = scroll_offset(view.selected, height, view.events.len());
-    let rows = view.events.iter().skip(offset).take(height).map(|e| {
-        let style = if !view.matches(e) {
+    let offset = scroll_offset(view.selected, height, view.len());
+    let end = (offset + height).min(view.len());
+    let rows = (offset..end).map(|i| {
+        let e = view.index.get(i);
+        let style = if !view.matches(i) {
             Style::new()
         } else {
             Style::new().fg(Color::Yellow)
         };
         Row::new(vec![
-            Cell::from(format!("{}/{}", e.partition, e.offset)),
-            Cell::from(e.timestamp.map(short_time).unwrap_or_else(|| "-".into())),
-            Cell::from(text::clean(&e.key.label())),
-            Cell::from(text::clean(&e.event_type)),
+            Cell::from(e.coord().to_string()),
+            Cell::from(e.timestamp().map(short_time).unwrap_or_else(|| "-".into())),
+            Cell::from(text::clean(e.key())),
+            Cell::from(text::clean(e.event_type())),
         ])
         .style(style)
     });
@@ -128,7 +126,11 @@ fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
         .title(" Event ")
         .border_style(border(view.pane == 1));
     let Some(e) = view.current() else {
-        frame.render_widget(Paragraph::new("").block(block), area);
+        let text = match view.is_empty() {
+            true => "",
+            false => "Loading the event from the topic… (its payload was not kept in memory)",
+        };
+        frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
     let mut lines = vec![

@@ -9,8 +9,8 @@ use ratatui::Frame;
 
 use super::{scroll_offset, selectable, short_time, state_pane, text, ACCENT};
 use crate::app::{App, StreamView};
+use crate::model::index::Indexed;
 use crate::model::position::format_time;
-use crate::model::Event;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let Some(view) = &app.stream else {
@@ -72,9 +72,9 @@ fn draw_aggregates(frame: &mut Frame, area: Rect, app: &App) {
 
 /// The markers of the event at stream index `i`: marked, reducer error, skipped, duplicate,
 /// compensations, newer schema version, and a stored snapshot after it.
-fn markers(app: &App, view: &StreamView, i: usize, e: &Event) -> String {
+fn markers(app: &App, view: &StreamView, i: usize, e: &Indexed<'_>) -> String {
     let mut marks = Vec::new();
-    if app.is_marked(e) {
+    if app.is_marked(e.coord()) {
         marks.push("●".to_owned());
     }
     if view.projection.error_at(i).is_some() {
@@ -95,8 +95,7 @@ fn markers(app: &App, view: &StreamView, i: usize, e: &Event) -> String {
         }
     }
     if let Some(v) = e
-        .version
-        .as_deref()
+        .version()
         .filter(|v| v.parse::<u64>().is_ok_and(|n| n > 1))
     {
         marks.push(format!("v{}", text::clean(v)));
@@ -117,7 +116,7 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
         .skip(offset)
         .take(height)
         .map(|(i, &at)| {
-            let e = &app.events.events[at];
+            let e = app.events.index.get(at);
             let style = match (
                 view.projection.error_at(i).is_some(),
                 view.projection.is_skipped(i),
@@ -130,9 +129,9 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
             };
             Row::new(vec![
                 Cell::from(i.to_string()),
-                Cell::from(e.timestamp.map(short_time).unwrap_or_default()),
-                Cell::from(text::clean(&e.event_type)),
-                Cell::from(markers(app, view, i, e)),
+                Cell::from(e.timestamp().map(short_time).unwrap_or_default()),
+                Cell::from(text::clean(e.event_type())),
+                Cell::from(markers(app, view, i, &e)),
             ])
             .style(style)
         });
@@ -160,14 +159,14 @@ fn note(text: String, colour: Color) -> Line<'static> {
 }
 
 fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
-    let e = &app.events.events[view.indices[view.cursor]];
+    let at = view.indices[view.cursor];
+    let indexed = app.events.index.get(at);
     let mut lines = vec![Line::from(Span::styled(
         text::clean(&format!(
-            "{} {}/{} {}",
-            e.event_type,
-            e.partition,
-            e.offset,
-            e.timestamp.map(format_time).unwrap_or_default()
+            "{} {} {}",
+            indexed.event_type(),
+            indexed.coord(),
+            indexed.timestamp().map(format_time).unwrap_or_default()
         )),
         Style::new().add_modifier(Modifier::BOLD),
     ))];
@@ -184,7 +183,7 @@ fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
         ));
     }
     if let Some(links) = &app.links {
-        let coord = e.coord();
+        let coord = indexed.coord();
         if let Some(first) = links.duplicate_of.get(&coord) {
             lines.push(note(
                 format!("duplicate of {first} (same event id): replays deliver it twice"),
@@ -218,7 +217,13 @@ fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
             },
         ));
     }
-    lines.extend(e.value.pretty().lines().map(|l| Line::from(text::clean(l))));
+    match app.events.event(at) {
+        Some(e) => lines.extend(e.value.pretty().lines().map(|l| Line::from(text::clean(l)))),
+        None => lines.push(note(
+            "loading the event from the topic…".into(),
+            Color::DarkGray,
+        )),
+    }
     let block = Block::bordered()
         .title(" Event ")
         .border_style(border(false));
