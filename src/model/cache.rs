@@ -6,10 +6,12 @@ use std::rc::Rc;
 
 use super::{Coord, Event};
 
-/// Decoded events take more memory than their raw bytes: this many times, roughly.
-const DECODED_PER_RAW_BYTE: usize = 3;
+/// Decoded events take more memory than their raw bytes: this many times, roughly
+/// (measured: 114,000 cached events of ~110 raw bytes took ~235 MB, about 2 KB each,
+/// with JSON objects kept in order and the allocator's share).
+const DECODED_PER_RAW_BYTE: usize = 8;
 /// What an event costs besides its bytes (the struct, strings' headers, the maps here).
-const PER_EVENT: usize = 256;
+const PER_EVENT: usize = 1024;
 
 /// The default budget: 64 MB.
 pub const DEFAULT_BUDGET: usize = 64 << 20;
