@@ -144,23 +144,21 @@ impl Worker {
                 coords,
             } => {
                 let fetched = Cluster::connect(&conn).and_then(|c| {
-                    let info = c.topic(&topic)?;
-                    let scanner = c.scanner()?;
-                    let rules = config.rules_for(&topic);
+                    let wanted: std::collections::HashSet<_> = coords.iter().copied().collect();
                     let mut events = Vec::new();
-                    for at in coords {
-                        let Some(p) = info.partitions.iter().find(|p| p.partition == at.partition)
-                        else {
-                            continue;
-                        };
-                        if let Some(e) =
-                            scanner.first_at(&topic, at.partition, at.offset, p.high, &rules)?
-                        {
-                            if e.offset == at.offset {
+                    // Runs of nearby records in one range each, not a fetch per record.
+                    let ranges = crate::model::select::runs(&coords, 64);
+                    let _ = c.scanner()?.scan(
+                        &topic,
+                        &ranges,
+                        &config.rules_for(&topic),
+                        &mut |e| {
+                            if wanted.contains(&e.coord()) {
                                 events.push(e);
                             }
-                        }
-                    }
+                            ControlFlow::Continue(())
+                        },
+                    )?;
                     Ok(events)
                 });
                 let msg = match fetched {

@@ -113,6 +113,29 @@ impl Selection {
     }
 }
 
+/// The ranges to read to get these records: per partition, runs of offsets no more
+/// than `max_gap` apart become one range (reading a few unwanted records is cheaper
+/// than a fetch per record).
+pub fn runs(coords: &[super::Coord], max_gap: i64) -> Vec<PartitionRange> {
+    let mut sorted = coords.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let mut ranges: Vec<PartitionRange> = Vec::new();
+    for c in sorted {
+        match ranges.last_mut() {
+            Some(r) if r.partition == c.partition && c.offset - r.end <= max_gap => {
+                r.end = c.offset + 1
+            }
+            _ => ranges.push(PartitionRange {
+                partition: c.partition,
+                start: c.offset,
+                end: c.offset + 1,
+            }),
+        }
+    }
+    ranges
+}
+
 /// Applies a selection to events in stream order.
 pub struct Selector<'a> {
     selection: &'a Selection,
@@ -148,6 +171,24 @@ impl Selector<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_close_together_are_read_in_one_range() {
+        let at = |partition, offset| crate::model::Coord { partition, offset };
+        let got = runs(
+            &[
+                at(1, 50),
+                at(0, 7),
+                at(0, 3),
+                at(0, 3),
+                at(0, 100),
+                at(1, 52),
+            ],
+            10,
+        );
+        let got: Vec<(i32, i64, i64)> = got.iter().map(|r| (r.partition, r.start, r.end)).collect();
+        assert_eq!(got, [(0, 3, 8), (0, 100, 101), (1, 50, 53)]);
+    }
     use crate::model::event::{Payload, RawRecord};
     use crate::model::TopicRules;
 
