@@ -559,3 +559,47 @@ fn the_rewind_dialog_shows_client_properties_with_secrets_redacted() {
     assert!(text.contains("sasl.password=***"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+#[test]
+fn a_long_stream_folds_a_slice_at_a_time_and_keys_work_meanwhile() {
+    let config = Config::parse(
+        "[[topics]]\nname = \"orders\"\n[topics.reducers]\nTick = \"(. // {n: 0}) | .n += 1\"\n",
+        std::path::Path::new("rewind.toml"),
+    )
+    .unwrap();
+    let mut app = App::new("127.0.0.1:9092".into(), config);
+    app.start();
+    app.apply(Msg::Topics(Ok(vec![topic("orders", &[5000])])));
+    app.update(Action::Open);
+    let events: Vec<Event> = (0..5000)
+        .map(|i| event(i, Some(b"a"), Some(br#"{"type":"Tick"}"#), vec![]))
+        .collect();
+    app.apply(Msg::Events {
+        generation: 1,
+        events,
+    });
+    app.apply(Msg::Loaded {
+        generation: 1,
+        result: Ok(()),
+    });
+    app.update(Action::Last);
+    app.update(Action::Open);
+    let view = app.stream.as_ref().unwrap();
+    assert!(!view.ready, "5,000 events are not folded in one go");
+    assert!(
+        screen(&app).contains("folding 512 of 5000 events"),
+        "{}",
+        screen(&app)
+    );
+    // Keys work while it folds.
+    app.update(Action::StepBack);
+    assert_eq!(app.stream.as_ref().unwrap().cursor, 4998);
+    let mut slices = 0;
+    while app.tick() {
+        slices += 1;
+        assert!(slices < 100, "the fold never finishes");
+    }
+    let view = app.stream.as_ref().unwrap();
+    assert!(view.ready && slices > 5, "{slices} slices");
+    assert_eq!(view.state, serde_json::json!({"n": 4999}));
+}

@@ -74,7 +74,17 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
                     panic!("REWIND_TEST_PANIC is set");
                 }
             }
-            if event::poll(Duration::from_millis(30))? {
+            // A long stream folds a slice per turn; keys are read in between.
+            let busy = app.tick();
+            if busy {
+                dirty = true;
+            }
+            let wait = if busy {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(30)
+            };
+            if event::poll(wait)? {
                 match event::read()? {
                     TermEvent::Key(key) => {
                         if let Some(action) = action_for(key, app.typing()) {

@@ -69,18 +69,52 @@ pub struct StreamView {
     pub basis: Basis,
     /// Stored snapshots by version, each with its divergences from replay.
     pub snapshot_checks: BTreeMap<usize, Vec<Change>>,
+    /// Whether `state` is the state at the cursor; while a long stream is being folded
+    /// (a slice per frame, so keys keep working) it is not.
+    pub ready: bool,
+    /// Snapshots to check once the whole stream is folded.
+    pending_snapshots: Option<Vec<StoredSnapshot>>,
 }
+
+/// Events folded at most per step of a long stream's first fold (one frame's work).
+pub const FOLD_SLICE: usize = 512;
 
 impl StreamView {
     /// Recomputes the state and changes at the cursor (from the nearest checkpoint or
     /// snapshot).
     pub fn refresh(&mut self) {
-        (self.state, self.changes) = self.projection.state_and_changes(self.cursor);
-        self.basis = self.projection.basis(self.cursor);
+        self.ready = self.projection.prepare(self.cursor + 1, FOLD_SLICE);
+        if self.ready {
+            (self.state, self.changes) = self.projection.state_and_changes(self.cursor);
+            self.basis = self.projection.basis(self.cursor);
+        }
+    }
+
+    /// Folds one more slice of a long stream; says whether there was work to do.
+    pub fn advance(&mut self) -> bool {
+        if !self.ready {
+            self.refresh();
+            return true;
+        }
+        if self.pending_snapshots.is_some() {
+            if self.projection.prepare(self.projection.len(), FOLD_SLICE) {
+                let stored = self.pending_snapshots.take().unwrap_or_default();
+                self.set_snapshots(&stored);
+            }
+            return true;
+        }
+        false
     }
 
     /// Hands the aggregate's stored snapshots to the projection and checks each.
     fn set_snapshots(&mut self, snapshots: &[StoredSnapshot]) {
+        // Checking each snapshot against replay folds the whole stream: for a long one,
+        // that waits until the slices have got there.
+        if !self.projection.prepare(self.projection.len(), 0) {
+            self.pending_snapshots = Some(snapshots.to_vec());
+            self.refresh();
+            return;
+        }
         self.projection.set_snapshots(
             snapshots
                 .iter()
@@ -169,6 +203,8 @@ impl App {
                 events: 0,
             },
             snapshot_checks: BTreeMap::new(),
+            ready: false,
+            pending_snapshots: None,
         };
         match self.snapshots.get(aggregate) {
             Some(stored) => view.set_snapshots(stored),
@@ -295,6 +331,12 @@ impl App {
             self.open_stream(&id, None);
         }
         Some(vec![])
+    }
+
+    /// Does one slice of pending work (a long stream's first fold); says whether there
+    /// was any, so that the caller draws again and comes back soon.
+    pub fn tick(&mut self) -> bool {
+        self.stream.as_mut().is_some_and(StreamView::advance)
     }
 
     /// `f`: starts or stops following the open topic's new events.

@@ -205,6 +205,43 @@ impl Projection {
         state
     }
 
+    /// Builds checkpoints toward the state after the first `upto` events, folding about
+    /// `budget` events at most; says whether they are all built (then any state up to
+    /// there is at most `CHECKPOINT_EVERY` events of folding away). Lets a caller fold a
+    /// long stream a slice at a time.
+    pub fn prepare(&mut self, upto: usize, budget: usize) -> bool {
+        let wanted = upto.min(self.inputs.len()) / CHECKPOINT_EVERY;
+        let mut folded = 0;
+        while self.checkpoints.len() < wanted {
+            if folded >= budget {
+                return false;
+            }
+            let k = self.checkpoints.len();
+            let base = match k {
+                0 => Val::Null,
+                k => self.checkpoints[k - 1].clone(),
+            };
+            let next = self.fold(base, k * CHECKPOINT_EVERY, (k + 1) * CHECKPOINT_EVERY);
+            self.checkpoints.push(next);
+            folded += CHECKPOINT_EVERY;
+        }
+        true
+    }
+
+    /// How many events the checkpoints cover so far.
+    pub fn folded(&self) -> usize {
+        self.checkpoints.len() * CHECKPOINT_EVERY
+    }
+
+    /// How many events the stream has.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
     /// The state after the event at `index` (as JSON).
     pub fn state_after(&mut self, index: usize) -> Value {
         from_val(&self.state_after_count(index + 1))

@@ -23,7 +23,16 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
         .title(format!(" State after #{} ({mode}) ", view.cursor))
         .title_bottom(basis_line(view))
         .border_style(Style::new().fg(Color::DarkGray));
-    let lines: Vec<Line> = if view.diff {
+    let lines: Vec<Line> = if !view.ready {
+        vec![Line::styled(
+            format!(
+                "folding {} of {} events… (keys work meanwhile)",
+                view.projection.folded().min(view.projection.len()),
+                view.projection.len()
+            ),
+            Style::new().fg(Color::DarkGray),
+        )]
+    } else if view.diff {
         if view.changes.is_empty() {
             vec![Line::from("this event changed nothing")]
         } else {
