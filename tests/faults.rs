@@ -5,12 +5,10 @@
 
 mod common;
 
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use kafka_rewind::app::worker::Worker;
-use kafka_rewind::app::{Action, App, Msg};
+use kafka_rewind::app::Action;
 use kafka_rewind::config::{Config, Connection};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
@@ -70,30 +68,6 @@ fn injected_request_errors_do_not_lose_events() {
     assert_eq!(lines.len(), 200);
 }
 
-struct Driver {
-    app: App,
-    worker: Worker,
-    rx: mpsc::Receiver<Msg>,
-}
-
-impl Driver {
-    fn act(&mut self, action: Action) {
-        for command in self.app.update(action) {
-            self.worker.spawn(command);
-        }
-    }
-
-    fn wait(&mut self, what: &str, done: impl Fn(&App) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !done(&self.app) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            if let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(20)) {
-                self.app.apply(msg);
-            }
-        }
-    }
-}
-
 #[test]
 fn a_broker_lost_mid_load_shows_disconnected_keeps_what_is_loaded_and_resumes() {
     let cluster = mock(&[("big", 1), ("small", 1)]);
@@ -122,15 +96,7 @@ fn a_broker_lost_mid_load_shows_disconnected_keeps_what_is_loaded_and_resumes() 
     cluster
         .broker_round_trip_time(1, Duration::from_millis(5))
         .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let mut d = Driver {
-        worker: Worker::new(conn, Config::default(), tx),
-        app: App::new(b.clone(), Config::default()),
-        rx,
-    };
-    for command in d.app.start() {
-        d.worker.spawn(command);
-    }
+    let mut d = Driver::start(conn, Config::default());
     d.wait("topics", |a| a.topics.all.len() == 2);
     d.act(Action::Open); // "big", the first topic
     d.wait("the first events", |a| a.events.len() > 50);

@@ -57,10 +57,8 @@ fn follow_prints_new_events_as_they_arrive() {
 
 #[test]
 fn f_in_the_tui_appends_new_events_and_the_stream_follows() {
-    use kafka_rewind::app::worker::Worker;
-    use kafka_rewind::app::{Action, App};
+    use kafka_rewind::app::Action;
     use kafka_rewind::config::{Config, Connection};
-    use std::time::Instant;
 
     let cluster = mock(&[("t", 2)]);
     let b = cluster.bootstrap_servers();
@@ -77,43 +75,23 @@ fn f_in_the_tui_appends_new_events_and_the_stream_follows() {
         brokers: b.clone(),
         ..Connection::default()
     };
-    let (tx, rx) = mpsc::channel();
-    let worker = Worker::new(conn, Config::default(), tx);
-    let mut app = App::new(b.clone(), Config::default());
-    let run = |app: &mut App, action: Option<Action>, until: &dyn Fn(&App) -> bool| {
-        if let Some(action) = action {
-            for command in app.update(action) {
-                worker.spawn(command);
-            }
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !until(app) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out; status: {}",
-                app.status
-            );
-            if let Ok(msg) = rx.recv_timeout(Duration::from_millis(20)) {
-                app.apply(msg);
-            }
-        }
-    };
-    for command in app.start() {
-        worker.spawn(command);
-    }
-    run(&mut app, None, &|a| !a.topics.all.is_empty());
-    run(&mut app, Some(Action::Open), &|a| a.events.done);
-    run(&mut app, Some(Action::Open), &|a| a.stream.is_some());
-    run(&mut app, Some(Action::Last), &|_| true);
+    let mut d = Driver::start(conn, Config::default());
+    d.wait("topics", |a| !a.topics.all.is_empty());
+    d.act(Action::Open);
+    d.wait("the topic", |a| a.events.done);
+    d.act(Action::Open);
+    d.wait("the stream", |a| a.stream.is_some());
+    d.act(Action::Last);
     assert_eq!(
-        app.stream.as_ref().unwrap().state,
+        d.app.stream.as_ref().unwrap().state,
         serde_json::json!({"n": 1})
     );
-    run(&mut app, Some(Action::Follow), &|a| a.following);
+    d.act(Action::Follow);
+    assert!(d.app.following);
     std::thread::sleep(Duration::from_millis(300)); // the tail is assigned
     produce(&b, &[record(2), record(3)]);
-    run(&mut app, None, &|a| a.events.len() == 4);
-    let view = app.stream.as_ref().unwrap();
+    d.wait("the new events", |a| a.events.len() == 4);
+    let view = d.app.stream.as_ref().unwrap();
     assert_eq!(
         view.indices.len(),
         4,
@@ -124,5 +102,6 @@ fn f_in_the_tui_appends_new_events_and_the_stream_follows() {
         "the cursor was on the last event and follows"
     );
     assert_eq!(view.state["n"], 3);
-    run(&mut app, Some(Action::Follow), &|a| !a.following);
+    d.act(Action::Follow);
+    assert!(!d.app.following);
 }

@@ -4,47 +4,9 @@
 
 mod common;
 
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
 use common::*;
-use kafka_rewind::app::worker::Worker;
-use kafka_rewind::app::{Action, App, Msg};
+use kafka_rewind::app::Action;
 use kafka_rewind::config::{Config, Connection};
-
-struct Driver {
-    app: App,
-    worker: Worker,
-    rx: mpsc::Receiver<Msg>,
-}
-
-impl Driver {
-    fn act(&mut self, action: Action) {
-        for command in self.app.update(action) {
-            self.worker.spawn(command);
-        }
-    }
-
-    fn wait(&mut self, what: &str, done: impl Fn(&App) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            for command in self.app.take_commands() {
-                self.worker.spawn(command);
-            }
-            if done(&self.app) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; status: {}",
-                self.app.status
-            );
-            if let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(20)) {
-                self.app.apply(msg);
-            }
-        }
-    }
-}
 
 #[test]
 fn payloads_beyond_the_cache_are_read_again_when_shown() {
@@ -70,15 +32,7 @@ fn payloads_beyond_the_cache_are_read_again_when_shown() {
         brokers: b.clone(),
         ..Connection::default()
     };
-    let (tx, rx) = mpsc::channel();
-    let mut d = Driver {
-        worker: Worker::new(conn, config.clone(), tx),
-        app: App::new(b.clone(), config),
-        rx,
-    };
-    for command in d.app.start() {
-        d.worker.spawn(command);
-    }
+    let mut d = Driver::start(conn, config);
     d.wait("topics", |a| !a.topics.all.is_empty());
     d.act(Action::Open);
     d.wait("the topic", |a| a.events.done);

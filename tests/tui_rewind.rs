@@ -4,47 +4,16 @@
 
 mod common;
 
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
 use common::*;
-use kafka_rewind::app::worker::Worker;
-use kafka_rewind::app::{Action, App, Msg, Overlay, RewindStep, Screen};
+use kafka_rewind::app::{Action, Overlay, RewindStep, Screen};
 use kafka_rewind::config::{Config, Connection};
 use kafka_rewind::kafka::Cluster;
 
-struct Driver {
-    app: App,
-    worker: Worker,
-    rx: mpsc::Receiver<Msg>,
-}
-
-impl Driver {
-    fn act(&mut self, action: Action) {
-        for command in self.app.update(action) {
-            self.worker.spawn(command);
-        }
-    }
-
-    fn wait(&mut self, what: &str, done: impl Fn(&App) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !done(&self.app) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; status: {}",
-                self.app.status
-            );
-            if let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(50)) {
-                self.app.apply(msg);
-            }
-        }
-    }
-
-    fn step(&self) -> &RewindStep {
-        match &self.app.overlay {
-            Some(Overlay::Rewind(d)) => &d.step,
-            other => panic!("no rewind dialog: {other:?}"),
-        }
+/// The Rewind dialog's step.
+fn step(d: &Driver) -> &RewindStep {
+    match &d.app.overlay {
+        Some(Overlay::Rewind(dialog)) => &dialog.step,
+        other => panic!("no rewind dialog: {other:?}"),
     }
 }
 
@@ -74,17 +43,9 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
         std::path::Path::new("rewind.toml"),
     )
     .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let mut d = Driver {
-        worker: Worker::new(conn.clone(), config.clone(), tx),
-        app: App::new(b.clone(), config),
-        rx,
-    };
+    let mut d = Driver::start(conn.clone(), config);
     let marks_file = state.path().join("marks.json");
     d.app.marks_file = Some(marks_file.clone());
-    for command in d.app.start() {
-        d.worker.spawn(command);
-    }
     d.wait("topics", |a| !a.topics.all.is_empty());
     d.act(Action::Open);
     d.wait("the topic", |a| a.events.done);
@@ -118,8 +79,8 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
     );
     d.act(Action::Open);
     d.wait("the plan", |a| matches!(&a.overlay, Some(Overlay::Rewind(r)) if matches!(r.step, RewindStep::Plan { .. } | RewindStep::Failed(_))));
-    let RewindStep::Plan { plan, .. } = d.step() else {
-        panic!("{:?}", d.step())
+    let RewindStep::Plan { plan, .. } = step(&d) else {
+        panic!("{:?}", step(&d))
     };
     // Partition 1 goes to the mark; partition 0 to its first event at or after the
     // mark's time (i = 6 at base + 6 s is offset 3), found in rewind's own index.
@@ -142,8 +103,8 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
         "the rewind",
         |a| matches!(&a.overlay, Some(Overlay::Rewind(r)) if matches!(r.step, RewindStep::Done(_))),
     );
-    let RewindStep::Done(Ok(done)) = d.step() else {
-        panic!("{:?}", d.step())
+    let RewindStep::Done(Ok(done)) = step(&d) else {
+        panic!("{:?}", step(&d))
     };
     assert!(done.mismatches.is_empty());
     assert!(done.undo_file.starts_with(state.path()));

@@ -249,3 +249,57 @@ impl Drop for Tansu {
         let _ = self.child.wait();
     }
 }
+
+/// The TUI in process: the real `App` and worker against a broker, driven by actions,
+/// with the worker's reports applied as the terminal loop would.
+pub struct Driver {
+    pub app: kafka_rewind::app::App,
+    pub worker: kafka_rewind::app::worker::Worker,
+    rx: std::sync::mpsc::Receiver<kafka_rewind::app::Msg>,
+}
+
+impl Driver {
+    /// Opens the TUI on `conn` and asks for the topics.
+    pub fn start(
+        conn: kafka_rewind::config::Connection,
+        config: kafka_rewind::config::Config,
+    ) -> Driver {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut driver = Driver {
+            app: kafka_rewind::app::App::new(conn.brokers.clone(), config.clone()),
+            worker: kafka_rewind::app::worker::Worker::new(conn, config, tx),
+            rx,
+        };
+        for command in driver.app.start() {
+            driver.worker.spawn(command);
+        }
+        driver
+    }
+
+    pub fn act(&mut self, action: kafka_rewind::app::Action) {
+        for command in self.app.update(action) {
+            self.worker.spawn(command);
+        }
+    }
+
+    /// Applies the worker's reports (and runs what they lead to) until `done`.
+    pub fn wait(&mut self, what: &str, done: impl Fn(&kafka_rewind::app::App) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            for command in self.app.take_commands() {
+                self.worker.spawn(command);
+            }
+            if done(&self.app) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; status: {}",
+                self.app.status
+            );
+            if let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(20)) {
+                self.app.apply(msg);
+            }
+        }
+    }
+}
