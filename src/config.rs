@@ -60,11 +60,7 @@ pub struct Profile {
 impl std::fmt::Debug for Profile {
     /// Secret properties are shown as `***`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let properties: Vec<String> = self
-            .properties
-            .iter()
-            .map(|(k, v)| crate::model::secrets::show_property(k, v))
-            .collect();
+        let properties = crate::model::secrets::show_properties(&self.properties);
         f.debug_struct("Profile")
             .field("brokers", &self.brokers)
             .field("read_only", &self.read_only)
@@ -118,11 +114,8 @@ pub struct Connection {
 impl std::fmt::Debug for Connection {
     /// Secret properties are shown as `***`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let properties: Vec<String> = self
-            .properties
-            .iter()
-            .map(|(k, v)| crate::model::secrets::show_property(k, v))
-            .collect();
+        let properties =
+            crate::model::secrets::show_properties(self.properties.iter().map(|(k, v)| (k, v)));
         f.debug_struct("Connection")
             .field("brokers", &self.brokers)
             .field("properties", &properties)

@@ -133,6 +133,8 @@ pub enum Msg {
         generation: u64,
         snapshots: Vec<(String, crate::model::snapshot::StoredSnapshot)>,
     },
+    /// Something to say whatever topic is open (a marks file not saved).
+    Status(String),
     /// Payloads read again for `Command::Fetch`.
     Fetched {
         generation: u64,
@@ -275,7 +277,9 @@ pub struct App {
     pub stream: Option<StreamView>,
     pub aggregates: AggregatesView,
     /// Duplicates and compensations in the loaded topic, once it is fully loaded.
-    pub links: Option<crate::model::stream::Links>,
+    linker: Option<crate::model::stream::Linker>,
+    /// How many of the topic's events the linker has seen.
+    linked: usize,
     snapshots: std::collections::HashMap<String, Vec<crate::model::snapshot::StoredSnapshot>>,
     config: Config,
     /// The open topic's compiled reducers, compiled when its first stream opens.
@@ -323,7 +327,8 @@ impl App {
             page: 20,
             stream: None,
             aggregates: AggregatesView::default(),
-            links: None,
+            linker: None,
+            linked: 0,
             snapshots: Default::default(),
             config,
             reducers: None,
@@ -625,7 +630,8 @@ impl App {
         self.reducers = None;
         self.stream = None;
         self.aggregates = AggregatesView::default();
-        self.links = None;
+        self.linker = None;
+        self.linked = 0;
         self.snapshots.clear();
         self.screen = Screen::Events;
         let budget = self
@@ -651,16 +657,25 @@ impl App {
         }]
     }
 
-    /// Finds duplicates and compensations once the whole topic is loaded.
+    /// Duplicates and compensations in the loaded topic, once it is fully loaded.
+    pub fn links(&self) -> Option<&crate::model::stream::Links> {
+        self.linker.as_ref().map(|l| &l.links)
+    }
+
+    /// Links the events indexed since the last time (all of them once loaded; then
+    /// the followed ones as they come).
     fn link_events(&mut self) {
         let rules = self.config.rules_for(&self.events.topic);
         let compensations = self.config.compensations_for(&self.events.topic);
-        if rules.event_id.is_some() || !compensations.compensations.is_empty() {
-            self.links = Some(crate::model::stream::Links::build(
-                self.events.index.iter(),
-                &compensations,
-            ));
+        if rules.event_id.is_none() && compensations.compensations.is_empty() {
+            return;
         }
+        let linker = self.linker.get_or_insert_with(Default::default);
+        let from = self.linked;
+        for e in self.events.index.iter().skip(from) {
+            linker.add(e, &compensations);
+        }
+        self.linked = self.events.len();
     }
 
     /// Applies a worker report; reports for a topic no longer shown are dropped.
@@ -732,7 +747,8 @@ impl App {
             Msg::Warning {
                 generation,
                 message,
-            } if generation == self.generation || generation == u64::MAX => self.status = message,
+            } if generation == self.generation => self.status = message,
+            Msg::Status(message) => self.status = message,
             _ => {}
         }
     }

@@ -232,8 +232,7 @@ impl App {
             Ok(draft) => {
                 self.status.clear();
                 let reversed_by = self
-                    .links
-                    .as_ref()
+                    .links()
                     .and_then(|l| l.reversed_by.get(&event.coord()).copied());
                 self.overlay = Some(Overlay::Compensate(Box::new(CompensateDialog {
                     draft,

@@ -21,8 +21,9 @@ pub struct AggregatesView {
     pub selected: usize,
     /// Whether keys move in this list (else in the timeline).
     pub focused: bool,
-    /// How many loaded events `all` was built from.
+    /// How many loaded events `all` was built from, counted in `index`.
     built_from: usize,
+    index: AggregateIndex,
 }
 
 impl AggregatesView {
@@ -36,15 +37,17 @@ impl AggregatesView {
     }
 
     /// Rebuilds the list when more events were loaded since it was built.
+    /// Counts the events indexed since the last time (all of them at first, then the
+    /// followed ones) and lists the aggregates again.
     fn refresh(&mut self, events: &crate::model::index::EventIndex) {
         if self.built_from == events.len() && !self.all.is_empty() {
             return;
         }
-        let mut index = AggregateIndex::default();
-        for e in events.iter() {
-            index.add_parts(e.aggregate(), e.event_type(), e.coord(), e.timestamp());
+        for e in events.iter().skip(self.built_from) {
+            self.index
+                .add_parts(e.aggregate(), e.event_type(), e.coord(), e.timestamp());
         }
-        self.all = index.summaries();
+        self.all = self.index.summaries();
         self.built_from = events.len();
     }
 

@@ -12,7 +12,6 @@ use crate::config::{Config, Connection};
 use crate::kafka::rewind::{execute, make_plan, ExecuteOptions};
 use crate::kafka::Cluster;
 use crate::kafka::ClusterError;
-use crate::model::select::PartitionRange;
 use crate::model::snapshot::StoredSnapshot;
 
 /// Events are sent to the UI in batches at most this often.
@@ -97,10 +96,10 @@ impl Worker {
                     .and_then(|()| std::fs::write(&path, text));
                 if let Err(e) = saved {
                     tracing::warn!(path = %path.display(), error = %e, "marks not saved");
-                    let _ = tx.send(Msg::Warning {
-                        generation: u64::MAX,
-                        message: format!("marks not saved to {}: {e}", path.display()),
-                    });
+                    let _ = tx.send(Msg::Status(format!(
+                        "marks not saved to {}: {e}",
+                        path.display()
+                    )));
                 }
             }
             Command::LoadGroups => {
@@ -266,15 +265,7 @@ fn load_topic(
     });
     let rules = config.rules_for(topic);
     // Where each partition's reading stands, so a scan that stalls resumes there.
-    let mut next: Vec<PartitionRange> = info
-        .partitions
-        .iter()
-        .map(|p| PartitionRange {
-            partition: p.partition,
-            start: p.low,
-            end: p.high,
-        })
-        .collect();
+    let mut next = info.ranges();
     let mut batch = Vec::new();
     let mut last_send = Instant::now();
     loop {

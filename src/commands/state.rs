@@ -122,16 +122,8 @@ fn stream(
     let scanner = cluster.scanner()?;
     let mut events = Vec::new();
     let scan = |partitions: Vec<i32>, events: &mut Vec<crate::model::Event>| -> Result<Vec<i32>> {
-        let ranges: Vec<_> = info
-            .partitions
-            .iter()
-            .filter(|p| partitions.contains(&p.partition))
-            .map(|p| crate::model::select::PartitionRange {
-                partition: p.partition,
-                start: p.low,
-                end: p.high,
-            })
-            .collect();
+        let mut ranges = info.ranges();
+        ranges.retain(|r| partitions.contains(&r.partition));
         let total = ranges.iter().map(|r| r.end - r.start).sum();
         let mut progress = super::progress::Progress::new(topic, total);
         let _ = scanner.scan(topic, &ranges, &rules, &mut |e| {

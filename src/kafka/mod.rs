@@ -11,7 +11,6 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::config::Connection;
-use crate::model::select::PartitionRange as OffsetRange;
 pub use crate::model::topic::{PartitionInfo, TopicInfo};
 use crate::model::{Event, TopicRules};
 use std::ops::ControlFlow;
@@ -155,16 +154,8 @@ impl Cluster {
         rules: &TopicRules,
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, ClusterError> {
-        let ranges: Vec<_> = info
-            .partitions
-            .iter()
-            .map(|p| OffsetRange {
-                partition: p.partition,
-                start: p.low,
-                end: p.high,
-            })
-            .collect();
-        self.scanner()?.scan(&info.name, &ranges, rules, sink)
+        self.scanner()?
+            .scan(&info.name, &info.ranges(), rules, sink)
     }
 
     /// A scanner that reads ranges of this cluster's topics.

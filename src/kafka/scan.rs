@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -105,7 +105,6 @@ impl Scanner {
         let mut last_error = String::from("no error reported");
         let mut outcome: Option<Result<ControlFlow<()>, ClusterError>> = None;
         while !remaining.is_empty() && outcome.is_none() {
-            let (mut records, mut bytes) = self.read.get();
             let mut progressed = false;
             queue.next(topic, Duration::from_millis(100), &mut |item| {
                 if outcome.is_some() {
@@ -140,22 +139,13 @@ impl Scanner {
                         if raw.offset + 1 >= end {
                             remaining.remove(&raw.partition);
                         }
-                        records += 1;
-                        let header_bytes: usize = raw
-                            .headers
-                            .iter()
-                            .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len))
-                            .sum();
-                        bytes += (raw.key.map_or(0, <[u8]>::len)
-                            + raw.value.map_or(0, <[u8]>::len)
-                            + header_bytes) as u64;
+                        self.count(&raw);
                         if on_record(&raw).is_break() {
                             outcome = Some(Ok(ControlFlow::Break(())));
                         }
                     }
                 }
             });
-            self.read.set((records, bytes));
             if progressed {
                 last_progress = Instant::now();
             } else if last_progress.elapsed() > self.stall {
@@ -214,20 +204,7 @@ impl Scanner {
                 }
                 Some(Err(e)) => tracing::warn!(topic, error = %e, "follow: transient error"),
                 Some(Ok(message)) => {
-                    let headers = message
-                        .headers()
-                        .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
-                        .unwrap_or_default();
-                    let raw = RawRecord {
-                        topic,
-                        partition: message.partition(),
-                        offset: message.offset(),
-                        timestamp: message.timestamp().to_millis(),
-                        key: message.key(),
-                        headers,
-                        value: message.payload(),
-                    };
-                    if sink(Event::decode(&raw, rules)).is_break() {
+                    if sink(Event::decode(&raw_record(topic, &message), rules)).is_break() {
                         break Ok(());
                     }
                 }
@@ -268,6 +245,12 @@ impl Scanner {
             }
         }
         Ok(ControlFlow::Continue(()))
+    }
+
+    /// Counts a record read.
+    fn count(&self, raw: &RawRecord<'_>) {
+        let (records, bytes) = self.read.get();
+        self.read.set((records + 1, bytes + raw.size() as u64));
     }
 
     /// How many records, and bytes of keys, values and headers, this scanner has read.
@@ -355,30 +338,8 @@ impl Scanner {
                     if message.offset() + 1 >= end {
                         remaining.remove(&partition);
                     }
-                    let (records, bytes) = self.read.get();
-                    let header_bytes: usize = message
-                        .headers()
-                        .map(|h| {
-                            h.iter()
-                                .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
-                                .sum()
-                        })
-                        .unwrap_or(0);
-                    let size = message.key_len() + message.payload_len() + header_bytes;
-                    self.read.set((records + 1, bytes + size as u64));
-                    let headers = message
-                        .headers()
-                        .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
-                        .unwrap_or_default();
-                    let raw = RawRecord {
-                        topic,
-                        partition,
-                        offset: message.offset(),
-                        timestamp: message.timestamp().to_millis(),
-                        key: message.key(),
-                        headers,
-                        value: message.payload(),
-                    };
+                    let raw = raw_record(topic, &message);
+                    self.count(&raw);
                     if on_record(&raw).is_break() {
                         return Ok(ControlFlow::Break(()));
                     }
@@ -395,6 +356,22 @@ impl Scanner {
             }
         }
         Ok(ControlFlow::Continue(()))
+    }
+}
+
+/// A record as rewind decodes it, borrowed from the client's message.
+fn raw_record<'a>(topic: &'a str, message: &'a BorrowedMessage<'_>) -> RawRecord<'a> {
+    RawRecord {
+        topic,
+        partition: message.partition(),
+        offset: message.offset(),
+        timestamp: message.timestamp().to_millis(),
+        key: message.key(),
+        headers: message
+            .headers()
+            .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+            .unwrap_or_default(),
+        value: message.payload(),
     }
 }
 

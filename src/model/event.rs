@@ -172,6 +172,18 @@ pub struct RawRecord<'a> {
     pub value: Option<&'a [u8]>,
 }
 
+impl RawRecord<'_> {
+    /// Bytes of the key, value and headers.
+    pub fn size(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len))
+            .sum();
+        self.key.map_or(0, <[u8]>::len) + self.value.map_or(0, <[u8]>::len) + headers
+    }
+}
+
 impl Event {
     /// Decodes a raw record, deriving type and aggregate id with the topic's rules.
     pub fn decode(raw: &RawRecord<'_>, rules: &crate::model::TopicRules) -> Event {
@@ -195,13 +207,7 @@ impl Event {
             aggregate: String::new(),
             event_id: None,
             version: None,
-            size: raw.key.map_or(0, <[u8]>::len)
-                + raw.value.map_or(0, <[u8]>::len)
-                + raw
-                    .headers
-                    .iter()
-                    .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len))
-                    .sum::<usize>(),
+            size: raw.size(),
         };
         event.event_type = rules.event_type(&event, raw.key);
         event.aggregate = rules.aggregate(&event, raw.key);

@@ -561,10 +561,7 @@ impl Plan {
             self.group, self.topic
         );
         if !properties.is_empty() {
-            let shown: Vec<String> = properties
-                .iter()
-                .map(|(k, v)| super::secrets::show_property(k, v))
-                .collect();
+            let shown = super::secrets::show_properties(properties.iter().map(|(k, v)| (k, v)));
             command.push_str(&format!(
                 " --command-config client.properties  # client.properties: {}",
                 shown.join(", ")

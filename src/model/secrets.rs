@@ -29,6 +29,16 @@ pub fn show_property(key: &str, value: &str) -> String {
     }
 }
 
+/// Properties as `key=value`, secrets redacted: what logs and screens show of them.
+pub fn show_properties<'a>(
+    properties: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Vec<String> {
+    properties
+        .into_iter()
+        .map(|(k, v)| show_property(k, v))
+        .collect()
+}
+
 /// The secret values this process knows of (from -X, profiles and the environment
 /// they reference), replaced by `***` in everything rewind shows or logs.
 static KNOWN: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());

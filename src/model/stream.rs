@@ -292,53 +292,69 @@ pub struct CompensationRules {
     pub reference: Option<super::Extractor>,
 }
 
+/// Links found so far, and what linking the events that come next (in stream order)
+/// needs: a topic's links grow with it instead of being found again.
+#[derive(Debug, Default, Clone)]
+pub struct Linker {
+    pub links: Links,
+    first_by_id: HashMap<String, Coord>,
+    /// Events that a compensation may still reverse, by aggregate and type.
+    open: HashMap<(String, String), Vec<Coord>>,
+}
+
+impl Linker {
+    /// Links one more event. Without a reference, a reverser pairs with the latest
+    /// not-yet-reversed event of the reversed type in the same aggregate.
+    pub fn add<L: Linked>(&mut self, e: L, rules: &CompensationRules) {
+        let coord = e.coord();
+        if let Some(id) = e.event_id() {
+            match self.first_by_id.get(id) {
+                Some(&first) => {
+                    self.links.duplicate_of.insert(coord, first);
+                    return; // a re-sent event neither reverses nor is reversed again
+                }
+                None => {
+                    self.first_by_id.insert(id.to_owned(), coord);
+                }
+            }
+        }
+        let aggregate = e.aggregate().to_owned();
+        if let Some(reversed_type) = rules.compensations.get(e.event_type()) {
+            let slot = (aggregate.clone(), reversed_type.clone());
+            let target = match e.reference(rules) {
+                Some(reference) => self
+                    .first_by_id
+                    .get(reference.as_str())
+                    .copied()
+                    .filter(|c| !self.links.reversed_by.contains_key(c)),
+                None => self.open.get_mut(&slot).and_then(|v| v.pop()),
+            };
+            if let Some(target) = target {
+                self.links.reverses.insert(coord, target);
+                self.links.reversed_by.insert(target, coord);
+                if let Some(v) = self.open.get_mut(&slot) {
+                    v.retain(|c| *c != target);
+                }
+            }
+        }
+        self.open
+            .entry((aggregate, e.event_type().to_owned()))
+            .or_default()
+            .push(coord);
+    }
+}
+
 impl Links {
     /// Finds duplicates (by event id) and compensations over events in stream order.
-    /// Without a reference, a reverser pairs with the latest not-yet-reversed event of
-    /// the reversed type in the same aggregate.
     pub fn build<L: Linked>(
         events: impl IntoIterator<Item = L>,
         rules: &CompensationRules,
     ) -> Links {
-        let mut links = Links::default();
-        let mut first_by_id: HashMap<String, Coord> = HashMap::new();
-        let mut open: HashMap<(String, String), Vec<Coord>> = HashMap::new();
+        let mut linker = Linker::default();
         for e in events {
-            let coord = e.coord();
-            if let Some(id) = e.event_id() {
-                match first_by_id.get(id) {
-                    Some(&first) => {
-                        links.duplicate_of.insert(coord, first);
-                        continue; // a re-sent event neither reverses nor is reversed again
-                    }
-                    None => {
-                        first_by_id.insert(id.to_owned(), coord);
-                    }
-                }
-            }
-            let aggregate = e.aggregate().to_owned();
-            if let Some(reversed_type) = rules.compensations.get(e.event_type()) {
-                let slot = (aggregate.clone(), reversed_type.clone());
-                let target = match e.reference(rules) {
-                    Some(reference) => first_by_id
-                        .get(reference.as_str())
-                        .copied()
-                        .filter(|c| !links.reversed_by.contains_key(c)),
-                    None => open.get_mut(&slot).and_then(|v| v.pop()),
-                };
-                if let Some(target) = target {
-                    links.reverses.insert(coord, target);
-                    links.reversed_by.insert(target, coord);
-                    if let Some(v) = open.get_mut(&slot) {
-                        v.retain(|c| *c != target);
-                    }
-                }
-            }
-            open.entry((aggregate, e.event_type().to_owned()))
-                .or_default()
-                .push(coord);
+            linker.add(e, rules);
         }
-        links
+        linker.links
     }
 
     /// Adds `duplicate_of`, `reverses` and `reversed_by` to an event line where they apply.

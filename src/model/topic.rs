@@ -30,6 +30,18 @@ impl TopicInfo {
     pub fn count(&self) -> i64 {
         self.high() - self.low()
     }
+    /// Every partition from its low to its high watermark: the whole topic to read.
+    pub fn ranges(&self) -> Vec<super::select::PartitionRange> {
+        self.partitions
+            .iter()
+            .map(|p| super::select::PartitionRange {
+                partition: p.partition,
+                start: p.low,
+                end: p.high,
+            })
+            .collect()
+    }
+
     /// The `rewind topics -o json` shape, with per-partition watermarks added.
     pub fn to_json(&self) -> Value {
         json!({

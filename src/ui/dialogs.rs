@@ -1,7 +1,7 @@
 //! The windows over the screen: the marks list, the Rewind dialog and the Compensate
 //! dialog. Everything from the cluster goes through `text::clean`.
 
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
@@ -24,12 +24,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 /// A cleared, bordered window of at most `width` × `height` in the middle of `area`.
 fn window(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String) -> Rect {
-    let [area] = Layout::horizontal([Constraint::Length(width.min(area.width))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [area] = Layout::vertical([Constraint::Length(height.min(area.height))])
-        .flex(Flex::Center)
-        .areas(area);
+    let area = super::centered(area, width, height);
     let block = Block::bordered()
         .title(title)
         .border_style(Style::new().fg(ACCENT));

@@ -1,6 +1,6 @@
 //! The help overlay: every key, from the keymap itself.
 
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
@@ -22,18 +22,7 @@ pub fn draw(frame: &mut Frame, area: Rect) {
         .unwrap_or(30);
     // " keys  what" plus the borders.
     let width = (key_width + what_width + 5) as u16;
-    let height = KEYS.len() as u16 + 4;
-    let [area] = Layout::horizontal([Constraint::Length(width.min(area.width))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [area] = Layout::vertical([Constraint::Length(height.min(area.height))])
-        .flex(Flex::Center)
-        .areas(area);
-    let key_width = KEYS
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(10);
+    let area = super::centered(area, width, KEYS.len() as u16 + 4);
     let mut lines: Vec<Line> = KEYS
         .iter()
         .map(|(keys, what)| {

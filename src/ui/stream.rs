@@ -83,7 +83,7 @@ fn markers(app: &App, view: &StreamView, i: usize, e: &Indexed<'_>) -> String {
     if view.projection.is_skipped(i) {
         marks.push("⊘".to_owned());
     }
-    if let Some(links) = &app.links {
+    if let Some(links) = app.links() {
         if links.duplicate_of.contains_key(&e.coord()) {
             marks.push("dup".to_owned());
         }
@@ -182,7 +182,7 @@ fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
             Color::Yellow,
         ));
     }
-    if let Some(links) = &app.links {
+    if let Some(links) = app.links() {
         let coord = indexed.coord();
         if let Some(first) = links.duplicate_of.get(&coord) {
             lines.push(note(
