@@ -183,15 +183,20 @@ fn command_line() {
     insta::assert_snapshot!(screen(&app));
 }
 
-fn stream_app() -> App {
-    let config = Config::parse(
-        "[[topics]]\nname = \"orders\"\n[topics.reducers]\nOrderCreated = \"$event.data\"\nOrderPaid = \".status = \\\"paid\\\" | .paid = $event.data.amount\"\n",
-        std::path::Path::new("rewind.toml"),
-    )
-    .unwrap();
+/// An app with this config, listing one topic `orders` with these high watermarks.
+fn configured(config: &str, highs: &[i64]) -> App {
+    let config = Config::parse(config, std::path::Path::new("rewind.toml")).unwrap();
     let mut app = App::new("127.0.0.1:9092".into(), config);
     app.start();
-    app.apply(Msg::Topics(Ok(vec![topic("orders", &[7])])));
+    app.apply(Msg::Topics(Ok(vec![topic("orders", highs)])));
+    app
+}
+
+fn stream_app() -> App {
+    let mut app = configured(
+        "[[topics]]\nname = \"orders\"\n[topics.reducers]\nOrderCreated = \"$event.data\"\nOrderPaid = \".status = \\\"paid\\\" | .paid = $event.data.amount\"\n",
+        &[7],
+    );
     opened(&mut app);
     app.update(Action::Open); // the first event's aggregate: order-1001
     app
@@ -526,14 +531,10 @@ fn an_active_group_cannot_be_confirmed_and_marks_are_listed() {
 
 #[test]
 fn compensate_dialog() {
-    let config = Config::parse(
+    let mut app = configured(
         "[[topics]]\nname = \"orders\"\n[topics.compensation_templates]\nOrderCreated = \"{type: \\\"OrderVoided\\\", orderId: $event.orderId, data: {voids: $event.eventId}}\"\n",
-        std::path::Path::new("rewind.toml"),
-    )
-    .unwrap();
-    let mut app = App::new("127.0.0.1:9092".into(), config);
-    app.start();
-    app.apply(Msg::Topics(Ok(vec![topic("orders", &[7])])));
+        &[7],
+    );
     opened(&mut app);
     app.update(Action::Compensate);
     for c in "orders".chars() {
@@ -562,14 +563,10 @@ fn the_rewind_dialog_shows_client_properties_with_secrets_redacted() {
 
 #[test]
 fn a_long_stream_folds_a_slice_at_a_time_and_keys_work_meanwhile() {
-    let config = Config::parse(
+    let mut app = configured(
         "[[topics]]\nname = \"orders\"\n[topics.reducers]\nTick = \"(. // {n: 0}) | .n += 1\"\n",
-        std::path::Path::new("rewind.toml"),
-    )
-    .unwrap();
-    let mut app = App::new("127.0.0.1:9092".into(), config);
-    app.start();
-    app.apply(Msg::Topics(Ok(vec![topic("orders", &[5000])])));
+        &[5000],
+    );
     app.update(Action::Open);
     let events: Vec<Event> = (0..5000)
         .map(|i| event(i, Some(b"a"), Some(br#"{"type":"Tick"}"#), vec![]))

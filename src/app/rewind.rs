@@ -2,7 +2,6 @@
 //! group to a marked event) and Compensate (produce the compensating event). Both show
 //! what will happen and act only after the user types the name they act on.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::{Action, App, Command, Screen};
@@ -149,14 +148,7 @@ impl App {
     /// A mark for the event under the cursor (from the index: no payload needed).
     pub(super) fn current_mark(&self) -> Option<Mark> {
         let e = self.events.index.get(self.current_index()?);
-        Some(Mark {
-            topic: self.events.topic.clone(),
-            partition: e.coord().partition,
-            offset: e.coord().offset,
-            timestamp: e.timestamp(),
-            aggregate: e.aggregate().to_owned(),
-            event_type: e.event_type().to_owned(),
-        })
+        Some(Mark::at(&self.events.topic, &e))
     }
 
     /// Whether the event at this coordinate of the open topic is marked.
@@ -254,13 +246,8 @@ impl App {
         }
         let t = target.timestamp?;
         // The first offset at or after `t` in each partition, from the index.
-        let mut times: BTreeMap<i32, Option<i64>> = BTreeMap::new();
-        for e in self.events.index.iter() {
-            let found = times.entry(e.coord().partition).or_insert(None);
-            if found.is_none() && e.timestamp().is_some_and(|ts| ts >= t) {
-                *found = Some(e.coord().offset);
-            }
-        }
+        let records = self.events.index.iter().map(|e| (e.coord(), e.timestamp()));
+        let times = crate::model::plan::offsets_for_time(records, t);
         let topic = &self.events.topic;
         Some(Known {
             event_time: Some(t),

@@ -102,12 +102,6 @@ impl PayloadCache {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
-
-    pub fn clear(&mut self) {
-        self.events.clear();
-        self.by_use.clear();
-        self.used = 0;
-    }
 }
 
 #[cfg(test)]

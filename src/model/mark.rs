@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Coord, Event};
+use super::Coord;
 
 /// One remembered event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,14 +17,15 @@ pub struct Mark {
 }
 
 impl Mark {
-    pub fn of(e: &Event) -> Mark {
+    /// The mark of an indexed event of `topic`.
+    pub fn at(topic: &str, e: &super::index::Indexed<'_>) -> Mark {
         Mark {
-            topic: e.topic.clone(),
-            partition: e.partition,
-            offset: e.offset,
-            timestamp: e.timestamp,
-            aggregate: e.aggregate.clone(),
-            event_type: e.event_type.clone(),
+            topic: topic.to_owned(),
+            partition: e.coord().partition,
+            offset: e.coord().offset,
+            timestamp: e.timestamp(),
+            aggregate: e.aggregate().to_owned(),
+            event_type: e.event_type().to_owned(),
         }
     }
 

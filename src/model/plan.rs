@@ -269,13 +269,31 @@ pub fn targets(
     Ok(plans)
 }
 
+/// Per partition of `records` (coordinates and times, in offset order within each
+/// partition), the first offset whose timestamp is at or after `t`; `None` for a
+/// partition where there is none.
+pub fn offsets_for_time(
+    records: impl IntoIterator<Item = (Coord, Option<i64>)>,
+    t: i64,
+) -> BTreeMap<i32, Option<i64>> {
+    let mut found: BTreeMap<i32, Option<i64>> = BTreeMap::new();
+    for (at, ts) in records {
+        let first = found.entry(at.partition).or_insert(None);
+        if first.is_none() && ts.is_some_and(|ts| ts >= t) {
+            *first = Some(at.offset);
+        }
+    }
+    found
+}
+
 /// The first offset in `events` (one partition, offset order) whose timestamp is at or
 /// after `t`; `high` when there is none.
 pub fn offset_for_time<'a>(events: impl IntoIterator<Item = &'a Event>, t: i64, high: i64) -> i64 {
-    events
-        .into_iter()
-        .find(|e| e.timestamp.is_some_and(|ts| ts >= t))
-        .map_or(high, |e| e.offset)
+    offsets_for_time(events.into_iter().map(|e| (e.coord(), e.timestamp)), t)
+        .into_values()
+        .next()
+        .flatten()
+        .unwrap_or(high)
 }
 
 /// Whether a broker's answer for "the first offset at or after `t`" agrees with the

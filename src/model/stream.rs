@@ -78,11 +78,6 @@ impl AggregateIndex {
         }
     }
 
-    /// Adds one event.
-    pub fn add(&mut self, e: &Event) {
-        self.add_parts(&e.aggregate, &e.event_type, e.coord(), e.timestamp);
-    }
-
     /// Adds `count` events of an aggregate, of which the first and last are given.
     fn add_span(
         &mut self,
@@ -514,7 +509,7 @@ mod tests {
             ev(1, "a", "Created", "2", None, 6),
             ev(2, "b", "Paid", "3", None, 7),
         ] {
-            index.add(&e);
+            index.add_parts(&e.aggregate, &e.event_type, e.coord(), e.timestamp);
         }
         let all = index.summaries();
         assert_eq!(all.len(), 2);
