@@ -39,16 +39,15 @@ pub fn enable(exe: PathBuf) {
     let _ = EXECUTABLE.set(exe);
 }
 
-/// The fold for a topic's reducer programs: isolated when enabled, else in process.
-/// The programs must compile (they are compiled here too, so errors name the type).
+/// The fold for a topic's reducer programs: isolated when enabled (the worker compiles
+/// them; the config already checked they compile), else compiled here, in process.
 pub fn folder(
     programs: &BTreeMap<String, String>,
     budget: Duration,
 ) -> anyhow::Result<std::rc::Rc<dyn Fold>> {
-    let reducers = Reducers::compile(programs)?;
     Ok(match EXECUTABLE.get() {
         Some(exe) => std::rc::Rc::new(Isolated::new(exe.clone(), programs.clone(), budget)),
-        None => std::rc::Rc::new(reducers),
+        None => std::rc::Rc::new(Reducers::compile(programs)?),
     })
 }
 
