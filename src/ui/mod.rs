@@ -143,8 +143,12 @@ pub fn selectable(table: Table<'_>) -> Table<'_> {
 
 /// `MM-DD HH:MM:SS` in UTC: enough to tell events apart in a list.
 pub fn short_time(ms: i64) -> String {
-    let full = crate::model::position::format_time(ms);
-    format!("{} {}", &full[5..10], &full[11..19])
+    use chrono::Datelike;
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) if (0..=9999).contains(&t.year()) => t.format("%m-%d %H:%M:%S").to_string(),
+        // Past the calendar a short form can show (or chrono's range): the raw number.
+        _ => format!("{ms}ms"),
+    }
 }
 
 /// The first row to show so that `selected` stays near the middle of `height` rows
@@ -153,4 +157,27 @@ pub fn scroll_offset(selected: usize, height: usize, len: usize) -> usize {
     selected
         .saturating_sub(height / 2)
         .min(len.saturating_sub(height))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_time;
+
+    #[test]
+    fn any_timestamp_has_a_short_form() {
+        assert_eq!(short_time(0), "01-01 00:00:00");
+        assert_eq!(short_time(-1), "12-31 23:59:59");
+        assert_eq!(short_time(253_402_300_800_000), "253402300800000ms");
+        assert_eq!(short_time(10_i64.pow(16)), "10000000000000000ms");
+        for ms in [
+            i64::MIN,
+            i64::MIN + 1,
+            i64::MAX,
+            1 << 62,
+            -(1 << 62),
+            -62_167_219_200_001,
+        ] {
+            assert!(short_time(ms).ends_with("ms"), "{ms}: {}", short_time(ms));
+        }
+    }
 }
