@@ -4,6 +4,7 @@
 use kafka_rewind::app::{Action, App, Msg};
 use kafka_rewind::config::Config;
 use kafka_rewind::model::event::RawRecord;
+use kafka_rewind::model::group::GroupState;
 use kafka_rewind::model::{Event, PartitionInfo, TopicInfo, TopicRules};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -368,7 +369,7 @@ fn stream_links_snapshots_and_aggregate_list() {
 }
 
 fn groups() -> Vec<kafka_rewind::model::group::Group> {
-    use kafka_rewind::model::group::{Group, GroupOffset, GroupState, Member};
+    use kafka_rewind::model::group::{Group, GroupOffset, Member};
     let offset = |topic: &str, partition, committed, high| GroupOffset {
         topic: topic.into(),
         partition,
@@ -456,7 +457,10 @@ fn rewind_dialog_from_a_mark() {
     let mut app = stream_app();
     app.update(Action::Mark);
     assert!(app.status.starts_with("marked 0/0 OrderCreated order-1001"));
-    assert_eq!(app.update(Action::Rewind), vec![Command::LoadGroups]);
+    assert_eq!(
+        app.update(Action::Rewind),
+        vec![Command::LoadGroups { also: None }]
+    );
     app.apply(Msg::Groups(Ok(groups())));
     insta::assert_snapshot!("rewind_pick_group", screen(&app));
     // projector is listed first: it has offsets on this topic.
@@ -471,7 +475,10 @@ fn rewind_dialog_from_a_mark() {
         .expect("the loaded topic is rewind's index");
     assert_eq!(known.times.get(&0), Some(&Some(0)));
     let plan = plan_to_first_event(&app);
-    app.apply(Msg::Plan(Ok(plan.clone())));
+    app.apply(Msg::Plan(Ok((
+        plan.clone(),
+        GroupState::Known("Empty".into()),
+    ))));
     for c in "projecto".chars() {
         app.update(Action::Type(c));
     }
@@ -499,6 +506,7 @@ fn rewind_dialog_from_a_mark() {
         undo_file: "/home/dev/.local/state/rewind/undo/projector-orders-20261126T101500.000Z.csv"
             .into(),
         mismatches: vec![],
+        written_with: kafka_rewind::kafka::WritePath::AlterConsumerGroupOffsets,
     })));
     insta::assert_snapshot!("rewind_done", screen(&app));
 }
@@ -508,15 +516,23 @@ fn an_active_group_cannot_be_confirmed_and_marks_are_listed() {
     let mut app = stream_app();
     app.update(Action::Mark);
     app.update(Action::Rewind);
-    let mut list = groups();
-    list[1].state = kafka_rewind::model::group::GroupState::Known("Stable".into());
-    app.apply(Msg::Groups(Ok(list)));
+    // The listing said Empty; when the plan was made its coordinator said Stable, and
+    // that is what counts: no confirmation, not even with Tab.
+    app.apply(Msg::Groups(Ok(groups())));
     app.update(Action::Open);
-    app.apply(Msg::Plan(Ok(plan_to_first_event(&app))));
+    app.apply(Msg::Plan(Ok((
+        plan_to_first_event(&app),
+        GroupState::Known("Stable".into()),
+    ))));
     for c in "projector".chars() {
         app.update(Action::Type(c));
     }
     assert!(app.update(Action::Submit).is_empty());
+    app.update(Action::NextPane);
+    assert!(
+        app.update(Action::Submit).is_empty(),
+        "Tab allows only an unknown state"
+    );
     assert!(
         app.status.contains("group projector is Stable"),
         "{}",
@@ -555,7 +571,10 @@ fn the_rewind_dialog_shows_client_properties_with_secrets_redacted() {
     app.update(Action::Rewind);
     app.apply(Msg::Groups(Ok(groups())));
     app.update(Action::Open);
-    app.apply(Msg::Plan(Ok(plan_to_first_event(&app))));
+    app.apply(Msg::Plan(Ok((
+        plan_to_first_event(&app),
+        GroupState::Known("Empty".into()),
+    ))));
     let text = screen_sized(&app, 200, 40);
     assert!(text.contains("sasl.password=***"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");

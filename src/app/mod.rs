@@ -75,7 +75,11 @@ pub enum Command {
         path: std::path::PathBuf,
         text: String,
     },
-    LoadGroups,
+    /// Describe the groups: those listed, the profile's, and `also` (`:group G`), which
+    /// is described by name even where the broker's listing leaves it out.
+    LoadGroups {
+        also: Option<String>,
+    },
     PlanRewind(Box<crate::kafka::rewind::PlanRequest>),
     /// Commit a plan the user confirmed.
     ExecuteRewind {
@@ -143,7 +147,8 @@ pub enum Msg {
     /// The broker is unreachable (`Some(why)`; the worker keeps retrying) or reachable again.
     Connection(Option<String>),
     Groups(Result<Vec<crate::model::group::Group>, String>),
-    Plan(Result<crate::model::plan::Plan, String>),
+    /// A plan and the group's state, asked of its coordinator when the plan was made.
+    Plan(Result<(crate::model::plan::Plan, crate::model::group::GroupState), String>),
     Rewound(Result<Rewound, String>),
     Produced(Result<crate::model::Coord, String>),
 }

@@ -62,6 +62,8 @@ pub struct Rewound {
     pub undo_file: PathBuf,
     /// (partition, target, read back) where they differ.
     pub mismatches: Vec<(i32, i64, Option<i64>)>,
+    /// How the offsets were written.
+    pub written_with: crate::kafka::WritePath,
 }
 
 /// The Compensate dialog: the drafted event, then the topic's name typed to produce it.
@@ -200,7 +202,7 @@ impl App {
             selected: 0,
             step: RewindStep::PickGroup,
         })));
-        vec![Command::LoadGroups]
+        vec![Command::LoadGroups { also: None }]
     }
 
     /// Opens the Compensate dialog for the event under the cursor.
@@ -457,28 +459,29 @@ impl App {
         }
     }
 
-    pub(super) fn receive_plan(&mut self, plan: Result<Plan, String>) {
+    pub(super) fn receive_plan(&mut self, plan: Result<(Plan, GroupState), String>) {
         let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
             return;
         };
-        let RewindStep::Planning { group } = &dialog.step else {
+        if !matches!(dialog.step, RewindStep::Planning { .. }) {
             return;
-        };
-        let state = match &dialog.groups {
-            Some(Ok(groups)) => groups
-                .iter()
-                .find(|g| &g.name == group)
-                .map(|g| g.state.clone()),
-            _ => None,
         }
-        .unwrap_or_else(|| GroupState::Unknown("not described".into()));
         dialog.step = match plan {
-            Ok(plan) => RewindStep::Plan {
-                plan: Box::new(plan),
-                state,
-                typed: String::new(),
-                allow_unknown: false,
-            },
+            Ok((plan, state)) => {
+                // The listing the dialog opened with may be stale: show what the
+                // coordinator said with the plan.
+                if let Some(Ok(groups)) = &mut dialog.groups {
+                    if let Some(g) = groups.iter_mut().find(|g| g.name == plan.group) {
+                        g.state = state.clone();
+                    }
+                }
+                RewindStep::Plan {
+                    plan: Box::new(plan),
+                    state,
+                    typed: String::new(),
+                    allow_unknown: false,
+                }
+            }
             Err(e) => RewindStep::Failed(e),
         };
     }
@@ -518,7 +521,9 @@ impl App {
         self.screen = Screen::Groups;
         self.groups.loading = true;
         self.groups.focus = group.map(str::to_owned);
-        vec![Command::LoadGroups]
+        vec![Command::LoadGroups {
+            also: group.map(str::to_owned),
+        }]
     }
 
     pub(super) fn update_groups(&mut self, action: &Action) -> Option<Vec<Command>> {

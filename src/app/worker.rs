@@ -102,16 +102,21 @@ impl Worker {
                     )));
                 }
             }
-            Command::LoadGroups => {
+            Command::LoadGroups { also } => {
+                let wanted: Vec<String> = conn.groups.iter().cloned().chain(also).collect();
                 let groups = Cluster::connect(&conn)
-                    .and_then(|c| c.groups(None, &conn.groups))
+                    .and_then(|c| c.groups(None, &wanted))
+                    .map(|(groups, _)| groups)
                     .map_err(|e| e.to_string());
                 let _ = tx.send(Msg::Groups(groups));
             }
             Command::PlanRewind(request) => {
                 let plan = Cluster::connect(&conn)
                     .map_err(anyhow::Error::from)
-                    .and_then(|c| make_plan(&c, &config.rules_for(&request.topic), &request))
+                    .and_then(|c| {
+                        let plan = make_plan(&c, &config.rules_for(&request.topic), &request)?;
+                        Ok((plan, c.group_state(&request.group)))
+                    })
                     .map_err(|e| format!("{e:#}"));
                 let _ = tx.send(Msg::Plan(plan));
             }
@@ -132,6 +137,7 @@ impl Worker {
                         topic: plan.topic.clone(),
                         undo_file: e.undo_file,
                         mismatches: e.mismatches,
+                        written_with: e.written_with,
                     })
                     .map_err(|e| format!("{e:#}"));
                 let _ = tx.send(Msg::Rewound(result));

@@ -16,7 +16,11 @@ pub fn run(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let groups = Cluster::connect(conn)?.groups(only, &conn.groups)?;
+    let (groups, listing_gap) = Cluster::connect(conn)?.groups(only, &conn.groups)?;
+    if let Some(gap) = &listing_gap {
+        // The groups shown are still described by name; only the listing is partial.
+        tracing::info!(gap, "group listing incomplete");
+    }
     if output == Output::Json {
         let json: Vec<Value> = groups.iter().map(|g| g.to_json()).collect();
         writeln!(out, "{}", super::json_text(&json, true))?;
@@ -72,6 +76,12 @@ pub fn run(
         writeln!(
             out,
             "\nstate unknown: {why}; a reset of such a group needs --allow-unknown-state"
+        )?;
+    }
+    if let Some(gap) = &listing_gap {
+        writeln!(
+            out,
+            "\nthe listing may be incomplete ({gap}); name a group with --group or in the profile's groups = [...] to describe it"
         )?;
     }
     if groups.is_empty() {

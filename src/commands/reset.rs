@@ -9,6 +9,7 @@ use crate::cli::{Output, ResetArgs};
 use crate::config::{Config, Connection};
 use crate::kafka::rewind::{self, ExecuteOptions, PlanRequest};
 use crate::kafka::Cluster;
+use crate::model::group::GroupState;
 use crate::model::plan::{self, Plan, Scope, TimeSource};
 use crate::model::position::format_time;
 
@@ -70,6 +71,8 @@ pub fn run(
     };
     let plan = rewind::make_plan(&cluster, &config.rules_for(&args.topic), &request)?;
     let command = plan.equivalent_command(&conn.brokers, &conn.properties);
+    // Asked of the group's coordinator; `execute` asks again, twice.
+    let state = cluster.group_state(&args.group);
     let execution = match args.execute {
         false => None,
         true => {
@@ -82,7 +85,7 @@ pub fn run(
                 Err(refused) => {
                     // The plan that was not applied, then why (on stderr, by main).
                     if output == Output::Table {
-                        print_table(&plan, &command, out)?;
+                        print_table(&plan, &state, &command, out)?;
                     }
                     return Err(refused);
                 }
@@ -96,6 +99,10 @@ pub fn run(
         Output::Csv => write!(out, "{}", plan.targets_csv())?,
         Output::Json => {
             let mut json = plan.to_json(execution.is_some(), undo.as_deref(), &command);
+            json["state"] = state.name().into();
+            if let Some(e) = &execution {
+                json["written_with"] = e.written_with.label().into();
+            }
             if let Some(e) = &execution {
                 json["read_back"] = serde_json::json!({
                     "matches": e.mismatches.is_empty(),
@@ -104,9 +111,16 @@ pub fn run(
             }
             writeln!(out, "{}", super::json_text(&json, true))?;
         }
-        Output::Table => print_table(&plan, &command, out)?,
+        Output::Table => print_table(&plan, &state, &command, out)?,
     }
     match &execution {
+        // Like kafka-consumer-groups.sh, a plan for a group with running consumers is
+        // refused, dry run or not; it is still shown, to prepare the rewind.
+        None if state.is_active() => {
+            return Err(anyhow::anyhow!(state
+                .check_inactive(&plan.group, false)
+                .expect_err("an active group is refused")));
+        }
         None if output == Output::Table => writeln!(
             out,
             "\nDry run: nothing was changed. Add --execute to commit this plan."
@@ -131,6 +145,7 @@ pub fn run(
                 &e.undo_file,
                 args.allow_unknown_state,
             );
+            writeln!(err, "written with {}", e.written_with.label())?;
             writeln!(err, "undo: {undo}")?;
             if !e.mismatches.is_empty() {
                 anyhow::bail!(
@@ -143,7 +158,7 @@ pub fn run(
     Ok(())
 }
 
-fn print_table(plan: &Plan, command: &str, out: &mut dyn Write) -> Result<()> {
+fn print_table(plan: &Plan, state: &GroupState, command: &str, out: &mut dyn Write) -> Result<()> {
     let time = plan
         .time
         .map(|t| format!(" ({})", format_time(t)))
@@ -154,6 +169,15 @@ fn print_table(plan: &Plan, command: &str, out: &mut dyn Write) -> Result<()> {
         plan.group,
         plan.topic,
         plan.scope_label()
+    )?;
+    writeln!(
+        out,
+        "Group state: {}",
+        match state {
+            GroupState::Unknown(why) => format!("unknown — {why}"),
+            s if s.is_active() => format!("{} (its coordinator's answer) — consumers are running: this plan cannot be executed", s.name()),
+            s => format!("{} (its coordinator's answer)", s.name()),
+        }
     )?;
     let mut table = Table::new(&[
         ">PARTITION",

@@ -1,120 +1,145 @@
-//! Consumer groups: listing and describing, committed offsets, commits, and looking up
-//! offsets by time. Committed offsets are read and written by a consumer carrying the
-//! group id that never joins the group (rdkafka's admin client has no offset calls).
+//! Consumer groups: their state and members, asked of each group's coordinator by name
+//! (the admin API in `admin.rs`); committed offsets; writing offsets; and looking up
+//! offsets by time. Committed offsets are read by a consumer carrying the group id that
+//! never joins the group.
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::admin::{Description, GroupAdmin};
 use super::{client_config, Cluster, ClusterError};
-use crate::model::group::{parse_assignment, Group, GroupOffset, GroupState, Member};
+use crate::model::group::{groups_to_describe, CoordinatorAnswer, Group, GroupOffset, GroupState};
 use crate::model::TopicInfo;
 
-/// A group as the broker describes it, before offsets are read.
-struct Described {
-    name: String,
-    state: GroupState,
-    members: Vec<Member>,
+/// How a group's offsets were written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritePath {
+    /// The admin API's AlterConsumerGroupOffsets, as kafka-consumer-groups.sh writes them:
+    /// a coordinator refuses it for a group with members.
+    AlterConsumerGroupOffsets,
+    /// A commit by a client carrying the group id that never joins: for brokers without
+    /// the admin API (librdkafka's mock cluster).
+    NonMemberCommit,
+}
+
+impl WritePath {
+    /// How the plan's output names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            WritePath::AlterConsumerGroupOffsets => "AlterConsumerGroupOffsets",
+            WritePath::NonMemberCommit => {
+                "non-member commit (the broker has no AlterConsumerGroupOffsets)"
+            }
+        }
+    }
 }
 
 impl Cluster {
-    /// Groups the broker lists (all, or the one named), described; `Err` with the reason
-    /// when it cannot list or describe groups (librdkafka's mock cluster).
-    fn describe(&self, only: Option<&str>) -> Result<Vec<Described>, String> {
-        let list = self
-            .consumer
-            .fetch_group_list(only, self.conn.timeout())
-            .map_err(|e| format!("the broker cannot list groups: {e}"))?;
-        Ok(list
-            .groups()
+    fn admin(&self) -> GroupAdmin<'_> {
+        GroupAdmin::new(&self.consumer, self.conn.timeout())
+    }
+
+    /// Each group's coordinator asked about it by name. A request that fails as a whole
+    /// leaves every group unknown, with the reason.
+    fn describe(&self, names: &[String]) -> Vec<Description> {
+        let mut described = describe_with(&self.admin(), names);
+        // librdkafka asks ConsumerGroupDescribe (KIP-848) first and falls back to the
+        // classic DescribeGroups only when the coordinator says the group is not of the
+        // new protocol, as Kafka does. Tansu 0.6.0 answers it for a classic group with
+        // the state but no members: an active group without members is then asked again
+        // the classic way, for its members. The state stays active if either says so.
+        let inconsistent: Vec<String> = described
             .iter()
-            .filter(|g| g.protocol_type() == "consumer" || g.protocol_type().is_empty())
-            .map(|g| {
-                let state = match g.state() {
-                    "" => GroupState::Unknown("the broker gave no state".into()),
-                    s => GroupState::Known(s.to_owned()),
-                };
-                let members = g
-                    .members()
-                    .iter()
-                    .map(|m| Member {
-                        id: m.id().to_owned(),
-                        client_id: m.client_id().to_owned(),
-                        host: m.client_host().to_owned(),
-                        assignment: m
-                            .assignment()
-                            .and_then(parse_assignment)
-                            .unwrap_or_default(),
-                    })
-                    .collect();
-                Described {
-                    name: g.name().to_owned(),
-                    state,
-                    members,
-                }
+            .filter(|d| {
+                d.consumer_protocol
+                    && d.members.is_empty()
+                    && GroupState::from_answer(d.answer.clone()).is_active()
             })
-            .collect())
-    }
-
-    /// The group's state as the broker reports it right now.
-    pub fn group_state(&self, group: &str) -> GroupState {
-        match self.describe(Some(group)) {
-            Ok(groups) => groups
-                .into_iter()
-                .find(|g| g.name == group)
-                .map(|g| g.state)
-                // A group the broker does not know has no consumers and no offsets.
-                .unwrap_or(GroupState::Known("Dead".into())),
-            Err(why) => GroupState::Unknown(why),
+            .map(|d| d.group.clone())
+            .collect();
+        if inconsistent.is_empty() {
+            return described;
         }
+        // A client that does not ask ApiVersions and takes the broker for a 0.9 one
+        // sends DescribeGroups straight away (best effort: no SASL handshake there).
+        let classic: BaseConsumer = match client_config(&self.conn)
+            .set("api.version.request", "false")
+            .set("broker.version.fallback", "0.9.0")
+            .create()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::info!(error = %e, "no classic client for group members");
+                return described;
+            }
+        };
+        let again = describe_with(
+            &GroupAdmin::new(&classic, self.conn.timeout()),
+            &inconsistent,
+        );
+        for d in described.iter_mut() {
+            let Some(c) = again
+                .iter()
+                .find(|c| c.group == d.group && !c.members.is_empty())
+            else {
+                continue;
+            };
+            d.members = c.members.clone();
+            if GroupState::from_answer(c.answer.clone()).is_active() {
+                d.answer = c.answer.clone();
+            }
+        }
+        described
     }
 
-    /// Groups with state, members and committed offsets on any topic. `only` restricts
-    /// to one group; `configured` are groups to show even when the broker cannot list
-    /// groups (their state is then unknown).
+    /// The group's state as its coordinator reports it right now.
+    pub fn group_state(&self, group: &str) -> GroupState {
+        let d = self.describe(&[group.to_owned()]).remove(0);
+        GroupState::from_answer(d.answer)
+    }
+
+    /// Groups with state, members and committed offsets on any topic: the one named by
+    /// `only`, else those the brokers list and the `configured` ones, each described by
+    /// name. Also says why the listing is incomplete, when it is.
     pub fn groups(
         &self,
         only: Option<&str>,
         configured: &[String],
-    ) -> Result<Vec<Group>, ClusterError> {
-        let (mut described, unknown_why) = match self.describe(only) {
-            Ok(d) => (d, None),
-            Err(why) => (vec![], Some(why)),
+    ) -> Result<(Vec<Group>, Option<String>), ClusterError> {
+        let (listed, listing_gap) = match only {
+            Some(_) => (vec![], None),
+            None => match self.admin().list() {
+                Ok(l) if l.errors.is_empty() => (l.groups, None),
+                Ok(l) => (
+                    l.groups,
+                    Some(format!(
+                        "some brokers did not list their groups: {}",
+                        l.errors.join("; ")
+                    )),
+                ),
+                Err(e) => (vec![], Some(format!("the broker cannot list groups: {e}"))),
+            },
         };
-        let wanted: Vec<&str> = match only {
-            Some(g) => vec![g],
-            None => configured.iter().map(String::as_str).collect(),
-        };
-        for name in wanted {
-            if !described.iter().any(|d| d.name == name) {
-                let state = match &unknown_why {
-                    Some(why) => GroupState::Unknown(why.clone()),
-                    None => GroupState::Known("Dead".into()),
-                };
-                described.push(Described {
-                    name: name.to_owned(),
-                    state,
-                    members: vec![],
-                });
-            }
-        }
-        described.sort_by(|a, b| a.name.cmp(&b.name));
+        let names = groups_to_describe(&listed, configured, only);
+        let described = self.describe(&names);
         let topics = self.topics()?;
-        described
+        let groups = described
             .into_iter()
             .map(|d| {
                 let offsets = self
-                    .committed(&d.name, &topics)?
+                    .committed(&d.group, &topics)?
                     .into_iter()
                     .filter(|o| o.committed.is_some())
                     .collect();
                 Ok(Group {
-                    name: d.name,
-                    state: d.state,
+                    name: d.group,
+                    state: GroupState::from_answer(d.answer),
                     members: d.members,
                     offsets,
                 })
             })
-            .collect()
+            .collect::<Result<_, ClusterError>>()?;
+        Ok((groups, listing_gap))
     }
 
     /// The group's committed offset on every partition of these topics.
@@ -154,14 +179,43 @@ impl Cluster {
         Ok(offsets)
     }
 
-    /// Commits offsets for a group without joining it (accepted only while it is
-    /// empty on a real broker).
-    pub fn commit(
+    /// Writes a group's offsets on a topic: through AlterConsumerGroupOffsets, or where
+    /// the broker lacks it, as a commit from a client that never joins the group.
+    pub fn write_offsets(
         &self,
         group: &str,
         topic: &str,
         offsets: &[(i32, i64)],
-    ) -> Result<(), ClusterError> {
+    ) -> Result<WritePath, ClusterError> {
+        match self.admin().alter_offsets(group, topic, offsets) {
+            Ok(partitions) => {
+                let refused: Vec<String> = partitions
+                    .iter()
+                    .filter_map(|(p, e)| e.as_ref().map(|e| format!("partition {p}: {e}")))
+                    .collect();
+                match refused.is_empty() {
+                    true => Ok(WritePath::AlterConsumerGroupOffsets),
+                    false => Err(ClusterError::Refused {
+                        group: group.to_owned(),
+                        why: refused.join(", "),
+                    }),
+                }
+            }
+            Err(e) if e.unsupported() => {
+                tracing::info!(group, error = %e, "no AlterConsumerGroupOffsets: committing as a non-member");
+                self.commit(group, topic, offsets)
+                    .map(|()| WritePath::NonMemberCommit)
+            }
+            Err(e) => Err(ClusterError::Refused {
+                group: group.to_owned(),
+                why: e.to_string(),
+            }),
+        }
+    }
+
+    /// Commits offsets for a group without joining it (accepted only while it is
+    /// empty on a real broker).
+    fn commit(&self, group: &str, topic: &str, offsets: &[(i32, i64)]) -> Result<(), ClusterError> {
         let mut list = TopicPartitionList::new();
         for (partition, offset) in offsets {
             list.add_partition_offset(topic, *partition, Offset::Offset(*offset))
@@ -211,5 +265,36 @@ impl Cluster {
             .set("group.id", group)
             .create()
             .map_err(ClusterError::Client)
+    }
+}
+
+/// One description per name, in order: what the coordinator said, or why it could not.
+fn describe_with(admin: &GroupAdmin<'_>, names: &[String]) -> Vec<Description> {
+    let failed = |name: &String, why: String| Description {
+        group: name.clone(),
+        answer: CoordinatorAnswer::Failed(why),
+        members: vec![],
+        consumer_protocol: false,
+    };
+    if names.is_empty() {
+        return vec![];
+    }
+    match admin.describe(names) {
+        Ok(found) => names
+            .iter()
+            .map(|name| {
+                found
+                    .iter()
+                    .find(|d| &d.group == name)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        failed(name, "its coordinator did not answer about it".into())
+                    })
+            })
+            .collect(),
+        Err(e) => names
+            .iter()
+            .map(|name| failed(name, format!("the broker cannot describe groups: {e}")))
+            .collect(),
     }
 }

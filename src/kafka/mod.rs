@@ -1,5 +1,6 @@
 //! Kafka I/O: metadata, watermarks and scans. Thin: decoding and logic live in `model`.
 
+mod admin;
 mod batch;
 mod groups;
 mod parallel;
@@ -15,6 +16,7 @@ pub use crate::model::topic::{PartitionInfo, TopicInfo};
 use crate::model::{Event, TopicRules};
 use std::ops::ControlFlow;
 
+pub use groups::WritePath;
 pub use scan::Scanner;
 
 /// What went wrong talking to the cluster; every message says what to check.
@@ -42,6 +44,8 @@ pub enum ClusterError {
         group: String,
         cause: rdkafka::error::KafkaError,
     },
+    #[error("the broker refused the offsets for group {group}: {why}")]
+    Refused { group: String, why: String },
     #[error("reading {topic} failed: {cause}")]
     Read {
         topic: String,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::{Cluster, Scanner};
+use super::{Cluster, Scanner, WritePath};
 use crate::model::plan::{self, GroupPartition, Plan, Scope, TimeOffset, TimeSource};
 use crate::model::select::PartitionRange;
 use crate::model::{Event, TopicRules};
@@ -238,6 +238,8 @@ pub struct Execution {
     pub undo_file: PathBuf,
     /// Partitions whose offset read back is not the target: (partition, target, found).
     pub mismatches: Vec<(i32, i64, Option<i64>)>,
+    /// How the offsets were written.
+    pub written_with: WritePath,
 }
 
 /// The default undo file for a group and topic.
@@ -315,7 +317,7 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
         .iter()
         .map(|p| (p.partition, p.target))
         .collect();
-    let committed = cluster.commit(group, &plan.topic, &offsets);
+    let committed = cluster.write_offsets(group, &plan.topic, &offsets);
     let back = cluster.committed(group, std::slice::from_ref(&info));
     let mismatches: Vec<(i32, i64, Option<i64>)> = match &back {
         Ok(back) => plan
@@ -331,27 +333,31 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
             .collect(),
         Err(_) => vec![],
     };
-    if let Err(e) = committed {
-        let detail: Vec<String> = mismatches
-            .iter()
-            .map(|(p, target, found)| {
-                format!("partition {p}: wanted {target}, now {}", show(*found))
-            })
-            .collect();
-        bail!(
-            "{e}. {}; to put back what changed: {}",
-            if detail.is_empty() {
-                "No partition reads back changed".to_owned()
-            } else {
-                detail.join(", ")
-            },
-            undo_command(group, &plan.topic, &undo_file, options.allow_unknown_state)
-        );
-    }
+    let written_with = match committed {
+        Ok(path) => path,
+        Err(e) => {
+            let detail: Vec<String> = mismatches
+                .iter()
+                .map(|(p, target, found)| {
+                    format!("partition {p}: wanted {target}, now {}", show(*found))
+                })
+                .collect();
+            bail!(
+                "{e}. {}; to put back what changed: {}",
+                if detail.is_empty() {
+                    "No partition reads back changed".to_owned()
+                } else {
+                    detail.join(", ")
+                },
+                undo_command(group, &plan.topic, &undo_file, options.allow_unknown_state)
+            );
+        }
+    };
     back.context("the commit succeeded but reading the offsets back failed")?;
     Ok(Execution {
         undo_file,
         mismatches,
+        written_with,
     })
 }
 

@@ -3,16 +3,49 @@
 
 use serde_json::{json, Value};
 
-/// What the broker says about a group.
+/// What a group's coordinator says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupState {
-    /// The broker's state name: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead…
+    /// The coordinator's state name: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead…
     Known(String),
-    /// The broker cannot list or describe groups; the reason says why.
+    /// The coordinator could not be asked, or did not answer; the reason says why.
     Unknown(String),
 }
 
+/// What a group's coordinator answered when asked about that group by name
+/// (DescribeGroups, through the admin API's DescribeConsumerGroups).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoordinatorAnswer {
+    /// The group's state as the coordinator names it (`None`: a state librdkafka does not
+    /// know, e.g. from a newer broker).
+    State(Option<String>),
+    /// The coordinator knows no group of that id (GROUP_ID_NOT_FOUND).
+    NotFound,
+    /// The question failed (no such API, not authorized, timed out…): the reason.
+    Failed(String),
+}
+
 impl GroupState {
+    /// The state a coordinator's answer means. This is the only way a state is made from
+    /// the broker: a listing (ListGroups) gives names to ask about, never states, because
+    /// brokers leave groups out of listings (ACLs, a broker down, Tansu's groups without
+    /// commits) and a group left out may still have running consumers.
+    pub fn from_answer(answer: CoordinatorAnswer) -> GroupState {
+        match answer {
+            CoordinatorAnswer::State(Some(name)) => GroupState::Known(name),
+            CoordinatorAnswer::State(None) => {
+                GroupState::Unknown("the coordinator answered a state rewind does not know".into())
+            }
+            CoordinatorAnswer::NotFound => GroupState::Known("Dead".into()),
+            CoordinatorAnswer::Failed(why) => GroupState::Unknown(why),
+        }
+    }
+
+    /// Whether consumers are in the group (any known state but Empty and Dead).
+    pub fn is_active(&self) -> bool {
+        matches!(self, GroupState::Known(_)) && self.check_inactive("", false).is_err()
+    }
+
     /// The state's name (`unknown` when the broker cannot tell).
     pub fn name(&self) -> &str {
         match self {
@@ -102,6 +135,23 @@ impl Group {
     }
 }
 
+/// The groups `rewind groups` describes: the one asked for, else the union of what the
+/// broker listed and the profile's `groups = [...]`; sorted, each once. Names only: each
+/// is then described by name.
+pub fn groups_to_describe(
+    listed: &[String],
+    configured: &[String],
+    asked: Option<&str>,
+) -> Vec<String> {
+    let mut names: Vec<String> = match asked {
+        Some(g) => vec![g.to_owned()],
+        None => listed.iter().chain(configured).cloned().collect(),
+    };
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Decodes a member's assignment in the Kafka consumer protocol (version, then topics
 /// with their partitions); `None` for anything else (connect workers, bad bytes).
 pub fn parse_assignment(bytes: &[u8]) -> Option<Vec<(String, Vec<i32>)>> {
@@ -147,6 +197,43 @@ mod tests {
             .contains("--allow-unknown-state"));
         assert!(unknown.check_inactive("g", true).is_ok());
         assert_eq!(unknown.name(), "unknown");
+    }
+
+    #[test]
+    fn a_state_comes_only_from_the_coordinator_and_not_found_is_dead() {
+        let from = GroupState::from_answer;
+        assert_eq!(
+            from(CoordinatorAnswer::State(Some("Stable".into()))),
+            GroupState::Known("Stable".into())
+        );
+        assert!(from(CoordinatorAnswer::State(Some("Stable".into()))).is_active());
+        assert!(from(CoordinatorAnswer::State(Some("CompletingRebalance".into()))).is_active());
+        assert_eq!(
+            from(CoordinatorAnswer::NotFound),
+            GroupState::Known("Dead".into())
+        );
+        assert!(!from(CoordinatorAnswer::NotFound).is_active());
+        let unknown = from(CoordinatorAnswer::State(None));
+        assert!(matches!(unknown, GroupState::Unknown(_)) && !unknown.is_active());
+        // A question that failed is never an answer: unknown, refused without the allowance.
+        let failed = from(CoordinatorAnswer::Failed("timed out".into()));
+        assert_eq!(failed, GroupState::Unknown("timed out".into()));
+        assert!(failed.check_inactive("g", false).is_err());
+    }
+
+    #[test]
+    fn the_groups_described_are_the_listing_and_the_configured_or_the_one_asked_for() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            groups_to_describe(&names(&["b", "a"]), &names(&["c", "a"]), None),
+            names(&["a", "b", "c"])
+        );
+        // A group the listing left out is described all the same when asked for.
+        assert_eq!(
+            groups_to_describe(&names(&["b"]), &[], Some("live")),
+            names(&["live"])
+        );
+        assert_eq!(groups_to_describe(&[], &[], None), Vec::<String>::new());
     }
 
     #[test]

@@ -156,6 +156,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
                 format!("✓ Rewound {} on {}.", text::clean(&done.group), text::clean(&done.topic)),
                 Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
             )];
+            lines.push(Line::raw(format!("Written with {}.", done.written_with.label())));
             if done.mismatches.is_empty() {
                 lines.push(Line::raw("The offsets read back match the plan."));
             }

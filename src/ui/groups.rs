@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     if view.groups.is_empty() && !view.loading {
-        let message = "No consumer groups. Where the broker cannot list groups, name them in the profile: groups = [\"billing\"], or :group NAME.";
+        let message = "No consumer groups listed. Brokers leave groups out of their listings (ACLs, Tansu's groups without commits, brokers that cannot list): :group NAME describes one by name, and so does the profile's groups = [\"billing\"].";
         frame.render_widget(
             Paragraph::new(message)
                 .wrap(Wrap { trim: false })
@@ -96,6 +96,10 @@ fn draw_group(frame: &mut Frame, area: Rect, group: &Group) {
     let mut lines = vec![Line::styled(
         match &group.state {
             GroupState::Unknown(why) => format!("state unknown: {}", text::clean(why)),
+            s if s.is_active() => format!(
+                "state {}: active, its consumers are running (offsets cannot be changed)",
+                s.name()
+            ),
             GroupState::Known(s) => format!("state {s}"),
         },
         state_style(&group.state),

@@ -303,3 +303,96 @@ impl Driver {
         }
     }
 }
+
+/// A live member of a consumer group in a separate process (`examples/group_member.rs`),
+/// until `leave` or drop.
+pub struct GroupMember {
+    child: Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl GroupMember {
+    /// Joins `group` on `topic` and waits until it has partitions (and, with `commit`,
+    /// until it has read what is there and committed it).
+    pub fn join(bootstrap: &str, group: &str, topic: &str, commit: bool) -> GroupMember {
+        use std::io::BufRead;
+        let exe = PathBuf::from(env!("CARGO_BIN_EXE_rewind"))
+            .parent()
+            .unwrap()
+            .join("examples/group_member");
+        let mut cmd = Command::new(&exe);
+        cmd.args([bootstrap, group, topic]);
+        if commit {
+            cmd.arg("--commit");
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} ({e}): build it with `cargo build --examples`",
+                    exe.display()
+                )
+            });
+        let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut member = GroupMember { child, lines };
+        member.wait_for("assigned");
+        if commit {
+            member.wait_for("committed");
+        }
+        member
+    }
+
+    fn wait_for(&mut self, prefix: &str) -> String {
+        loop {
+            match self.lines.next() {
+                Some(Ok(line)) if line.starts_with(prefix) => return line,
+                Some(Ok(_)) => {}
+                other => panic!("the group member ended before `{prefix}`: {other:?}"),
+            }
+        }
+    }
+
+    /// Leaves the group (closes its stdin) and waits for the process to end.
+    pub fn leave(mut self) {
+        drop(self.child.stdin.take());
+        self.wait_for("left");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for GroupMember {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The group's committed offsets on a topic's partitions, read by a client of the test's
+/// own (not by rewind): `-1` where nothing is committed.
+pub fn committed_by_client(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("log_level", "3")
+        .create()
+        .expect("consumer");
+    let mut list = rdkafka::TopicPartitionList::new();
+    for p in 0..partitions {
+        list.add_partition(topic, p);
+    }
+    let answer = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .expect("committed offsets");
+    (0..partitions)
+        .map(
+            |p| match answer.find_partition(topic, p).map(|e| e.offset()) {
+                Some(rdkafka::Offset::Offset(o)) => o,
+                _ => -1,
+            },
+        )
+        .collect()
+}
