@@ -36,6 +36,15 @@ pub struct GlobalArgs {
     /// (default 10000).
     #[arg(long, value_name = "MS", global = true)]
     pub timeout: Option<u64>,
+    /// A Confluent-compatible Schema Registry for framed Avro, Protobuf and JSON Schema
+    /// payloads (credentials: the profile's [schema_registry]).
+    #[arg(
+        long,
+        env = "REWIND_SCHEMA_REGISTRY",
+        value_name = "URL",
+        global = true
+    )]
+    pub schema_registry: Option<String>,
     /// Output format for commands that print data.
     #[arg(short, long, value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,

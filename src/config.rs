@@ -25,6 +25,9 @@ pub struct Config {
     /// Where it was read from, for messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,
+    /// The Schema Registry of the chosen profile (or `--schema-registry`), once attached.
+    #[serde(skip)]
+    pub registry: Option<std::sync::Arc<dyn crate::model::schema::SchemaSource>>,
 }
 
 /// Bounds on how long things may take.
@@ -55,6 +58,20 @@ pub struct Profile {
     /// librdkafka properties, like -X.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// The Schema Registry for this cluster's framed payloads.
+    pub schema_registry: Option<RegistryProfile>,
+}
+
+/// A profile's `[schema_registry]`. Values may be `${VAR}`; password and token are secrets.
+#[derive(Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryProfile {
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    /// A PEM file of CA certificates (relative to the config file).
+    pub ca: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -66,6 +83,10 @@ impl std::fmt::Debug for Profile {
             .field("read_only", &self.read_only)
             .field("groups", &self.groups)
             .field("properties", &properties)
+            .field(
+                "schema_registry",
+                &self.schema_registry.as_ref().map(|r| r.url.as_str()),
+            )
             .finish()
     }
 }
@@ -89,6 +110,37 @@ pub struct TopicConfig {
     pub compensation_templates: BTreeMap<String, String>,
     #[serde(default)]
     pub reducers: BTreeMap<String, String>,
+    /// auto (default) | json | avro | protobuf | json_schema | text | bytes
+    pub value_format: Option<String>,
+    pub key_format: Option<String>,
+    /// Schemas for payloads without the registry framing.
+    pub schema: Option<LocalSchemaConfig>,
+    /// Set at load: the directory relative paths are read from.
+    #[serde(skip)]
+    pub base: Option<PathBuf>,
+    /// `schema`, compiled once (the first time the rules are made).
+    #[serde(skip)]
+    compiled_schema: std::sync::OnceLock<Option<std::sync::Arc<crate::model::schema::LocalSchema>>>,
+}
+
+/// `[topics.schema]`: the schema of unframed values.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalSchemaConfig {
+    /// An `.avsc` file: values are raw Avro binary with this schema.
+    pub avro: Option<PathBuf>,
+    /// `.proto` files: values are raw Protobuf of `message`.
+    pub proto: Option<ProtoConfig>,
+}
+
+/// `proto = { files, includes, message }`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtoConfig {
+    pub files: Vec<PathBuf>,
+    #[serde(default)]
+    pub includes: Vec<PathBuf>,
+    pub message: String,
 }
 
 /// Where an aggregate's snapshots live.
@@ -155,6 +207,11 @@ impl Config {
     /// expansion) so that nothing rewind shows or logs contains it.
     pub fn register_secrets(&self) {
         for profile in self.profiles.values() {
+            if let Some(r) = &profile.schema_registry {
+                for secret in [&r.password, &r.token].into_iter().flatten() {
+                    crate::model::secrets::register([expand_env(secret).as_str()]);
+                }
+            }
             for (k, v) in &profile.properties {
                 if crate::model::secrets::is_secret(k) {
                     crate::model::secrets::register([expand_env(v).as_str()]);
@@ -178,6 +235,10 @@ impl Config {
             anyhow::anyhow!("config {}{line}: {}", path.display(), e.message().trim())
         })?;
         config.path = Some(path.to_path_buf());
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for topic in config.topics.iter_mut() {
+            topic.base = Some(base.clone());
+        }
         for (i, topic) in config.topics.iter().enumerate() {
             crate::model::reducer::Reducers::compile(&topic.reducers).map_err(|e| {
                 anyhow::anyhow!(
@@ -223,9 +284,61 @@ impl Config {
 
     /// The rules for reading a topic: from its config entry, else the defaults.
     pub fn rules_for(&self, topic: &str) -> TopicRules {
-        self.topic(topic)
+        let mut rules = self
+            .topic(topic)
             .and_then(|t| t.rules().ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        rules.payloads.registry = self.registry.clone();
+        rules
+    }
+
+    /// The registry settings in force: `--schema-registry` / `REWIND_SCHEMA_REGISTRY`
+    /// (with the profile's credentials, if any), else the profile's `[schema_registry]`.
+    pub fn registry_config(
+        &self,
+        args: &GlobalArgs,
+    ) -> Result<Option<crate::registry::RegistryConfig>> {
+        let profile = match &args.profile {
+            Some(name) => self.profiles.get(name),
+            None => self.profiles.get("default"),
+        }
+        .and_then(|p| p.schema_registry.clone());
+        let url = match (&args.schema_registry, &profile) {
+            (Some(url), _) => url.clone(),
+            (None, Some(p)) => expand_env(&p.url),
+            (None, None) => return Ok(None),
+        };
+        let p = profile.unwrap_or_default();
+        let secret = |v: &Option<String>| {
+            v.as_deref()
+                .map(expand_env)
+                .inspect(|s| crate::model::secrets::register([s.as_str()]))
+        };
+        let base = self
+            .path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .unwrap_or(Path::new("."));
+        Ok(Some(crate::registry::RegistryConfig {
+            url,
+            username: p.username.as_deref().map(expand_env),
+            password: secret(&p.password),
+            token: secret(&p.token),
+            ca: p.ca.map(|ca| base.join(ca)),
+            timeout: args.timeout.or(self.limits.request_ms).map_or(
+                std::time::Duration::from_secs(10),
+                std::time::Duration::from_millis,
+            ),
+        }))
+    }
+
+    /// Connects the chosen registry (if any) so topics' framed payloads are decoded.
+    pub fn attach_registry(&mut self, args: &GlobalArgs) -> Result<()> {
+        if let Some(settings) = self.registry_config(args)? {
+            let registry = crate::registry::Registry::new(settings).map_err(anyhow::Error::msg)?;
+            self.registry = Some(std::sync::Arc::new(registry));
+        }
+        Ok(())
     }
 
     /// The fold of a topic's reducers (the default reducer only, when none are
@@ -379,7 +492,62 @@ impl TopicConfig {
         rules.version = optional("version", &self.version)?;
         rules.compensation_ref = optional("compensation_ref", &self.compensation_ref)?;
         self.snapshot_rules()?;
+        let format = |key: &str, spec: &Option<String>| -> Result<crate::model::schema::Format> {
+            spec.as_deref()
+                .map_or(Ok(Default::default()), str::parse)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("key `{key}`"))
+        };
+        rules.payloads.value.format = format("value_format", &self.value_format)?;
+        rules.payloads.key.format = format("key_format", &self.key_format)?;
+        rules.payloads.value.local = match self.compiled_schema.get() {
+            Some(compiled) => compiled.clone(),
+            None => {
+                let compiled = self.local_schema()?.map(std::sync::Arc::new);
+                self.compiled_schema.get_or_init(|| compiled).clone()
+            }
+        };
         Ok(rules)
+    }
+
+    /// The compiled `[topics.schema]`, paths relative to the config file.
+    fn local_schema(&self) -> Result<Option<crate::model::schema::LocalSchema>> {
+        use crate::model::schema::{avro::AvroSchema, protobuf::ProtoSchema, LocalSchema};
+        let Some(schema) = &self.schema else {
+            return Ok(None);
+        };
+        let base = self.base.clone().unwrap_or_else(|| PathBuf::from("."));
+        match (&schema.avro, &schema.proto) {
+            (Some(_), Some(_)) => bail!("key `schema`: give avro or proto, not both"),
+            (None, None) => bail!(
+                "key `schema`: give avro = \"FILE.avsc\" or proto = {{ files, includes, message }}"
+            ),
+            (Some(avsc), None) => {
+                let path = base.join(avsc);
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!("key `schema.avro`: cannot read {}", path.display())
+                })?;
+                let parsed = AvroSchema::parse(&text, &[])
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("key `schema.avro`: {}", path.display()))?;
+                Ok(Some(LocalSchema::Avro(parsed)))
+            }
+            (None, Some(proto)) => {
+                let files: Vec<PathBuf> = proto.files.iter().map(|f| base.join(f)).collect();
+                let includes: Vec<PathBuf> = proto.includes.iter().map(|f| base.join(f)).collect();
+                let compiled = ProtoSchema::compile_files(&files, &includes)
+                    .map_err(anyhow::Error::msg)
+                    .context("key `schema.proto`")?;
+                let message = compiled
+                    .message_named(&proto.message)
+                    .map_err(anyhow::Error::msg)
+                    .context("key `schema.proto.message`")?;
+                Ok(Some(LocalSchema::Protobuf {
+                    schema: compiled,
+                    message,
+                }))
+            }
+        }
     }
 }
 
@@ -477,6 +645,7 @@ mod tests {
             config: None,
             read_only: false,
             timeout: None,
+            schema_registry: None,
             output: crate::cli::Output::Table,
         }
     }

@@ -12,4 +12,5 @@ pub mod isolation;
 pub mod kafka;
 pub mod logging;
 pub mod model;
+pub mod registry;
 pub mod ui;

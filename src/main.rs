@@ -48,8 +48,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
-    let config = Config::load(cli.global.config.as_deref())?;
+    let mut config = Config::load(cli.global.config.as_deref())?;
     config.register_secrets();
+    config.attach_registry(&cli.global)?;
     if cli.command.is_some() {
         for warning in &config.warnings {
             eprintln!("rewind: {warning}");

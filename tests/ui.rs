@@ -619,3 +619,58 @@ fn a_long_stream_folds_a_slice_at_a_time_and_keys_work_meanwhile() {
     assert!(view.ready && slices > 5, "{slices} slices");
     assert_eq!(view.state, serde_json::json!({"n": 4999}));
 }
+
+#[test]
+fn events_protobuf_detail_names_its_schema() {
+    use base64::Engine;
+    let schemas = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schemas");
+    let config = Config::parse(
+        &format!("[[topics]]\nname = \"orders\"\naggregate = \".order_id\"\ntype = \".kind\"\n[topics.schema]\nproto = {{ files = [\"{schemas}/shipment.proto\"], message = \"shop.ShipmentEvent\" }}\n"),
+        std::path::Path::new("rewind.toml"),
+    )
+    .unwrap();
+    let rules = config.rules_for("orders");
+    let fixtures: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{schemas}/fixtures.json")).unwrap())
+            .unwrap();
+    // The reference encoder's frame, less magic byte, id and index list [1].
+    let framed = base64::engine::general_purpose::STANDARD
+        .decode(fixtures["records"][3]["value_b64"].as_str().unwrap())
+        .unwrap();
+    let mut app = App::new("127.0.0.1:9092".into(), config);
+    app.start();
+    app.apply(Msg::Topics(Ok(vec![topic("orders", &[2])])));
+    app.update(Action::Open);
+    app.apply(Msg::TopicSize {
+        generation: 1,
+        total: 2,
+    });
+    let decoded = |offset: i64, value: &[u8]| {
+        let raw = RawRecord {
+            topic: "orders",
+            partition: 0,
+            offset,
+            timestamp: Some(1_795_687_200_000 + offset * 61_000),
+            key: Some(b"s-1"),
+            headers: vec![],
+            value: Some(value),
+        };
+        Event::decode(&raw, &rules)
+    };
+    let events = vec![decoded(0, &framed[7..]), decoded(1, &[0xff, 0xff, 0x01])];
+    assert_eq!(
+        events[0].aggregate, "order-7",
+        "paths read the decoded value"
+    );
+    app.apply(Msg::Events {
+        generation: 1,
+        events,
+    });
+    app.apply(Msg::Loaded {
+        generation: 1,
+        result: Ok(()),
+    });
+    insta::assert_snapshot!("protobuf_detail", screen_sized(&app, 110, 40));
+    app.update(Action::MoveDown);
+    insta::assert_snapshot!("protobuf_not_decoded", screen(&app));
+}

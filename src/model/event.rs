@@ -3,6 +3,8 @@
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use super::schema::SchemaInfo;
+
 /// A decoded key, header or value. Nothing is dropped: what is not JSON is text, what
 /// is not text is bytes, and a missing value (tombstone) is `Null`.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +160,12 @@ pub struct Event {
     pub version: Option<String>,
     /// Bytes of the raw key, value and headers (what caching this event costs, roughly).
     pub size: usize,
+    /// The schema the value was decoded with (`None` for plain JSON, text and bytes).
+    pub schema: Option<Box<SchemaInfo>>,
+    /// The schema the key was decoded with.
+    pub key_schema: Option<Box<SchemaInfo>>,
+    /// Why the key or value could not be decoded with its schema (it is kept as bytes).
+    pub decode_error: Option<String>,
 }
 
 /// The raw parts of a record, before decoding.
@@ -195,30 +203,44 @@ impl Event {
                 (name.to_string(), value)
             })
             .collect();
+        let key = rules.payloads.decode_key(raw.key);
+        let value = rules.payloads.decode_value(raw.value);
+        let decode_error = match (&key.error, &value.error) {
+            (None, None) => None,
+            (Some(k), None) => Some(format!("key: {k}")),
+            (None, Some(v)) => Some(v.clone()),
+            (Some(k), Some(v)) => Some(format!("{v}; key: {k}")),
+        };
+        // A schema'd key is an id by its decoded form, not by its framed bytes.
+        let key_label = key.schema.as_ref().map(|_| key.payload.label());
+        let raw_key = key_label.as_deref().map(str::as_bytes).or(raw.key);
         let mut event = Event {
             topic: raw.topic.to_owned(),
             partition: raw.partition,
             offset: raw.offset,
             timestamp: raw.timestamp,
-            key: Payload::decode(raw.key),
+            key: key.payload,
             headers,
-            value: Payload::decode(raw.value),
+            value: value.payload,
             event_type: String::new(),
             aggregate: String::new(),
             event_id: None,
             version: None,
             size: raw.size(),
+            schema: value.schema.map(Box::new),
+            key_schema: key.schema.map(Box::new),
+            decode_error,
         };
-        event.event_type = rules.event_type(&event, raw.key);
-        event.aggregate = rules.aggregate(&event, raw.key);
+        event.event_type = rules.event_type(&event, raw_key);
+        event.aggregate = rules.aggregate(&event, raw_key);
         event.event_id = rules
             .event_id
             .as_ref()
-            .and_then(|x| x.extract(&event, raw.key));
+            .and_then(|x| x.extract(&event, raw_key));
         event.version = rules
             .version
             .as_ref()
-            .and_then(|x| x.extract(&event, raw.key));
+            .and_then(|x| x.extract(&event, raw_key));
         event
     }
 
@@ -239,6 +261,9 @@ impl Event {
             event_id: indexed.event_id().map(str::to_owned),
             version: indexed.version().map(str::to_owned),
             size: 0,
+            schema: None,
+            key_schema: None,
+            decode_error: None,
         }
     }
 
@@ -305,6 +330,15 @@ impl Event {
         }
         if let Some(v) = &self.version {
             line["version"] = json!(v);
+        }
+        if let Some(s) = &self.schema {
+            line["schema"] = s.to_json();
+        }
+        if let Some(s) = &self.key_schema {
+            line["key_schema"] = s.to_json();
+        }
+        if let Some(e) = &self.decode_error {
+            line["decode_error"] = json!(e);
         }
         line
     }

@@ -134,6 +134,8 @@ pub struct TopicRules {
     pub version: Option<Extractor>,
     /// In a reversing event: the id of the event it reverses.
     pub compensation_ref: Option<Extractor>,
+    /// How keys and values are decoded (schemas, forced formats).
+    pub payloads: super::schema::PayloadRules,
 }
 
 impl Default for TopicRules {
@@ -147,6 +149,7 @@ impl Default for TopicRules {
             event_id: None,
             version: None,
             compensation_ref: None,
+            payloads: Default::default(),
         }
     }
 }

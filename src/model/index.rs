@@ -17,6 +17,11 @@ pub fn aggregate_and_type<'a>(
     raw: &RawRecord<'a>,
     rules: &TopicRules,
 ) -> (Cow<'a, str>, Cow<'a, str>) {
+    if !rules.payloads.plain(raw.key, raw.value) {
+        // Schema'd: decoded once, and the ids read from the decoded value.
+        let e = super::event::Event::decode(raw, rules);
+        return (Cow::Owned(e.aggregate), Cow::Owned(e.event_type));
+    }
     let aggregate = extract(&rules.aggregate, raw).unwrap_or(Cow::Borrowed(NONE));
     let event_type = rules
         .event_type

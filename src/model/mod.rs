@@ -13,6 +13,7 @@ pub mod plan;
 pub mod position;
 pub mod projection;
 pub mod reducer;
+pub mod schema;
 pub mod secrets;
 pub mod select;
 pub mod snapshot;

@@ -21,6 +21,9 @@ struct FoldInput {
     event_type: String,
     event: Val,
     meta: Val,
+    /// Why the payload could not be decoded: the event is marked with it and folds as
+    /// if it were not there (its value is bytes, no reducer can mean anything by it).
+    undecodable: Option<String>,
 }
 
 /// The projection of one aggregate stream.
@@ -63,6 +66,10 @@ impl Projection {
                 event_type: e.event_type.clone(),
                 event: to_val(&e.value.to_json()),
                 meta: to_val(&e.meta(i)),
+                undecodable: e
+                    .decode_error
+                    .as_ref()
+                    .map(|why| format!("payload not decoded: {why}")),
             })
             .collect();
         Projection {
@@ -148,7 +155,7 @@ impl Projection {
     /// Folds events `from..to` onto `state`, recording reducer errors.
     fn fold(&mut self, state: Val, from: usize, to: usize) -> Val {
         let steps: Vec<Step<'_>> = (from..to)
-            .filter(|i| !self.skipped.contains(i))
+            .filter(|i| !self.skipped.contains(i) && self.inputs[*i].undecodable.is_none())
             .map(|i| Step {
                 stream: self.stream,
                 index: i,
@@ -160,6 +167,9 @@ impl Projection {
         let folded = self.reducers.fold(state, &steps);
         for i in from..to {
             self.errors.remove(&i);
+            if let Some(why) = &self.inputs[i].undecodable {
+                self.errors.insert(i, why.clone());
+            }
         }
         self.errors.extend(folded.errors);
         folded.state
@@ -373,6 +383,18 @@ mod tests {
         assert!(p.changes_at(5).is_empty());
         assert_eq!(p.state_after(9), expected(9, &[]));
         assert!(p.errors_through(4).is_empty());
+    }
+
+    #[test]
+    fn undecodable_events_are_marked_with_the_reason_and_the_fold_goes_on() {
+        let mut events = events(10);
+        events[3].decode_error = Some("schema id 999: not found".into());
+        let mut p = Projection::new(Rc::new(reducers()), &events);
+        assert_eq!(p.state_after(9), expected(9, &[3]));
+        let errors = p.errors_through(9);
+        assert_eq!(errors.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [3, 5]);
+        assert!(errors[0].1.contains("schema id 999"), "{errors:?}");
+        assert!(p.changes_at(3).is_empty());
     }
 
     #[test]

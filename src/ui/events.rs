@@ -147,7 +147,13 @@ fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
                 .map(format_time)
                 .unwrap_or_else(|| "none".into()),
         ),
-        field("key", format!("{} ({})", e.key.label(), e.key.kind())),
+        field(
+            "key",
+            match &e.key_schema {
+                Some(s) => format!("{} ({})", e.key.label(), s.label()),
+                None => format!("{} ({})", e.key.label(), e.key.kind()),
+            },
+        ),
         field("aggregate", e.aggregate.clone()),
         field("type", e.event_type.clone()),
     ];
@@ -163,8 +169,17 @@ fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
         }
     }
     lines.push(Line::from(""));
+    if let Some(why) = &e.decode_error {
+        lines.push(Line::from(Span::styled(
+            format!("not decoded: {}", text::clean(why)),
+            Style::new().fg(Color::Red),
+        )));
+    }
     lines.push(Line::from(Span::styled(
-        format!("value ({})", e.value.kind()),
+        match &e.schema {
+            Some(s) => format!("value ({})", s.label()),
+            None => format!("value ({})", e.value.kind()),
+        },
         Style::new().fg(Color::DarkGray),
     )));
     lines.extend(e.value.pretty().lines().map(|l| Line::from(text::clean(l))));

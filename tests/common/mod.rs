@@ -396,3 +396,80 @@ pub fn committed_by_client(bootstrap: &str, group: &str, topic: &str, partitions
         )
         .collect()
 }
+
+const RIVVEN_INSTALL: &str =
+    "cargo install rivven-schema@0.0.22 --locked (scripts/test does it once)";
+
+/// rivven-schema, a Confluent-compatible Schema Registry (in memory), as a separate
+/// process on a free loopback port.
+pub struct SchemaRegistry {
+    child: Child,
+    pub url: String,
+}
+
+impl SchemaRegistry {
+    pub fn start() -> SchemaRegistry {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let binary = std::env::var_os("RIVVEN_SCHEMA")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/rivven-schema"))
+            })
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("rivven-schema"));
+        let child = Command::new(&binary)
+            .args([
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--log-level",
+                "warn",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} ({e}); install it with: {RIVVEN_INSTALL}",
+                    binary.display()
+                )
+            });
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "rivven-schema did not listen on {url} within 30s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SchemaRegistry { child, url }
+    }
+
+    /// Registers a schema under a subject; its id.
+    pub fn register(&self, subject: &str, schema_type: &str, schema: &str) -> u64 {
+        let body = serde_json::json!({"schema": schema, "schemaType": schema_type});
+        let mut response = ureq::post(&format!("{}/subjects/{subject}/versions", self.url))
+            .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+            .send(body.to_string().as_bytes())
+            .expect("register a schema");
+        let answer: serde_json::Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        answer["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no id in {answer}"))
+    }
+}
+
+impl Drop for SchemaRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,317 @@
+//! Schema'd payloads end to end: bytes made by Confluent's own serializers
+//! (`tests/fixtures/schemas/fixtures.json`, from `scripts/make-schema-fixtures.py`),
+//! schemas in a real registry (rivven-schema), records in librdkafka's mock cluster,
+//! decoded by the `rewind` binary.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+use serde_json::{json, Value};
+
+fn fixtures() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/schemas/fixtures.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn unb64(v: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().unwrap())
+        .unwrap()
+}
+
+/// A registry holding the fixtures' schemas under the ids the reference encoders used.
+fn registry(fixtures: &Value) -> SchemaRegistry {
+    let registry = SchemaRegistry::start();
+    for s in fixtures["registry"].as_array().unwrap() {
+        let id = registry.register(
+            s["subject"].as_str().unwrap(),
+            s["schemaType"].as_str().unwrap(),
+            s["schema"].as_str().unwrap(),
+        );
+        assert_eq!(
+            id,
+            s["id"].as_u64().unwrap(),
+            "ids as when the fixtures were made"
+        );
+    }
+    registry
+}
+
+/// The fixture records (and, on `payments`, an unknown schema id and bytes that do not
+/// fit their schema) in a mock cluster.
+fn cluster(fixtures: &Value) -> Mock {
+    let mock = mock(&[("payments", 1), ("shipments", 1), ("refunds", 1)]);
+    let mut records: Vec<Rec> = fixtures["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut rec = Rec::new(r["topic"].as_str().unwrap(), 0, "", "");
+            rec.key = match &r["key_b64"] {
+                Value::Null => Some(r["key"].as_str().unwrap().as_bytes().to_vec()),
+                k => Some(unb64(k)),
+            };
+            rec.value = Some(unb64(&r["value_b64"]));
+            rec
+        })
+        .collect();
+    let mut unknown = Rec::new("payments", 0, "order-9", "");
+    unknown.value = Some(vec![0, 0, 0, 3, 231, 1, 2, 3]);
+    let mut truncated = Rec::new("payments", 0, "order-9", "");
+    truncated.value = Some(unb64(&fixtures["records"][0]["value_b64"])[..12].to_vec());
+    records.push(unknown);
+    records.push(truncated);
+    produce(&mock.bootstrap_servers(), &records);
+    mock
+}
+
+fn events(bootstrap: &str, registry: &str, topic: &str) -> Vec<Value> {
+    json_lines(&rewind(&[
+        "-b",
+        bootstrap,
+        "--schema-registry",
+        registry,
+        "events",
+        topic,
+    ]))
+}
+
+#[test]
+fn avro_protobuf_and_json_schema_decode_to_the_spec_json() {
+    let fixtures = fixtures();
+    let registry = registry(&fixtures);
+    let mock = cluster(&fixtures);
+    let b = mock.bootstrap_servers();
+    let expected = |topic: &str| -> Vec<Value> {
+        fixtures["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["topic"] == topic)
+            .cloned()
+            .collect()
+    };
+
+    let payments = events(&b, &registry.url, "payments");
+    assert_eq!(payments.len(), 5);
+    for (line, want) in payments.iter().zip(expected("payments")) {
+        // Field by field: unions, enums, nested records, arrays, maps, bytes, fixed,
+        // decimals as exact digit strings, int64 past 2^53, logical time as integers.
+        assert_eq!(line["value"], want["expected"], "{line}");
+        assert_eq!(
+            line["key"], want["expected_key"],
+            "a framed key decodes too"
+        );
+        assert_eq!(
+            line["schema"],
+            json!({"format": "avro", "id": 2, "subject": "payments-value", "version": 1})
+        );
+        assert_eq!(line["key_schema"]["subject"], "payments-key");
+        assert_eq!(line["type"], want["expected"]["type"]);
+        assert!(line.get("decode_error").is_none(), "{line}");
+    }
+    // Exact digits: 2^53 + 1 and i64::MAX are not rounded through a float.
+    let text = stdout(&rewind(&[
+        "-b",
+        &b,
+        "--schema-registry",
+        &registry.url,
+        "events",
+        "payments",
+        "--limit",
+        "3",
+    ]));
+    assert!(
+        text.contains("9007199254740993") && text.contains("9223372036854775807"),
+        "{text}"
+    );
+    // An unknown id and bytes that do not fit: kept as bytes, with the reason.
+    assert!(
+        payments[3]["decode_error"]
+            .as_str()
+            .unwrap()
+            .contains("schema id 999"),
+        "{}",
+        payments[3]
+    );
+    assert_eq!(
+        payments[3]["value"],
+        json!({"base64": base64::engine::general_purpose::STANDARD.encode([0, 0, 0, 3, 231, 1, 2, 3])})
+    );
+    assert!(
+        payments[4]["decode_error"]
+            .as_str()
+            .unwrap()
+            .contains("schema id 2 (avro)"),
+        "{}",
+        payments[4]
+    );
+    assert!(payments[4]["value"]["base64"].is_string());
+
+    let shipments = events(&b, &registry.url, "shipments");
+    let messages: Vec<&str> = shipments
+        .iter()
+        .map(|l| l["schema"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "shop.ShipmentEvent",
+            "shop.ShipmentEvent",
+            "shop.ShipmentEvent.Parcel"
+        ]
+    );
+    for (line, want) in shipments.iter().zip(expected("shipments")) {
+        assert_eq!(line["value"], want["expected"], "{line}");
+        assert_eq!(line["schema"]["format"], "protobuf");
+        assert_eq!(line["schema"]["id"], 3);
+    }
+    assert_eq!(
+        shipments[0]["value"]["route_hash"].to_string(),
+        "18446744073709551615"
+    );
+
+    let refunds = events(&b, &registry.url, "refunds");
+    assert_eq!(refunds[0]["value"], expected("refunds")[0]["expected"]);
+    assert_eq!(refunds[0]["schema"]["format"], "json_schema");
+    assert_eq!(refunds[0]["value"]["cents"].to_string(), "9007199254740993");
+}
+
+#[test]
+fn folds_aggregates_and_state_work_on_decoded_values() {
+    let fixtures = fixtures();
+    let registry = registry(&fixtures);
+    let mock = cluster(&fixtures);
+    let b = mock.bootstrap_servers();
+    let dir = sandbox();
+    std::fs::write(
+        dir.path().join("rewind.toml"),
+        r#"[[topics]]
+name = "payments"
+aggregate = ".orderId"
+partitioner = "scan"
+[topics.reducers]
+PaymentAuthorized = "{status: \"authorized\", amount: $event.amount, seq: $event.ledgerSeq}"
+PaymentCaptured = ".status = \"captured\" | .seq2 = $event.ledgerSeq | .method = $event.method"
+"#,
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["-b", b.as_str(), "--schema-registry", registry.url.as_str()];
+        all.extend_from_slice(args);
+        rewind_in(dir.path(), &all)
+    };
+    let state: Value = serde_json::from_str(&stdout(&run(&[
+        "-o",
+        "json",
+        "state",
+        "payments",
+        "--aggregate",
+        "order-7",
+    ])))
+    .unwrap();
+    assert_eq!(
+        state["state"],
+        json!({"status": "captured", "amount": "1234.50", "seq": 9007199254740993_i64,
+               "seq2": -9007199254740993_i64, "method": "paypal"})
+    );
+    assert_eq!(state["errors"], json!([]));
+    // The raw index finds aggregates in decoded values; undecodable events have none.
+    let aggregates: Value =
+        serde_json::from_str(&stdout(&run(&["-o", "json", "aggregates", "payments"]))).unwrap();
+    let counts: Vec<(String, i64)> = aggregates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["aggregate"].as_str().unwrap().to_owned(),
+                a["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        counts.contains(&("order-7".into(), 2)) && counts.contains(&("order-8".into(), 1)),
+        "{counts:?}"
+    );
+    assert!(counts.contains(&("-".into(), 2)), "{counts:?}");
+}
+
+#[test]
+fn a_registry_that_is_down_leaves_every_event_as_bytes_with_the_reason() {
+    let fixtures = fixtures();
+    let mock = cluster(&fixtures);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let lines = events(&mock.bootstrap_servers(), &closed, "payments");
+    assert_eq!(lines.len(), 5, "nothing is dropped");
+    for line in &lines {
+        let why = line["decode_error"].as_str().unwrap();
+        assert!(why.contains("cannot be reached"), "{why}");
+        assert!(line["value"]["base64"].is_string());
+    }
+}
+
+#[test]
+fn local_schemas_decode_unframed_payloads_and_registry_secrets_stay_hidden() {
+    let fixtures = fixtures();
+    let mock = mock(&[("shipments-raw", 1)]);
+    let framed = unb64(&fixtures["records"][3]["value_b64"]);
+    // Magic byte, id, then the index list [1] (two bytes): the rest is the raw message.
+    let raw = framed[7..].to_vec();
+    let mut rec = Rec::new("shipments-raw", 0, "s-1", "");
+    rec.value = Some(raw);
+    produce(&mock.bootstrap_servers(), &[rec]);
+    let dir = sandbox();
+    let schemas = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schemas");
+    std::fs::write(
+        dir.path().join("rewind.toml"),
+        format!(
+            "[profiles.default]\nbrokers = \"{}\"\n[profiles.default.schema_registry]\nurl = \"http://127.0.0.1:9\"\nusername = \"me\"\npassword = \"${{SR_PASSWORD}}\"\n\n[[topics]]\nname = \"shipments-raw\"\n[topics.schema]\nproto = {{ files = [\"{schemas}/shipment.proto\"], message = \"shop.ShipmentEvent\" }}\n",
+            mock.bootstrap_servers()
+        ),
+    )
+    .unwrap();
+    let out = rewind_command(dir.path())
+        .env("SR_PASSWORD", "s3cret-Registry-9")
+        .args(["events", "shipments-raw"])
+        .output()
+        .unwrap();
+    let line: Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(line["value"], fixtures["records"][3]["expected"]);
+    assert_eq!(
+        line["schema"],
+        json!({"format": "protobuf", "message": "shop.ShipmentEvent"})
+    );
+    // A framed payload on a profile whose registry is unreachable: the reason, no secret.
+    let framed_mock = cluster(&fixtures);
+    let out = rewind_command(dir.path())
+        .env("SR_PASSWORD", "s3cret-Registry-9")
+        .args([
+            "-b",
+            &framed_mock.bootstrap_servers(),
+            "events",
+            "payments",
+            "--limit",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("decode_error"), "{text}");
+    assert!(!text.contains("s3cret-Registry-9"), "{text}");
+    let log =
+        std::fs::read_to_string(dir.path().join("state/rewind/rewind.log")).unwrap_or_default();
+    assert!(!log.contains("s3cret-Registry-9"), "{log}");
+}
