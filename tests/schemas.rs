@@ -315,3 +315,111 @@ fn local_schemas_decode_unframed_payloads_and_registry_secrets_stay_hidden() {
         std::fs::read_to_string(dir.path().join("state/rewind/rewind.log")).unwrap_or_default();
     assert!(!log.contains("s3cret-Registry-9"), "{log}");
 }
+
+#[test]
+fn compensating_events_are_encoded_with_the_original_schema() {
+    let fixtures = fixtures();
+    let registry = registry(&fixtures);
+    let mock = cluster(&fixtures);
+    let b = mock.bootstrap_servers();
+    let dir = sandbox();
+    std::fs::write(
+        dir.path().join("rewind.toml"),
+        r#"[[topics]]
+name = "payments"
+[topics.compensation_templates]
+PaymentCaptured = ". + {type: \"PaymentRefunded\", amount: (.amount | ltrimstr(\"-\"))}"
+PaymentAuthorized = "{type: 5}"
+
+[[topics]]
+name = "shipments"
+type = ".kind"
+[topics.compensation_templates]
+SHIPMENT_CREATED = ". + {kind: \"SHIPMENT_DISPATCHED\", tracking_seq: (.tracking_seq + 1)}"
+"#,
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["-b", b.as_str(), "--schema-registry", registry.url.as_str()];
+        all.extend_from_slice(args);
+        rewind_in(dir.path(), &all)
+    };
+    // Avro: produced framed with id 2, and it decodes back to the draft.
+    stdout(&run(&[
+        "compensate",
+        "payments",
+        "--event",
+        "0/1",
+        "--execute",
+    ]));
+    let lines = json_lines(&run(&["events", "payments", "--from", "0/5"]));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let produced = &lines[0];
+    assert_eq!(produced["schema"]["id"], 2, "{produced}");
+    assert_eq!(
+        produced["key"], "order-7",
+        "the key re-encoded with its schema"
+    );
+    assert_eq!(produced["key_schema"]["id"], 1);
+    let mut want = fixtures["records"][1]["expected"].clone();
+    want["type"] = json!("PaymentRefunded");
+    want["amount"] = json!("0.05");
+    assert_eq!(produced["value"], want);
+    // A draft that does not fit the schema is refused with the encoder's reason.
+    let refused = run(&["compensate", "payments", "--event", "0/0", "--execute"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("does not fit schema id 2 (avro)"), "{err}");
+
+    // Protobuf: same id and message index [1]; 64-bit arithmetic in jq kept exact.
+    stdout(&run(&[
+        "compensate",
+        "shipments",
+        "--event",
+        "0/0",
+        "--execute",
+    ]));
+    let lines = json_lines(&run(&["events", "shipments", "--from", "0/3"]));
+    assert_eq!(
+        lines[0]["schema"]["message"], "shop.ShipmentEvent",
+        "{:?}",
+        lines
+    );
+    assert_eq!(lines[0]["value"]["kind"], "SHIPMENT_DISPATCHED");
+    assert_eq!(
+        lines[0]["value"]["tracking_seq"].to_string(),
+        "4611686018427387908"
+    );
+    assert_eq!(
+        lines[0]["value"]["parcels"],
+        fixtures["records"][3]["expected"]["parcels"]
+    );
+}
+
+#[test]
+fn a_registry_stopped_mid_run_keeps_what_it_gave_and_is_not_asked_again() {
+    use kafka_rewind::model::schema::SchemaSource;
+    use kafka_rewind::registry::{Registry, RegistryConfig};
+    let fixtures = fixtures();
+    let server = registry(&fixtures);
+    let client = Registry::new(RegistryConfig {
+        url: server.url.clone(),
+        timeout: std::time::Duration::from_secs(3),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(
+        client.by_id(2).unwrap().subject.as_deref(),
+        Some("payments-value")
+    );
+    // An unknown id is that id's problem only.
+    let unknown = client.by_id(999).unwrap_err();
+    assert!(unknown.contains("404"), "{unknown}");
+    assert!(client.by_id(3).is_ok());
+    drop(server);
+    assert!(client.by_id(2).is_ok(), "schemas fetched stay for the run");
+    let down = client.by_id(4).unwrap_err();
+    assert!(down.contains("cannot be reached"), "{down}");
+    // Asked once: later look-ups give the same reason without waiting again.
+    assert_eq!(client.by_id(1).unwrap_err(), down);
+}

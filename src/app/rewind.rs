@@ -221,7 +221,7 @@ impl App {
             .config
             .templates_for(&event.topic)
             .map_err(|e| format!("{e:#}"))
-            .and_then(|t| t.draft(&event));
+            .and_then(|t| t.draft(&event, &self.config.rules_for(&event.topic).payloads));
         match drafted {
             Ok(draft) => {
                 self.status.clear();

@@ -44,7 +44,7 @@ pub fn draft(
     };
     let draft = config
         .templates_for(topic)?
-        .draft(&event)
+        .draft(&event, &rules.payloads)
         .map_err(anyhow::Error::msg)?;
     let compensations = config.compensations_for(topic);
     let mut reversed_by = None;

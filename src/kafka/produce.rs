@@ -7,7 +7,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::{client_config, Cluster, ClusterError};
 use crate::model::compensate::Draft;
-use crate::model::{Coord, Payload};
+use crate::model::Coord;
 
 impl Cluster {
     /// Produces the draft to its partition and returns where it landed. Refused when the
@@ -31,16 +31,11 @@ impl Cluster {
                 value: Some(value.as_str()),
             });
         }
-        let value = draft.value_bytes();
-        let key = match &draft.key {
-            Payload::Null => None,
-            Payload::Text(t) => Some(t.as_bytes().to_vec()),
-            Payload::Bytes(b) => Some(b.clone()),
-            Payload::Json(v) => Some(v.to_string().into_bytes()),
-        };
+        let value = &draft.value_bytes;
+        let key = &draft.key_bytes;
         let mut record = FutureRecord::to(&draft.topic)
             .partition(draft.partition)
-            .payload(&value)
+            .payload(value)
             .headers(headers);
         if let Some(key) = &key {
             record = record.key(key);

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::reducer::{compile_program, from_val, to_val, CompileError, Program};
+use super::schema::{Part, PayloadRules};
 use super::{Coord, Event, Payload};
 
 /// The header linking a compensating event to the one it compensates.
@@ -33,6 +34,13 @@ pub struct Draft {
     /// The compensated event's key (same aggregate, same partition for keyed producers).
     pub key: Payload,
     pub value: Value,
+    /// The value as produced: compact JSON, or encoded with the compensated event's
+    /// schema (same id, framing and message index).
+    pub value_bytes: Vec<u8>,
+    /// The key as produced: the compensated event's key (re-encoded with its schema).
+    pub key_bytes: Option<Vec<u8>>,
+    /// The schema the value is encoded with, if any.
+    pub schema: Option<super::schema::SchemaInfo>,
     pub headers: Vec<(String, String)>,
     pub compensates: Coord,
     /// The compensated event's type.
@@ -47,7 +55,7 @@ impl Draft {
             .iter()
             .map(|(k, v)| (k.clone(), json!(v)))
             .collect();
-        json!({
+        let mut out = json!({
             "topic": self.topic,
             "partition": self.partition,
             "key": self.key.to_json(),
@@ -58,12 +66,11 @@ impl Draft {
                 "offset": self.compensates.offset,
                 "type": self.compensates_type,
             },
-        })
-    }
-
-    /// The value as the bytes to produce (compact JSON).
-    pub fn value_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.value).expect("JSON values serialize")
+        });
+        if let Some(s) = &self.schema {
+            out["schema"] = s.to_json();
+        }
+        out
     }
 }
 
@@ -88,8 +95,9 @@ impl Templates {
     }
 
     /// Drafts the compensating event: the template runs with the event's value as `.`
-    /// and `$event`, and its `$meta`.
-    pub fn draft(&self, event: &Event) -> Result<Draft, String> {
+    /// and `$event`, and its `$meta`; the result is encoded as the event was (`payloads`
+    /// knows its schemas). A draft that does not fit the schema is refused.
+    pub fn draft(&self, event: &Event, payloads: &PayloadRules) -> Result<Draft, String> {
         let Some(program) = self.by_type.get(&event.event_type) else {
             let known: Vec<&str> = self.by_type.keys().map(String::as_str).collect();
             return Err(format!(
@@ -104,11 +112,32 @@ impl Templates {
         let drafted = program
             .run("compensation template", &value, &value, &meta)
             .map_err(|e| format!("{e} (for `{}` at {})", event.event_type, event.coord()))?;
+        let value = from_val(&drafted);
+        let value_bytes = match event.schema.as_deref() {
+            Some(info) => payloads
+                .encode(Part::Value, info, &value)
+                .map_err(|e| format!("the drafted event {e}; nothing was produced"))?,
+            None => serde_json::to_vec(&value).expect("JSON values serialize"),
+        };
+        let key_bytes = match (event.key_schema.as_deref(), &event.key) {
+            (Some(info), key) => Some(
+                payloads
+                    .encode(Part::Key, info, &key.to_json())
+                    .map_err(|e| format!("the key {e}; nothing was produced"))?,
+            ),
+            (None, Payload::Null) => None,
+            (None, Payload::Text(t)) => Some(t.as_bytes().to_vec()),
+            (None, Payload::Bytes(b)) => Some(b.clone()),
+            (None, Payload::Json(v)) => Some(v.to_string().into_bytes()),
+        };
         Ok(Draft {
             topic: event.topic.clone(),
             partition: event.partition,
             key: event.key.clone(),
-            value: from_val(&drafted),
+            value,
+            value_bytes,
+            key_bytes,
+            schema: event.schema.as_deref().cloned(),
             headers: vec![(
                 HEADER.to_owned(),
                 format!("{}/{}/{}", event.topic, event.partition, event.offset),
@@ -157,7 +186,7 @@ mod tests {
             r#"{type: "OrderShipmentReversed", eventId: ("rev-" + $event.eventId), orderId: .orderId, data: {reverses: $event.eventId, offset: $meta.offset}}"#,
         )])
         .unwrap();
-        let draft = t.draft(&shipped()).unwrap();
+        let draft = t.draft(&shipped(), &Default::default()).unwrap();
         assert_eq!(
             draft.value,
             json!({"type": "OrderShipmentReversed", "eventId": "rev-e-7", "orderId": "order-7", "data": {"reverses": "e-7", "offset": 41}})
@@ -176,7 +205,7 @@ mod tests {
     #[test]
     fn missing_templates_failing_templates_and_bad_programs_say_what_is_wrong() {
         let t = templates(&[("OrderPaid", "error(\"no\")")]).unwrap();
-        let err = t.draft(&shipped()).unwrap_err();
+        let err = t.draft(&shipped(), &Default::default()).unwrap_err();
         assert!(
             err.contains("no compensation template for `OrderShipped`")
                 && err.contains("OrderPaid"),
@@ -184,11 +213,14 @@ mod tests {
         );
         let t = templates(&[("OrderShipped", "error(\"boom\")")]).unwrap();
         assert!(t
-            .draft(&shipped())
+            .draft(&shipped(), &Default::default())
             .unwrap_err()
             .contains("the compensation template failed"));
         let t = templates(&[("OrderShipped", "empty")]).unwrap();
-        assert!(t.draft(&shipped()).unwrap_err().contains("no output"));
+        assert!(t
+            .draft(&shipped(), &Default::default())
+            .unwrap_err()
+            .contains("no output"));
         let err = templates(&[("OrderShipped", "{type: ")])
             .unwrap_err()
             .to_string();

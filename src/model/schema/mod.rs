@@ -42,9 +42,11 @@ impl std::str::FromStr for Format {
             "json_schema" => Format::JsonSchema,
             "text" => Format::Text,
             "bytes" => Format::Bytes,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown format `{other}`: auto, json, avro, protobuf, json_schema, text or bytes"
-            )),
+            ))
+            }
         })
     }
 }
@@ -327,6 +329,57 @@ impl PayloadRules {
                     registered.compiled.format()
                 )),
             },
+        }
+    }
+}
+
+/// Which side of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Key,
+    Value,
+}
+
+impl PayloadRules {
+    /// Encodes `value` the way a payload described by `info` was written: with the same
+    /// schema (the same id, framing and Protobuf message index) or the topic's local
+    /// schema; `Err` with the encoder's reason when the value does not fit.
+    pub fn encode(&self, part: Part, info: &SchemaInfo, value: &Value) -> Result<Vec<u8>, String> {
+        let Some(id) = info.id else {
+            let side = match part {
+                Part::Key => &self.key,
+                Part::Value => &self.value,
+            };
+            return match side.local.as_deref() {
+                Some(LocalSchema::Avro(schema)) => schema.encode(value),
+                Some(LocalSchema::Protobuf { message, .. }) => protobuf::encode(message, value),
+                None => Err("the topic's local schema is no longer configured".into()),
+            };
+        };
+        let registry = self
+            .registry
+            .as_ref()
+            .ok_or("no schema registry is configured to encode with")?;
+        let registered = registry.by_id(id)?;
+        let fit = |why: String| {
+            format!(
+                "does not fit schema id {id} ({}): {why}",
+                registered.compiled.format()
+            )
+        };
+        match &registered.compiled {
+            Compiled::Avro(schema) => Ok(framing::frame(
+                id,
+                None,
+                &schema.encode(value).map_err(fit)?,
+            )),
+            Compiled::JsonSchema => Ok(framing::frame(id, None, value.to_string().as_bytes())),
+            Compiled::Protobuf(schema) => {
+                let indexes = info.indexes.clone().unwrap_or_else(|| vec![0]);
+                let message = schema.message_at(&indexes)?;
+                let body = protobuf::encode(&message, value).map_err(fit)?;
+                Ok(framing::frame(id, Some(&indexes), &body))
+            }
         }
     }
 }
