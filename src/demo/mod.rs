@@ -22,6 +22,48 @@ use crate::kafka::Cluster;
 /// The demo's reading rules (also shipped as `assets/demo/rewind.toml`).
 pub const DEMO_CONFIG: &str = include_str!("../../assets/demo/rewind.toml");
 
+/// The schema of the demo's `shipments` topic, raw Protobuf (`assets/demo/shipments.proto`).
+pub const DEMO_PROTO: &str = include_str!("../../assets/demo/shipments.proto");
+
+/// The demo's config, with its `.proto` written beside it (in the state directory, else
+/// a temporary one) so that the relative path in the config finds it.
+pub fn demo_config() -> Result<Config> {
+    let write = |dir: &Path| -> std::io::Result<std::path::PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("shipments.proto"), DEMO_PROTO)?;
+        std::fs::write(dir.join("rewind.toml"), DEMO_CONFIG)?;
+        Ok(dir.join("rewind.toml"))
+    };
+    let path = write(&crate::logging::state_dir().join("demo"))
+        .or_else(|_| {
+            write(&std::env::temp_dir().join(format!("rewind-demo-{}", std::process::id())))
+        })
+        .context("cannot write the demo's config and schema")?;
+    Config::parse(DEMO_CONFIG, &path)
+}
+
+/// Encodes the demo's shipment events (generated as JSON) as the shipping service
+/// writes them: raw Protobuf.
+fn encode_shipments(records: &mut [domain::SeedRecord]) -> Result<()> {
+    use crate::model::schema::protobuf::{self, ProtoSchema};
+    let schema =
+        ProtoSchema::compile("shipments.proto", DEMO_PROTO, &[]).map_err(anyhow::Error::msg)?;
+    let message = schema
+        .message_named("demo.shipping.ShipmentEvent")
+        .map_err(anyhow::Error::msg)?;
+    for r in records.iter_mut().filter(|r| r.topic == "shipments") {
+        let Some(json) = &r.value else { continue };
+        let value: serde_json::Value = serde_json::from_slice(json)?;
+        r.value = Some(protobuf::encode(&message, &value).map_err(anyhow::Error::msg)?);
+        for (name, v) in r.headers.iter_mut() {
+            if *name == "content-type" {
+                *v = "application/x-protobuf".into();
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A running, seeded demo broker. Dropping it stops the broker.
 pub struct DemoCluster {
     cluster: MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
@@ -37,7 +79,8 @@ impl DemoCluster {
                 .create_topic(topic, *partitions, 1)
                 .with_context(|| format!("cannot create demo topic {topic}"))?;
         }
-        let domain = domain::generate(end_ms);
+        let mut domain = domain::generate(end_ms);
+        encode_shipments(&mut domain.records)?;
         produce(&cluster.bootstrap_servers(), &domain.records)?;
         let demo = DemoCluster {
             cluster,
@@ -128,7 +171,7 @@ fn produce(bootstrap: &str, records: &[domain::SeedRecord]) -> Result<()> {
 pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
     let demo = DemoCluster::start(now)?;
-    let config = Config::parse(DEMO_CONFIG, Path::new("assets/demo/rewind.toml"))?;
+    let config = demo_config()?;
     let mut conn = demo.connection();
     conn.read_only = global.read_only;
     conn.properties = global.properties.clone();
