@@ -308,6 +308,15 @@ impl Config {
             (None, Some(p)) => expand_env(&p.url),
             (None, None) => return Ok(None),
         };
+        // A password in the URL itself (https://user:pass@host) is a secret too.
+        if let Some((_, rest)) = url.split_once("://") {
+            let authority = rest.split('/').next().unwrap_or_default();
+            if let Some((userinfo, _)) = authority.rsplit_once('@') {
+                if let Some((_, password)) = userinfo.split_once(':') {
+                    crate::model::secrets::register([password]);
+                }
+            }
+        }
         let p = profile.unwrap_or_default();
         let secret = |v: &Option<String>| {
             v.as_deref()

@@ -92,8 +92,21 @@ struct Failure {
 }
 
 impl Registry {
-    /// A client; nothing is sent until a schema is needed.
-    pub fn new(config: RegistryConfig) -> Result<Registry, String> {
+    /// A client; nothing is sent until a schema is needed. Credentials written into the
+    /// URL (`https://user:pass@host`) are taken out of it and used as basic auth, so the
+    /// URL can be shown in messages.
+    pub fn new(mut config: RegistryConfig) -> Result<Registry, String> {
+        if let Some((scheme, rest)) = config.url.split_once("://") {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            if let Some((userinfo, host)) = authority.rsplit_once('@') {
+                let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                if config.username.is_none() && config.token.is_none() {
+                    config.username = Some(user.to_owned());
+                    config.password = Some(password.to_owned());
+                }
+                config.url = format!("{scheme}://{host}{path}");
+            }
+        }
         let mut tls = ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::NativeTls);
         if let Some(ca) = &config.ca {
             let pem = std::fs::read(ca)

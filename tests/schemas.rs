@@ -70,6 +70,43 @@ fn cluster(fixtures: &Value) -> Mock {
     mock
 }
 
+/// The fixtures in a registry and a cluster, and a sandbox whose rewind.toml is `config`.
+struct Setup {
+    fixtures: Value,
+    registry: SchemaRegistry,
+    mock: Mock,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(config: &str) -> Setup {
+        let fixtures = fixtures();
+        let registry = registry(&fixtures);
+        let mock = cluster(&fixtures);
+        let dir = sandbox();
+        std::fs::write(dir.path().join("rewind.toml"), config).unwrap();
+        Setup {
+            fixtures,
+            registry,
+            mock,
+            dir,
+        }
+    }
+
+    /// rewind against the cluster and the registry, in the sandbox.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let b = self.mock.bootstrap_servers();
+        let mut all = vec![
+            "-b",
+            b.as_str(),
+            "--schema-registry",
+            self.registry.url.as_str(),
+        ];
+        all.extend_from_slice(args);
+        rewind_in(self.dir.path(), &all)
+    }
+}
+
 fn events(bootstrap: &str, registry: &str, topic: &str) -> Vec<Value> {
     json_lines(&rewind(&[
         "-b",
@@ -184,13 +221,7 @@ fn avro_protobuf_and_json_schema_decode_to_the_spec_json() {
 
 #[test]
 fn folds_aggregates_and_state_work_on_decoded_values() {
-    let fixtures = fixtures();
-    let registry = registry(&fixtures);
-    let mock = cluster(&fixtures);
-    let b = mock.bootstrap_servers();
-    let dir = sandbox();
-    std::fs::write(
-        dir.path().join("rewind.toml"),
+    let setup = Setup::new(
         r#"[[topics]]
 name = "payments"
 aggregate = ".orderId"
@@ -199,13 +230,8 @@ partitioner = "scan"
 PaymentAuthorized = "{status: \"authorized\", amount: $event.amount, seq: $event.ledgerSeq}"
 PaymentCaptured = ".status = \"captured\" | .seq2 = $event.ledgerSeq | .method = $event.method"
 "#,
-    )
-    .unwrap();
-    let run = |args: &[&str]| {
-        let mut all = vec!["-b", b.as_str(), "--schema-registry", registry.url.as_str()];
-        all.extend_from_slice(args);
-        rewind_in(dir.path(), &all)
-    };
+    );
+    let run = |args: &[&str]| setup.run(args);
     let state: Value = serde_json::from_str(&stdout(&run(&[
         "-o",
         "json",
@@ -311,20 +337,39 @@ fn local_schemas_decode_unframed_payloads_and_registry_secrets_stay_hidden() {
     );
     assert!(text.contains("decode_error"), "{text}");
     assert!(!text.contains("s3cret-Registry-9"), "{text}");
+    // Credentials in the URL are taken out of it: not in messages either.
+    let out = rewind_command(dir.path())
+        .env("SR_PASSWORD", "s3cret-Registry-9")
+        .args([
+            "-b",
+            &framed_mock.bootstrap_servers(),
+            "--schema-registry",
+            "http://me:url-S3cret-7@127.0.0.1:9",
+        ])
+        .args(["events", "payments", "--limit", "1"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("http://127.0.0.1:9 cannot be reached"),
+        "{text}"
+    );
+    assert!(!text.contains("url-S3cret-7"), "{text}");
     let log =
         std::fs::read_to_string(dir.path().join("state/rewind/rewind.log")).unwrap_or_default();
-    assert!(!log.contains("s3cret-Registry-9"), "{log}");
+    assert!(
+        !log.contains("s3cret-Registry-9") && !log.contains("url-S3cret-7"),
+        "{log}"
+    );
 }
 
 #[test]
 fn compensating_events_are_encoded_with_the_original_schema() {
-    let fixtures = fixtures();
-    let registry = registry(&fixtures);
-    let mock = cluster(&fixtures);
-    let b = mock.bootstrap_servers();
-    let dir = sandbox();
-    std::fs::write(
-        dir.path().join("rewind.toml"),
+    let setup = Setup::new(
         r#"[[topics]]
 name = "payments"
 [topics.compensation_templates]
@@ -337,13 +382,9 @@ type = ".kind"
 [topics.compensation_templates]
 SHIPMENT_CREATED = ". + {kind: \"SHIPMENT_DISPATCHED\", tracking_seq: (.tracking_seq + 1)}"
 "#,
-    )
-    .unwrap();
-    let run = |args: &[&str]| {
-        let mut all = vec!["-b", b.as_str(), "--schema-registry", registry.url.as_str()];
-        all.extend_from_slice(args);
-        rewind_in(dir.path(), &all)
-    };
+    );
+    let fixtures = &setup.fixtures;
+    let run = |args: &[&str]| setup.run(args);
     // Avro: produced framed with id 2, and it decodes back to the draft.
     stdout(&run(&[
         "compensate",

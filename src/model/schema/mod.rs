@@ -163,6 +163,27 @@ impl Decoded {
         }
     }
 
+    /// A decoder's result: the JSON, or the bytes kept with `context: why`.
+    fn of(
+        decoded: Result<Value, String>,
+        info: SchemaInfo,
+        bytes: &[u8],
+        context: impl FnOnce() -> String,
+    ) -> Decoded {
+        match decoded {
+            Ok(value) => Decoded {
+                payload: Payload::Json(value),
+                schema: Some(info),
+                error: None,
+            },
+            Err(why) => Decoded {
+                payload: Payload::Bytes(bytes.to_vec()),
+                schema: Some(info),
+                error: Some(format!("{}: {why}", context())),
+            },
+        }
+    }
+
     fn failed(bytes: &[u8], error: String) -> Decoded {
         Decoded {
             payload: Payload::Bytes(bytes.to_vec()),
@@ -315,21 +336,8 @@ impl PayloadRules {
                 })
             }
         };
-        match decoded {
-            Ok(value) => Decoded {
-                payload: Payload::Json(value),
-                schema: Some(info),
-                error: None,
-            },
-            Err(why) => Decoded {
-                payload: Payload::Bytes(all.to_vec()),
-                schema: Some(info),
-                error: Some(format!(
-                    "schema id {id} ({}): {why}",
-                    registered.compiled.format()
-                )),
-            },
-        }
+        let format = registered.compiled.format();
+        Decoded::of(decoded, info, all, || format!("schema id {id} ({format})"))
     }
 }
 
@@ -392,21 +400,9 @@ fn decode_local(local: &LocalSchema, bytes: &[u8]) -> Decoded {
             local_info("protobuf", Some(message.full_name().to_owned())),
         ),
     };
-    match decoded {
-        Ok(value) => Decoded {
-            payload: Payload::Json(value),
-            schema: Some(info),
-            error: None,
-        },
-        Err(why) => Decoded {
-            payload: Payload::Bytes(bytes.to_vec()),
-            schema: Some(info),
-            error: Some(format!(
-                "the topic's local {} schema: {why}",
-                local_kind(local)
-            )),
-        },
-    }
+    Decoded::of(decoded, info, bytes, || {
+        format!("the topic's local {} schema", local_kind(local))
+    })
 }
 
 fn local_kind(local: &LocalSchema) -> &'static str {
