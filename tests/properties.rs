@@ -246,3 +246,59 @@ proptest! {
         }
     }
 }
+
+/// Topic rules whose values are read with a local Avro or Protobuf schema (with arrays,
+/// maps, strings and nested messages: length prefixes to lie about).
+fn schema_rules() -> Vec<TopicRules> {
+    use kafka_rewind::model::schema::avro::AvroSchema;
+    use kafka_rewind::model::schema::protobuf::ProtoSchema;
+    use kafka_rewind::model::schema::LocalSchema;
+    let avro = AvroSchema::parse(
+        r#"{"type":"record","name":"R","fields":[{"name":"id","type":"string"},
+        {"name":"xs","type":{"type":"array","items":"long"}},{"name":"m","type":{"type":"map","values":"bytes"}},
+        {"name":"u","type":["null","double",{"type":"fixed","name":"F","size":3}]},
+        {"name":"d","type":{"type":"bytes","logicalType":"decimal","precision":9,"scale":3}}]}"#,
+        &[],
+    )
+    .unwrap();
+    let proto = ProtoSchema::compile(
+        "p.proto",
+        "syntax = \"proto3\"; message M { string id = 1; repeated int64 xs = 2; map<string, bytes> m = 3; M child = 4; double d = 5; }",
+        &[],
+    )
+    .unwrap();
+    let message = proto.message_named("M").unwrap();
+    [
+        LocalSchema::Avro(avro),
+        LocalSchema::Protobuf {
+            schema: proto,
+            message,
+        },
+    ]
+    .into_iter()
+    .map(|local| {
+        let mut r = rules();
+        r.payloads.value.local = Some(std::sync::Arc::new(local));
+        r
+    })
+    .collect()
+}
+
+proptest! {
+    #[test]
+    fn schema_decoding_any_bytes_never_panics_and_keeps_what_it_cannot_read(
+        value in prop::collection::vec(any::<u8>(), 0..120),
+    ) {
+        for rules in schema_rules() {
+            let raw = RawRecord { topic: "t", value: Some(&value), ..RawRecord::default() };
+            let event = Event::decode(&raw, &rules);
+            match &event.decode_error {
+                // Nothing is dropped: the bytes are kept, with the reason.
+                Some(_) => prop_assert_eq!(&event.value, &kafka_rewind::model::Payload::Bytes(value.clone())),
+                None => prop_assert!(event.value.as_json().is_some()),
+            }
+            let text = kafka_rewind::commands::json_text(&event.to_json(), false);
+            prop_assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
+        }
+    }
+}

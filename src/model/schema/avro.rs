@@ -397,6 +397,20 @@ mod tests {
     }
 
     #[test]
+    fn lying_lengths_are_errors_not_allocations() {
+        let schema = AvroSchema::parse(PAYMENT, &[]).unwrap();
+        // A string claiming about 1 GiB, then an array claiming 2^60 items.
+        for bytes in [
+            &[0xfe, 0xff, 0xff, 0xff, 0x07][..],
+            &[
+                0x02, 0x61, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20,
+            ],
+        ] {
+            assert!(schema.decode(bytes).is_err());
+        }
+    }
+
+    #[test]
     fn decimals_keep_their_digits() {
         assert_eq!(scaled("-12345", 2), "-123.45");
         assert_eq!(scaled("5", 3), "0.005");
