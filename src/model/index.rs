@@ -18,7 +18,10 @@ pub fn aggregate_and_type<'a>(
     rules: &TopicRules,
 ) -> (Cow<'a, str>, Cow<'a, str>) {
     if !rules.payloads.plain(raw.key, raw.value) {
-        // Schema'd: decoded once, and the ids read from the decoded value.
+        if let Some(found) = walked(raw, rules) {
+            return found;
+        }
+        // Decoded once, and the ids read from the decoded value.
         let e = super::event::Event::decode(raw, rules);
         return (Cow::Owned(e.aggregate), Cow::Owned(e.event_type));
     }
@@ -29,6 +32,39 @@ pub fn aggregate_and_type<'a>(
         .find_map(|x| extract(x, raw))
         .unwrap_or(Cow::Borrowed(NONE));
     (aggregate, event_type)
+}
+
+/// A schema'd value's aggregate id and type read by walking its bytes along the paths
+/// (`schema::walk`); `None` when it must be decoded whole.
+fn walked<'a>(raw: &RawRecord<'a>, rules: &TopicRules) -> Option<(Cow<'a, str>, Cow<'a, str>)> {
+    if !rules.payloads.plain_key(raw.key) {
+        return None;
+    }
+    let all: Vec<&Extractor> = std::iter::once(&rules.aggregate)
+        .chain(&rules.event_type)
+        .collect();
+    let paths: Vec<&[PathStep]> = all
+        .iter()
+        .filter_map(|x| match x {
+            Extractor::Path(steps) => Some(steps.as_slice()),
+            _ => None,
+        })
+        .collect();
+    let mut found = rules.payloads.walk_value(raw.value, &paths)?.into_iter();
+    let mut values: Vec<Option<Cow<'a, str>>> = all
+        .iter()
+        .map(|x| match x {
+            Extractor::Path(_) => found.next().flatten().map(Cow::Owned),
+            other => extract(other, raw),
+        })
+        .collect();
+    let aggregate = values.remove(0).unwrap_or(Cow::Borrowed(NONE));
+    let event_type = values
+        .into_iter()
+        .flatten()
+        .next()
+        .unwrap_or(Cow::Borrowed(NONE));
+    Some((aggregate, event_type))
 }
 
 fn text<'a>(bytes: &'a [u8]) -> Cow<'a, str> {

@@ -86,6 +86,16 @@ impl AvroSchema {
         self.references.iter().chain([&self.schema]).collect()
     }
 
+    /// The schema itself.
+    pub(crate) fn root(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// A schema with a named reference resolved.
+    pub(crate) fn resolve<'a>(&'a self, schema: &'a Schema) -> &'a Schema {
+        self.named(schema)
+    }
+
     fn named<'a>(&'a self, schema: &'a Schema) -> &'a Schema {
         match schema {
             Schema::Ref { name } => self.names.get(name).unwrap_or(schema),

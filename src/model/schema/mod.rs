@@ -6,6 +6,7 @@
 pub mod avro;
 pub mod framing;
 pub mod protobuf;
+pub mod walk;
 
 use std::fmt;
 use std::sync::Arc;
@@ -338,6 +339,47 @@ impl PayloadRules {
         };
         let format = registered.compiled.format();
         Decoded::of(decoded, info, all, || format!("schema id {id} ({format})"))
+    }
+}
+
+impl PayloadRules {
+    /// The strings at these value paths, read without decoding the value whole (the
+    /// index's fast path); `None`: decode it whole (`Event::decode`) instead.
+    pub fn walk_value(
+        &self,
+        bytes: Option<&[u8]>,
+        paths: &[&[super::extract::PathStep]],
+    ) -> Option<Vec<Option<String>>> {
+        let bytes = bytes?;
+        let side = &self.value;
+        let framed = framing::split(bytes).filter(|_| self.registry.is_some());
+        let local = |local: &LocalSchema| match local {
+            LocalSchema::Avro(schema) => walk::avro(schema, bytes, paths),
+            LocalSchema::Protobuf { message, .. } => walk::protobuf(message, bytes, paths),
+        };
+        match (side.format, &side.local, framed) {
+            (Format::Auto, Some(l), _) => local(l),
+            (Format::Avro | Format::Protobuf, Some(l), None) => local(l),
+            (Format::Auto | Format::Avro | Format::Protobuf, _, Some((id, rest))) => {
+                let registered = self.registry.as_ref()?.by_id(id).ok()?;
+                match (&registered.compiled, side.format) {
+                    (Compiled::Avro(schema), Format::Auto | Format::Avro) => {
+                        walk::avro(schema, rest, paths)
+                    }
+                    (Compiled::Protobuf(schema), Format::Auto | Format::Protobuf) => {
+                        let (indexes, body) = framing::message_indexes(rest).ok()?;
+                        walk::protobuf(&schema.message_at(&indexes).ok()?, body, paths)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the key is read as plain text or JSON.
+    pub fn plain_key(&self, bytes: Option<&[u8]>) -> bool {
+        self.plain_side(&self.key, bytes)
     }
 }
 
