@@ -95,6 +95,8 @@ pub enum Command {
         starts: std::collections::BTreeMap<i32, i64>,
     },
     StopFollow,
+    /// The topic was left: stop loading and following it.
+    StopTopic,
     /// Read these events' payloads again (they are not kept in memory).
     Fetch {
         topic: String,
@@ -143,6 +145,12 @@ pub enum Msg {
     Fetched {
         generation: u64,
         events: Vec<Event>,
+    },
+    /// A `Command::Fetch` failed: these payloads are not coming.
+    FetchFailed {
+        generation: u64,
+        coords: Vec<crate::model::Coord>,
+        message: String,
     },
     /// The broker is unreachable (`Some(why)`; the worker keeps retrying) or reachable again.
     Connection(Option<String>),
@@ -208,6 +216,9 @@ pub struct EventsView {
     pub search: String,
     /// Which pane has focus: 0 the list, 1 the event.
     pub pane: usize,
+    /// Events whose payload could not be read again, and why (not asked again until the
+    /// topic is reloaded with R).
+    pub unreadable: std::collections::HashMap<crate::model::Coord, String>,
     /// Scroll of the event pane.
     pub detail_scroll: u16,
 }
@@ -397,8 +408,9 @@ impl App {
     /// The event under the cursor is shown whole: fetch it if it is not in memory.
     pub(super) fn want_current(&mut self) {
         if let Some(i) = self.current_index() {
-            if self.events.event(i).is_none() {
-                self.fetch(vec![self.events.index.get(i).coord()]);
+            let at = self.events.index.get(i).coord();
+            if self.events.event(i).is_none() && !self.events.unreadable.contains_key(&at) {
+                self.fetch(vec![at]);
             }
         }
     }
@@ -492,6 +504,9 @@ impl App {
             Action::Back if self.screen == Screen::Events => {
                 self.screen = Screen::Topics;
                 self.generation += 1;
+                self.following = false;
+                // Superseded: the worker stops loading and following the topic.
+                return vec![Command::StopTopic];
             }
             Action::NextPane if self.screen == Screen::Events => {
                 self.events.pane = (self.events.pane + 1) % 2;
@@ -560,10 +575,7 @@ impl App {
             Action::Submit => {
                 let input = self.input.take().expect("input is open");
                 return match input {
-                    Input::Filter(f) => {
-                        self.apply_filter(f);
-                        vec![]
-                    }
+                    Input::Filter(f) => self.apply_filter(f),
                     Input::Command(c) => self.run_command_line(&c),
                 };
             }
@@ -581,7 +593,10 @@ impl App {
         vec![]
     }
 
-    fn apply_filter(&mut self, filter: String) {
+    /// Applies a submitted filter; on Events it moves to the first match, whose payload
+    /// may have to be fetched (the commands say so).
+    #[must_use]
+    fn apply_filter(&mut self, filter: String) -> Vec<Command> {
         match self.screen {
             Screen::Topics => {
                 self.topics.filter = filter;
@@ -594,11 +609,12 @@ impl App {
                 if !self.events.search.is_empty() {
                     let here = !self.events.is_empty() && self.events.matches(self.events.selected);
                     if !here {
-                        self.update(Action::NextMatch);
+                        return self.update(Action::NextMatch);
                     }
                 }
             }
         }
+        vec![]
     }
 
     fn run_command_line(&mut self, line: &str) -> Vec<Command> {
@@ -739,6 +755,22 @@ impl App {
                 }
                 if self.pending_stream.is_none() {
                     self.arrived.clear();
+                }
+            }
+            Msg::FetchFailed {
+                generation,
+                coords,
+                message,
+            } if generation == self.generation => {
+                for at in coords {
+                    self.requested.remove(&at);
+                    self.events.unreadable.insert(at, message.clone());
+                }
+                if let Some((aggregate, _)) = self.pending_stream.take() {
+                    self.status = format!("cannot open {aggregate}: {message}");
+                    self.arrived.clear();
+                } else {
+                    self.status = message;
                 }
             }
             Msg::Groups(groups) => self.receive_groups(groups),

@@ -43,6 +43,16 @@ impl Worker {
         }
     }
 
+    /// The generation of the topic being loaded (0: none wanted any more).
+    pub fn loading(&self) -> u64 {
+        self.latest.load(Ordering::Relaxed)
+    }
+
+    /// The generation of the topic being followed (0: none).
+    pub fn following(&self) -> u64 {
+        self.following.load(Ordering::Relaxed)
+    }
+
     /// Starts a command in the background.
     pub fn spawn(&self, command: Command) {
         let (conn, config, tx) = (self.conn.clone(), self.config.clone(), self.tx.clone());
@@ -54,8 +64,12 @@ impl Worker {
             Command::Follow { generation, .. } => {
                 self.following.store(*generation, Ordering::Relaxed)
             }
-            Command::StopFollow | Command::LoadTopic { .. } => {
-                self.following.store(0, Ordering::Relaxed)
+            Command::LoadTopic { .. } => self.following.store(0, Ordering::Relaxed),
+            // Nothing to run: the load and the follow see the flags and stop.
+            Command::StopFollow => return self.following.store(0, Ordering::Relaxed),
+            Command::StopTopic => {
+                self.following.store(0, Ordering::Relaxed);
+                return self.latest.store(0, Ordering::Relaxed);
             }
             _ => {}
         }
@@ -142,7 +156,7 @@ impl Worker {
                     .map_err(|e| format!("{e:#}"));
                 let _ = tx.send(Msg::Rewound(result));
             }
-            Command::StopFollow => {}
+            Command::StopFollow | Command::StopTopic => {}
             Command::Fetch {
                 topic,
                 generation,
@@ -168,9 +182,12 @@ impl Worker {
                 });
                 let msg = match fetched {
                     Ok(events) => Msg::Fetched { generation, events },
-                    Err(e) => Msg::Warning {
+                    Err(e) => Msg::FetchFailed {
                         generation,
-                        message: format!("events of {topic} not read again: {e}"),
+                        coords,
+                        message: format!(
+                            "events of {topic} not read again: {e}; R reloads the topic"
+                        ),
                     },
                 };
                 let _ = tx.send(msg);

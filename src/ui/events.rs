@@ -126,11 +126,20 @@ fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
         .title(" Event ")
         .border_style(border(view.pane == 1));
     let Some(e) = view.current() else {
-        let text = match view.is_empty() {
-            true => "",
-            false => "Loading the event from the topic… (its payload was not kept in memory)",
+        let unreadable = (view.selected < view.len())
+            .then(|| view.unreadable.get(&view.index.get(view.selected).coord()))
+            .flatten();
+        let text = match (view.is_empty(), unreadable) {
+            (true, _) => String::new(),
+            (false, Some(why)) => format!("Could not read the event: {}", text::clean(why)),
+            (false, None) => {
+                "Loading the event from the topic… (its payload was not kept in memory)".into()
+            }
         };
-        frame.render_widget(Paragraph::new(text).block(block), area);
+        frame.render_widget(
+            Paragraph::new(text).wrap(Wrap { trim: false }).block(block),
+            area,
+        );
         return;
     };
     let mut lines = vec![

@@ -282,6 +282,31 @@ impl Driver {
         }
     }
 
+    /// Applies the worker's reports (and runs what they lead to) until one satisfies
+    /// `last`; returns them all, in order.
+    pub fn messages_until(
+        &mut self,
+        what: &str,
+        last: impl Fn(&kafka_rewind::app::Msg) -> bool,
+    ) -> Vec<kafka_rewind::app::Msg> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = Vec::new();
+        loop {
+            for command in self.app.take_commands() {
+                self.worker.spawn(command);
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(20)) {
+                let done = last(&msg);
+                seen.push(msg.clone());
+                self.app.apply(msg);
+                if done {
+                    return seen;
+                }
+            }
+        }
+    }
+
     /// Applies the worker's reports (and runs what they lead to) until `done`.
     pub fn wait(&mut self, what: &str, done: impl Fn(&kafka_rewind::app::App) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -1,0 +1,149 @@
+//! The TUI's lifecycle with the real worker against the mock cluster: work the user
+//! left behind is stopped, results find what asked for them, and a failed read is said
+//! and not waited for.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use kafka_rewind::app::{Action, Command, Msg};
+use kafka_rewind::config::{Config, Connection};
+
+fn records(topic: &str, n: usize) -> Vec<Rec> {
+    (0..n)
+        .map(|i| {
+            Rec::new(
+                topic,
+                0,
+                &format!("k{}", i % 10),
+                &format!("{{\"type\":\"T\",\"n\":{i}}}"),
+            )
+        })
+        .collect()
+}
+
+/// Payloads are not kept: every event shown is read again.
+fn uncached() -> Config {
+    Config::parse(
+        "[limits]\npayload_cache_mb = 0\n",
+        std::path::Path::new("rewind.toml"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_search_fetches_the_match_it_moves_to() {
+    let cluster = mock(&[("t", 1)]);
+    produce(&cluster.bootstrap_servers(), &records("t", 40));
+    let conn = Connection {
+        brokers: cluster.bootstrap_servers(),
+        ..Connection::default()
+    };
+    let mut d = Driver::start(conn, uncached());
+    d.wait("topics", |a| !a.topics.all.is_empty());
+    d.act(Action::Open);
+    d.wait("the topic", |a| a.events.done);
+    d.act(Action::StartFilter);
+    for c in "k7".chars() {
+        d.act(Action::Type(c));
+    }
+    let commands = d.app.update(Action::Submit);
+    assert!(
+        commands.iter().any(|c| matches!(c, Command::Fetch { .. })),
+        "the match's payload is asked for: {commands:?}"
+    );
+    for command in commands {
+        d.worker.spawn(command);
+    }
+    d.wait("the match's payload", |a| {
+        a.events.current().is_some_and(|e| e.key.label() == "k7")
+    });
+}
+
+#[test]
+fn a_failed_read_is_said_and_not_waited_for() {
+    let cluster = mock(&[("t", 1)]);
+    produce(&cluster.bootstrap_servers(), &records("t", 40));
+    let conn = Connection {
+        brokers: cluster.bootstrap_servers(),
+        timeout: Some(Duration::from_millis(800)),
+        ..Connection::default()
+    };
+    let mut d = Driver::start(conn, uncached());
+    d.wait("topics", |a| !a.topics.all.is_empty());
+    d.act(Action::Open);
+    d.wait("the topic", |a| a.events.done);
+    cluster.broker_down(1).unwrap();
+    d.act(Action::Last);
+    d.act(Action::Open); // the stream of the last event: its payloads must be read
+    let failed = d.messages_until("the failed read", |m| matches!(m, Msg::FetchFailed { .. }));
+    assert!(matches!(failed.last(), Some(Msg::FetchFailed { .. })));
+    assert!(d.app.status.contains("not read again"), "{}", d.app.status);
+    assert!(d.app.stream.is_none());
+    // Not asked again by itself; R reloads and reads it once the broker is back.
+    assert!(d
+        .app
+        .take_commands()
+        .iter()
+        .all(|c| !matches!(c, Command::Fetch { .. })));
+    cluster.broker_up(1).unwrap();
+    d.act(Action::Refresh);
+    d.wait("the topic again", |a| a.events.done);
+    d.act(Action::Last);
+    d.wait("the last event", |a| a.events.current().is_some());
+}
+
+#[test]
+fn leaving_the_events_screen_stops_the_load_and_the_follow() {
+    let cluster = mock(&[("big", 1), ("small", 1)]);
+    let b = cluster.bootstrap_servers();
+    // One record per batch and small fetches on a slow broker: a load that takes a while.
+    produce_with(&b, &records("big", 400), &[("batch.num.messages", "1")]);
+    produce(&b, &records("small", 5));
+    cluster
+        .broker_round_trip_time(1, Duration::from_millis(5))
+        .unwrap();
+    let conn = Connection {
+        brokers: b.clone(),
+        properties: vec![("max.partition.fetch.bytes".into(), "1024".into())],
+        ..Connection::default()
+    };
+    let mut d = Driver::start(conn, Config::default());
+    d.wait("topics", |a| a.topics.all.len() == 2);
+    d.act(Action::Open); // "big"
+    d.wait("the first events", |a| a.events.len() > 20);
+    assert!(
+        !d.app.events.done,
+        "the load finished too soon to be stopped"
+    );
+    let generation = d.worker.loading();
+    d.act(Action::Back);
+    assert_eq!(d.worker.loading(), 0, "the worker was told");
+    let after = d.messages_until(
+        "the load to end",
+        |m| matches!(m, Msg::Loaded { generation: g, .. } if *g == generation),
+    );
+    let delivered: usize = after
+        .iter()
+        .map(|m| match m {
+            Msg::Events { events, .. } => events.len(),
+            _ => 0,
+        })
+        .sum();
+    assert!(
+        delivered + 20 < 400,
+        "the load went on after Esc: {delivered} more events"
+    );
+
+    // A follow stops too.
+    d.act(Action::MoveDown);
+    d.act(Action::Open); // "small"
+    d.wait("small", |a| a.events.done && a.events.topic == "small");
+    d.act(Action::Follow);
+    assert!(d.app.following);
+    assert_ne!(d.worker.following(), 0);
+    d.act(Action::Back);
+    assert!(!d.app.following);
+    assert_eq!(d.worker.following(), 0);
+}
