@@ -58,7 +58,7 @@ fn events() -> Vec<Event> {
                 1 => rng.bytes(200),
                 _ => rng.bytes(3),
             };
-            let key = if rng.next() % 3 == 0 {
+            let key = if rng.next().is_multiple_of(3) {
                 b"order-1".to_vec()
             } else {
                 rng.bytes(12)
@@ -66,7 +66,7 @@ fn events() -> Vec<Event> {
             (
                 key,
                 value,
-                (rng.next() % 4 != 0).then(|| rng.next() as i64),
+                (!rng.next().is_multiple_of(4)).then(|| rng.next() as i64),
                 rng.bytes(8),
             )
         };
