@@ -11,7 +11,7 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<CliCommand>,
 }
 
 /// Options every command takes.
@@ -61,7 +61,7 @@ pub enum Output {
 
 /// The commands; without one, the TUI opens.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CliCommand {
     /// Start an embedded broker seeded with a sample order-fulfilment domain and open the TUI on it.
     Demo {
         /// Serve the demo broker without the TUI: prints bootstrap=HOST:PORT, runs until interrupted.

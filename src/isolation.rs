@@ -56,12 +56,12 @@ pub struct Isolated {
     exe: PathBuf,
     programs: BTreeMap<String, String>,
     budget: Duration,
-    worker: RefCell<Option<Worker>>,
+    worker: RefCell<Option<ReducerProcess>>,
     /// Streams dropped since the last request, for the worker to drop too.
     forgotten: RefCell<Vec<u64>>,
 }
 
-struct Worker {
+struct ReducerProcess {
     /// The events the worker holds, by stream: runs refer to them by index.
     known: HashMap<u64, HashSet<usize>>,
     child: Child,
@@ -120,7 +120,7 @@ impl LineReader {
     }
 }
 
-impl Drop for Worker {
+impl Drop for ReducerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -153,7 +153,7 @@ impl Isolated {
         }
     }
 
-    fn start(&self) -> Result<Worker, String> {
+    fn start(&self) -> Result<ReducerProcess, String> {
         let mut child = Command::new(&self.exe)
             .arg(WORKER_ARG)
             .stdin(Stdio::piped())
@@ -181,7 +181,7 @@ impl Isolated {
                 }
             }
         });
-        let mut worker = Worker {
+        let mut worker = ReducerProcess {
             known: HashMap::new(),
             child,
             stdin,

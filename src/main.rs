@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kafka_rewind::cli::{Cli, Command};
+use kafka_rewind::cli::{Cli, CliCommand};
 use kafka_rewind::config::Config;
 use kafka_rewind::model::secrets;
 use kafka_rewind::{app, commands, demo, isolation, logging};
@@ -57,7 +57,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
     }
     match &cli.command {
-        Some(Command::Demo { serve }) => demo::run(&cli.global, *serve),
+        Some(CliCommand::Demo { serve }) => demo::run(&cli.global, *serve),
         None => app::run(config.connection(&cli.global)?, config),
         Some(_) => commands::run(cli, &config, &mut std::io::stdout().lock()),
     }

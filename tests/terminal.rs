@@ -146,6 +146,10 @@ fn sigterm_and_sigint_restore_the_terminal() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "the crash hook is only in builds with --features test-hooks (scripts/test passes it)"
+)]
 fn a_panic_restores_the_terminal_and_leaves_a_report() {
     let cluster = mock(&[("t", 1)]);
     let broker = cluster.bootstrap_servers();

@@ -62,8 +62,9 @@ pub enum Action {
     Cancel,
 }
 
-/// Work for the worker thread.
-#[derive(Debug, Clone)]
+/// Work for the worker thread. Commands compare by what they ask for (tests check
+/// which were issued).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     LoadTopics,
     LoadTopic {
@@ -103,13 +104,6 @@ pub enum Command {
         generation: u64,
         coords: Vec<crate::model::Coord>,
     },
-}
-
-impl PartialEq for Command {
-    /// Commands compare by what they ask for (tests check which were issued).
-    fn eq(&self, other: &Command) -> bool {
-        format!("{self:?}") == format!("{other:?}")
-    }
 }
 
 /// What the worker reports back.

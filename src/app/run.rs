@@ -40,8 +40,12 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
     }
 
     let mut session = super::terminal::Session::start()?;
-    // A test hook for the crash path: the panic must leave the terminal restored.
+    // A test hook for the crash path (the panic must leave the terminal restored), only
+    // in builds with the `test-hooks` feature, which scripts/test turns on.
+    #[cfg(feature = "test-hooks")]
     let crash = std::env::var_os("REWIND_TEST_PANIC").is_some();
+    #[cfg(not(feature = "test-hooks"))]
+    let crash = false;
     let mut first_frame = crate::logging::STARTED.get().copied();
     let mut topics_shown: Option<()> = None;
     let result = (|| -> Result<()> {

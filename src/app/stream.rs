@@ -247,7 +247,7 @@ impl App {
             .collect();
         let resolved = arg
             .parse()
-            .map_err(|e: crate::model::position::PositionError| e.to_string())
+            .map_err(|e: crate::model::position::PositionParseError| e.to_string())
             .and_then(|p| resolve(&stream, p).map_err(|e| e.to_string()));
         match resolved {
             Ok(i) => {

@@ -13,7 +13,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, CliCommand};
 use crate::config::Config;
 
 pub use table::Table;
@@ -22,20 +22,20 @@ pub use table::Table;
 pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
     let conn = config.connection(&cli.global)?;
     let output = cli.global.output;
-    if output == crate::cli::Output::Csv && !matches!(cli.command, Some(Command::Reset(_))) {
+    if output == crate::cli::Output::Csv && !matches!(cli.command, Some(CliCommand::Reset(_))) {
         anyhow::bail!("-o csv is only for `rewind reset` (kafka-consumer-groups' export format); use -o table or -o json");
     }
     match &cli.command {
-        Some(Command::Groups { group }) => groups::run(&conn, group.as_deref(), output, out),
-        Some(Command::Reset(args)) => reset::run(&conn, config, args, output, out),
-        Some(Command::Compensate {
+        Some(CliCommand::Groups { group }) => groups::run(&conn, group.as_deref(), output, out),
+        Some(CliCommand::Reset(args)) => reset::run(&conn, config, args, output, out),
+        Some(CliCommand::Compensate {
             topic,
             event,
             execute,
         }) => compensate::run(&conn, config, topic, *event, *execute, output, out),
-        Some(Command::Topics) => topics::run(&conn, cli.global.output, out),
-        Some(Command::Events(args)) => events::run(&conn, config, args, out),
-        Some(Command::Aggregates {
+        Some(CliCommand::Topics) => topics::run(&conn, cli.global.output, out),
+        Some(CliCommand::Events(args)) => events::run(&conn, config, args, out),
+        Some(CliCommand::Aggregates {
             topic,
             limit,
             from,
@@ -58,7 +58,7 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
                 out,
             )
         }
-        Some(Command::State {
+        Some(CliCommand::State {
             topic,
             aggregate,
             at,
@@ -74,10 +74,10 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
             };
             state::state(&conn, config, args, out)
         }
-        Some(Command::Snapshots { topic, aggregate }) => {
+        Some(CliCommand::Snapshots { topic, aggregate }) => {
             state::snapshots(&conn, config, topic, aggregate, cli.global.output, out)
         }
-        Some(Command::Demo { .. }) | None => {
+        Some(CliCommand::Demo { .. }) | None => {
             unreachable!("demo and the TUI are not printing commands")
         }
     }

@@ -23,21 +23,24 @@ pub enum Item<'a> {
     Error(KafkaError),
 }
 
-/// The consumer's queue, read in batches.
-pub struct BatchQueue {
+/// The consumer's queue, read in batches. It borrows the consumer: the queue belongs to
+/// the consumer's client and must not outlive it.
+pub struct BatchQueue<'c> {
     queue: NonNull<rd::rd_kafka_queue_t>,
     messages: Vec<*mut rd::rd_kafka_message_t>,
+    _consumer: std::marker::PhantomData<&'c BaseConsumer>,
 }
 
-impl BatchQueue {
-    pub fn new(consumer: &BaseConsumer) -> Option<BatchQueue> {
-        // SAFETY: the client pointer is valid for the consumer's lifetime, which
-        // outlives this queue (the caller keeps the consumer); the returned queue
+impl<'c> BatchQueue<'c> {
+    pub fn new(consumer: &'c BaseConsumer) -> Option<BatchQueue<'c>> {
+        // SAFETY: the client pointer is valid for the consumer's lifetime 'c, which
+        // outlives this queue (the type borrows the consumer); the returned queue
         // reference is released in `drop`.
         let queue = unsafe { rd::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
         Some(BatchQueue {
             queue: NonNull::new(queue)?,
             messages: vec![std::ptr::null_mut(); BATCH],
+            _consumer: std::marker::PhantomData,
         })
     }
 
@@ -66,7 +69,7 @@ impl BatchQueue {
     }
 }
 
-impl Drop for BatchQueue {
+impl Drop for BatchQueue<'_> {
     fn drop(&mut self) {
         // SAFETY: releases the reference taken in `new`.
         unsafe { rd::rd_kafka_queue_destroy(self.queue.as_ptr()) }
@@ -88,15 +91,18 @@ unsafe fn item<'a>(topic: &'a str, m: &'a rd::rd_kafka_message_t) -> Item<'a> {
         (!p.is_null()).then(|| unsafe { std::slice::from_raw_parts(p as *const u8, len) })
     };
     let mut kind = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    // SAFETY: `m` is a valid message (the caller's contract); `kind` is writable.
     let timestamp = unsafe { rd::rd_kafka_message_timestamp(m, &mut kind) };
     let mut headers = Vec::new();
     let mut hdrs: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
+    // SAFETY: `m` is valid; the headers it gives are owned by the message.
     if unsafe { rd::rd_kafka_message_headers(m, &mut hdrs) }
         == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
     {
         let mut idx = 0;
         loop {
             let (mut name, mut value, mut size) = (std::ptr::null(), std::ptr::null(), 0usize);
+            // SAFETY: `hdrs` is the message's header list; the out-pointers are writable.
             if unsafe { rd::rd_kafka_header_get_all(hdrs, idx, &mut name, &mut value, &mut size) }
                 != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
             {

@@ -13,7 +13,7 @@ use crate::model::select::PartitionRange;
 use crate::model::{Event, TopicRules};
 
 /// What rewind already knows from its own index of the topic (the TUI's loaded events).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Known {
     /// The marked event's timestamp.
     pub event_time: Option<i64>,
@@ -25,7 +25,7 @@ pub struct Known {
 }
 
 /// What to plan.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PlanRequest {
     pub group: String,
     pub topic: String,

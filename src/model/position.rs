@@ -17,10 +17,10 @@ pub enum Position {
 /// Why a position was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("`{0}` is not a position: use an index (12), a partition/offset (0/1042) or an RFC 3339 time (2026-11-26T10:00:00Z)")]
-pub struct PositionError(pub String);
+pub struct PositionParseError(pub String);
 
 impl FromStr for Position {
-    type Err = PositionError;
+    type Err = PositionParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
@@ -33,11 +33,11 @@ impl FromStr for Position {
                     return Ok(Position::Coordinate { partition, offset });
                 }
             }
-            return Err(PositionError(s.to_owned()));
+            return Err(PositionParseError(s.to_owned()));
         }
         parse_time(s)
             .map(Position::Time)
-            .ok_or_else(|| PositionError(s.to_owned()))
+            .ok_or_else(|| PositionParseError(s.to_owned()))
     }
 }
 
