@@ -311,11 +311,12 @@ impl<'c> GroupAdmin<'c> {
                 })?;
         }
         let name = CString::new(group).unwrap_or_default();
-        // SAFETY: librdkafka copies the group id and the list; the object is destroyed
-        // right after the call that copies it in turn.
         let request = self.request(
             rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS,
             rd::RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT,
+            // SAFETY: `name` and `list` live through the call; librdkafka copies both
+            // into the object, which copies them again into the request and is
+            // destroyed right after.
             |rk, options, queue| unsafe {
                 let mut alter =
                     rd::rd_kafka_AlterConsumerGroupOffsets_new(name.as_ptr(), list.ptr());
