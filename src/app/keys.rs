@@ -1,111 +1,315 @@
-//! The keymap: every key, the action it triggers and the text the help screen shows.
+//! The keymap: one table of keys, the action each triggers and the text the help screen
+//! shows. Dispatch (`action_for`) and the `?` help (`ui::help`) both read `KEYMAP`, so
+//! a key cannot do something the help does not say.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::Action;
 
-/// Keys as shown on the help screen: (keys, what they do).
-pub const KEYS: &[(&str, &str)] = &[
-    ("j / ↓", "move down"),
-    ("k / ↑", "move up"),
-    ("PgDn / PgUp", "page down / up (also Ctrl-d / Ctrl-u)"),
-    ("g / G", "first / last (also Home / End)"),
-    (
-        "Enter",
-        "open the topic; on an event, its aggregate's stream",
-    ),
-    ("Esc", "back"),
-    (
-        "l / → , h / ←",
-        "stream: step forward / back in time (lists: open / back)",
-    ),
-    ("s", "stream: skip / unskip the event (what-if)"),
-    ("d", "stream: state ↔ diff of the event"),
-    (
-        "S",
-        "stream: rebuild from the latest snapshot ↔ from the first event",
-    ),
-    (
-        "Tab",
-        "next pane (events: list ↔ detail; stream: aggregates ↔ timeline)",
-    ),
-    (
-        "/",
-        "filter topics or aggregates; search events by key, type, aggregate",
-    ),
-    ("n / N", "next / previous match"),
-    ("m", "mark / unmark the event (kept per cluster)"),
-    (
-        "'",
-        "marks: Enter jumps, r rewinds a group to it, x deletes",
-    ),
-    (
-        "r",
-        "rewind a consumer group to the event: plan, then type the group's name",
-    ),
-    (
-        "c",
-        "draft the compensating event; type the topic's name to produce it",
-    ),
-    (
-        ":",
-        "command: :topic NAME, :agg ID, :goto POS, :group [G], :q",
-    ),
-    ("f", "follow new events as they arrive (live tail) ↔ stop"),
-    ("R", "reload"),
-    ("?", "this help"),
-    ("q / Ctrl-c", "quit"),
+/// A key as the table names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A character typed without Ctrl.
+    Char(char),
+    /// Ctrl and a character.
+    Ctrl(char),
+    /// A named key.
+    Code(KeyCode),
+}
+
+/// One row of the help: the keys it lists, what they do, and the action of each key.
+#[derive(Debug)]
+pub struct Binding {
+    pub label: &'static str,
+    pub desc: &'static str,
+    pub keys: &'static [(Key, Action)],
+}
+
+use Action::*;
+use Key::{Char, Code, Ctrl};
+
+/// Every key outside text entry, as the help lists them.
+pub const KEYMAP: &[Binding] = &[
+    Binding {
+        label: "j / ↓",
+        desc: "move down",
+        keys: &[(Char('j'), MoveDown), (Code(KeyCode::Down), MoveDown)],
+    },
+    Binding {
+        label: "k / ↑",
+        desc: "move up",
+        keys: &[(Char('k'), MoveUp), (Code(KeyCode::Up), MoveUp)],
+    },
+    Binding {
+        label: "PgDn / PgUp",
+        desc: "page down / up (also Ctrl-d / Ctrl-u)",
+        keys: &[
+            (Code(KeyCode::PageDown), PageDown),
+            (Ctrl('d'), PageDown),
+            (Code(KeyCode::PageUp), PageUp),
+            (Ctrl('u'), PageUp),
+        ],
+    },
+    Binding {
+        label: "g / G",
+        desc: "first / last (also Home / End)",
+        keys: &[
+            (Char('g'), First),
+            (Code(KeyCode::Home), First),
+            (Char('G'), Last),
+            (Code(KeyCode::End), Last),
+        ],
+    },
+    Binding {
+        label: "Enter",
+        desc: "open the topic; on an event, its aggregate's stream",
+        keys: &[(Code(KeyCode::Enter), Open)],
+    },
+    Binding {
+        label: "Esc",
+        desc: "back",
+        keys: &[(Code(KeyCode::Esc), Back)],
+    },
+    Binding {
+        label: "l / → , h / ←",
+        desc: "stream: step forward / back in time (lists: open / back)",
+        keys: &[
+            (Char('l'), StepForward),
+            (Code(KeyCode::Right), StepForward),
+            (Char('h'), StepBack),
+            (Code(KeyCode::Left), StepBack),
+        ],
+    },
+    Binding {
+        label: "s",
+        desc: "stream: skip / unskip the event (what-if)",
+        keys: &[(Char('s'), ToggleSkip)],
+    },
+    Binding {
+        label: "d",
+        desc: "stream: state ↔ diff of the event",
+        keys: &[(Char('d'), ToggleDiff)],
+    },
+    Binding {
+        label: "S",
+        desc: "stream: rebuild from the latest snapshot ↔ from the first event",
+        keys: &[(Char('S'), ToggleSnapshotStart)],
+    },
+    Binding {
+        label: "Tab",
+        desc: "next pane (events: list ↔ detail; stream: aggregates ↔ timeline)",
+        keys: &[(Code(KeyCode::Tab), NextPane)],
+    },
+    Binding {
+        label: "/",
+        desc: "filter topics or aggregates; search events by key, type, aggregate",
+        keys: &[(Char('/'), StartFilter)],
+    },
+    Binding {
+        label: "n / N",
+        desc: "next / previous match",
+        keys: &[(Char('n'), NextMatch), (Char('N'), PrevMatch)],
+    },
+    Binding {
+        label: "m",
+        desc: "mark / unmark the event (kept per cluster)",
+        keys: &[(Char('m'), Mark)],
+    },
+    Binding {
+        label: "'",
+        desc: "marks: Enter jumps, r rewinds a group to it, x deletes",
+        keys: &[(Char('\''), ShowMarks), (Char('x'), Delete)],
+    },
+    Binding {
+        label: "r",
+        desc: "rewind a consumer group to the event: plan, then type the group's name",
+        keys: &[(Char('r'), Rewind)],
+    },
+    Binding {
+        label: "c",
+        desc: "draft the compensating event; type the topic's name to produce it",
+        keys: &[(Char('c'), Compensate)],
+    },
+    Binding {
+        label: ":",
+        desc: "command: :topic NAME, :agg ID, :goto POS, :group [G], :q",
+        keys: &[(Char(':'), StartCommand)],
+    },
+    Binding {
+        label: "f",
+        desc: "follow new events as they arrive (live tail) ↔ stop",
+        keys: &[(Char('f'), Follow)],
+    },
+    Binding {
+        label: "R",
+        desc: "reload",
+        keys: &[(Char('R'), Refresh)],
+    },
+    Binding {
+        label: "?",
+        desc: "this help",
+        keys: &[(Char('?'), ToggleHelp)],
+    },
+    Binding {
+        label: "q / Ctrl-c",
+        desc: "quit",
+        keys: &[(Char('q'), Quit), (Ctrl('c'), Quit)],
+    },
 ];
 
-/// The action for a key press; `typing` is true while the filter or command line is open.
+/// The action for a key press; `typing` is true while the filter or command line (or
+/// a confirmation) takes the keys.
 pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl && key.code == KeyCode::Char('c') {
-        return Some(Action::Quit);
+    let pressed = match key.code {
+        KeyCode::Char(c) if ctrl => Ctrl(c),
+        KeyCode::Char(c) => Char(c),
+        code => Code(code),
+    };
+    if pressed == Ctrl('c') {
+        return Some(Quit);
     }
     if typing {
-        return match key.code {
-            KeyCode::Enter => Some(Action::Submit),
-            KeyCode::Esc => Some(Action::Cancel),
-            KeyCode::Backspace => Some(Action::Erase),
-            KeyCode::Tab => Some(Action::NextPane),
-            KeyCode::Char(c) if !ctrl => Some(Action::Type(c)),
+        return match pressed {
+            Code(KeyCode::Enter) => Some(Submit),
+            Code(KeyCode::Esc) => Some(Cancel),
+            Code(KeyCode::Backspace) => Some(Erase),
+            Code(KeyCode::Tab) => Some(NextPane),
+            Char(c) => Some(Type(c)),
             _ => None,
         };
     }
-    Some(match key.code {
-        KeyCode::Char('d') if ctrl => Action::PageDown,
-        KeyCode::Char('u') if ctrl => Action::PageUp,
-        KeyCode::Char('j') | KeyCode::Down => Action::MoveDown,
-        KeyCode::Char('k') | KeyCode::Up => Action::MoveUp,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::Char('g') | KeyCode::Home => Action::First,
-        KeyCode::Char('G') | KeyCode::End => Action::Last,
-        KeyCode::Enter => Action::Open,
-        KeyCode::Esc => Action::Back,
-        KeyCode::Char('l') | KeyCode::Right => Action::StepForward,
-        KeyCode::Char('h') | KeyCode::Left => Action::StepBack,
-        KeyCode::Char('s') => Action::ToggleSkip,
-        KeyCode::Char('d') => Action::ToggleDiff,
-        KeyCode::Char('S') => Action::ToggleSnapshotStart,
-        KeyCode::Tab => Action::NextPane,
-        KeyCode::Char('/') => Action::StartFilter,
-        KeyCode::Char('n') => Action::NextMatch,
-        KeyCode::Char('N') => Action::PrevMatch,
-        KeyCode::Char(':') => Action::StartCommand,
-        KeyCode::Char('R') => Action::Refresh,
-        KeyCode::Char('m') => Action::Mark,
-        KeyCode::Char('\'') => Action::ShowMarks,
-        KeyCode::Char('r') => Action::Rewind,
-        KeyCode::Char('c') => Action::Compensate,
-        KeyCode::Char('x') => Action::Delete,
-        KeyCode::Char('f') => Action::Follow,
-        KeyCode::Char('?') => Action::ToggleHelp,
-        KeyCode::Char('q') => Action::Quit,
-        _ => return None,
-    })
+    KEYMAP
+        .iter()
+        .flat_map(|b| b.keys.iter())
+        .find(|(k, _)| *k == pressed)
+        .map(|(_, action)| action.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(key: Key) -> KeyEvent {
+        match key {
+            Char(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+            Ctrl(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+            Code(code) => KeyEvent::new(code, KeyModifiers::NONE),
+        }
+    }
+
+    #[test]
+    fn every_key_does_what_its_help_row_says_and_no_key_is_bound_twice() {
+        let mut seen = Vec::new();
+        for binding in KEYMAP {
+            for (key, action) in binding.keys {
+                assert!(!seen.contains(key), "{key:?} is bound twice");
+                seen.push(*key);
+                assert_eq!(
+                    action_for(press(*key), false).as_ref(),
+                    Some(action),
+                    "{key:?}"
+                );
+                // The help row names the key (letters as themselves, Ctrl-x, arrows).
+                let named = match key {
+                    Char(c) => binding.label.contains(*c) || binding.desc.contains(*c),
+                    Ctrl(c) => {
+                        binding.label.contains(&format!("Ctrl-{c}"))
+                            || binding.desc.contains(&format!("Ctrl-{c}"))
+                    }
+                    Code(_) => true,
+                };
+                assert!(
+                    named,
+                    "{key:?} is not named in the help row `{}`",
+                    binding.label
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_action_a_screen_handles_has_a_key_in_the_help() {
+        // The actions `App::update` handles outside text entry; text entry has its own keys.
+        let handled = [
+            MoveDown,
+            MoveUp,
+            PageDown,
+            PageUp,
+            First,
+            Last,
+            Open,
+            Back,
+            Quit,
+            ToggleHelp,
+            NextPane,
+            StartFilter,
+            StartCommand,
+            NextMatch,
+            PrevMatch,
+            Refresh,
+            StepBack,
+            StepForward,
+            ToggleSkip,
+            ToggleDiff,
+            ToggleSnapshotStart,
+            Mark,
+            ShowMarks,
+            Rewind,
+            Compensate,
+            Delete,
+            Follow,
+        ];
+        for action in handled {
+            assert!(
+                KEYMAP
+                    .iter()
+                    .any(|b| b.keys.iter().any(|(_, a)| *a == action)),
+                "{action:?} has no key in the help"
+            );
+        }
+    }
+
+    #[test]
+    fn typing_takes_characters_and_ctrl_c_always_quits() {
+        assert_eq!(action_for(press(Char('q')), true), Some(Type('q')));
+        assert_eq!(action_for(press(Ctrl('c')), true), Some(Quit));
+        assert_eq!(action_for(press(Code(KeyCode::Esc)), true), Some(Cancel));
+        assert_eq!(action_for(press(Char('q')), false), Some(Quit));
+        assert_eq!(action_for(press(Char('z')), false), None);
+    }
+
+    #[test]
+    fn the_readme_key_table_names_every_key_of_the_keymap() {
+        let readme = include_str!("../../README.md");
+        let table: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `")).collect();
+        for binding in KEYMAP {
+            for (key, _) in binding.keys {
+                let shown = match key {
+                    Char(c) => format!("`{c}`"),
+                    Ctrl(c) => format!("Ctrl-{c}"),
+                    Code(KeyCode::Down) => "`↓`".into(),
+                    Code(KeyCode::Up) => "`↑`".into(),
+                    Code(KeyCode::Left) => "`←`".into(),
+                    Code(KeyCode::Right) => "`→`".into(),
+                    Code(KeyCode::PageDown) => "`PgDn`".into(),
+                    Code(KeyCode::PageUp) => "`PgUp`".into(),
+                    Code(KeyCode::Home) => "Home".into(),
+                    Code(KeyCode::End) => "End".into(),
+                    Code(KeyCode::Enter) => "`Enter`".into(),
+                    Code(KeyCode::Esc) => "`Esc`".into(),
+                    Code(KeyCode::Tab) => "`Tab`".into(),
+                    Code(other) => format!("{other:?}"),
+                };
+                assert!(
+                    table.iter().any(|row| row.contains(&shown)),
+                    "README's key table does not show {shown} ({})",
+                    binding.desc
+                );
+            }
+        }
+    }
 }

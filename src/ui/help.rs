@@ -7,31 +7,32 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::ACCENT;
-use crate::app::KEYS;
+use crate::app::KEYMAP;
 
 pub fn draw(frame: &mut Frame, area: Rect) {
-    let key_width = KEYS
+    let key_width = KEYMAP
         .iter()
-        .map(|(k, _)| k.chars().count())
+        .map(|b| b.label.chars().count())
         .max()
         .unwrap_or(10);
-    let what_width = KEYS
+    let what_width = KEYMAP
         .iter()
-        .map(|(_, d)| d.chars().count())
+        .map(|b| b.desc.chars().count())
         .max()
         .unwrap_or(30);
     // " keys  what" plus the borders.
     let width = (key_width + what_width + 5) as u16;
-    let area = super::centered(area, width, KEYS.len() as u16 + 4);
-    let mut lines: Vec<Line> = KEYS
+    let area = super::centered(area, width, KEYMAP.len() as u16 + 4);
+    let mut lines: Vec<Line> = KEYMAP
         .iter()
-        .map(|(keys, what)| {
+        .map(|b| {
+            let (keys, what) = (b.label, b.desc);
             Line::from(vec![
                 Span::styled(
                     format!(" {keys:<key_width$}  "),
                     Style::new().fg(ACCENT).add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(*what),
+                Span::raw(what),
             ])
         })
         .collect();
