@@ -341,6 +341,8 @@ impl GroupMember {
     /// until it has read what is there and committed it).
     pub fn join(bootstrap: &str, group: &str, topic: &str, commit: bool) -> GroupMember {
         use std::io::BufRead;
+        // Built by `cargo build --examples` (scripts/test does it first): `cargo test
+        // --all-targets` builds examples only as test harnesses.
         let exe = PathBuf::from(env!("CARGO_BIN_EXE_rewind"))
             .parent()
             .unwrap()
