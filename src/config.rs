@@ -298,11 +298,9 @@ impl Config {
         &self,
         args: &GlobalArgs,
     ) -> Result<Option<crate::registry::RegistryConfig>> {
-        let profile = match &args.profile {
-            Some(name) => self.profiles.get(name),
-            None => self.profiles.get("default"),
-        }
-        .and_then(|p| p.schema_registry.clone());
+        // An unknown profile is `connection`'s error to report, for the commands that
+        // connect.
+        let profile = self.profile(args).ok().and_then(|p| p.schema_registry);
         let url = match (&args.schema_registry, &profile) {
             (Some(url), _) => url.clone(),
             (None, Some(p)) => expand_env(&p.url),
@@ -412,10 +410,11 @@ impl Config {
         }
     }
 
-    /// Resolves the cluster from `-b`/`REWIND_BROKERS`, `-X`, `-p` and `--read-only`.
-    pub fn connection(&self, args: &GlobalArgs) -> Result<Connection> {
-        let profile = match &args.profile {
-            Some(name) => Some(self.profiles.get(name).cloned().with_context(|| {
+    /// The profile `-p` names (an error naming the known ones when there is none of that
+    /// name), else the one named `default`, else an empty one.
+    fn profile(&self, args: &GlobalArgs) -> Result<Profile> {
+        Ok(match &args.profile {
+            Some(name) => self.profiles.get(name).cloned().with_context(|| {
                 let known: Vec<_> = self.profiles.keys().cloned().collect();
                 format!(
                     "no profile `{name}` in {} (profiles: {})",
@@ -426,10 +425,14 @@ impl Config {
                         known.join(", ")
                     }
                 )
-            })?),
-            None => self.profiles.get("default").cloned(),
-        }
-        .unwrap_or_default();
+            })?,
+            None => self.profiles.get("default").cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Resolves the cluster from `-b`/`REWIND_BROKERS`, `-X`, `-p` and `--read-only`.
+    pub fn connection(&self, args: &GlobalArgs) -> Result<Connection> {
+        let profile = self.profile(args)?;
         let brokers = match args.brokers.clone().or(profile.brokers.clone()) {
             Some(b) if !b.trim().is_empty() => b,
             _ => bail!(

@@ -77,8 +77,10 @@ fn a_failed_read_is_said_and_not_waited_for() {
     cluster.broker_down(1).unwrap();
     d.act(Action::Last);
     d.act(Action::Open); // the stream of the last event: its payloads must be read
-    let failed = d.messages_until("the failed read", |m| matches!(m, Msg::FetchFailed { .. }));
-    assert!(matches!(failed.last(), Some(Msg::FetchFailed { .. })));
+    d.messages_until("the failed read", |m| matches!(m, Msg::FetchFailed { .. }));
+    // What failed is remembered as unreadable, with the reason the pane shows.
+    assert!(!d.app.events.unreadable.is_empty());
+    assert!(d.app.events.unreadable.values().all(|why| why.contains("not read again")));
     assert!(d.app.status.contains("not read again"), "{}", d.app.status);
     assert!(d.app.stream.is_none());
     // Not asked again by itself; R reloads and reads it once the broker is back.
