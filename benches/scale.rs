@@ -82,7 +82,7 @@ fn stream_app() -> App {
     )
     .unwrap();
     let mut app = App::new("127.0.0.1:9092".into(), config);
-    app.start();
+    let _ = app.start();
     app.apply(Msg::Topics(Ok(vec![TopicInfo {
         name: "bench".into(),
         partitions: vec![PartitionInfo {
@@ -91,7 +91,7 @@ fn stream_app() -> App {
             high: 20_000,
         }],
     }])));
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     let events: Vec<Event> = (0..20_000usize)
         .map(|i| {
             let key = format!("acct-{}", i % 500);
@@ -114,9 +114,9 @@ fn stream_app() -> App {
         generation: 1,
         result: Ok(()),
     });
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     for _ in 0..20 {
-        app.update(Action::StepForward);
+        let _ = app.update(Action::StepForward);
     }
     app
 }

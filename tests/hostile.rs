@@ -193,7 +193,7 @@ fn the_tui_never_passes_control_characters_to_the_terminal() {
         })
         .collect();
     let mut app = App::new("127.0.0.1:9092".into(), Config::default());
-    app.start();
+    let _ = app.start();
     app.apply(Msg::Topics(Ok(vec![TopicInfo {
         name: "h".into(),
         partitions: vec![PartitionInfo {
@@ -202,7 +202,7 @@ fn the_tui_never_passes_control_characters_to_the_terminal() {
             high: events.len() as i64,
         }],
     }])));
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     let n = events.len();
     app.apply(Msg::Events {
         generation: 1,
@@ -223,20 +223,20 @@ fn the_tui_never_passes_control_characters_to_the_terminal() {
     for i in 0..n {
         app.events.selected = i;
         check(&app, &format!("events, {}", hostile()[i].0));
-        app.update(Action::NextPane); // the detail pane, scrolled
-        app.update(Action::PageDown);
+        let _ = app.update(Action::NextPane); // the detail pane, scrolled
+        let _ = app.update(Action::PageDown);
         check(&app, &format!("event pane, {}", hostile()[i].0));
-        app.update(Action::NextPane);
-        app.update(Action::Open);
+        let _ = app.update(Action::NextPane);
+        let _ = app.update(Action::Open);
         check(&app, &format!("stream, {}", hostile()[i].0));
-        app.update(Action::ToggleDiff);
+        let _ = app.update(Action::ToggleDiff);
         check(&app, &format!("diff, {}", hostile()[i].0));
-        app.update(Action::ToggleDiff);
-        app.update(Action::Back);
+        let _ = app.update(Action::ToggleDiff);
+        let _ = app.update(Action::Back);
     }
     // The state pane shows big integers whole.
     app.events.selected = 6;
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     let screen = draw(&app).concat();
     assert!(screen.contains(BIG_INT), "the state keeps the digits");
 }

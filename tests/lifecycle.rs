@@ -54,7 +54,7 @@ fn a_search_fetches_the_match_it_moves_to() {
         "the match's payload is asked for: {commands:?}"
     );
     for command in commands {
-        d.worker.spawn(command);
+        d.worker.submit(command);
     }
     d.wait("the match's payload", |a| {
         a.events.current().is_some_and(|e| e.key.label() == "k7")
@@ -80,7 +80,12 @@ fn a_failed_read_is_said_and_not_waited_for() {
     d.messages_until("the failed read", |m| matches!(m, Msg::FetchFailed { .. }));
     // What failed is remembered as unreadable, with the reason the pane shows.
     assert!(!d.app.events.unreadable.is_empty());
-    assert!(d.app.events.unreadable.values().all(|why| why.contains("not read again")));
+    assert!(d
+        .app
+        .events
+        .unreadable
+        .values()
+        .all(|why| why.contains("not read again")));
     assert!(d.app.status.contains("not read again"), "{}", d.app.status);
     assert!(d.app.stream.is_none());
     // Not asked again by itself; R reloads and reads it once the broker is back.
@@ -148,4 +153,30 @@ fn leaving_the_events_screen_stops_the_load_and_the_follow() {
     d.act(Action::Back);
     assert!(!d.app.following);
     assert_eq!(d.worker.following(), 0);
+}
+
+#[test]
+fn one_client_serves_the_topics_the_load_and_every_fetch() {
+    let cluster = mock(&[("t", 1)]);
+    produce(&cluster.bootstrap_servers(), &records("t", 40));
+    let conn = Connection {
+        brokers: cluster.bootstrap_servers(),
+        ..Connection::default()
+    };
+    let mut d = Driver::start(conn, uncached());
+    d.wait("topics", |a| !a.topics.all.is_empty());
+    d.act(Action::Open);
+    d.wait("the topic", |a| a.events.done);
+    // No payload is kept: each step reads its event again.
+    for _ in 0..25 {
+        d.act(Action::MoveDown);
+        d.wait("the event", |a| a.events.current().is_some());
+    }
+    // The cluster client and the scan consumers it lends: the load's, and at most one
+    // more for a fetch that ran while the load still held the first.
+    assert!(
+        d.worker.clients_made() <= 3,
+        "{} clients for one load and 25 fetches",
+        d.worker.clients_made()
+    );
 }

@@ -96,7 +96,7 @@ fn odd_timestamps_and_random_records_never_crash_the_tui() {
     let events = events();
     let total = events.len();
     let mut app = App::new("127.0.0.1:9092".into(), Config::default());
-    app.start();
+    let _ = app.start();
     app.apply(Msg::Topics(Ok(vec![TopicInfo {
         name: "odd".into(),
         partitions: vec![PartitionInfo {
@@ -106,7 +106,7 @@ fn odd_timestamps_and_random_records_never_crash_the_tui() {
         }],
     }])));
     draw_all_sizes(&app);
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     app.apply(Msg::TopicSize {
         generation: 1,
         total: total as i64,
@@ -122,23 +122,23 @@ fn odd_timestamps_and_random_records_never_crash_the_tui() {
     // Browse every event, in both panes.
     for i in 0..total {
         if i % 37 == 0 {
-            app.update(Action::NextPane);
+            let _ = app.update(Action::NextPane);
         }
         draw_all_sizes(&app);
-        app.update(Action::MoveDown);
+        let _ = app.update(Action::MoveDown);
     }
     // Search.
-    app.update(Action::StartFilter);
+    let _ = app.update(Action::StartFilter);
     for c in "order".chars() {
-        app.update(Action::Type(c));
+        let _ = app.update(Action::Type(c));
     }
-    app.update(Action::Submit);
+    let _ = app.update(Action::Submit);
     draw_all_sizes(&app);
-    app.update(Action::NextMatch);
-    app.update(Action::PrevMatch);
+    let _ = app.update(Action::NextMatch);
+    let _ = app.update(Action::PrevMatch);
     // The stream of order-1 (the odd times are its first events): step, diff, skip.
-    app.update(Action::First);
-    app.update(Action::Open);
+    let _ = app.update(Action::First);
+    let _ = app.update(Action::Open);
     assert!(app.stream.is_some(), "{}", app.status);
     for _ in 0..5 {
         app.tick();
@@ -155,14 +155,14 @@ fn odd_timestamps_and_random_records_never_crash_the_tui() {
         Action::NextPane,
         Action::MoveDown,
     ] {
-        app.update(action);
+        let _ = app.update(action);
         app.tick();
         draw_all_sizes(&app);
     }
-    app.update(Action::Mark);
-    app.update(Action::ShowMarks);
+    let _ = app.update(Action::Mark);
+    let _ = app.update(Action::ShowMarks);
     draw_all_sizes(&app);
-    app.update(Action::Back);
-    app.update(Action::ToggleHelp);
+    let _ = app.update(Action::Back);
+    let _ = app.update(Action::ToggleHelp);
     draw_all_sizes(&app);
 }

@@ -41,7 +41,7 @@ fn topic(name: &str, highs: &[i64]) -> TopicInfo {
 
 fn app() -> App {
     let mut app = App::new("127.0.0.1:9092".into(), Config::default());
-    app.start();
+    let _ = app.start();
     app.apply(Msg::Topics(Ok(vec![
         topic("orders", &[921, 790, 723]),
         topic("orders-snapshots", &[351]),
@@ -84,7 +84,7 @@ fn events() -> Vec<Event> {
 /// Opens the selected topic and delivers `events()`; `finished` says whether the load
 /// completes (else it is still in progress, `total` events expected).
 fn load(app: &mut App, total: i64, finished: bool) {
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     app.apply(Msg::TopicSize {
         generation: 1,
         total,
@@ -113,7 +113,7 @@ fn topics_screen() {
 #[test]
 fn topics_loading_and_error() {
     let mut app = App::new("10.0.0.1:9092".into(), Config::default());
-    app.start();
+    let _ = app.start();
     insta::assert_snapshot!("topics_loading", screen(&app));
     app.apply(Msg::Topics(Err(
         "cannot reach the brokers at 10.0.0.1:9092 (timed out): check -b / REWIND_BROKERS".into(),
@@ -124,9 +124,9 @@ fn topics_loading_and_error() {
 #[test]
 fn topics_filter_typing() {
     let mut app = app();
-    app.update(Action::StartFilter);
+    let _ = app.update(Action::StartFilter);
     for c in "order".chars() {
-        app.update(Action::Type(c));
+        let _ = app.update(Action::Type(c));
     }
     insta::assert_snapshot!(screen(&app));
 }
@@ -149,15 +149,15 @@ fn events_json_detail() {
 fn events_malformed_binary_tombstone_and_escapes() {
     let mut app = app();
     opened(&mut app);
-    app.update(Action::MoveDown);
-    app.update(Action::MoveDown);
-    app.update(Action::MoveDown);
+    let _ = app.update(Action::MoveDown);
+    let _ = app.update(Action::MoveDown);
+    let _ = app.update(Action::MoveDown);
     insta::assert_snapshot!("malformed", screen(&app));
-    app.update(Action::MoveDown);
+    let _ = app.update(Action::MoveDown);
     insta::assert_snapshot!("binary", screen(&app));
-    app.update(Action::MoveDown);
+    let _ = app.update(Action::MoveDown);
     insta::assert_snapshot!("tombstone", screen(&app));
-    app.update(Action::Last);
+    let _ = app.update(Action::Last);
     let drawn = screen(&app);
     assert!(
         !drawn.contains('\u{1b}') && !drawn.contains('\u{7}'),
@@ -169,7 +169,7 @@ fn events_malformed_binary_tombstone_and_escapes() {
 #[test]
 fn help_overlay() {
     let mut app = app();
-    app.update(Action::ToggleHelp);
+    let _ = app.update(Action::ToggleHelp);
     insta::assert_snapshot!(screen(&app));
 }
 
@@ -177,9 +177,9 @@ fn help_overlay() {
 fn command_line() {
     let mut app = app();
     opened(&mut app);
-    app.update(Action::StartCommand);
+    let _ = app.update(Action::StartCommand);
     for c in "topic payments".chars() {
-        app.update(Action::Type(c));
+        let _ = app.update(Action::Type(c));
     }
     insta::assert_snapshot!(screen(&app));
 }
@@ -188,7 +188,7 @@ fn command_line() {
 fn configured(config: &str, highs: &[i64]) -> App {
     let config = Config::parse(config, std::path::Path::new("rewind.toml")).unwrap();
     let mut app = App::new("127.0.0.1:9092".into(), config);
-    app.start();
+    let _ = app.start();
     app.apply(Msg::Topics(Ok(vec![topic("orders", highs)])));
     app
 }
@@ -199,7 +199,7 @@ fn stream_app() -> App {
         &[7],
     );
     opened(&mut app);
-    app.update(Action::Open); // the first event's aggregate: order-1001
+    let _ = app.update(Action::Open); // the first event's aggregate: order-1001
     app
 }
 
@@ -207,15 +207,15 @@ fn stream_app() -> App {
 fn stream_screen_states() {
     let mut app = stream_app();
     insta::assert_snapshot!("stream_first", wide(&app));
-    app.update(Action::StepForward);
+    let _ = app.update(Action::StepForward);
     insta::assert_snapshot!("stream_changed_highlighted", wide(&app));
-    app.update(Action::ToggleDiff);
+    let _ = app.update(Action::ToggleDiff);
     insta::assert_snapshot!("stream_diff", wide(&app));
-    app.update(Action::ToggleDiff);
-    app.update(Action::Last);
+    let _ = app.update(Action::ToggleDiff);
+    let _ = app.update(Action::Last);
     insta::assert_snapshot!("stream_error_marker", wide(&app));
-    app.update(Action::StepBack);
-    app.update(Action::ToggleSkip);
+    let _ = app.update(Action::StepBack);
+    let _ = app.update(Action::ToggleSkip);
     let view = app.stream.as_ref().unwrap();
     assert_eq!(view.state["total"], 89.9);
     assert!(
@@ -267,9 +267,9 @@ fn stream_links_snapshots_and_aggregate_list() {
         "127.0.0.1:9092".into(),
         Config::parse(LINKED, std::path::Path::new("r")).unwrap(),
     );
-    app.start();
+    let _ = app.start();
     app.apply(Msg::Topics(Ok(vec![topic("orders", &[5])])));
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     app.apply(Msg::Events {
         generation: 1,
         events: vec![
@@ -319,18 +319,18 @@ fn stream_links_snapshots_and_aggregate_list() {
             ),
         ],
     });
-    app.update(Action::StartCommand);
+    let _ = app.update(Action::StartCommand);
     for c in "agg o-1".chars() {
-        app.update(Action::Type(c));
+        let _ = app.update(Action::Type(c));
     }
-    app.update(Action::Submit);
+    let _ = app.update(Action::Submit);
     let view = app.stream.as_ref().unwrap();
     assert_eq!(view.state, json!({"status": "created", "total": 10}));
     assert_eq!(view.snapshot_checks.len(), 2);
     assert!(view.snapshot_checks[&2].is_empty() && !view.snapshot_checks[&3].is_empty());
     insta::assert_snapshot!("stream_links_and_snapshots", wide(&app));
 
-    app.update(Action::ToggleSnapshotStart);
+    let _ = app.update(Action::ToggleSnapshotStart);
     let view = app.stream.as_ref().unwrap();
     assert_eq!(view.basis.snapshot, Some(3));
     assert_eq!(
@@ -338,7 +338,7 @@ fn stream_links_snapshots_and_aggregate_list() {
         json!({"status": "created", "total": 10}),
         "the reversal undoes the bad status too"
     );
-    app.update(Action::StepBack);
+    let _ = app.update(Action::StepBack);
     assert_eq!(
         app.stream.as_ref().unwrap().state["status"],
         "lost",
@@ -346,24 +346,24 @@ fn stream_links_snapshots_and_aggregate_list() {
     );
     insta::assert_snapshot!("stream_from_snapshot", wide(&app));
 
-    app.update(Action::NextPane);
+    let _ = app.update(Action::NextPane);
     assert!(app.aggregates.focused);
-    app.update(Action::MoveDown);
+    let _ = app.update(Action::MoveDown);
     assert_eq!(
         app.stream.as_ref().unwrap().aggregate,
         "o-2",
         "moving in the list opens the aggregate"
     );
-    app.update(Action::StartFilter);
-    app.update(Action::Type('1'));
-    app.update(Action::Submit);
+    let _ = app.update(Action::StartFilter);
+    let _ = app.update(Action::Type('1'));
+    let _ = app.update(Action::Submit);
     assert_eq!(app.aggregates.visible().len(), 1);
     assert_eq!(
         app.stream.as_ref().unwrap().aggregate,
         "o-1",
         "the filter opens its first match"
     );
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     assert!(!app.aggregates.focused);
     insta::assert_snapshot!("stream_aggregate_filter", wide(&app));
 }
@@ -409,14 +409,14 @@ fn groups() -> Vec<kafka_rewind::model::group::Group> {
 #[test]
 fn groups_screen() {
     let mut app = app();
-    app.update(Action::StartCommand);
+    let _ = app.update(Action::StartCommand);
     for c in "group billing".chars() {
-        app.update(Action::Type(c));
+        let _ = app.update(Action::Type(c));
     }
-    app.update(Action::Submit);
+    let _ = app.update(Action::Submit);
     app.apply(Msg::Groups(Ok(groups())));
     insta::assert_snapshot!(screen(&app));
-    app.update(Action::Back);
+    let _ = app.update(Action::Back);
     assert_eq!(app.screen, kafka_rewind::app::Screen::Topics);
 }
 
@@ -455,7 +455,7 @@ fn plan_to_first_event(app: &App) -> kafka_rewind::model::plan::Plan {
 fn rewind_dialog_from_a_mark() {
     use kafka_rewind::app::{Command, Rewound};
     let mut app = stream_app();
-    app.update(Action::Mark);
+    let _ = app.update(Action::Mark);
     assert!(app.status.starts_with("marked 0/0 OrderCreated order-1001"));
     assert_eq!(
         app.update(Action::Rewind),
@@ -465,9 +465,24 @@ fn rewind_dialog_from_a_mark() {
     insta::assert_snapshot!("rewind_pick_group", screen(&app));
     // projector is listed first: it has offsets on this topic.
     let commands = app.update(Action::Open);
-    let [Command::PlanRewind(request)] = commands.as_slice() else {
+    let [Command::PlanRewind {
+        request: asked_for,
+        ask: request,
+    }] = commands.as_slice()
+    else {
         panic!("{commands:?}")
     };
+    assert_eq!(*asked_for, asked(&app));
+    // An answer to another request (a dialog since closed) is not shown here.
+    app.apply(Msg::Plan {
+        request: asked(&app) + 1,
+        result: Err("an older plan".into()),
+    });
+    assert!(matches!(
+        &app.overlay,
+        Some(kafka_rewind::app::Overlay::Rewind(d))
+            if matches!(d.step, kafka_rewind::app::RewindStep::Planning { .. })
+    ));
     assert_eq!(request.group, "projector");
     let known = request
         .known
@@ -475,18 +490,18 @@ fn rewind_dialog_from_a_mark() {
         .expect("the loaded topic is rewind's index");
     assert_eq!(known.times.get(&0), Some(&Some(0)));
     let plan = plan_to_first_event(&app);
-    app.apply(Msg::Plan(Ok((
-        plan.clone(),
-        GroupState::Known("Empty".into()),
-    ))));
+    app.apply(Msg::Plan {
+        request: asked(&app),
+        result: Ok((plan.clone(), GroupState::Known("Empty".into()))),
+    });
     for c in "projecto".chars() {
-        app.update(Action::Type(c));
+        let _ = app.update(Action::Type(c));
     }
     assert!(
         app.update(Action::Submit).is_empty(),
         "not the group's name yet"
     );
-    app.update(Action::Type('r'));
+    let _ = app.update(Action::Type('r'));
     insta::assert_snapshot!("rewind_plan", screen(&app));
     let commands = app.update(Action::Submit);
     assert!(
@@ -514,21 +529,24 @@ fn rewind_dialog_from_a_mark() {
 #[test]
 fn an_active_group_cannot_be_confirmed_and_marks_are_listed() {
     let mut app = stream_app();
-    app.update(Action::Mark);
-    app.update(Action::Rewind);
+    let _ = app.update(Action::Mark);
+    let _ = app.update(Action::Rewind);
     // The listing said Empty; when the plan was made its coordinator said Stable, and
     // that is what counts: no confirmation, not even with Tab.
     app.apply(Msg::Groups(Ok(groups())));
-    app.update(Action::Open);
-    app.apply(Msg::Plan(Ok((
-        plan_to_first_event(&app),
-        GroupState::Known("Stable".into()),
-    ))));
+    let _ = app.update(Action::Open);
+    app.apply(Msg::Plan {
+        request: asked(&app),
+        result: Ok((
+            plan_to_first_event(&app),
+            GroupState::Known("Stable".into()),
+        )),
+    });
     for c in "projector".chars() {
-        app.update(Action::Type(c));
+        let _ = app.update(Action::Type(c));
     }
     assert!(app.update(Action::Submit).is_empty());
-    app.update(Action::NextPane);
+    let _ = app.update(Action::NextPane);
     assert!(
         app.update(Action::Submit).is_empty(),
         "Tab allows only an unknown state"
@@ -538,10 +556,10 @@ fn an_active_group_cannot_be_confirmed_and_marks_are_listed() {
         "{}",
         app.status
     );
-    app.update(Action::Cancel);
-    app.update(Action::Back);
+    let _ = app.update(Action::Cancel);
+    let _ = app.update(Action::Back);
     assert!(app.overlay.is_none());
-    app.update(Action::ShowMarks);
+    let _ = app.update(Action::ShowMarks);
     insta::assert_snapshot!("marks_list", screen(&app));
 }
 
@@ -552,9 +570,9 @@ fn compensate_dialog() {
         &[7],
     );
     opened(&mut app);
-    app.update(Action::Compensate);
+    let _ = app.update(Action::Compensate);
     for c in "orders".chars() {
-        app.update(Action::Type(c));
+        let _ = app.update(Action::Type(c));
     }
     insta::assert_snapshot!(screen(&app));
     let commands = app.update(Action::Submit);
@@ -568,13 +586,13 @@ fn the_rewind_dialog_shows_client_properties_with_secrets_redacted() {
         ("security.protocol".into(), "SASL_SSL".into()),
         ("sasl.password".into(), "hunter2-Zq9".into()),
     ];
-    app.update(Action::Rewind);
+    let _ = app.update(Action::Rewind);
     app.apply(Msg::Groups(Ok(groups())));
-    app.update(Action::Open);
-    app.apply(Msg::Plan(Ok((
-        plan_to_first_event(&app),
-        GroupState::Known("Empty".into()),
-    ))));
+    let _ = app.update(Action::Open);
+    app.apply(Msg::Plan {
+        request: asked(&app),
+        result: Ok((plan_to_first_event(&app), GroupState::Known("Empty".into()))),
+    });
     let text = screen_sized(&app, 200, 40);
     assert!(text.contains("sasl.password=***"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
@@ -586,7 +604,7 @@ fn a_long_stream_folds_a_slice_at_a_time_and_keys_work_meanwhile() {
         "[[topics]]\nname = \"orders\"\n[topics.reducers]\nTick = \"(. // {n: 0}) | .n += 1\"\n",
         &[5000],
     );
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     let events: Vec<Event> = (0..5000)
         .map(|i| event(i, Some(b"a"), Some(br#"{"type":"Tick"}"#), vec![]))
         .collect();
@@ -598,8 +616,8 @@ fn a_long_stream_folds_a_slice_at_a_time_and_keys_work_meanwhile() {
         generation: 1,
         result: Ok(()),
     });
-    app.update(Action::Last);
-    app.update(Action::Open);
+    let _ = app.update(Action::Last);
+    let _ = app.update(Action::Open);
     let view = app.stream.as_ref().unwrap();
     assert!(!view.ready, "5,000 events are not folded in one go");
     assert!(
@@ -608,7 +626,7 @@ fn a_long_stream_folds_a_slice_at_a_time_and_keys_work_meanwhile() {
         screen(&app)
     );
     // Keys work while it folds.
-    app.update(Action::StepBack);
+    let _ = app.update(Action::StepBack);
     assert_eq!(app.stream.as_ref().unwrap().cursor, 4998);
     let mut slices = 0;
     while app.tick() {
@@ -638,9 +656,9 @@ fn events_protobuf_detail_names_its_schema() {
         .decode(fixtures["records"][3]["value_b64"].as_str().unwrap())
         .unwrap();
     let mut app = App::new("127.0.0.1:9092".into(), config);
-    app.start();
+    let _ = app.start();
     app.apply(Msg::Topics(Ok(vec![topic("orders", &[2])])));
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     app.apply(Msg::TopicSize {
         generation: 1,
         total: 2,
@@ -671,6 +689,17 @@ fn events_protobuf_detail_names_its_schema() {
         result: Ok(()),
     });
     insta::assert_snapshot!("protobuf_detail", screen_sized(&app, 110, 40));
-    app.update(Action::MoveDown);
+    let _ = app.update(Action::MoveDown);
     insta::assert_snapshot!("protobuf_not_decoded", screen(&app));
+}
+
+/// The number of the plan the open Rewind dialog waits for.
+fn asked(app: &App) -> u64 {
+    match &app.overlay {
+        Some(kafka_rewind::app::Overlay::Rewind(d)) => match d.step {
+            kafka_rewind::app::RewindStep::Planning { request, .. } => request,
+            ref other => panic!("not planning: {other:?}"),
+        },
+        other => panic!("no rewind dialog: {other:?}"),
+    }
 }

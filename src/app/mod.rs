@@ -81,7 +81,12 @@ pub enum Command {
     LoadGroups {
         also: Option<String>,
     },
-    PlanRewind(Box<crate::kafka::rewind::PlanRequest>),
+    /// Make a plan; its `Msg::Plan` carries the same `request` number, so a plan asked
+    /// by a dialog since closed is never shown in another.
+    PlanRewind {
+        request: u64,
+        ask: Box<crate::kafka::rewind::PlanRequest>,
+    },
     /// Commit a plan the user confirmed.
     ExecuteRewind {
         plan: Box<crate::model::plan::Plan>,
@@ -150,7 +155,10 @@ pub enum Msg {
     Connection(Option<String>),
     Groups(Result<Vec<crate::model::group::Group>, String>),
     /// A plan and the group's state, asked of its coordinator when the plan was made.
-    Plan(Result<(crate::model::plan::Plan, crate::model::group::GroupState), String>),
+    Plan {
+        request: u64,
+        result: Result<(crate::model::plan::Plan, crate::model::group::GroupState), String>,
+    },
     Rewound(Result<Rewound, String>),
     Produced(Result<crate::model::Coord, String>),
 }
@@ -295,6 +303,8 @@ pub struct App {
     /// The open topic's compiled reducers, compiled when its first stream opens.
     reducers: Option<std::rc::Rc<dyn crate::model::reducer::Fold>>,
     generation: u64,
+    /// The last numbered request (plans), whose answer must carry its number.
+    request: u64,
     /// The window over the screen, if one is open.
     pub overlay: Option<Overlay>,
     /// This cluster's marks, and the file they are saved to.
@@ -343,6 +353,7 @@ impl App {
             config,
             reducers: None,
             generation: 0,
+            request: 0,
             overlay: None,
             marks: vec![],
             marks_file: None,
@@ -365,12 +376,14 @@ impl App {
     }
 
     /// The commands to run when the TUI opens.
+    #[must_use]
     pub fn start(&mut self) -> Vec<Command> {
         self.topics.loading = true;
         vec![Command::LoadTopics]
     }
 
-    /// Applies one user intent.
+    /// Applies one user intent; the commands it returns must reach the worker.
+    #[must_use]
     pub fn update(&mut self, action: Action) -> Vec<Command> {
         let mut commands = self.update_inner(action);
         self.want_current();
@@ -379,6 +392,7 @@ impl App {
     }
 
     /// Commands that applying worker reports made (payload fetches).
+    #[must_use]
     pub fn take_commands(&mut self) -> Vec<Command> {
         self.want_current();
         std::mem::take(&mut self.outbox)
@@ -768,7 +782,7 @@ impl App {
                 }
             }
             Msg::Groups(groups) => self.receive_groups(groups),
-            Msg::Plan(plan) => self.receive_plan(plan),
+            Msg::Plan { request, result } => self.receive_plan(request, result),
             Msg::Rewound(result) => self.receive_rewound(result),
             Msg::Produced(result) => self.receive_produced(result),
             Msg::Snapshots {

@@ -38,6 +38,8 @@ pub enum RewindStep {
     PickGroup,
     Planning {
         group: String,
+        /// The number of the plan asked for: only its answer is shown.
+        request: u64,
     },
     Plan {
         plan: Box<Plan>,
@@ -48,7 +50,9 @@ pub enum RewindStep {
     Executing {
         group: String,
     },
-    Done(Result<Rewound, String>),
+    Done(Rewound),
+    /// Planning or writing failed (a failed write leaves the offsets as they were):
+    /// Esc goes back to the groups.
     Failed(String),
 }
 
@@ -389,8 +393,15 @@ impl App {
                         aggregate: Some(dialog.target.aggregate.clone()),
                         known: self.known_for(&dialog.target),
                     };
-                    commands.push(Command::PlanRewind(Box::new(request)));
-                    dialog.step = RewindStep::Planning { group };
+                    self.request += 1;
+                    commands.push(Command::PlanRewind {
+                        request: self.request,
+                        ask: Box::new(request),
+                    });
+                    dialog.step = RewindStep::Planning {
+                        group,
+                        request: self.request,
+                    };
                 }
             }
             (RewindStep::Executing { .. }, _) => {}
@@ -459,11 +470,11 @@ impl App {
         }
     }
 
-    pub(super) fn receive_plan(&mut self, plan: Result<(Plan, GroupState), String>) {
+    pub(super) fn receive_plan(&mut self, request: u64, plan: Result<(Plan, GroupState), String>) {
         let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
             return;
         };
-        if !matches!(dialog.step, RewindStep::Planning { .. }) {
+        if !matches!(dialog.step, RewindStep::Planning { request: r, .. } if r == request) {
             return;
         }
         dialog.step = match plan {
@@ -488,7 +499,12 @@ impl App {
 
     pub(super) fn receive_rewound(&mut self, result: Result<Rewound, String>) {
         match &mut self.overlay {
-            Some(Overlay::Rewind(dialog)) => dialog.step = RewindStep::Done(result),
+            Some(Overlay::Rewind(dialog)) => {
+                dialog.step = match result {
+                    Ok(done) => RewindStep::Done(done),
+                    Err(e) => RewindStep::Failed(e),
+                }
+            }
             _ => {
                 self.status = match result {
                     Ok(r) => format!("rewound {}; undo file {}", r.group, r.undo_file.display()),

@@ -50,7 +50,7 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
     let mut topics_shown: Option<()> = None;
     let result = (|| -> Result<()> {
         for command in app.start() {
-            worker.spawn(command);
+            worker.submit(command);
         }
         let mut dirty = true;
         while !app.quit && !session.stopped() {
@@ -93,7 +93,7 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
                     TermEvent::Key(key) => {
                         if let Some(action) = action_for(key, app.typing()) {
                             for command in app.update(action) {
-                                worker.spawn(command);
+                                worker.submit(command);
                             }
                         }
                     }
@@ -107,7 +107,7 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
                 dirty = true;
             }
             for command in app.take_commands() {
-                worker.spawn(command);
+                worker.submit(command);
             }
         }
         Ok(())

@@ -43,17 +43,17 @@ fn app_with_topics() -> App {
 
 fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {
-        app.update(Action::Type(c));
+        let _ = app.update(Action::Type(c));
     }
 }
 
 #[test]
 fn filter_narrows_topics_as_you_type() {
     let mut app = app_with_topics();
-    app.update(Action::StartFilter);
+    let _ = app.update(Action::StartFilter);
     type_text(&mut app, "pay");
     assert_eq!(app.topics.visible().len(), 1);
-    app.update(Action::Submit);
+    let _ = app.update(Action::Submit);
     assert_eq!(app.input, None);
     assert_eq!(app.topics.filter, "pay");
     let commands = app.update(Action::Open);
@@ -70,8 +70,8 @@ fn filter_narrows_topics_as_you_type() {
 #[test]
 fn open_load_move_and_back() {
     let mut app = app_with_topics();
-    app.update(Action::MoveDown);
-    app.update(Action::MoveUp);
+    let _ = app.update(Action::MoveDown);
+    let _ = app.update(Action::MoveUp);
     let commands = app.update(Action::Open);
     assert_eq!(
         commands,
@@ -94,12 +94,12 @@ fn open_load_move_and_back() {
         result: Ok(()),
     });
     assert!(app.events.done);
-    app.update(Action::Last);
+    let _ = app.update(Action::Last);
     assert_eq!(app.events.current().unwrap().offset, 2);
-    app.update(Action::First);
-    app.update(Action::MoveDown);
+    let _ = app.update(Action::First);
+    let _ = app.update(Action::MoveDown);
     assert_eq!(app.events.selected, 1);
-    app.update(Action::Back);
+    let _ = app.update(Action::Back);
     assert_eq!(app.screen, Screen::Topics);
     // A late report from the topic that was left is dropped.
     app.apply(Msg::Events {
@@ -112,7 +112,7 @@ fn open_load_move_and_back() {
 #[test]
 fn search_jumps_between_matches() {
     let mut app = app_with_topics();
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     app.apply(Msg::Events {
         generation: 1,
         events: vec![
@@ -121,22 +121,22 @@ fn search_jumps_between_matches() {
             event(2, "c", "Shipped"),
         ],
     });
-    app.update(Action::StartFilter);
+    let _ = app.update(Action::StartFilter);
     type_text(&mut app, "shipped");
-    app.update(Action::Submit);
+    let _ = app.update(Action::Submit);
     assert_eq!(app.events.selected, 1);
-    app.update(Action::NextMatch);
+    let _ = app.update(Action::NextMatch);
     assert_eq!(app.events.selected, 2);
-    app.update(Action::NextMatch);
+    let _ = app.update(Action::NextMatch);
     assert_eq!(app.events.selected, 1);
-    app.update(Action::PrevMatch);
+    let _ = app.update(Action::PrevMatch);
     assert_eq!(app.events.selected, 2);
 }
 
 #[test]
 fn command_line_opens_topics_and_reports_mistakes() {
     let mut app = app_with_topics();
-    app.update(Action::StartCommand);
+    let _ = app.update(Action::StartCommand);
     type_text(&mut app, "topic shipments");
     let commands = app.update(Action::Submit);
     assert_eq!(
@@ -146,34 +146,34 @@ fn command_line_opens_topics_and_reports_mistakes() {
             generation: 1
         }]
     );
-    app.update(Action::StartCommand);
+    let _ = app.update(Action::StartCommand);
     type_text(&mut app, "topic nope");
     assert!(app.update(Action::Submit).is_empty());
     assert!(app.status.contains("no topic `nope`"), "{}", app.status);
-    app.update(Action::StartCommand);
+    let _ = app.update(Action::StartCommand);
     type_text(&mut app, "frobnicate");
-    app.update(Action::Submit);
+    let _ = app.update(Action::Submit);
     assert!(app.status.contains("unknown command"), "{}", app.status);
-    app.update(Action::StartCommand);
-    app.update(Action::Cancel);
+    let _ = app.update(Action::StartCommand);
+    let _ = app.update(Action::Cancel);
     assert_eq!(app.input, None);
 }
 
 #[test]
 fn help_and_quit() {
     let mut app = app_with_topics();
-    app.update(Action::ToggleHelp);
+    let _ = app.update(Action::ToggleHelp);
     assert!(app.help);
-    app.update(Action::Quit);
+    let _ = app.update(Action::Quit);
     assert!(!app.help && !app.quit, "q closes the help first");
-    app.update(Action::Quit);
+    let _ = app.update(Action::Quit);
     assert!(app.quit);
 }
 
 #[test]
 fn load_errors_are_kept_for_display() {
     let mut app = App::new("x:1".into(), Config::default());
-    app.start();
+    let _ = app.start();
     app.apply(Msg::Topics(Err("cannot reach the brokers".into())));
     assert!(!app.topics.loading);
     assert_eq!(
@@ -191,9 +191,9 @@ fn streams_open_from_events_and_by_id_and_step_in_time() {
     )
     .unwrap();
     let mut app = App::new("b:1".into(), config);
-    app.start();
+    let _ = app.start();
     app.apply(Msg::Topics(Ok(vec![topic("orders", &[4])])));
-    app.update(Action::Open);
+    let _ = app.update(Action::Open);
     app.apply(Msg::Events {
         generation: 1,
         events: vec![
@@ -203,18 +203,18 @@ fn streams_open_from_events_and_by_id_and_step_in_time() {
             event(3, "b", "Cancelled"),
         ],
     });
-    app.update(Action::Open); // the cursor's event: aggregate a, at its first event
+    let _ = app.update(Action::Open); // the cursor's event: aggregate a, at its first event
     let view = app.stream.as_ref().unwrap();
     assert_eq!((app.screen, view.cursor), (Screen::Stream, 0));
     assert_eq!(view.state, serde_json::json!(["Created"]));
-    app.update(Action::StepForward);
+    let _ = app.update(Action::StepForward);
     assert_eq!(
         app.stream.as_ref().unwrap().state,
         serde_json::json!(["Created", "Paid"])
     );
-    app.update(Action::StartCommand);
+    let _ = app.update(Action::StartCommand);
     type_text(&mut app, "agg b");
-    app.update(Action::Submit);
+    let _ = app.update(Action::Submit);
     let view = app.stream.as_ref().unwrap();
     assert_eq!(
         (view.aggregate.as_str(), view.cursor),
@@ -222,11 +222,11 @@ fn streams_open_from_events_and_by_id_and_step_in_time() {
         "opens at the last event"
     );
     assert_eq!(view.state, serde_json::json!(["Created", "Cancelled"]));
-    app.update(Action::StepBack);
+    let _ = app.update(Action::StepBack);
     assert_eq!(
         app.stream.as_ref().unwrap().state,
         serde_json::json!(["Created"])
     );
-    app.update(Action::Back);
+    let _ = app.update(Action::Back);
     assert_eq!((app.screen, app.events.selected), (Screen::Events, 1));
 }

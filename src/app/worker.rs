@@ -1,17 +1,22 @@
 //! Runs `Command`s off the UI thread and reports back with `Msg`s.
+//!
+//! One worker thread takes the commands in order and owns one cluster client (made on
+//! the first command that needs it) with a pool of scan consumers it lends out. Short
+//! requests (metadata, payload fetches, groups, plans, writes) run on the worker thread
+//! itself; a topic load and a follow run as jobs on threads of their own with the same
+//! client, so they never hold up a fetch. A job stops when the UI no longer wants it:
+//! the generation it carries is no longer the one `latest` or `following` holds.
 
 use std::ops::ControlFlow;
-use std::sync::mpsc::Sender;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use super::{Command, Msg, Rewound};
 use crate::config::{Config, Connection};
 use crate::kafka::rewind::{execute, make_plan, ExecuteOptions};
-use crate::kafka::Cluster;
-use crate::kafka::ClusterError;
+use crate::kafka::{Cluster, ClusterError, Scanner};
 use crate::model::snapshot::StoredSnapshot;
 
 /// Events are sent to the UI in batches at most this often.
@@ -20,88 +25,168 @@ const BATCH_EVERY: Duration = Duration::from_millis(50);
 /// How long to wait before trying an unreachable broker again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
-/// Executes commands on background threads; each command gets its own thread so a
-/// slow topic load never delays a metadata refresh.
+/// The UI's handle on the worker thread.
 pub struct Worker {
+    queue: Sender<Command>,
+    shared: Arc<Shared>,
+}
+
+/// What the worker thread and its jobs share.
+struct Shared {
     conn: Connection,
-    config: std::sync::Arc<Config>,
+    config: Config,
     tx: Sender<Msg>,
-    /// The generation of the topic the UI wants now: loads of older ones stop retrying.
-    latest: Arc<AtomicU64>,
+    /// The generation of the topic the UI wants now (0: none): loads and fetches of
+    /// other generations stop.
+    latest: AtomicU64,
     /// The generation being followed (0: none).
-    following: Arc<AtomicU64>,
+    following: AtomicU64,
+    /// The one cluster client, once made.
+    client: Mutex<Option<Arc<Client>>>,
+    /// librdkafka clients made so far (the cluster's and the scan consumers).
+    made: AtomicUsize,
+}
+
+/// One cluster client and the scan consumers it lends out.
+struct Client {
+    cluster: Cluster,
+    /// Idle scan consumers: each is unassigned when it comes back.
+    scanners: Mutex<Vec<Scanner>>,
 }
 
 impl Worker {
     pub fn new(conn: Connection, config: Config, tx: Sender<Msg>) -> Worker {
-        Worker {
+        let shared = Arc::new(Shared {
             conn,
-            config: std::sync::Arc::new(config),
+            config,
             tx,
-            latest: Arc::new(AtomicU64::new(0)),
-            following: Arc::new(AtomicU64::new(0)),
-        }
+            latest: AtomicU64::new(0),
+            following: AtomicU64::new(0),
+            client: Mutex::new(None),
+            made: AtomicUsize::new(0),
+        });
+        let (queue, commands) = std::sync::mpsc::channel();
+        let worker = shared.clone();
+        std::thread::Builder::new()
+            .name("rewind-worker".into())
+            .spawn(move || run(&worker, commands))
+            .expect("the worker thread starts");
+        Worker { queue, shared }
     }
 
     /// The generation of the topic being loaded (0: none wanted any more).
     pub fn loading(&self) -> u64 {
-        self.latest.load(Ordering::Relaxed)
+        self.shared.latest.load(Ordering::Relaxed)
     }
 
     /// The generation of the topic being followed (0: none).
     pub fn following(&self) -> u64 {
-        self.following.load(Ordering::Relaxed)
+        self.shared.following.load(Ordering::Relaxed)
     }
 
-    /// Starts a command in the background.
-    pub fn spawn(&self, command: Command) {
-        let (conn, config, tx) = (self.conn.clone(), self.config.clone(), self.tx.clone());
-        if let Command::LoadTopic { generation, .. } = &command {
-            self.latest.store(*generation, Ordering::Relaxed);
-        }
-        let latest = self.latest.clone();
+    /// How many librdkafka clients the worker has made so far.
+    pub fn clients_made(&self) -> usize {
+        self.shared.made.load(Ordering::Relaxed)
+    }
+
+    /// Hands a command to the worker. What it supersedes is cancelled here, before the
+    /// command is queued: a load or follow of another generation stops at its next
+    /// batch or poll.
+    pub fn submit(&self, command: Command) {
+        let shared = &self.shared;
         match &command {
-            Command::Follow { generation, .. } => {
-                self.following.store(*generation, Ordering::Relaxed)
+            Command::LoadTopic { generation, .. } => {
+                shared.latest.store(*generation, Ordering::Relaxed);
+                shared.following.store(0, Ordering::Relaxed);
             }
-            Command::LoadTopic { .. } => self.following.store(0, Ordering::Relaxed),
+            Command::Follow { generation, .. } => {
+                shared.following.store(*generation, Ordering::Relaxed)
+            }
             // Nothing to run: the load and the follow see the flags and stop.
-            Command::StopFollow => return self.following.store(0, Ordering::Relaxed),
+            Command::StopFollow => return shared.following.store(0, Ordering::Relaxed),
             Command::StopTopic => {
-                self.following.store(0, Ordering::Relaxed);
-                return self.latest.store(0, Ordering::Relaxed);
+                shared.following.store(0, Ordering::Relaxed);
+                return shared.latest.store(0, Ordering::Relaxed);
             }
             _ => {}
         }
-        let following = self.following.clone();
-        std::thread::spawn(move || match command {
-            Command::LoadTopics => {
-                let result = Cluster::connect(&conn)
-                    .and_then(|c| c.topics())
-                    .map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Topics(result));
+        // The worker thread only ends when this handle is dropped.
+        let _ = self.queue.send(command);
+    }
+}
+
+/// The worker thread: runs short commands in order and starts jobs for long ones.
+fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
+    for command in commands {
+        match command {
+            Command::LoadTopic { .. } | Command::Follow { .. } => {
+                let job = shared.clone();
+                std::thread::spawn(move || job.long(command));
             }
-            Command::LoadTopic { topic, generation } => {
-                let result = load_topic(&conn, &config, &topic, generation, &tx, &latest);
-                let loaded = result.is_ok();
-                let _ = tx.send(Msg::Loaded {
-                    generation,
-                    result: result.map_err(|e| format!("{e:#}")),
-                });
-                if loaded {
-                    let msg = match load_snapshots(&conn, &config, &topic) {
-                        Ok(Some(snapshots)) => Msg::Snapshots {
-                            generation,
-                            snapshots,
-                        },
-                        Ok(None) => return,
-                        Err(e) => Msg::Warning {
-                            generation,
-                            message: format!("snapshots of {topic} not loaded: {e:#}"),
-                        },
-                    };
-                    let _ = tx.send(msg);
-                }
+            command => shared.short(command),
+        }
+    }
+}
+
+impl Client {
+    /// Lends a scan consumer to `f`; it goes back to the pool unless the scan failed
+    /// (a fresh consumer finds the partition leaders anew).
+    fn scan<T>(
+        &self,
+        shared: &Shared,
+        f: impl FnOnce(&Scanner) -> Result<T, ClusterError>,
+    ) -> Result<T, ClusterError> {
+        let idle = self
+            .scanners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let scanner = match idle {
+            Some(s) => s,
+            None => {
+                shared.made.fetch_add(1, Ordering::Relaxed);
+                self.cluster.scanner()?
+            }
+        };
+        let result = f(&scanner);
+        if result.is_ok() {
+            self.scanners
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(scanner);
+        }
+        result
+    }
+}
+
+impl Shared {
+    /// The cluster client, made on first use.
+    fn client(&self) -> Result<Arc<Client>, ClusterError> {
+        let mut client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = client.as_ref() {
+            return Ok(c.clone());
+        }
+        self.made.fetch_add(1, Ordering::Relaxed);
+        let made = Arc::new(Client {
+            cluster: Cluster::connect(&self.conn)?,
+            scanners: Mutex::new(vec![]),
+        });
+        *client = Some(made.clone());
+        Ok(made)
+    }
+
+    fn send(&self, msg: Msg) -> bool {
+        self.tx.send(msg).is_ok()
+    }
+
+    fn short(&self, command: Command) {
+        match command {
+            Command::LoadTopics => {
+                let result = self
+                    .client()
+                    .and_then(|c| c.cluster.topics())
+                    .map_err(|e| e.to_string());
+                self.send(Msg::Topics(result));
             }
             Command::SaveMarks { path, text } => {
                 let saved = path
@@ -110,29 +195,32 @@ impl Worker {
                     .and_then(|()| std::fs::write(&path, text));
                 if let Err(e) = saved {
                     tracing::warn!(path = %path.display(), error = %e, "marks not saved");
-                    let _ = tx.send(Msg::Status(format!(
+                    self.send(Msg::Status(format!(
                         "marks not saved to {}: {e}",
                         path.display()
                     )));
                 }
             }
             Command::LoadGroups { also } => {
-                let wanted: Vec<String> = conn.groups.iter().cloned().chain(also).collect();
-                let groups = Cluster::connect(&conn)
-                    .and_then(|c| c.groups(None, &wanted))
+                let wanted: Vec<String> = self.conn.groups.iter().cloned().chain(also).collect();
+                let groups = self
+                    .client()
+                    .and_then(|c| c.cluster.groups(None, &wanted))
                     .map(|(groups, _)| groups)
                     .map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Groups(groups));
+                self.send(Msg::Groups(groups));
             }
-            Command::PlanRewind(request) => {
-                let plan = Cluster::connect(&conn)
+            Command::PlanRewind { request, ask } => {
+                let result = self
+                    .client()
                     .map_err(anyhow::Error::from)
                     .and_then(|c| {
-                        let plan = make_plan(&c, &config.rules_for(&request.topic), &request)?;
-                        Ok((plan, c.group_state(&request.group)))
+                        let rules = self.config.rules_for(&ask.topic);
+                        let plan = make_plan(&c.cluster, &rules, &ask)?;
+                        Ok((plan, c.cluster.group_state(&ask.group)))
                     })
                     .map_err(|e| format!("{e:#}"));
-                let _ = tx.send(Msg::Plan(plan));
+                self.send(Msg::Plan { request, result });
             }
             Command::ExecuteRewind {
                 plan,
@@ -142,9 +230,10 @@ impl Worker {
                     allow_unknown_state: allow_unknown,
                     undo_file: None,
                 };
-                let result = Cluster::connect(&conn)
+                let result = self
+                    .client()
                     .map_err(anyhow::Error::from)
-                    .and_then(|c| execute(&c, &plan, &options))
+                    .and_then(|c| execute(&c.cluster, &plan, &options))
                     .map(|e| Rewound {
                         group: plan.group.clone(),
                         allow_unknown,
@@ -154,215 +243,259 @@ impl Worker {
                         written_with: e.written_with,
                     })
                     .map_err(|e| format!("{e:#}"));
-                let _ = tx.send(Msg::Rewound(result));
+                self.send(Msg::Rewound(result));
             }
-            Command::StopFollow | Command::StopTopic => {}
+            Command::Produce(draft) => {
+                let result = self
+                    .client()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|c| c.cluster.produce(&draft))
+                    .map_err(|e| format!("{e:#}"));
+                self.send(Msg::Produced(result));
+            }
             Command::Fetch {
                 topic,
                 generation,
                 coords,
-            } => {
-                let fetched = Cluster::connect(&conn).and_then(|c| {
-                    let wanted: std::collections::HashSet<_> = coords.iter().copied().collect();
-                    let mut events = Vec::new();
-                    // Runs of nearby records in one range each, not a fetch per record.
-                    let ranges = crate::model::select::runs(&coords, 64);
-                    let _ = c.scanner()?.scan(
-                        &topic,
-                        &ranges,
-                        &config.rules_for(&topic),
-                        &mut |e| {
-                            if wanted.contains(&e.coord()) {
-                                events.push(e);
-                            }
-                            ControlFlow::Continue(())
-                        },
-                    )?;
-                    Ok(events)
+            } => self.fetch(&topic, generation, coords),
+            // Handled in `submit` (flags) and `run` (jobs).
+            Command::StopFollow
+            | Command::StopTopic
+            | Command::LoadTopic { .. }
+            | Command::Follow { .. } => {}
+        }
+    }
+
+    /// Reads payloads again; skipped when their topic is no longer the one shown.
+    fn fetch(&self, topic: &str, generation: u64, coords: Vec<crate::model::Coord>) {
+        let wanted = || self.latest.load(Ordering::Relaxed) == generation;
+        if !wanted() {
+            return;
+        }
+        let fetched = self.client().and_then(|c| {
+            let wanted_coords: std::collections::HashSet<_> = coords.iter().copied().collect();
+            let mut events = Vec::new();
+            // Runs of nearby records in one range each, not a fetch per record.
+            let ranges = crate::model::select::runs(&coords, 64);
+            let rules = self.config.rules_for(topic);
+            let _ = c.scan(self, |scanner| {
+                scanner.scan(topic, &ranges, &rules, &mut |e| {
+                    if wanted_coords.contains(&e.coord()) {
+                        events.push(e);
+                    }
+                    match wanted() {
+                        true => ControlFlow::Continue(()),
+                        false => ControlFlow::Break(()),
+                    }
+                })
+            })?;
+            Ok(events)
+        });
+        let msg = match fetched {
+            Ok(events) => Msg::Fetched { generation, events },
+            Err(e) => Msg::FetchFailed {
+                generation,
+                coords,
+                message: format!("events of {topic} not read again: {e}; R reloads the topic"),
+            },
+        };
+        self.send(msg);
+    }
+
+    /// A job on its own thread: a topic load (then its snapshots) or a follow.
+    fn long(&self, command: Command) {
+        match command {
+            Command::LoadTopic { topic, generation } => {
+                let result = self.load_topic(&topic, generation);
+                let loaded = result.is_ok();
+                self.send(Msg::Loaded {
+                    generation,
+                    result: result.map_err(|e| format!("{e:#}")),
                 });
-                let msg = match fetched {
-                    Ok(events) => Msg::Fetched { generation, events },
-                    Err(e) => Msg::FetchFailed {
+                if !loaded {
+                    return;
+                }
+                let msg = match self.load_snapshots(&topic) {
+                    Ok(Some(snapshots)) => Msg::Snapshots {
                         generation,
-                        coords,
-                        message: format!(
-                            "events of {topic} not read again: {e}; R reloads the topic"
-                        ),
+                        snapshots,
+                    },
+                    Ok(None) => return,
+                    Err(e) => Msg::Warning {
+                        generation,
+                        message: format!("snapshots of {topic} not loaded: {e:#}"),
                     },
                 };
-                let _ = tx.send(msg);
+                self.send(msg);
             }
             Command::Follow {
                 topic,
                 generation,
                 starts,
             } => {
-                // New events go to the UI in batches, at most every BATCH_EVERY; a batch
-                // still waiting is sent between polls, when the stream is quiet.
-                let pending = std::cell::RefCell::new((Vec::new(), Instant::now()));
-                let flush = |force: bool| -> bool {
-                    let mut pending = pending.borrow_mut();
-                    if pending.0.is_empty() || (!force && pending.1.elapsed() < BATCH_EVERY) {
-                        return true;
-                    }
-                    pending.1 = Instant::now();
-                    let events = std::mem::take(&mut pending.0);
-                    tx.send(Msg::Events { generation, events }).is_ok()
-                };
-                let wanted = || flush(true) && following.load(Ordering::Relaxed) == generation;
-                let followed = Cluster::connect(&conn).and_then(|c| {
-                    let info = c.topic(&topic)?;
-                    let starts: Vec<(i32, i64)> = info
-                        .partitions
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.partition,
-                                starts.get(&p.partition).copied().unwrap_or(p.low),
-                            )
-                        })
-                        .collect();
-                    c.scanner()?.follow(
-                        &topic,
-                        &starts,
-                        &config.rules_for(&topic),
-                        &mut |event| {
-                            pending.borrow_mut().0.push(event);
-                            match flush(false) {
-                                true => ControlFlow::Continue(()),
-                                false => ControlFlow::Break(()),
-                            }
-                        },
-                        &wanted,
-                    )
-                });
-                if let Err(e) = followed {
-                    let _ = tx.send(Msg::Warning {
+                if let Err(e) = self.follow(&topic, generation, &starts) {
+                    self.send(Msg::Warning {
                         generation,
                         message: format!("stopped following {topic}: {e}"),
                     });
                 }
             }
-            Command::Produce(draft) => {
-                let result = Cluster::connect(&conn)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|c| c.produce(&draft))
-                    .map_err(|e| format!("{e:#}"));
-                let _ = tx.send(Msg::Produced(result));
-            }
-        });
-    }
-}
-
-fn load_topic(
-    conn: &Connection,
-    config: &Config,
-    topic: &str,
-    generation: u64,
-    tx: &Sender<Msg>,
-    latest: &AtomicU64,
-) -> anyhow::Result<()> {
-    // Stop retrying once the user has moved on to another topic.
-    let wanted = || latest.load(Ordering::Relaxed) == generation;
-    let cluster = Cluster::connect(conn)?;
-    let mut disconnected = false;
-    let info = loop {
-        match cluster.topic(topic) {
-            Ok(info) => break info,
-            Err(e @ ClusterError::Unreachable { .. }) if wanted() => {
-                disconnected = true;
-                if tx.send(Msg::Connection(Some(e.to_string()))).is_err() {
-                    return Ok(());
-                }
-                std::thread::sleep(RETRY_EVERY);
-            }
-            Err(e) => return Err(e.into()),
+            command => self.short(command),
         }
-    };
-    if disconnected {
-        let _ = tx.send(Msg::Connection(None));
     }
-    let _ = tx.send(Msg::TopicSize {
-        generation,
-        total: info.count(),
-    });
-    let rules = config.rules_for(topic);
-    // Where each partition's reading stands, so a scan that stalls resumes there.
-    let mut next = info.ranges();
-    let mut batch = Vec::new();
-    let mut last_send = Instant::now();
-    loop {
-        // A fresh consumer per attempt: it finds the partition leaders anew.
-        let scanner = cluster.scanner()?;
-        let mut watch = |trouble: Option<String>| {
-            let _ = tx.send(Msg::Connection(trouble));
+
+    fn follow(
+        &self,
+        topic: &str,
+        generation: u64,
+        starts: &std::collections::BTreeMap<i32, i64>,
+    ) -> Result<(), ClusterError> {
+        // New events go to the UI in batches, at most every BATCH_EVERY; a batch still
+        // waiting is sent between polls, when the stream is quiet.
+        let pending = std::cell::RefCell::new((Vec::new(), Instant::now()));
+        let flush = |force: bool| -> bool {
+            let mut pending = pending.borrow_mut();
+            if pending.0.is_empty() || (!force && pending.1.elapsed() < BATCH_EVERY) {
+                return true;
+            }
+            pending.1 = Instant::now();
+            let events = std::mem::take(&mut pending.0);
+            self.send(Msg::Events { generation, events })
         };
-        let ranges = next.clone();
-        let scanned = scanner.scan_watching(
-            topic,
-            &ranges,
-            &rules,
-            &mut |event| {
-                if let Some(range) = next.iter_mut().find(|r| r.partition == event.partition) {
-                    range.start = event.offset + 1;
-                }
-                batch.push(event);
-                if last_send.elapsed() >= BATCH_EVERY {
-                    last_send = Instant::now();
-                    let events = std::mem::take(&mut batch);
-                    if tx.send(Msg::Events { generation, events }).is_err() || !wanted() {
-                        return ControlFlow::Break(()); // the UI is gone, or elsewhere
+        let wanted = || flush(true) && self.following.load(Ordering::Relaxed) == generation;
+        let client = self.client()?;
+        let info = client.cluster.topic(topic)?;
+        let starts: Vec<(i32, i64)> = info
+            .partitions
+            .iter()
+            .map(|p| {
+                let start = starts.get(&p.partition).copied().unwrap_or(p.low);
+                (p.partition, start)
+            })
+            .collect();
+        let rules = self.config.rules_for(topic);
+        client.scan(self, |scanner| {
+            scanner.follow(
+                topic,
+                &starts,
+                &rules,
+                &mut |event| {
+                    pending.borrow_mut().0.push(event);
+                    match flush(false) {
+                        true => ControlFlow::Continue(()),
+                        false => ControlFlow::Break(()),
                     }
-                }
-                ControlFlow::Continue(())
-            },
-            &mut watch,
-        );
-        match scanned {
-            Ok(ControlFlow::Break(())) => return Ok(()),
-            Ok(ControlFlow::Continue(())) => break,
-            Err(e @ (ClusterError::Stalled { .. } | ClusterError::Unreachable { .. }))
-                if wanted() =>
-            {
-                // What arrived stays; the rest is read when the broker is back.
-                let events = std::mem::take(&mut batch);
-                let _ = tx.send(Msg::Events { generation, events });
-                if tx.send(Msg::Connection(Some(e.to_string()))).is_err() {
-                    return Ok(());
-                }
-                std::thread::sleep(RETRY_EVERY);
-            }
-            Err(e) => return Err(e.into()),
-        }
+                },
+                &wanted,
+            )
+        })
     }
-    let _ = tx.send(Msg::Events {
-        generation,
-        events: batch,
-    });
-    let _ = tx.send(Msg::Connection(None));
-    Ok(())
-}
 
-/// Reads the topic's snapshot topic, if it has one: each snapshot with its aggregate.
-fn load_snapshots(
-    conn: &Connection,
-    config: &Config,
-    topic: &str,
-) -> anyhow::Result<Option<Vec<(String, StoredSnapshot)>>> {
-    let Some(rules) = config
-        .topic(topic)
-        .map(|t| t.snapshot_rules())
-        .transpose()?
-        .flatten()
-    else {
-        return Ok(None);
-    };
-    let cluster = Cluster::connect(conn)?;
-    let info = cluster.topic(&rules.topic)?;
-    let mut snapshots = Vec::new();
-    let _ = cluster.read_all(&info, &config.rules_for(&rules.topic), &mut |record| {
-        snapshots.push((record.aggregate.clone(), rules.read(&record)));
-        ControlFlow::Continue(())
-    })?;
-    Ok(Some(snapshots))
+    fn load_topic(&self, topic: &str, generation: u64) -> anyhow::Result<()> {
+        // Stop retrying once the user has moved on to another topic.
+        let wanted = || self.latest.load(Ordering::Relaxed) == generation;
+        let client = self.client()?;
+        let mut disconnected = false;
+        let info = loop {
+            match client.cluster.topic(topic) {
+                Ok(info) => break info,
+                Err(e @ ClusterError::Unreachable { .. }) if wanted() => {
+                    disconnected = true;
+                    if !self.send(Msg::Connection(Some(e.to_string()))) {
+                        return Ok(());
+                    }
+                    std::thread::sleep(RETRY_EVERY);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        if disconnected {
+            self.send(Msg::Connection(None));
+        }
+        self.send(Msg::TopicSize {
+            generation,
+            total: info.count(),
+        });
+        let rules = self.config.rules_for(topic);
+        // Where each partition's reading stands, so a scan that stalls resumes there.
+        let mut next = info.ranges();
+        let mut batch = Vec::new();
+        let mut last_send = Instant::now();
+        loop {
+            let mut watch = |trouble: Option<String>| {
+                self.send(Msg::Connection(trouble));
+            };
+            let ranges = next.clone();
+            let scanned = client.scan(self, |scanner| {
+                scanner.scan_watching(
+                    topic,
+                    &ranges,
+                    &rules,
+                    &mut |event| {
+                        if let Some(range) =
+                            next.iter_mut().find(|r| r.partition == event.partition)
+                        {
+                            range.start = event.offset + 1;
+                        }
+                        batch.push(event);
+                        if last_send.elapsed() >= BATCH_EVERY {
+                            last_send = Instant::now();
+                            let events = std::mem::take(&mut batch);
+                            if !self.send(Msg::Events { generation, events }) || !wanted() {
+                                return ControlFlow::Break(()); // the UI is gone, or elsewhere
+                            }
+                        }
+                        ControlFlow::Continue(())
+                    },
+                    &mut watch,
+                )
+            });
+            match scanned {
+                Ok(ControlFlow::Break(())) => return Ok(()),
+                Ok(ControlFlow::Continue(())) => break,
+                Err(e @ (ClusterError::Stalled { .. } | ClusterError::Unreachable { .. }))
+                    if wanted() =>
+                {
+                    // What arrived stays; the rest is read when the broker is back.
+                    let events = std::mem::take(&mut batch);
+                    self.send(Msg::Events { generation, events });
+                    if !self.send(Msg::Connection(Some(e.to_string()))) {
+                        return Ok(());
+                    }
+                    std::thread::sleep(RETRY_EVERY);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.send(Msg::Events {
+            generation,
+            events: batch,
+        });
+        self.send(Msg::Connection(None));
+        Ok(())
+    }
+
+    /// Reads the topic's snapshot topic, if it has one: each snapshot with its aggregate.
+    fn load_snapshots(&self, topic: &str) -> anyhow::Result<Option<Vec<(String, StoredSnapshot)>>> {
+        let Some(rules) = self
+            .config
+            .topic(topic)
+            .map(|t| t.snapshot_rules())
+            .transpose()?
+            .flatten()
+        else {
+            return Ok(None);
+        };
+        let client = self.client()?;
+        let info = client.cluster.topic(&rules.topic)?;
+        let record_rules = self.config.rules_for(&rules.topic);
+        let mut snapshots = Vec::new();
+        let _ = client.scan(self, |scanner| {
+            scanner.scan(&info.name, &info.ranges(), &record_rules, &mut |record| {
+                snapshots.push((record.aggregate.clone(), rules.read(&record)));
+                ControlFlow::Continue(())
+            })
+        })?;
+        Ok(Some(snapshots))
+    }
 }

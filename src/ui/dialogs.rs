@@ -111,7 +111,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
     );
     match &dialog.step {
         RewindStep::PickGroup => draw_pick_group(frame, inner, dialog),
-        RewindStep::Planning { group } => frame.render_widget(
+        RewindStep::Planning { group, .. } => frame.render_widget(
             Paragraph::new(format!("Planning the rewind of {}: reading offsets and the events at the targets…", text::clean(group))),
             inner,
         ),
@@ -151,7 +151,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
             Paragraph::new(format!("Committing {}'s offsets: checking its state again, writing the undo file, committing, reading back…", text::clean(group))),
             inner,
         ),
-        RewindStep::Done(Ok(done)) => {
+        RewindStep::Done(done) => {
             let mut lines = vec![Line::styled(
                 format!("✓ Rewound {} on {}.", text::clean(&done.group), text::clean(&done.topic)),
                 Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
@@ -175,7 +175,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
             lines.push(hint("Esc close"));
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         }
-        RewindStep::Done(Err(e)) | RewindStep::Failed(e) => frame.render_widget(
+        RewindStep::Failed(e) => frame.render_widget(
             Paragraph::new(vec![
                 Line::styled(format!("✗ {}", text::clean(e)), Style::new().fg(Color::Red)),
                 Line::raw(""),

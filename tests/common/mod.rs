@@ -271,14 +271,14 @@ impl Driver {
             rx,
         };
         for command in driver.app.start() {
-            driver.worker.spawn(command);
+            driver.worker.submit(command);
         }
         driver
     }
 
     pub fn act(&mut self, action: kafka_rewind::app::Action) {
         for command in self.app.update(action) {
-            self.worker.spawn(command);
+            self.worker.submit(command);
         }
     }
 
@@ -293,7 +293,7 @@ impl Driver {
         let mut seen = Vec::new();
         loop {
             for command in self.app.take_commands() {
-                self.worker.spawn(command);
+                self.worker.submit(command);
             }
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
             if let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(20)) {
@@ -312,7 +312,7 @@ impl Driver {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             for command in self.app.take_commands() {
-                self.worker.spawn(command);
+                self.worker.submit(command);
             }
             if done(&self.app) {
                 return;
