@@ -111,7 +111,7 @@ fn a_broker_lost_mid_load_shows_disconnected_keeps_what_is_loaded_and_resumes() 
     // What is loaded stays usable: open a stream and step through it.
     d.act(Action::Open);
     d.act(Action::StepForward);
-    assert!(d.app.stream.is_some(), "{}", d.app.status);
+    assert!(d.app.stream().is_some(), "{}", d.app.status);
     d.act(Action::Back);
     cluster.broker_up(1).unwrap();
     d.wait("the load to finish", |a| a.events.done);

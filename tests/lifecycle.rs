@@ -87,7 +87,7 @@ fn a_failed_read_is_said_and_not_waited_for() {
         .values()
         .all(|why| why.contains("not read again")));
     assert!(d.app.status.contains("not read again"), "{}", d.app.status);
-    assert!(d.app.stream.is_none());
+    assert!(d.app.stream().is_none());
     // Not asked again by itself; R reloads and reads it once the broker is back.
     assert!(d
         .app

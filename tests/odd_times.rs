@@ -139,7 +139,7 @@ fn odd_timestamps_and_random_records_never_crash_the_tui() {
     // The stream of order-1 (the odd times are its first events): step, diff, skip.
     let _ = app.update(Action::First);
     let _ = app.update(Action::Open);
-    assert!(app.stream.is_some(), "{}", app.status);
+    assert!(app.stream().is_some(), "{}", app.status);
     for _ in 0..5 {
         app.tick();
     }

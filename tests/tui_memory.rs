@@ -64,10 +64,10 @@ fn payloads_beyond_the_cache_are_read_again_when_shown() {
     // read again from the broker.
     let aggregate = d.app.events.index.get(1).aggregate().to_owned();
     d.act(Action::Open);
-    d.wait("the stream", |a| a.stream.is_some());
-    let view = d.app.stream.as_ref().unwrap();
+    d.wait("the stream", |a| a.stream().is_some());
+    let view = d.app.stream().unwrap();
     assert_eq!(view.indices.len(), 30, "{aggregate}");
     assert_eq!(view.aggregate, aggregate);
     d.act(Action::Last);
-    assert_eq!(d.app.stream.as_ref().unwrap().state["count"], 30);
+    assert_eq!(d.app.stream().unwrap().state["count"], 30);
 }

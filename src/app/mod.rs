@@ -163,15 +163,35 @@ pub enum Msg {
     Produced(Result<crate::model::Coord, String>),
 }
 
-/// The screens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The screens; the Stream screen holds its stream, so one is open exactly while it
+/// is shown (or kept behind the Groups screen, to go back to).
+#[derive(Debug)]
 pub enum Screen {
     Topics,
     Events,
     /// One aggregate's timeline with the state folded at the cursor.
-    Stream,
+    Stream(Box<StreamView>),
     /// Consumer groups: state, members, offsets and lag.
     Groups,
+}
+
+/// The two panes of a list-and-detail screen; Tab goes to the other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pane {
+    /// The list (of events): the cursor moves.
+    #[default]
+    List,
+    /// The detail (the event): it scrolls.
+    Detail,
+}
+
+impl Pane {
+    pub fn other(self) -> Pane {
+        match self {
+            Pane::List => Pane::Detail,
+            Pane::Detail => Pane::List,
+        }
+    }
 }
 
 /// The line being typed at the bottom.
@@ -216,8 +236,8 @@ pub struct EventsView {
     pub error: Option<String>,
     /// The `/` search over key, type and aggregate.
     pub search: String,
-    /// Which pane has focus: 0 the list, 1 the event.
-    pub pane: usize,
+    /// Which pane has focus.
+    pub pane: Pane,
     /// Events whose payload could not be read again, and why (not asked again until the
     /// topic is reloaded with R).
     pub unreadable: std::collections::HashMap<crate::model::Coord, String>,
@@ -289,10 +309,8 @@ pub struct App {
     pub events: EventsView,
     pub input: Option<Input>,
     pub status: String,
-    pub help: bool,
     pub quit: bool,
     pub page: usize,
-    pub stream: Option<StreamView>,
     pub aggregates: AggregatesView,
     /// Duplicates and compensations in the loaded topic, once it is fully loaded.
     linker: Option<crate::model::stream::Linker>,
@@ -342,10 +360,8 @@ impl App {
             events: EventsView::default(),
             input: None,
             status: String::new(),
-            help: false,
             quit: false,
             page: 20,
-            stream: None,
             aggregates: AggregatesView::default(),
             linker: None,
             linked: 0,
@@ -367,6 +383,14 @@ impl App {
             arrived: Default::default(),
             pending_stream: None,
             pending_jump: None,
+        }
+    }
+
+    /// The open stream: the Stream screen's.
+    pub fn stream(&self) -> Option<&StreamView> {
+        match &self.screen {
+            Screen::Stream(view) => Some(view),
+            _ => None,
         }
     }
 
@@ -430,12 +454,6 @@ impl App {
         if self.overlay.is_some() {
             return self.update_overlay(action);
         }
-        if self.help {
-            if matches!(action, Action::ToggleHelp | Action::Back | Action::Quit) {
-                self.help = false;
-            }
-            return vec![];
-        }
         match action {
             Action::Mark => return self.toggle_mark(),
             Action::ShowMarks => {
@@ -456,12 +474,12 @@ impl App {
             Action::Follow => return self.toggle_follow(),
             _ => {}
         }
-        if self.screen == Screen::Stream {
+        if matches!(self.screen, Screen::Stream(_)) {
             if let Some(commands) = self.update_stream(&action) {
                 return commands;
             }
         }
-        if self.screen == Screen::Groups {
+        if matches!(self.screen, Screen::Groups) {
             if let Some(commands) = self.update_groups(&action) {
                 return commands;
             }
@@ -473,18 +491,18 @@ impl App {
         };
         match action {
             Action::Quit => self.quit = true,
-            Action::ToggleHelp => self.help = true,
+            Action::ToggleHelp => self.overlay = Some(Overlay::Help),
             Action::StartCommand => self.input = Some(Input::Command(String::new())),
             Action::StartFilter => {
                 let current = match self.screen {
                     Screen::Topics => self.topics.filter.clone(),
                     Screen::Events => self.events.search.clone(),
-                    Screen::Stream => self.aggregates.filter.clone(),
+                    Screen::Stream(_) => self.aggregates.filter.clone(),
                     Screen::Groups => return vec![],
                 };
                 self.input = Some(Input::Filter(current));
             }
-            Action::Refresh if self.screen == Screen::Topics => {
+            Action::Refresh if matches!(self.screen, Screen::Topics) => {
                 self.topics.loading = true;
                 return vec![Command::LoadTopics];
             }
@@ -492,7 +510,7 @@ impl App {
                 let topic = self.events.topic.clone();
                 return self.open_topic(&topic);
             }
-            Action::Open if self.screen == Screen::Topics => {
+            Action::Open if matches!(self.screen, Screen::Topics) => {
                 let name = self
                     .topics
                     .visible()
@@ -502,24 +520,24 @@ impl App {
                     return self.open_topic(&name);
                 }
             }
-            Action::Open if self.screen == Screen::Events => {
+            Action::Open if matches!(self.screen, Screen::Events) => {
                 if let Some(e) = self.events.current() {
                     let aggregate = e.aggregate.clone();
                     let at = self.events.selected;
                     self.open_stream(&aggregate, Some(at));
                 }
             }
-            Action::Back if self.screen == Screen::Events => {
+            Action::Back if matches!(self.screen, Screen::Events) => {
                 self.screen = Screen::Topics;
                 self.generation += 1;
                 self.following = false;
                 // Superseded: the worker stops loading and following the topic.
                 return vec![Command::StopTopic];
             }
-            Action::NextPane if self.screen == Screen::Events => {
-                self.events.pane = (self.events.pane + 1) % 2;
+            Action::NextPane if matches!(self.screen, Screen::Events) => {
+                self.events.pane = self.events.pane.other();
             }
-            Action::NextMatch | Action::PrevMatch if self.screen == Screen::Events => {
+            Action::NextMatch | Action::PrevMatch if matches!(self.screen, Screen::Events) => {
                 match self.events.find(action == Action::NextMatch) {
                     Some(i) => self.events.selected = i,
                     None => self.status = format!("no match for `{}`", self.events.search),
@@ -533,7 +551,7 @@ impl App {
 
     fn move_cursor(&mut self, action: Action) {
         let page = self.page.max(1);
-        if self.screen == Screen::Events && self.events.pane == 1 {
+        if matches!(self.screen, Screen::Events) && self.events.pane == Pane::Detail {
             let scroll = &mut self.events.detail_scroll;
             match action {
                 Action::MoveDown => *scroll = scroll.saturating_add(1),
@@ -549,7 +567,7 @@ impl App {
         let events_len = self.events.len();
         let (selected, len) = match self.screen {
             Screen::Topics => (&mut self.topics.selected, topics_len),
-            Screen::Events | Screen::Stream => (&mut self.events.selected, events_len),
+            Screen::Events | Screen::Stream(_) => (&mut self.events.selected, events_len),
             Screen::Groups => return,
         };
         let last = len.saturating_sub(1);
@@ -562,7 +580,7 @@ impl App {
             Action::Last => last,
             _ => *selected,
         };
-        if self.screen == Screen::Events {
+        if matches!(self.screen, Screen::Events) {
             self.events.detail_scroll = 0;
         }
     }
@@ -590,12 +608,12 @@ impl App {
             _ => {}
         }
         // The topics and aggregates filters apply as you type.
-        match (&self.input, self.screen) {
+        match (&self.input, &self.screen) {
             (Some(Input::Filter(f)), Screen::Topics) => {
                 self.topics.filter = f.clone();
                 self.topics.selected = 0;
             }
-            (Some(Input::Filter(f)), Screen::Stream) => self.filter_aggregates(f.clone(), false),
+            (Some(Input::Filter(f)), Screen::Stream(_)) => self.filter_aggregates(f.clone(), false),
             _ => {}
         }
         vec![]
@@ -610,7 +628,7 @@ impl App {
                 self.topics.filter = filter;
                 self.topics.selected = 0;
             }
-            Screen::Stream => self.filter_aggregates(filter, true),
+            Screen::Stream(_) => self.filter_aggregates(filter, true),
             Screen::Groups => {}
             Screen::Events => {
                 self.events.search = filter;
@@ -657,7 +675,6 @@ impl App {
         self.arrived.clear();
         self.pending_stream = None;
         self.reducers = None;
-        self.stream = None;
         self.aggregates = AggregatesView::default();
         self.linker = None;
         self.linked = 0;

@@ -15,6 +15,8 @@ use crate::model::{Coord, Event};
 /// A window over the screen that takes the keys until it closes.
 #[derive(Debug)]
 pub enum Overlay {
+    /// The keys (`?`); `?`, Esc or q closes it.
+    Help,
     /// The marks list; Enter jumps, `r` rewinds to the mark, `x` deletes it.
     Marks {
         selected: usize,
@@ -135,10 +137,7 @@ impl App {
     /// Where the cursor is in the topic's index, on the Events or Stream screen.
     pub fn current_index(&self) -> Option<usize> {
         match self.screen {
-            Screen::Stream => self
-                .stream
-                .as_ref()
-                .and_then(|s| s.indices.get(s.cursor).copied()),
+            Screen::Stream(_) => self.stream().and_then(|s| s.indices.get(s.cursor).copied()),
             Screen::Events => {
                 (self.events.selected < self.events.len()).then_some(self.events.selected)
             }
@@ -274,6 +273,16 @@ impl App {
             return vec![];
         };
         match overlay {
+            Overlay::Help => {
+                let closes = matches!(
+                    action,
+                    Action::ToggleHelp | Action::Back | Action::Quit | Action::Cancel
+                );
+                if !closes {
+                    self.overlay = Some(Overlay::Help);
+                }
+                vec![]
+            }
             Overlay::Marks { selected } => self.update_marks(selected, action),
             Overlay::Rewind(dialog) => self.update_rewind(dialog, action),
             Overlay::Compensate(dialog) => self.update_compensate(dialog, action),
@@ -531,10 +540,9 @@ impl App {
 
     /// Opens the Groups screen (optionally on one group) and loads the groups.
     pub(super) fn open_groups(&mut self, group: Option<&str>) -> Vec<Command> {
-        if self.screen != Screen::Groups {
-            self.groups.back = Some(self.screen);
+        if !matches!(self.screen, Screen::Groups) {
+            self.groups.back = Some(std::mem::replace(&mut self.screen, Screen::Groups));
         }
-        self.screen = Screen::Groups;
         self.groups.loading = true;
         self.groups.focus = group.map(str::to_owned);
         vec![Command::LoadGroups {

@@ -79,6 +79,17 @@ pub struct StreamView {
     pending_snapshots: Option<Vec<StoredSnapshot>>,
 }
 
+impl std::fmt::Debug for StreamView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamView")
+            .field("aggregate", &self.aggregate)
+            .field("cursor", &self.cursor)
+            .field("events", &self.indices.len())
+            .field("ready", &self.ready)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Events folded at most per step of a long stream's first fold (one frame's work).
 pub const FOLD_SLICE: usize = 512;
 
@@ -213,10 +224,9 @@ impl App {
             Some(stored) => view.set_snapshots(stored),
             None => view.refresh(),
         }
-        self.stream = Some(view);
+        self.screen = Screen::Stream(Box::new(view));
         self.aggregates.refresh(&self.events.index);
         self.aggregates.select(aggregate);
-        self.screen = Screen::Stream;
         self.status.clear();
     }
 
@@ -227,7 +237,7 @@ impl App {
             by_aggregate.entry(aggregate).or_default().push(snapshot);
         }
         self.snapshots = by_aggregate;
-        if let Some(view) = self.stream.as_mut() {
+        if let Screen::Stream(view) = &mut self.screen {
             if let Some(stored) = self.snapshots.get(&view.aggregate) {
                 view.set_snapshots(stored);
             }
@@ -235,7 +245,7 @@ impl App {
     }
 
     pub(super) fn goto(&mut self, arg: &str) {
-        let Some(view) = self.stream.as_mut() else {
+        let Screen::Stream(view) = &mut self.screen else {
             self.status = "open an aggregate first (:agg ID)".into();
             return;
         };
@@ -263,7 +273,9 @@ impl App {
         if self.aggregates.focused {
             return self.update_aggregate_list(action);
         }
-        let view = self.stream.as_mut()?;
+        let Screen::Stream(view) = &mut self.screen else {
+            return None;
+        };
         let last = view.indices.len() - 1;
         let cursor = view.cursor;
         view.cursor = match action {
@@ -330,7 +342,7 @@ impl App {
             .visible()
             .get(self.aggregates.selected)
             .map(|a| a.aggregate.clone());
-        if let Some(id) = id.filter(|id| self.stream.as_ref().is_none_or(|s| s.aggregate != *id)) {
+        if let Some(id) = id.filter(|id| self.stream().is_none_or(|s| s.aggregate != *id)) {
             self.open_stream(&id, None);
         }
         Some(vec![])
@@ -339,7 +351,10 @@ impl App {
     /// Does one slice of pending work (a long stream's first fold); says whether there
     /// was any, so that the caller draws again and comes back soon.
     pub fn tick(&mut self) -> bool {
-        self.stream.as_mut().is_some_and(StreamView::advance)
+        match &mut self.screen {
+            Screen::Stream(view) => view.advance(),
+            _ => false,
+        }
     }
 
     /// `f`: starts or stops following the open topic's new events.
@@ -376,8 +391,7 @@ impl App {
             return;
         }
         let touches = self
-            .stream
-            .as_ref()
+            .stream()
             .map(|s| {
                 (
                     s.aggregate.clone(),
@@ -389,7 +403,7 @@ impl App {
         let at_end = self.events.selected + 1 >= self.events.len();
         let reference = self.config.compensations_for(&self.events.topic).reference;
         self.events.ingest(events, reference.as_ref());
-        if at_end && self.screen == Screen::Events {
+        if at_end && matches!(self.screen, Screen::Events) {
             self.events.selected = self.events.len() - 1;
         }
         self.link_events();
@@ -403,13 +417,11 @@ impl App {
 
     /// Back to the topic's events, at the event the timeline was on.
     fn leave_stream(&mut self) {
-        self.screen = Screen::Events;
         self.aggregates.focused = false;
-        if let Some(view) = &self.stream {
-            if let Some(&i) = view.indices.get(view.cursor) {
-                self.events.selected = i;
-            }
+        if let Some(&i) = self.stream().and_then(|view| view.indices.get(view.cursor)) {
+            self.events.selected = i;
         }
+        self.screen = Screen::Events;
     }
 
     /// Applies the aggregate filter typed on the Stream screen; `done` (Enter) also
@@ -418,7 +430,7 @@ impl App {
         self.aggregates.filter = filter;
         self.aggregates.selected = 0;
         self.aggregates.focused = true;
-        let open = self.stream.as_ref().map(|s| s.aggregate.clone());
+        let open = self.stream().map(|s| s.aggregate.clone());
         if let Some(open) = &open {
             self.aggregates.select(open);
         }

@@ -80,7 +80,7 @@ fn open_load_move_and_back() {
             generation: 1
         }]
     );
-    assert_eq!(app.screen, Screen::Events);
+    assert!(matches!(app.screen, Screen::Events));
     app.apply(Msg::Events {
         generation: 1,
         events: vec![event(0, "a", "Created"), event(1, "b", "Created")],
@@ -100,7 +100,7 @@ fn open_load_move_and_back() {
     let _ = app.update(Action::MoveDown);
     assert_eq!(app.events.selected, 1);
     let _ = app.update(Action::Back);
-    assert_eq!(app.screen, Screen::Topics);
+    assert!(matches!(app.screen, Screen::Topics));
     // A late report from the topic that was left is dropped.
     app.apply(Msg::Events {
         generation: 1,
@@ -163,9 +163,12 @@ fn command_line_opens_topics_and_reports_mistakes() {
 fn help_and_quit() {
     let mut app = app_with_topics();
     let _ = app.update(Action::ToggleHelp);
-    assert!(app.help);
+    assert!(matches!(app.overlay, Some(Overlay::Help)));
     let _ = app.update(Action::Quit);
-    assert!(!app.help && !app.quit, "q closes the help first");
+    assert!(
+        app.overlay.is_none() && !app.quit,
+        "q closes the help first"
+    );
     let _ = app.update(Action::Quit);
     assert!(app.quit);
 }
@@ -204,18 +207,19 @@ fn streams_open_from_events_and_by_id_and_step_in_time() {
         ],
     });
     let _ = app.update(Action::Open); // the cursor's event: aggregate a, at its first event
-    let view = app.stream.as_ref().unwrap();
-    assert_eq!((app.screen, view.cursor), (Screen::Stream, 0));
+    let view = app.stream().unwrap();
+    assert!(matches!(app.screen, Screen::Stream(_)));
+    assert_eq!(view.cursor, 0);
     assert_eq!(view.state, serde_json::json!(["Created"]));
     let _ = app.update(Action::StepForward);
     assert_eq!(
-        app.stream.as_ref().unwrap().state,
+        app.stream().unwrap().state,
         serde_json::json!(["Created", "Paid"])
     );
     let _ = app.update(Action::StartCommand);
     type_text(&mut app, "agg b");
     let _ = app.update(Action::Submit);
-    let view = app.stream.as_ref().unwrap();
+    let view = app.stream().unwrap();
     assert_eq!(
         (view.aggregate.as_str(), view.cursor),
         ("b", 1),
@@ -223,10 +227,38 @@ fn streams_open_from_events_and_by_id_and_step_in_time() {
     );
     assert_eq!(view.state, serde_json::json!(["Created", "Cancelled"]));
     let _ = app.update(Action::StepBack);
-    assert_eq!(
-        app.stream.as_ref().unwrap().state,
-        serde_json::json!(["Created"])
-    );
+    assert_eq!(app.stream().unwrap().state, serde_json::json!(["Created"]));
     let _ = app.update(Action::Back);
-    assert_eq!((app.screen, app.events.selected), (Screen::Events, 1));
+    assert!(matches!(app.screen, Screen::Events));
+    assert_eq!(app.events.selected, 1);
+}
+
+#[test]
+fn a_followed_event_does_not_reopen_a_stream_that_was_left() {
+    let mut app = App::new("127.0.0.1:9092".into(), Config::default());
+    app.apply(Msg::Topics(Ok(vec![topic("orders", &[2])])));
+    let _ = app.update(Action::Open);
+    app.apply(Msg::Events {
+        generation: 1,
+        events: vec![event(0, "a", "Created"), event(1, "a", "Paid")],
+    });
+    app.apply(Msg::Loaded {
+        generation: 1,
+        result: Ok(()),
+    });
+    let _ = app.update(Action::Open); // a's stream
+    assert!(app.stream().is_some());
+    let _ = app.update(Action::Back);
+    assert!(app.stream().is_none(), "the stream closes with its screen");
+    let _ = app.update(Action::Follow);
+    app.apply(Msg::Events {
+        generation: 1,
+        events: vec![event(2, "a", "Shipped")],
+    });
+    assert!(
+        matches!(app.screen, Screen::Events),
+        "still on Events: {:?}",
+        app.screen
+    );
+    assert_eq!(app.events.len(), 3);
 }

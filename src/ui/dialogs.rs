@@ -16,6 +16,7 @@ use crate::model::plan::{Plan, TimeSource};
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     match &app.overlay {
         None => {}
+        Some(Overlay::Help) => super::help::draw(frame, area),
         Some(Overlay::Marks { selected }) => draw_marks(frame, area, app, *selected),
         Some(Overlay::Rewind(dialog)) => draw_rewind(frame, area, app, dialog),
         Some(Overlay::Compensate(dialog)) => draw_compensate(frame, area, app, dialog),

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Cell, Gauge, Paragraph, Row, Table, TableState, Wr
 use ratatui::Frame;
 
 use super::{scroll_offset, selectable, short_time, text, ACCENT};
-use crate::app::{App, EventsView};
+use crate::app::{App, EventsView, Pane};
 use crate::model::position::format_time;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -68,7 +68,7 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
     };
     let block = Block::bordered()
         .title(title)
-        .border_style(border(view.pane == 0));
+        .border_style(border(view.pane == Pane::List));
     if view.is_empty() {
         let message = match (&view.error, view.done) {
             (Some(e), _) => text::clean(e),
@@ -124,7 +124,7 @@ fn field(name: &str, value: String) -> Line<'static> {
 fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
     let block = Block::bordered()
         .title(" Event ")
-        .border_style(border(view.pane == 1));
+        .border_style(border(view.pane == Pane::Detail));
     let Some(e) = view.current() else {
         let unreadable = (view.selected < view.len())
             .then(|| view.unreadable.get(&view.index.get(view.selected).coord()))

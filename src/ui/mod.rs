@@ -29,31 +29,21 @@ pub fn draw(frame: &mut Frame, app: &App) {
     ])
     .areas(frame.area());
     draw_title(frame, title, app);
-    match app.screen {
+    match &app.screen {
         Screen::Topics => topics::draw(frame, body, app),
         Screen::Events => events::draw(frame, body, app),
-        Screen::Stream => stream::draw(frame, body, app),
+        Screen::Stream(view) => stream::draw(frame, body, app, view),
         Screen::Groups => groups::draw(frame, body, app),
     }
     draw_status(frame, status, app);
     dialogs::draw(frame, body, app);
-    if app.help {
-        help::draw(frame, body);
-    }
 }
 
 fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
-    let place = match app.screen {
+    let place = match &app.screen {
         Screen::Topics => "Topics".to_owned(),
         Screen::Events => format!("Topics › {}", app.events.topic),
-        Screen::Stream => format!(
-            "Topics › {} › {}",
-            app.events.topic,
-            app.stream
-                .as_ref()
-                .map(|s| s.aggregate.as_str())
-                .unwrap_or("")
-        ),
+        Screen::Stream(view) => format!("Topics › {} › {}", app.events.topic, view.aggregate),
         Screen::Groups => "Consumer groups".to_owned(),
     };
     let line = Line::from(vec![
@@ -113,7 +103,7 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
             let hints = match app.screen {
                 Screen::Topics => "j/k move  Enter open  / filter  : command  R reload  ? help  q quit",
                 Screen::Events => "j/k move  Enter stream  Tab pane  / search  n/N match  m mark  ' marks  r rewind  Esc back  ? help",
-                Screen::Stream => "h/l step  Tab aggregates  / filter  s skip  d diff  S snapshot  m mark  r rewind  c compensate  Esc back  ? help",
+                Screen::Stream(_) => "h/l step  Tab aggregates  / filter  s skip  d diff  S snapshot  m mark  r rewind  c compensate  Esc back  ? help",
                 Screen::Groups => "j/k move  R reload  Esc back  ? help  q quit",
             };
             Line::from(Span::styled(hints, Style::new().fg(Color::DarkGray)))

@@ -12,10 +12,7 @@ use crate::app::{App, StreamView};
 use crate::model::index::Indexed;
 use crate::model::position::format_time;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let Some(view) = &app.stream else {
-        return;
-    };
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
     let [aggregates, timeline, right] = Layout::horizontal([
         Constraint::Length(34),
         Constraint::Length(46),
