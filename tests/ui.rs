@@ -703,3 +703,37 @@ fn asked(app: &App) -> u64 {
         other => panic!("no rewind dialog: {other:?}"),
     }
 }
+
+/// The style of the cell where `needle` starts, searching the rows from `from_row` on
+/// (the first match).
+fn style_at(app: &App, needle: &str, from_row: u16) -> ratatui::style::Style {
+    let mut terminal = Terminal::new(TestBackend::new(140, 30)).unwrap();
+    terminal.draw(|f| kafka_rewind::ui::draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    for y in from_row..buffer.area.height {
+        let row: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_owned())
+            .collect();
+        if let Some(at) = row.find(needle) {
+            let x = row[..at].chars().count() as u16;
+            return buffer[(x, y)].style();
+        }
+    }
+    panic!("{needle} is not on the screen")
+}
+
+#[test]
+fn json_is_drawn_in_syntax_colours_and_changed_fields_stand_out() {
+    use ratatui::style::{Color, Modifier};
+    let mut app = stream_app();
+    let _ = app.update(Action::StepForward); // OrderPaid: status and paid change
+    let key = style_at(&app, "\"status\"", 12);
+    assert_eq!(key.fg, Some(Color::Blue));
+    assert!(key.add_modifier.contains(Modifier::UNDERLINED), "{key:?}");
+    let unchanged = style_at(&app, "\"total\"", 12);
+    assert_eq!(unchanged.fg, Some(Color::Blue));
+    assert!(!unchanged.add_modifier.contains(Modifier::UNDERLINED));
+    assert_eq!(style_at(&app, "89.9,", 12).fg, Some(Color::Magenta));
+    // The event pane too.
+    assert_eq!(style_at(&app, "\"e-3\"", 0).fg, Some(Color::Green));
+}

@@ -2,13 +2,12 @@
 //! dialog. Everything from the cluster goes through `text::clean`.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use super::groups::state_style;
-use super::{selectable, short_time, text, ACCENT};
+use super::{selectable, short_time, text, theme};
 use crate::app::{App, CompensateDialog, Overlay, RewindDialog, RewindStep};
 use crate::model::mark::Mark;
 use crate::model::plan::{Plan, TimeSource};
@@ -28,7 +27,7 @@ fn window(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String)
     let area = super::centered(area, width, height);
     let block = Block::bordered()
         .title(title)
-        .border_style(Style::new().fg(ACCENT));
+        .border_style(theme::border(true));
     let inner = block.inner(area);
     frame.render_widget(Clear, area);
     frame.render_widget(block, area);
@@ -36,7 +35,7 @@ fn window(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String)
 }
 
 fn hint(text: &str) -> Line<'static> {
-    Line::styled(text.to_owned(), Style::new().fg(Color::DarkGray))
+    Line::styled(text.to_owned(), theme::dim())
 }
 
 fn mark_label(m: &Mark) -> String {
@@ -73,7 +72,7 @@ fn draw_marks(frame: &mut Frame, area: Rect, app: &App, selected: usize) {
         return;
     }
     let header = Row::new(["TOPIC", "P/O", "TIME", "TYPE", "AGGREGATE"].map(Cell::from))
-        .style(Style::new().add_modifier(Modifier::BOLD));
+        .style(theme::heading());
     let rows = app.marks.iter().map(|m| {
         Row::new(vec![
             Cell::from(text::clean(&m.topic)),
@@ -130,9 +129,9 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
             lines.extend(plan_lines(plan, app));
             lines.push(Line::raw(""));
             match dialog.blocked(app.read_only) {
-                Some(why) => lines.push(Line::styled(format!("✗ {why}"), Style::new().fg(Color::Red))),
+                Some(why) => lines.push(Line::styled(format!("✗ {why}"), theme::error())),
                 None => lines.push(Line::from(vec![
-                    Span::styled("Type the group's name to commit: ", Style::new().add_modifier(Modifier::BOLD)),
+                    Span::styled("Type the group's name to commit: ", theme::heading()),
                     Span::raw(text::clean(typed)),
                     Span::raw("█"),
                 ])),
@@ -155,7 +154,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
         RewindStep::Done(done) => {
             let mut lines = vec![Line::styled(
                 format!("✓ Rewound {} on {}.", text::clean(&done.group), text::clean(&done.topic)),
-                Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+                theme::success(),
             )];
             lines.push(Line::raw(format!("Written with {}.", done.written_with.label())));
             if done.mismatches.is_empty() {
@@ -164,7 +163,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
             for (p, want, got) in &done.mismatches {
                 lines.push(Line::styled(
                     format!("partition {p}: committed {want}, reads back {}", got.map_or("nothing".into(), |g| g.to_string())),
-                    Style::new().fg(Color::Red),
+                    theme::error(),
                 ));
             }
             lines.push(Line::raw(format!("Undo file: {}", text::clean(&done.undo_file.display().to_string()))));
@@ -178,7 +177,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
         }
         RewindStep::Failed(e) => frame.render_widget(
             Paragraph::new(vec![
-                Line::styled(format!("✗ {}", text::clean(e)), Style::new().fg(Color::Red)),
+                Line::styled(format!("✗ {}", text::clean(e)), theme::error()),
                 Line::raw(""),
                 hint("Esc back to the groups"),
             ])
@@ -215,7 +214,7 @@ fn draw_pick_group(frame: &mut Frame, area: Rect, dialog: &RewindDialog) {
         ]
         .map(|s| Cell::from(s.to_owned())),
     )
-    .style(Style::new().add_modifier(Modifier::BOLD));
+    .style(theme::heading());
     let rows = dialog.choices().into_iter().map(|g| {
         let offsets: Vec<_> = g.offsets.iter().filter(|o| &o.topic == topic).collect();
         let lag = match offsets.is_empty() {
@@ -247,7 +246,7 @@ fn draw_pick_group(frame: &mut Frame, area: Rect, dialog: &RewindDialog) {
 
 /// The plan as lines: partitions, first events, re-delivered events, warnings, command.
 fn plan_lines(plan: &Plan, app: &App) -> Vec<Line<'static>> {
-    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let bold = theme::heading();
     let mut lines = vec![
         Line::raw(""),
         Line::styled(
@@ -306,7 +305,7 @@ fn plan_lines(plan: &Plan, app: &App) -> Vec<Line<'static>> {
     for w in plan.warnings() {
         lines.push(Line::styled(
             format!("! {}", text::clean(&w)),
-            Style::new().fg(Color::Yellow),
+            theme::warning(),
         ));
     }
     lines.push(Line::raw(""));
@@ -326,7 +325,7 @@ fn draw_compensate(frame: &mut Frame, area: Rect, app: &App, dialog: &Compensate
         text::clean(&d.compensates_type)
     );
     let inner = window(frame, area, 100, area.height.saturating_sub(2), title);
-    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let bold = theme::heading();
     let mut lines = vec![
         Line::styled(
             "The compensating event (drafted from the topic's compensation template):",
@@ -357,22 +356,22 @@ fn draw_compensate(frame: &mut Frame, area: Rect, app: &App, dialog: &Compensate
     if let Some(by) = dialog.reversed_by {
         lines.push(Line::styled(
             format!("✗ already reversed by {by}: producing this would reverse it twice"),
-            Style::new().fg(Color::Red),
+            theme::error(),
         ));
     }
     match (&dialog.result, dialog.producing) {
         (Some(Ok(at)), _) => lines.push(Line::styled(
             format!("✓ Produced at {at}."),
-            Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+            theme::success(),
         )),
         (Some(Err(e)), _) => lines.push(Line::styled(
             format!("✗ {}", text::clean(e)),
-            Style::new().fg(Color::Red),
+            theme::error(),
         )),
         (None, true) => lines.push(Line::raw("Producing…")),
         (None, false) if app.read_only => lines.push(Line::styled(
             "✗ read-only: rewind will not produce events here",
-            Style::new().fg(Color::Red),
+            theme::error(),
         )),
         (None, false) => lines.push(Line::from(vec![
             Span::styled("Type the topic's name to produce it: ", bold),

@@ -1,12 +1,12 @@
 //! A topic's events: the list on the left, the selected event on the right.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Gauge, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::{scroll_offset, selectable, short_time, text, ACCENT};
+use super::{scroll_offset, selectable, short_time, text, theme};
 use crate::app::{App, EventsView, Pane};
 use crate::model::position::format_time;
 
@@ -38,18 +38,11 @@ fn draw_progress(frame: &mut Frame, area: Rect, view: &EventsView) {
     };
     frame.render_widget(
         Gauge::default()
-            .gauge_style(Style::new().fg(ACCENT).bg(Color::DarkGray))
+            .gauge_style(theme::gauge())
             .ratio(ratio)
             .label(label),
         area,
     );
-}
-
-fn border(focused: bool) -> Style {
-    match focused {
-        true => Style::new().fg(ACCENT),
-        false => Style::new().fg(Color::DarkGray),
-    }
 }
 
 fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
@@ -68,7 +61,7 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
     };
     let block = Block::bordered()
         .title(title)
-        .border_style(border(view.pane == Pane::List));
+        .border_style(theme::border(view.pane == Pane::List));
     if view.is_empty() {
         let message = match (&view.error, view.done) {
             (Some(e), _) => text::clean(e),
@@ -91,7 +84,7 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
         let style = if !view.matches(i) {
             Style::new()
         } else {
-            Style::new().fg(Color::Yellow)
+            theme::warning()
         };
         Row::new(vec![
             Cell::from(e.coord().to_string()),
@@ -101,8 +94,8 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
         ])
         .style(style)
     });
-    let header = Row::new(["P/OFFSET", "TIME", "KEY", "TYPE"].map(Cell::from))
-        .style(Style::new().add_modifier(Modifier::BOLD));
+    let header =
+        Row::new(["P/OFFSET", "TIME", "KEY", "TYPE"].map(Cell::from)).style(theme::heading());
     let widths = [
         Constraint::Length(9),
         Constraint::Length(14),
@@ -116,7 +109,7 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
 
 fn field(name: &str, value: String) -> Line<'static> {
     Line::from(vec![
-        Span::styled(format!("{name:<10}"), Style::new().fg(Color::DarkGray)),
+        Span::styled(format!("{name:<10}"), theme::dim()),
         Span::raw(text::clean(&value)),
     ])
 }
@@ -124,7 +117,7 @@ fn field(name: &str, value: String) -> Line<'static> {
 fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
     let block = Block::bordered()
         .title(" Event ")
-        .border_style(border(view.pane == Pane::Detail));
+        .border_style(theme::border(view.pane == Pane::Detail));
     let Some(e) = view.current() else {
         let unreadable = (view.selected < view.len())
             .then(|| view.unreadable.get(&view.index.get(view.selected).coord()))
@@ -172,7 +165,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
         lines.push(field("headers", String::new()));
         for (name, value) in &e.headers {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {}", text::clean(name)), Style::new().fg(ACCENT)),
+                Span::styled(format!("  {}", text::clean(name)), theme::info()),
                 Span::raw(format!(": {}", text::clean(&value.label()))),
             ]));
         }
@@ -181,7 +174,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
     if let Some(why) = &e.decode_error {
         lines.push(Line::from(Span::styled(
             format!("not decoded: {}", text::clean(why)),
-            Style::new().fg(Color::Red),
+            theme::error(),
         )));
     }
     lines.push(Line::from(Span::styled(
@@ -189,9 +182,9 @@ fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
             Some(s) => format!("value ({})", s.label()),
             None => format!("value ({})", e.value.kind()),
         },
-        Style::new().fg(Color::DarkGray),
+        theme::dim(),
     )));
-    lines.extend(e.value.pretty().lines().map(|l| Line::from(text::clean(l))));
+    lines.extend(value_lines(&e.value));
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -199,4 +192,13 @@ fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
             .scroll((view.detail_scroll, 0)),
         area,
     );
+}
+
+/// A payload as lines: JSON in syntax colours, anything else as it is.
+pub(super) fn value_lines(value: &crate::model::event::Payload) -> Vec<Line<'static>> {
+    let pretty = value.pretty();
+    match value.as_json() {
+        Some(_) => theme::json_lines(&pretty, &|_| false),
+        None => pretty.lines().map(|l| Line::from(text::clean(l))).collect(),
+    }
 }

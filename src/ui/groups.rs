@@ -2,12 +2,12 @@
 //! and per-partition offsets.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::{scroll_offset, selectable, text, ACCENT};
+use super::{scroll_offset, selectable, text, theme};
 use crate::app::App;
 use crate::model::group::{Group, GroupState};
 
@@ -21,7 +21,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     };
     let block = Block::bordered()
         .title(title)
-        .border_style(Style::new().fg(ACCENT));
+        .border_style(theme::border(true));
     if let Some(error) = &view.error {
         let message = format!(
             "{}\n\nPress R to retry, Esc to go back.",
@@ -29,7 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         frame.render_widget(
             Paragraph::new(message)
-                .style(Style::new().fg(Color::Red))
+                .style(theme::error())
                 .wrap(Wrap { trim: false })
                 .block(block),
             area,
@@ -46,7 +46,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
     } else {
         let header = Row::new(["GROUP", "STATE", "MEMBERS", "    LAG"].map(Cell::from))
-            .style(Style::new().add_modifier(Modifier::BOLD));
+            .style(theme::heading());
         let rows = view.groups.iter().map(|g| {
             Row::new(vec![
                 Cell::from(text::clean(&g.name)),
@@ -81,16 +81,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 /// Green when offsets may be changed, yellow when unknown, red when consumers run.
 pub fn state_style(state: &GroupState) -> Style {
     match state {
-        GroupState::Unknown(_) => Style::new().fg(Color::Yellow),
-        s if s.check_inactive("", false).is_ok() => Style::new().fg(Color::Green),
-        _ => Style::new().fg(Color::Red),
+        GroupState::Unknown(_) => theme::warning(),
+        s if s.check_inactive("", false).is_ok() => theme::fine(),
+        _ => theme::error(),
     }
 }
 
 fn draw_group(frame: &mut Frame, area: Rect, group: &Group) {
     let block = Block::bordered()
         .title(format!(" {} ", text::clean(&group.name)))
-        .border_style(Style::new().fg(Color::DarkGray));
+        .border_style(theme::border(false));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut lines = vec![Line::styled(
@@ -132,7 +132,7 @@ fn draw_group(frame: &mut Frame, area: Rect, group: &Group) {
         ]
         .map(Cell::from),
     )
-    .style(Style::new().add_modifier(Modifier::BOLD));
+    .style(theme::heading());
     let show = |v: Option<i64>| v.map_or("-".to_owned(), |v| v.to_string());
     let rows = group.offsets.iter().map(|o| {
         Row::new(vec![

@@ -1,12 +1,12 @@
 //! The help overlay: every key, from the keymap itself.
 
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
-use super::ACCENT;
+use super::theme;
 use crate::app::KEYMAP;
 
 pub fn draw(frame: &mut Frame, area: Rect) {
@@ -30,7 +30,7 @@ pub fn draw(frame: &mut Frame, area: Rect) {
             Line::from(vec![
                 Span::styled(
                     format!(" {keys:<key_width$}  "),
-                    Style::new().fg(ACCENT).add_modifier(Modifier::BOLD),
+                    theme::info().add_modifier(Modifier::BOLD),
                 ),
                 Span::raw(what),
             ])
@@ -39,14 +39,14 @@ pub fn draw(frame: &mut Frame, area: Rect) {
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
         " ? or Esc closes this help",
-        Style::new().add_modifier(Modifier::DIM),
+        theme::dim(),
     )));
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).block(
             Block::bordered()
                 .title(" Keys ")
-                .border_style(Style::new().fg(ACCENT)),
+                .border_style(theme::border(true)),
         ),
         area,
     );

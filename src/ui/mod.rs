@@ -7,18 +7,15 @@ mod help;
 mod state_pane;
 mod stream;
 pub mod text;
+mod theme;
 mod topics;
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Table};
 use ratatui::Frame;
 
 use crate::app::{App, Input, Screen};
-
-/// The colour of the selected row and focused borders.
-pub const ACCENT: Color = Color::Cyan;
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -47,22 +44,10 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
         Screen::Groups => "Consumer groups".to_owned(),
     };
     let line = Line::from(vec![
-        Span::styled(
-            " rewind ",
-            Style::new()
-                .fg(Color::Black)
-                .bg(ACCENT)
-                .add_modifier(Modifier::BOLD),
-        ),
+        Span::styled(" rewind ", theme::badge()),
         Span::raw(" "),
-        Span::styled(
-            text::clean(&place),
-            Style::new().add_modifier(Modifier::BOLD),
-        ),
-        Span::styled(
-            format!("  {}", text::clean(&app.brokers)),
-            Style::new().fg(Color::DarkGray),
-        ),
+        Span::styled(text::clean(&place), theme::heading()),
+        Span::styled(format!("  {}", text::clean(&app.brokers)), theme::dim()),
     ]);
     frame.render_widget(Paragraph::new(line), area);
 }
@@ -70,35 +55,28 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
 fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     let line = match &app.input {
         Some(Input::Filter(t)) => Line::from(vec![
-            Span::styled("/", Style::new().fg(ACCENT)),
+            Span::styled("/", theme::info()),
             Span::raw(text::clean(t)),
             Span::raw("█"),
         ]),
         Some(Input::Command(t)) => Line::from(vec![
-            Span::styled(":", Style::new().fg(ACCENT)),
+            Span::styled(":", theme::info()),
             Span::raw(text::clean(t)),
             Span::raw("█"),
         ]),
         None if app.disconnected.is_some() => Line::from(vec![
-            Span::styled(
-                " disconnected, retrying ",
-                Style::new()
-                    .fg(Color::White)
-                    .bg(Color::Red)
-                    .add_modifier(Modifier::BOLD),
-            ),
+            Span::styled(" disconnected, retrying ", theme::alarm()),
             Span::styled(
                 format!(
                     " {}",
                     text::clean(app.disconnected.as_deref().unwrap_or_default())
                 ),
-                Style::new().fg(Color::Red),
+                theme::error(),
             ),
         ]),
-        None if !app.status.is_empty() => Line::from(Span::styled(
-            text::clean(&app.status),
-            Style::new().fg(Color::Yellow),
-        )),
+        None if !app.status.is_empty() => {
+            Line::from(Span::styled(text::clean(&app.status), theme::warning()))
+        }
         None => {
             let hints = match app.screen {
                 Screen::Topics => "j/k move  Enter open  / filter  : command  R reload  ? help  q quit",
@@ -106,7 +84,7 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
                 Screen::Stream(_) => "h/l step  Tab aggregates  / filter  s skip  d diff  S snapshot  m mark  r rewind  c compensate  Esc back  ? help",
                 Screen::Groups => "j/k move  R reload  Esc back  ? help  q quit",
             };
-            Line::from(Span::styled(hints, Style::new().fg(Color::DarkGray)))
+            Line::from(Span::styled(hints, theme::dim()))
         }
     };
     frame.render_widget(Paragraph::new(line), area);
@@ -127,7 +105,7 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 /// A list table with the selected row highlighted and marked (for monochrome terminals).
 pub fn selectable(table: Table<'_>) -> Table<'_> {
     table
-        .row_highlight_style(Style::new().bg(ACCENT).fg(Color::Black))
+        .row_highlight_style(theme::selected())
         .highlight_symbol("▶ ")
 }
 

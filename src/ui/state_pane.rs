@@ -5,12 +5,11 @@
 use std::collections::HashSet;
 
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::text;
+use super::{text, theme};
 use crate::app::StreamView;
 
 pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
@@ -22,7 +21,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
     let block = Block::bordered()
         .title(format!(" State after #{} ({mode}) ", view.cursor))
         .title_bottom(basis_line(view))
-        .border_style(Style::new().fg(Color::DarkGray));
+        .border_style(theme::border(false));
     let lines: Vec<Line> = if !view.ready {
         vec![Line::styled(
             format!(
@@ -30,7 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
                 view.projection.folded().min(view.projection.len()),
                 view.projection.len()
             ),
-            Style::new().fg(Color::DarkGray),
+            theme::dim(),
         )]
     } else if view.diff {
         if view.changes.is_empty() {
@@ -42,16 +41,11 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
                     let show = |v: &Option<serde_json::Value>| {
                         v.as_ref().map(|v| v.to_string()).unwrap_or_default()
                     };
-                    let colour = match c.op {
-                        "add" => Color::Green,
-                        "remove" => Color::Red,
-                        _ => Color::Yellow,
-                    };
                     Line::from(vec![
-                        Span::styled(format!("{:<8}", c.op), Style::new().fg(colour)),
+                        Span::styled(format!("{:<8}", c.op), theme::diff_op(c.op)),
                         Span::styled(
                             text::clean(if c.path.is_empty() { "/" } else { &c.path }),
-                            Style::new().add_modifier(Modifier::BOLD),
+                            theme::heading(),
                         ),
                         Span::raw(text::clean(&format!(
                             "  {} → {}",
@@ -89,8 +83,9 @@ fn highlighted_state(view: &StreamView) -> Vec<Line<'static>> {
         .collect();
     let everything = view.changes.iter().any(|c| c.path.is_empty());
     let pretty = serde_json::to_string_pretty(&view.state).unwrap_or_default();
+    // Which lines belong to a changed top-level field.
     let mut current: Option<String> = None;
-    pretty
+    let hits: Vec<bool> = pretty
         .lines()
         .map(|line| {
             if let Some(rest) = line.strip_prefix("  \"") {
@@ -98,15 +93,10 @@ fn highlighted_state(view: &StreamView) -> Vec<Line<'static>> {
             } else if !line.starts_with("   ") {
                 current = None;
             }
-            let hit = everything || current.as_ref().is_some_and(|k| changed.contains(k));
-            let style = if hit {
-                Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)
-            } else {
-                Style::new()
-            };
-            Line::from(Span::styled(text::clean(line), style))
+            everything || current.as_ref().is_some_and(|k| changed.contains(k))
         })
-        .collect()
+        .collect();
+    theme::json_lines(&pretty, &|n| hits.get(n).copied().unwrap_or(false))
 }
 
 /// "from snapshot v10 + 3 events", or how many events were replayed.
@@ -135,5 +125,5 @@ fn basis_line(view: &StreamView) -> Line<'static> {
         }
         None => format!(" replayed {} {} ", b.events, plural(b.events)),
     };
-    Line::from(Span::styled(text, Style::new().fg(Color::Cyan)))
+    Line::from(Span::styled(text, theme::info()))
 }

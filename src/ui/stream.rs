@@ -2,12 +2,12 @@
 //! markers, the event at the cursor, and the state after it (`state_pane`).
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::{scroll_offset, selectable, short_time, state_pane, text, ACCENT};
+use super::{scroll_offset, selectable, short_time, state_pane, text, theme};
 use crate::app::{App, StreamView};
 use crate::model::index::Indexed;
 use crate::model::position::format_time;
@@ -25,10 +25,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
     draw_timeline(frame, timeline, app, view);
     draw_event(frame, event, app, view);
     state_pane::draw(frame, state, view);
-}
-
-fn border(focused: bool) -> Style {
-    Style::new().fg(if focused { ACCENT } else { Color::DarkGray })
 }
 
 fn draw_aggregates(frame: &mut Frame, area: Rect, app: &App) {
@@ -51,8 +47,7 @@ fn draw_aggregates(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(text::clean(&a.last_type)),
         ])
     });
-    let header = Row::new(["ID", "   N", "LAST"].map(Cell::from))
-        .style(Style::new().add_modifier(Modifier::BOLD));
+    let header = Row::new(["ID", "   N", "LAST"].map(Cell::from)).style(theme::heading());
     let widths = [
         Constraint::Length(14),
         Constraint::Length(4),
@@ -60,7 +55,7 @@ fn draw_aggregates(frame: &mut Frame, area: Rect, app: &App) {
     ];
     let block = Block::bordered()
         .title(title)
-        .border_style(border(list.focused));
+        .border_style(theme::border(list.focused));
     let selected = (!visible.is_empty()).then(|| list.selected.saturating_sub(offset));
     let mut state = TableState::default().with_selected(selected);
     let table = selectable(Table::new(rows, widths).header(header).block(block));
@@ -118,10 +113,8 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
                 view.projection.error_at(i).is_some(),
                 view.projection.is_skipped(i),
             ) {
-                (true, _) => Style::new().fg(Color::Red),
-                (_, true) => Style::new()
-                    .fg(Color::DarkGray)
-                    .add_modifier(Modifier::CROSSED_OUT),
+                (true, _) => theme::error(),
+                (_, true) => theme::dim().add_modifier(Modifier::CROSSED_OUT),
                 _ => Style::new(),
             };
             Row::new(vec![
@@ -132,8 +125,7 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
             ])
             .style(style)
         });
-    let header = Row::new(["#", "TIME", "TYPE", ""].map(Cell::from))
-        .style(Style::new().add_modifier(Modifier::BOLD));
+    let header = Row::new(["#", "TIME", "TYPE", ""].map(Cell::from)).style(theme::heading());
     let widths = [
         Constraint::Length(3),
         Constraint::Length(14),
@@ -145,14 +137,14 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
     let title = format!(" {} — {n} event{plural} ", text::clean(&view.aggregate));
     let block = Block::bordered()
         .title(title)
-        .border_style(border(!app.aggregates.focused));
+        .border_style(theme::border(!app.aggregates.focused));
     let mut state = TableState::default().with_selected(Some(view.cursor - offset));
     let table = selectable(Table::new(rows, widths).header(header).block(block));
     frame.render_stateful_widget(table, area, &mut state);
 }
 
-fn note(text: String, colour: Color) -> Line<'static> {
-    Line::from(Span::styled(text, Style::new().fg(colour)))
+fn note(text: String, style: Style) -> Line<'static> {
+    Line::from(Span::styled(text, style))
 }
 
 fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
@@ -165,18 +157,18 @@ fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
             indexed.coord(),
             indexed.timestamp().map(format_time).unwrap_or_default()
         )),
-        Style::new().add_modifier(Modifier::BOLD),
+        theme::heading(),
     ))];
     if let Some(error) = view.projection.error_at(view.cursor) {
         lines.push(note(
             format!("reducer error: {}", text::clean(error)),
-            Color::Red,
+            theme::error(),
         ));
     }
     if view.projection.is_skipped(view.cursor) {
         lines.push(note(
             "skipped (what-if): the fold ignores this event".into(),
-            Color::Yellow,
+            theme::warning(),
         ));
     }
     if let Some(links) = app.links() {
@@ -184,14 +176,14 @@ fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
         if let Some(first) = links.duplicate_of.get(&coord) {
             lines.push(note(
                 format!("duplicate of {first} (same event id): replays deliver it twice"),
-                Color::Yellow,
+                theme::warning(),
             ));
         }
         if let Some(by) = links.reversed_by.get(&coord) {
-            lines.push(note(format!("reversed by {by}"), Color::Magenta));
+            lines.push(note(format!("reversed by {by}"), theme::link()));
         }
         if let Some(target) = links.reverses.get(&coord) {
-            lines.push(note(format!("reverses {target}"), Color::Magenta));
+            lines.push(note(format!("reverses {target}"), theme::link()));
         }
     }
     if let Some((version, changes)) = view.snapshot_after(view.cursor) {
@@ -208,22 +200,22 @@ fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
         lines.push(note(
             line,
             if changes.is_empty() {
-                Color::Cyan
+                theme::info()
             } else {
-                Color::Red
+                theme::error()
             },
         ));
     }
     match app.events.event(at) {
-        Some(e) => lines.extend(e.value.pretty().lines().map(|l| Line::from(text::clean(l)))),
+        Some(e) => lines.extend(super::events::value_lines(&e.value)),
         None => lines.push(note(
             "loading the event from the topic…".into(),
-            Color::DarkGray,
+            theme::dim(),
         )),
     }
     let block = Block::bordered()
         .title(" Event ")
-        .border_style(border(false));
+        .border_style(theme::border(false));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -1,11 +1,10 @@
 //! The Topics screen.
 
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
-use super::{scroll_offset, selectable, text, ACCENT};
+use super::{scroll_offset, selectable, text, theme};
 use crate::app::App;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -23,12 +22,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     };
     let block = Block::bordered()
         .title(title)
-        .border_style(Style::new().fg(ACCENT));
+        .border_style(theme::border(true));
     if let Some(error) = &view.error {
         let message = format!("{}\n\nPress R to retry, q to quit.", text::clean(error));
         frame.render_widget(
             Paragraph::new(message)
-                .style(Style::new().fg(Color::Red))
+                .style(theme::error())
                 .wrap(ratatui::widgets::Wrap { trim: false })
                 .block(block),
             area,
@@ -45,7 +44,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ]
         .map(Cell::from),
     )
-    .style(Style::new().add_modifier(Modifier::BOLD));
+    .style(theme::heading());
     let rows = visible.iter().map(|t| {
         Row::new(vec![
             Cell::from(text::clean(&t.name)),
