@@ -157,6 +157,168 @@ pub const KEYMAP: &[Binding] = &[
     },
 ];
 
+/// Keys while text is typed (the filter, the command line, a dialog's confirmation):
+/// every other key is a character typed.
+pub const TYPING: &[(Key, Action)] = &[
+    (Code(KeyCode::Enter), Submit),
+    (Code(KeyCode::Esc), Cancel),
+    (Code(KeyCode::Backspace), Erase),
+    (Code(KeyCode::Tab), NextPane),
+];
+
+/// Where a hint line is shown: a screen, or a step of a dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Topics,
+    Events,
+    Stream,
+    Groups,
+    /// The marks list.
+    Marks,
+    /// The Rewind dialog's list of groups.
+    PickGroup,
+    /// The Rewind dialog's plan, waiting for the group's name.
+    Commit,
+    /// The Compensate dialog, waiting for the topic's name.
+    Produce,
+    /// A dialog showing what was done.
+    Outcome,
+    /// The Rewind dialog showing what failed.
+    Failed,
+}
+
+/// What each hint line offers, by action and in a word or two; the keys are the
+/// keymap's (`keys_for`).
+const HINTS: &[(Place, &[(&[Action], &str)])] = &[
+    (
+        Place::Topics,
+        &[
+            (&[MoveDown, MoveUp], "move"),
+            (&[Open], "open"),
+            (&[StartFilter], "filter"),
+            (&[StartCommand], "command"),
+            (&[Refresh], "reload"),
+            (&[ToggleHelp], "help"),
+            (&[Quit], "quit"),
+        ],
+    ),
+    (
+        Place::Events,
+        &[
+            (&[MoveDown, MoveUp], "move"),
+            (&[Open], "stream"),
+            (&[NextPane], "pane"),
+            (&[StartFilter], "search"),
+            (&[NextMatch, PrevMatch], "match"),
+            (&[Mark], "mark"),
+            (&[ShowMarks], "marks"),
+            (&[Rewind], "rewind"),
+            (&[Back], "back"),
+            (&[ToggleHelp], "help"),
+        ],
+    ),
+    (
+        Place::Stream,
+        &[
+            (&[StepBack, StepForward], "step"),
+            (&[NextPane], "aggregates"),
+            (&[StartFilter], "filter"),
+            (&[ToggleSkip], "skip"),
+            (&[ToggleDiff], "diff"),
+            (&[ToggleSnapshotStart], "snapshot"),
+            (&[Mark], "mark"),
+            (&[Rewind], "rewind"),
+            (&[Compensate], "compensate"),
+            (&[Back], "back"),
+            (&[ToggleHelp], "help"),
+        ],
+    ),
+    (
+        Place::Groups,
+        &[
+            (&[MoveDown, MoveUp], "move"),
+            (&[Refresh], "reload"),
+            (&[Back], "back"),
+            (&[ToggleHelp], "help"),
+            (&[Quit], "quit"),
+        ],
+    ),
+    (
+        Place::Marks,
+        &[
+            (&[Open], "jump"),
+            (&[Rewind], "rewind a group here"),
+            (&[Delete], "delete"),
+            (&[Back], "close"),
+        ],
+    ),
+    (
+        Place::PickGroup,
+        &[
+            (&[MoveDown, MoveUp], "choose a group"),
+            (&[Open], "see the plan"),
+            (&[Back], "close"),
+        ],
+    ),
+    (
+        Place::Commit,
+        &[(&[Submit], "commit"), (&[Cancel], "back to the groups")],
+    ),
+    (
+        Place::Produce,
+        &[(&[Submit], "produce"), (&[Cancel], "close")],
+    ),
+    (Place::Outcome, &[(&[Back], "close")]),
+    (Place::Failed, &[(&[Back], "back to the groups")]),
+];
+
+/// How the help and the hints name a key.
+pub fn key_name(key: Key) -> String {
+    match key {
+        Char(c) => c.to_string(),
+        Ctrl(c) => format!("Ctrl-{c}"),
+        Code(KeyCode::Down) => "↓".into(),
+        Code(KeyCode::Up) => "↑".into(),
+        Code(KeyCode::Left) => "←".into(),
+        Code(KeyCode::Right) => "→".into(),
+        Code(KeyCode::PageDown) => "PgDn".into(),
+        Code(KeyCode::PageUp) => "PgUp".into(),
+        Code(code) => format!("{code:?}"),
+    }
+}
+
+/// The first key of each action, as in "j/k": from `TYPING` while typing, else from
+/// the keymap.
+pub fn keys_for(actions: &[Action], typing: bool) -> String {
+    key_names(actions, typing).join("/")
+}
+
+fn key_names(actions: &[Action], typing: bool) -> Vec<String> {
+    let first = |action: &Action| -> Option<Key> {
+        let mut keys: Box<dyn Iterator<Item = &(Key, Action)>> = match typing {
+            true => Box::new(TYPING.iter()),
+            false => Box::new(KEYMAP.iter().flat_map(|b| b.keys.iter())),
+        };
+        keys.find(|(_, a)| a == action).map(|(k, _)| *k)
+    };
+    actions
+        .iter()
+        .filter_map(|a| first(a).map(key_name))
+        .collect()
+}
+
+/// The hint line of a place: "j/k move  Enter open  …".
+pub fn hint_line(place: Place) -> String {
+    let typing = matches!(place, Place::Commit | Place::Produce);
+    HINTS
+        .iter()
+        .filter(|(p, _)| *p == place)
+        .flat_map(|(_, items)| items.iter())
+        .map(|(actions, what)| format!("{} {what}", keys_for(actions, typing)))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
 /// The action for a key press; `typing` is true while the filter or command line (or
 /// a confirmation) takes the keys.
 pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
@@ -173,12 +335,10 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
         return Some(Quit);
     }
     if typing {
-        return match pressed {
-            Code(KeyCode::Enter) => Some(Submit),
-            Code(KeyCode::Esc) => Some(Cancel),
-            Code(KeyCode::Backspace) => Some(Erase),
-            Code(KeyCode::Tab) => Some(NextPane),
-            Char(c) => Some(Type(c)),
+        let bound = TYPING.iter().find(|(k, _)| *k == pressed);
+        return match (bound, pressed) {
+            (Some((_, action)), _) => Some(action.clone()),
+            (None, Char(c)) => Some(Type(c)),
             _ => None,
         };
     }
@@ -271,6 +431,29 @@ mod tests {
                 "{action:?} has no key in the help"
             );
         }
+    }
+
+    #[test]
+    fn every_hint_names_a_key_for_each_of_its_actions() {
+        for (place, items) in HINTS {
+            let typing = matches!(place, Place::Commit | Place::Produce);
+            for (actions, what) in *items {
+                let keys = key_names(actions, typing);
+                assert_eq!(
+                    keys.len(),
+                    actions.len(),
+                    "{place:?}: `{what}` lacks a key ({keys:?})"
+                );
+            }
+        }
+        assert_eq!(
+            hint_line(Place::Topics),
+            "j/k move  Enter open  / filter  : command  R reload  ? help  q quit"
+        );
+        assert_eq!(
+            hint_line(Place::Commit),
+            "Enter commit  Esc back to the groups"
+        );
     }
 
     #[test]

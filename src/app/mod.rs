@@ -11,7 +11,7 @@ pub mod worker;
 use crate::config::Config;
 use crate::model::{Event, TopicInfo};
 
-pub use keys::{action_for, Binding, KEYMAP};
+pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
 pub use rewind::{CompensateDialog, GroupsView, Overlay, RewindDialog, RewindStep, Rewound};
 pub use run::run;
 pub use stream::{AggregatesView, StreamView};

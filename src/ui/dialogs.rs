@@ -8,7 +8,9 @@ use ratatui::Frame;
 
 use super::groups::state_style;
 use super::{selectable, short_time, text, theme};
-use crate::app::{App, CompensateDialog, Overlay, RewindDialog, RewindStep};
+use crate::app::{
+    hint_line, keys_for, Action, App, CompensateDialog, Overlay, Place, RewindDialog, RewindStep,
+};
 use crate::model::mark::Mark;
 use crate::model::plan::{Plan, TimeSource};
 
@@ -58,12 +60,7 @@ fn draw_marks(frame: &mut Frame, area: Rect, app: &App, selected: usize) {
         format!(" Marks ({}) ", app.marks.len()),
     );
     let [list, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(
-        Paragraph::new(hint(
-            "Enter jump  r rewind a group here  x delete  Esc close",
-        )),
-        help,
-    );
+    frame.render_widget(Paragraph::new(hint(&hint_line(Place::Marks))), help);
     if app.marks.is_empty() {
         frame.render_widget(
             Paragraph::new("No marks yet: press m on an event to mark it."),
@@ -137,14 +134,15 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
                 ])),
             }
             let unknown = matches!(state, crate::model::group::GroupState::Unknown(_));
-            lines.push(hint(&format!(
-                "Enter commit  {}Esc back to the groups",
-                match (unknown, allow_unknown) {
-                    (false, _) => "",
-                    (true, false) => "Tab allow unknown state (now: refused)  ",
-                    (true, true) => "Tab allow unknown state (now: allowed)  ",
-                }
-            )));
+            let tab = keys_for(&[Action::NextPane], true);
+            lines.push(hint(&match (unknown, allow_unknown) {
+                (false, _) => hint_line(Place::Commit),
+                (true, now) => format!(
+                    "{}  {tab} allow unknown state (now: {})",
+                    hint_line(Place::Commit),
+                    if *now { "allowed" } else { "refused" }
+                ),
+            }));
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         }
         RewindStep::Executing { group } => frame.render_widget(
@@ -172,14 +170,14 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
                 text::clean(&crate::kafka::rewind::undo_command(&done.group, &done.topic, &done.undo_file, done.allow_unknown))
             )));
             lines.push(Line::raw(""));
-            lines.push(hint("Esc close"));
+            lines.push(hint(&hint_line(Place::Outcome)));
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         }
         RewindStep::Failed(e) => frame.render_widget(
             Paragraph::new(vec![
                 Line::styled(format!("✗ {}", text::clean(e)), theme::error()),
                 Line::raw(""),
-                hint("Esc back to the groups"),
+                hint(&hint_line(Place::Failed)),
             ])
             .wrap(Wrap { trim: false }),
             inner,
@@ -189,10 +187,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
 
 fn draw_pick_group(frame: &mut Frame, area: Rect, dialog: &RewindDialog) {
     let [list, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    frame.render_widget(
-        Paragraph::new(hint("j/k choose a group  Enter see the plan  Esc close")),
-        help,
-    );
+    frame.render_widget(Paragraph::new(hint(&hint_line(Place::PickGroup))), help);
     let message = match &dialog.groups {
         None => Some("Loading the consumer groups…".to_owned()),
         Some(Err(e)) => Some(text::clean(e)),
@@ -379,6 +374,6 @@ fn draw_compensate(frame: &mut Frame, area: Rect, app: &App, dialog: &Compensate
             Span::raw("█"),
         ])),
     }
-    lines.push(hint("Enter produce  Esc close"));
+    lines.push(hint(&hint_line(Place::Produce)));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

@@ -15,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Table};
 use ratatui::Frame;
 
-use crate::app::{App, Input, Screen};
+use crate::app::{hint_line, App, Input, Place, Screen};
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -78,12 +78,12 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
             Line::from(Span::styled(text::clean(&app.status), theme::warning()))
         }
         None => {
-            let hints = match app.screen {
-                Screen::Topics => "j/k move  Enter open  / filter  : command  R reload  ? help  q quit",
-                Screen::Events => "j/k move  Enter stream  Tab pane  / search  n/N match  m mark  ' marks  r rewind  Esc back  ? help",
-                Screen::Stream(_) => "h/l step  Tab aggregates  / filter  s skip  d diff  S snapshot  m mark  r rewind  c compensate  Esc back  ? help",
-                Screen::Groups => "j/k move  R reload  Esc back  ? help  q quit",
-            };
+            let hints = hint_line(match app.screen {
+                Screen::Topics => Place::Topics,
+                Screen::Events => Place::Events,
+                Screen::Stream(_) => Place::Stream,
+                Screen::Groups => Place::Groups,
+            });
             Line::from(Span::styled(hints, theme::dim()))
         }
     };
