@@ -1,7 +1,11 @@
 //! The TUI's state machine: keys become `Action`s, `update` changes the state and
 //! returns `Command`s for the worker, whose `Msg`s are applied back. No I/O here.
 
+mod compensate;
+mod groups;
 mod keys;
+mod marks;
+mod overlay;
 mod rewind;
 mod run;
 mod stream;
@@ -11,8 +15,11 @@ pub mod worker;
 use crate::config::Config;
 use crate::model::{Event, TopicInfo};
 
+pub use compensate::CompensateDialog;
+pub use groups::GroupsView;
 pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
-pub use rewind::{CompensateDialog, GroupsView, Overlay, RewindDialog, RewindStep, Rewound};
+pub use overlay::Overlay;
+pub use rewind::{RewindDialog, RewindStep, Rewound};
 pub use run::run;
 pub use stream::{AggregatesView, StreamView};
 

@@ -1,0 +1,114 @@
+//! Marks: events the user marked (kept per cluster), the cursor they are taken from, and
+//! the marks list.
+
+use super::{Action, App, Command, Overlay, Screen};
+use crate::model::mark::{self, Mark};
+use crate::model::{Coord, Event};
+
+impl App {
+    /// Where the cursor is in the topic's index, on the Events or Stream screen.
+    pub fn current_index(&self) -> Option<usize> {
+        match self.screen {
+            Screen::Stream(_) => self.stream().and_then(|s| s.indices.get(s.cursor).copied()),
+            Screen::Events => {
+                (self.events.selected < self.events.len()).then_some(self.events.selected)
+            }
+            _ => None,
+        }
+    }
+
+    /// The event under the cursor, when its payload is in memory.
+    pub fn current_event(&self) -> Option<std::rc::Rc<Event>> {
+        self.events.event(self.current_index()?).cloned()
+    }
+
+    /// A mark for the event under the cursor (from the index: no payload needed).
+    pub(super) fn current_mark(&self) -> Option<Mark> {
+        let e = self.events.index.get(self.current_index()?);
+        Some(Mark::at(&self.events.topic, &e))
+    }
+
+    /// Whether the event at this coordinate of the open topic is marked.
+    pub fn is_marked(&self, at: Coord) -> bool {
+        self.marks
+            .iter()
+            .any(|m| m.topic == self.events.topic && m.coord() == at)
+    }
+
+    pub(super) fn save_marks(&self) -> Vec<Command> {
+        match &self.marks_file {
+            Some(path) => vec![Command::SaveMarks {
+                path: path.clone(),
+                text: mark::to_text(&self.marks),
+            }],
+            None => vec![],
+        }
+    }
+
+    pub(super) fn toggle_mark(&mut self) -> Vec<Command> {
+        let Some(m) = self.current_mark() else {
+            self.status = "no event here to mark".into();
+            return vec![];
+        };
+        let label = format!("{} {} {}", m.coord(), m.event_type, m.aggregate);
+        self.status = match mark::toggle(&mut self.marks, m) {
+            true => format!("marked {label} (' lists marks, r rewinds a group to it)"),
+            false => format!("unmarked {label}"),
+        };
+        self.save_marks()
+    }
+
+    pub(super) fn update_marks(&mut self, selected: usize, action: Action) -> Vec<Command> {
+        let last = self.marks.len().saturating_sub(1);
+        let selected = match action {
+            Action::Back | Action::ShowMarks | Action::Quit | Action::Cancel => return vec![],
+            Action::MoveDown => (selected + 1).min(last),
+            Action::MoveUp => selected.saturating_sub(1),
+            Action::First => 0,
+            Action::Last => last,
+            Action::Delete if !self.marks.is_empty() => {
+                let m = self.marks.remove(selected.min(last));
+                self.status = format!("unmarked {} {}", m.coord(), m.event_type);
+                self.overlay = Some(Overlay::Marks {
+                    selected: selected.min(self.marks.len().saturating_sub(1)),
+                });
+                return self.save_marks();
+            }
+            Action::Rewind => match self.marks.get(selected).cloned() {
+                Some(m) => return self.start_rewind(m),
+                None => selected,
+            },
+            Action::Open | Action::StepForward => match self.marks.get(selected).cloned() {
+                Some(m) => return self.jump_to(m),
+                None => selected,
+            },
+            _ => selected,
+        };
+        self.overlay = Some(Overlay::Marks { selected });
+        vec![]
+    }
+
+    /// Opens the marked event in its aggregate's stream, loading its topic if needed.
+    pub(super) fn jump_to(&mut self, m: Mark) -> Vec<Command> {
+        if self.events.topic == m.topic && self.events.done {
+            self.show_coord(&m.topic, m.coord());
+            return vec![];
+        }
+        let commands = self.open_topic(&m.topic);
+        self.pending_jump = Some(m.coord());
+        commands
+    }
+
+    /// Opens the stream at a coordinate of the loaded topic.
+    pub(super) fn show_coord(&mut self, topic: &str, at: Coord) {
+        let found = self.events.index.iter().position(|e| e.coord() == at);
+        match found {
+            Some(i) => {
+                let aggregate = self.events.index.get(i).aggregate().to_owned();
+                self.events.selected = i;
+                self.open_stream(&aggregate, Some(i));
+            }
+            None => self.status = format!("{topic} {at} is no longer in the topic"),
+        }
+    }
+}
