@@ -307,3 +307,165 @@ proptest! {
         }
     }
 }
+
+// The TUI draws every screen, whatever the records and wherever the keys took it.
+
+/// A timestamp: the edges of i64 and of the calendar, or anything.
+fn timestamp() -> impl Strategy<Value = Option<i64>> {
+    prop_oneof![
+        Just(None),
+        prop::sample::select(vec![
+            i64::MIN,
+            i64::MAX,
+            -1,
+            0,
+            10_i64.pow(16),
+            253_402_300_800_000,
+            1 << 62,
+            -(1 << 62),
+        ])
+        .prop_map(Some),
+        any::<i64>().prop_map(Some),
+        (1_700_000_000_000i64..1_800_000_000_000).prop_map(Some),
+    ]
+}
+
+/// A value: JSON of the domain (sometimes the reducer's error), any JSON, any bytes,
+/// nothing, empty, or huge.
+fn payload() -> impl Strategy<Value = Option<Vec<u8>>> {
+    prop_oneof![
+        4 => ("[ab]", prop::option::of(any::<i32>()), json_value()).prop_map(|(id, n, data)| {
+            let n = n.map_or(json!("not a number"), Value::from);
+            Some(json!({"id": id, "type": "T", "n": n, "data": data}).to_string().into_bytes())
+        }),
+        1 => json_value().prop_map(|v| Some(v.to_string().into_bytes())),
+        1 => prop::collection::vec(any::<u8>(), 0..64).prop_map(Some),
+        1 => Just(None),
+        1 => Just(Some(vec![])),
+        1 => (0usize..60_000).prop_map(|n| Some(json!({"id": "a", "type": "T", "blob": "ü\u{1b}".repeat(n / 2)}).to_string().into_bytes())),
+    ]
+}
+
+type Record = (
+    Option<i64>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Vec<(String, Vec<u8>)>,
+);
+
+fn record() -> impl Strategy<Value = Record> {
+    (
+        timestamp(),
+        prop::option::of(prop::collection::vec(any::<u8>(), 0..24)),
+        payload(),
+        prop::collection::vec(
+            (
+                "[a-z\\x00-\\x1f]{0,6}",
+                prop::collection::vec(any::<u8>(), 0..12),
+            ),
+            0..3,
+        ),
+    )
+}
+
+fn action() -> impl Strategy<Value = kafka_rewind::app::Action> {
+    use kafka_rewind::app::Action::*;
+    prop::sample::select(vec![
+        MoveDown,
+        MoveUp,
+        PageDown,
+        PageUp,
+        First,
+        Last,
+        Open,
+        Open,
+        Back,
+        NextPane,
+        StepForward,
+        StepForward,
+        StepBack,
+        ToggleSkip,
+        ToggleDiff,
+        ToggleSnapshotStart,
+        Mark,
+        ShowMarks,
+        Rewind,
+        Compensate,
+        ToggleHelp,
+        Follow,
+        StartFilter,
+        Type('a'),
+        Type('é'),
+        Erase,
+        Submit,
+        Cancel,
+        NextMatch,
+        PrevMatch,
+        StartCommand,
+        Delete,
+    ])
+}
+
+fn drawn(app: &kafka_rewind::app::App, width: u16, height: u16) -> String {
+    let backend = ratatui::backend::TestBackend::new(width, height);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    terminal.draw(|f| kafka_rewind::ui::draw(f, app)).unwrap();
+    terminal.backend().to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn every_screen_draws_any_records_at_any_size_after_any_keys(
+        records in prop::collection::vec(record(), 1..40),
+        actions in prop::collection::vec(action(), 0..40),
+        size in prop::sample::select(vec![(40u16, 12u16), (41, 13), (60, 20), (80, 24), (140, 30), (220, 60)]),
+    ) {
+        use kafka_rewind::app::{App, Msg};
+        use kafka_rewind::config::Config;
+        let config = Config::parse(
+            "[[topics]]\nname = \"t\"\naggregate = \".id\"\n[topics.reducers]\nT = \"(. // {n: 0}) | .n += $event.n\"\n[topics.compensation_templates]\nT = \"{type: \\\"U\\\", id: $event.id}\"\n",
+            std::path::Path::new("rewind.toml"),
+        )
+        .unwrap();
+        let rules = config.rules_for("t");
+        let mut app = App::new("127.0.0.1:9092".into(), config);
+        let _ = app.start();
+        app.apply(Msg::Topics(Ok(vec![kafka_rewind::model::TopicInfo {
+            name: "t".into(),
+            partitions: vec![kafka_rewind::model::PartitionInfo { partition: 0, low: 0, high: records.len() as i64 }],
+        }])));
+        let _ = app.update(kafka_rewind::app::Action::Open);
+        let events: Vec<Event> = records
+            .iter()
+            .enumerate()
+            .map(|(i, (timestamp, key, value, headers))| {
+                let raw = RawRecord {
+                    topic: "t",
+                    partition: 0,
+                    offset: i as i64,
+                    timestamp: *timestamp,
+                    key: key.as_deref(),
+                    headers: headers.iter().map(|(k, v)| (k.as_str(), Some(v.as_slice()))).collect(),
+                    value: value.as_deref(),
+                };
+                Event::decode(&raw, &rules)
+            })
+            .collect();
+        // Half the topic arrives, the screens are drawn while it loads, then the rest.
+        let half = events.len() / 2;
+        app.apply(Msg::Events { generation: 1, events: events[..half].to_vec() });
+        drawn(&app, 40, 12);
+        app.apply(Msg::Events { generation: 1, events: events[half..].to_vec() });
+        app.apply(Msg::Loaded { generation: 1, result: Ok(()) });
+        for action in actions {
+            let _ = app.update(action);
+            while app.tick() {}
+            let (width, height) = size;
+            let text = drawn(&app, width, height);
+            prop_assert!(!text.contains('\u{1b}'), "an escape reached the screen");
+            drawn(&app, 40, 12);
+        }
+    }
+}
