@@ -187,9 +187,12 @@ pub enum Place {
     Failed,
 }
 
+/// One hint: the actions (their first keys are shown) and what they do, in a word.
+type Hint = (&'static [Action], &'static str);
+
 /// What each hint line offers, by action and in a word or two; the keys are the
 /// keymap's (`keys_for`).
-const HINTS: &[(Place, &[(&[Action], &str)])] = &[
+const HINTS: &[(Place, &[Hint])] = &[
     (
         Place::Topics,
         &[
