@@ -109,13 +109,17 @@ pub fn selectable(table: Table<'_>) -> Table<'_> {
         .highlight_symbol("▶ ")
 }
 
-/// `MM-DD HH:MM:SS` in UTC: enough to tell events apart in a list.
+/// `MM-DD HH:MM:SS` in UTC: enough to tell events apart in a list, and 14 columns wide
+/// like every short form.
 pub fn short_time(ms: i64) -> String {
     use chrono::Datelike;
     match chrono::DateTime::from_timestamp_millis(ms) {
         Some(t) if (0..=9999).contains(&t.year()) => t.format("%m-%d %H:%M:%S").to_string(),
-        // Past the calendar a short form can show (or chrono's range): the raw number.
-        _ => format!("{ms}ms"),
+        // Past the calendar a short form can show (or chrono's range): the number in
+        // milliseconds, in scientific notation when it would not fit (a column that cut
+        // it would show another number). The event pane shows it whole.
+        _ if ms.unsigned_abs() < 10_u64.pow(12) => format!("{ms}ms"),
+        _ => format!("{:.3e}ms", ms as f64),
     }
 }
 
@@ -135,8 +139,9 @@ mod tests {
     fn any_timestamp_has_a_short_form() {
         assert_eq!(short_time(0), "01-01 00:00:00");
         assert_eq!(short_time(-1), "12-31 23:59:59");
-        assert_eq!(short_time(253_402_300_800_000), "253402300800000ms");
-        assert_eq!(short_time(10_i64.pow(16)), "10000000000000000ms");
+        assert_eq!(short_time(253_402_300_800_000), "2.534e14ms");
+        assert_eq!(short_time(10_i64.pow(16)), "1.000e16ms");
+        assert_eq!(short_time(i64::MIN), "-9.223e18ms");
         for ms in [
             i64::MIN,
             i64::MIN + 1,
@@ -145,7 +150,8 @@ mod tests {
             -(1 << 62),
             -62_167_219_200_001,
         ] {
-            assert!(short_time(ms).ends_with("ms"), "{ms}: {}", short_time(ms));
+            let short = short_time(ms);
+            assert!(short.ends_with("ms") && short.len() <= 14, "{ms}: {short}");
         }
     }
 }

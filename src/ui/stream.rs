@@ -12,17 +12,33 @@ use crate::app::{App, StreamView};
 use crate::model::index::Indexed;
 use crate::model::position::format_time;
 
+/// Below this width the aggregates and the timeline share one column: the one with
+/// focus is shown (Tab switches).
+const THREE_COLUMNS: u16 = 120;
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
-    let [aggregates, timeline, right] = Layout::horizontal([
-        Constraint::Length(34),
-        Constraint::Length(46),
-        Constraint::Min(30),
-    ])
-    .areas(area);
+    let right = if area.width >= THREE_COLUMNS {
+        let [aggregates, timeline, right] = Layout::horizontal([
+            Constraint::Length(34),
+            Constraint::Length(46),
+            Constraint::Min(30),
+        ])
+        .areas(area);
+        draw_aggregates(frame, aggregates, app);
+        draw_timeline(frame, timeline, app, view);
+        right
+    } else {
+        let [list, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(area);
+        match app.aggregates.focused {
+            true => draw_aggregates(frame, list, app),
+            false => draw_timeline(frame, list, app, view),
+        }
+        right
+    };
     let [event, state] =
         Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(right);
-    draw_aggregates(frame, aggregates, app);
-    draw_timeline(frame, timeline, app, view);
     draw_event(frame, event, app, view);
     state_pane::draw(frame, state, view);
 }
@@ -119,7 +135,7 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
             };
             Row::new(vec![
                 Cell::from(i.to_string()),
-                Cell::from(e.timestamp().map(short_time).unwrap_or_default()),
+                Cell::from(e.timestamp().map(short_time).unwrap_or_else(|| "-".into())),
                 Cell::from(text::clean(e.event_type())),
                 Cell::from(markers(app, view, i, &e)),
             ])
