@@ -32,18 +32,25 @@ fn uncached() -> Config {
     .unwrap()
 }
 
-#[test]
-fn a_search_fetches_the_match_it_moves_to() {
-    let cluster = mock(&[("t", 1)]);
+/// The TUI on topic `t` of `cluster` (40 records), loaded, with no payload kept.
+fn opened(cluster: &Mock, timeout: Option<Duration>) -> Driver {
     produce(&cluster.bootstrap_servers(), &records("t", 40));
     let conn = Connection {
         brokers: cluster.bootstrap_servers(),
+        timeout,
         ..Connection::default()
     };
     let mut d = Driver::start(conn, uncached());
     d.wait("topics", |a| !a.topics.all.is_empty());
     d.act(Action::Open);
     d.wait("the topic", |a| a.events.done);
+    d
+}
+
+#[test]
+fn a_search_fetches_the_match_it_moves_to() {
+    let cluster = mock(&[("t", 1)]);
+    let mut d = opened(&cluster, None);
     d.act(Action::StartFilter);
     for c in "k7".chars() {
         d.act(Action::Type(c));
@@ -64,16 +71,7 @@ fn a_search_fetches_the_match_it_moves_to() {
 #[test]
 fn a_failed_read_is_said_and_not_waited_for() {
     let cluster = mock(&[("t", 1)]);
-    produce(&cluster.bootstrap_servers(), &records("t", 40));
-    let conn = Connection {
-        brokers: cluster.bootstrap_servers(),
-        timeout: Some(Duration::from_millis(800)),
-        ..Connection::default()
-    };
-    let mut d = Driver::start(conn, uncached());
-    d.wait("topics", |a| !a.topics.all.is_empty());
-    d.act(Action::Open);
-    d.wait("the topic", |a| a.events.done);
+    let mut d = opened(&cluster, Some(Duration::from_millis(800)));
     cluster.broker_down(1).unwrap();
     d.act(Action::Last);
     d.act(Action::Open); // the stream of the last event: its payloads must be read
@@ -158,15 +156,7 @@ fn leaving_the_events_screen_stops_the_load_and_the_follow() {
 #[test]
 fn one_client_serves_the_topics_the_load_and_every_fetch() {
     let cluster = mock(&[("t", 1)]);
-    produce(&cluster.bootstrap_servers(), &records("t", 40));
-    let conn = Connection {
-        brokers: cluster.bootstrap_servers(),
-        ..Connection::default()
-    };
-    let mut d = Driver::start(conn, uncached());
-    d.wait("topics", |a| !a.topics.all.is_empty());
-    d.act(Action::Open);
-    d.wait("the topic", |a| a.events.done);
+    let mut d = opened(&cluster, None);
     // No payload is kept: each step reads its event again.
     for _ in 0..25 {
         d.act(Action::MoveDown);
