@@ -43,7 +43,11 @@ fn bench(c: &mut Criterion) {
     project(c, "projection_100k", &events, in_process);
     // The same reducers in the isolated worker process (issue 6): the cost of isolation.
     let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_rewind"));
-    let isolated: Rc<dyn Fold> = Rc::new(Isolated::new(exe, programs(), Duration::from_secs(2)));
+    let isolated: Rc<dyn Fold> = Rc::new(Isolated::new(
+        exe,
+        kafka_rewind::model::reducer::Logic::reducers(programs()),
+        Duration::from_secs(2),
+    ));
     project(c, "projection_100k_isolated", &events, isolated);
 }
 

@@ -117,6 +117,27 @@ pub enum CliCommand {
     },
     /// Plan a rewind of a group's committed offsets on a topic; apply it with --execute.
     Reset(ResetArgs),
+    /// Fold every aggregate of a topic and report those where an invariant breaks or a
+    /// reducer fails: a JSON line each (the first such event and the state after it).
+    Check {
+        #[command(flatten)]
+        scope: LabScope,
+        /// Exit with status 3 when anything was found.
+        #[arg(long)]
+        fail: bool,
+    },
+    /// Fold every aggregate with the current config and with a candidate (FILE's entry
+    /// for the topic: reducers, upcasters, invariants) and print those whose state differs.
+    Replay {
+        #[command(flatten)]
+        scope: LabScope,
+        /// The candidate: a rewind.toml with a [[topics]] entry for the topic.
+        #[arg(long, value_name = "FILE")]
+        with: std::path::PathBuf,
+        /// Stop both folds at this RFC 3339 time (default: the end).
+        #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
+        at: Option<i64>,
+    },
     /// Draft the compensating event for an event from the topic's compensation_templates;
     /// produce it with --execute.
     Compensate {
@@ -128,6 +149,38 @@ pub enum CliCommand {
         #[arg(long)]
         execute: bool,
     },
+}
+
+/// What `check` and `replay` fold.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LabScope {
+    pub topic: String,
+    /// Only this aggregate.
+    #[arg(long)]
+    pub aggregate: Option<String>,
+    /// Only these partitions (where aggregates are keyed by the record key each
+    /// partition is self-contained: split a big topic across machines by partition).
+    #[arg(long, value_name = "P[,P…]", value_delimiter = ',')]
+    pub partition: Option<Vec<i32>>,
+    /// Count only flags of events at or after this RFC 3339 time (folds still start at
+    /// the first event).
+    #[arg(long, value_parser = parse_time_arg)]
+    pub since: Option<i64>,
+    /// Fold only events at or before this RFC 3339 time.
+    #[arg(long, value_parser = parse_time_arg)]
+    pub until: Option<i64>,
+}
+
+impl LabScope {
+    pub fn scope(&self) -> crate::commands::lab::Scope<'_> {
+        crate::commands::lab::Scope {
+            topic: &self.topic,
+            aggregate: self.aggregate.as_deref(),
+            since: self.since,
+            until: self.until,
+            partitions: self.partition.clone(),
+        }
+    }
 }
 
 /// Arguments of `rewind reset` (kafka-consumer-groups.sh --reset-offsets semantics).

@@ -110,6 +110,12 @@ pub struct TopicConfig {
     pub compensation_templates: BTreeMap<String, String>,
     #[serde(default)]
     pub reducers: BTreeMap<String, String>,
+    /// jq per `"Type@version"`: the event one version up.
+    #[serde(default)]
+    pub upcasters: BTreeMap<String, String>,
+    /// Named jq predicates on the state after each event.
+    #[serde(default)]
+    pub invariants: BTreeMap<String, String>,
     /// auto (default) | json | avro | protobuf | json_schema | text | bytes
     pub value_format: Option<String>,
     pub key_format: Option<String>,
@@ -240,7 +246,7 @@ impl Config {
             topic.base = Some(base.clone());
         }
         for (i, topic) in config.topics.iter().enumerate() {
-            crate::model::reducer::Reducers::compile(&topic.reducers).map_err(|e| {
+            crate::model::reducer::Reducers::compile_logic(&topic.logic()).map_err(|e| {
                 anyhow::anyhow!(
                     "config {}: topics[{i}] ({}): {e}",
                     path.display(),
@@ -355,16 +361,28 @@ impl Config {
         &self,
         topic: &str,
     ) -> Result<std::rc::Rc<dyn crate::model::reducer::Fold>> {
-        let programs = self
-            .topic(topic)
-            .map(|t| t.reducers.clone())
-            .unwrap_or_default();
+        self.fold_for(&self.logic_for(topic))
+    }
+
+    /// A topic's reducers, upcasters, invariants and version path (none configured: the
+    /// default reducer only).
+    pub fn logic_for(&self, topic: &str) -> crate::model::reducer::Logic {
+        self.topic(topic)
+            .map(TopicConfig::logic)
+            .unwrap_or_default()
+    }
+
+    /// The fold of some logic, isolated as `reducers_for` says.
+    pub fn fold_for(
+        &self,
+        logic: &crate::model::reducer::Logic,
+    ) -> Result<std::rc::Rc<dyn crate::model::reducer::Fold>> {
         let budget = self.limits.reducer_ms.map_or(
             crate::isolation::DEFAULT_BUDGET,
             std::time::Duration::from_millis,
         );
-        crate::isolation::folder(&programs, budget)
-            .map_err(|e| anyhow::anyhow!("config {}: topic `{topic}`: {e}", self.describe_path()))
+        crate::isolation::folder(logic, budget)
+            .map_err(|e| anyhow::anyhow!("config {}: {e}", self.describe_path()))
     }
 
     /// The compiled compensation templates for a topic (none when it has none).
@@ -471,6 +489,15 @@ impl Config {
 
 impl TopicConfig {
     /// How to read this topic's snapshots, if it has any (`.state` and `.version` by default).
+    pub fn logic(&self) -> crate::model::reducer::Logic {
+        crate::model::reducer::Logic {
+            reducers: self.reducers.clone(),
+            upcasters: self.upcasters.clone(),
+            invariants: self.invariants.clone(),
+            version: self.version.clone(),
+        }
+    }
+
     pub fn snapshot_rules(&self) -> Result<Option<crate::model::snapshot::SnapshotRules>> {
         let Some(s) = &self.snapshots else {
             return Ok(None);

@@ -9,7 +9,7 @@
 //! before it.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -19,7 +19,7 @@ use std::time::Duration;
 use jaq_json::Val;
 use serde::Deserialize;
 
-use crate::model::reducer::{parse_val, Fold, Folded, Reducers, Step};
+use crate::model::reducer::{parse_val, Fold, Folded, Logic, Reducers, Step};
 
 /// The hidden argument that makes `rewind` a reducer worker.
 pub const WORKER_ARG: &str = "__reducers";
@@ -41,20 +41,17 @@ pub fn enable(exe: PathBuf) {
 
 /// The fold for a topic's reducer programs: isolated when enabled (the worker compiles
 /// them; the config already checked they compile), else compiled here, in process.
-pub fn folder(
-    programs: &BTreeMap<String, String>,
-    budget: Duration,
-) -> anyhow::Result<std::rc::Rc<dyn Fold>> {
+pub fn folder(logic: &Logic, budget: Duration) -> anyhow::Result<std::rc::Rc<dyn Fold>> {
     Ok(match EXECUTABLE.get() {
-        Some(exe) => std::rc::Rc::new(Isolated::new(exe.clone(), programs.clone(), budget)),
-        None => std::rc::Rc::new(Reducers::compile(programs)?),
+        Some(exe) => std::rc::Rc::new(Isolated::new(exe.clone(), logic.clone(), budget)),
+        None => std::rc::Rc::new(Reducers::compile_logic(logic)?),
     })
 }
 
 /// Reducers running in a worker process.
 pub struct Isolated {
     exe: PathBuf,
-    programs: BTreeMap<String, String>,
+    logic: Logic,
     budget: Duration,
     worker: RefCell<Option<ReducerProcess>>,
     /// Streams dropped since the last request, for the worker to drop too.
@@ -139,14 +136,19 @@ struct Reply {
     #[serde(default)]
     errors: Vec<(usize, String)>,
     #[serde(default)]
+    violations: Vec<(usize, Vec<String>)>,
+    /// The positions whose upcast value follows the state, a line each.
+    #[serde(default)]
+    upcasts: Vec<usize>,
+    #[serde(default)]
     ready: Option<bool>,
 }
 
 impl Isolated {
-    pub fn new(exe: PathBuf, programs: BTreeMap<String, String>, budget: Duration) -> Isolated {
+    pub fn new(exe: PathBuf, logic: Logic, budget: Duration) -> Isolated {
         Isolated {
             exe,
-            programs,
+            logic,
             budget,
             worker: RefCell::new(None),
             forgotten: RefCell::new(Vec::new()),
@@ -191,7 +193,7 @@ impl Isolated {
             },
             stderr,
         };
-        let hello = serde_json::json!({ "programs": self.programs }).to_string();
+        let hello = serde_json::json!({ "logic": self.logic }).to_string();
         writeln!(worker.stdin, "{hello}")
             .and_then(|()| worker.stdin.flush())
             .map_err(|e| format!("cannot talk to the reducer worker: {e}"))?;
@@ -210,8 +212,9 @@ impl Isolated {
         }
     }
 
-    /// Sends one run of steps and reads the answer within `budget`.
-    fn run(&self, state: &Val, steps: &[Step<'_>], budget: Duration) -> Result<Folded, Broken> {
+    /// Sends runs of steps (each onto its own state) in one request and reads the
+    /// answers within `budget`.
+    fn run(&self, runs: &[(&Val, &[Step<'_>])], budget: Duration) -> Result<Vec<Folded>, Broken> {
         let mut slot = self.worker.borrow_mut();
         if slot.is_none() {
             *slot = Some(self.start().map_err(|reason| Broken { reason })?);
@@ -221,12 +224,12 @@ impl Isolated {
         for stream in &forget {
             worker.known.remove(stream);
         }
-        // A request is lines: a header, the state, then for each event the worker has
-        // not seen yet its header, value and `$meta`. Values are jaq's JSON text (one
-        // line each; big integers keep their digits).
+        // A request is lines: a header, each run's state, then for each event the
+        // worker has not seen yet its header, value and `$meta`. Values are jaq's JSON
+        // text (one line each; big integers keep their digits).
         let mut fresh = String::new();
         let mut new = 0;
-        for s in steps {
+        for s in runs.iter().flat_map(|(_, steps)| steps.iter()) {
             if worker.known.entry(s.stream).or_default().insert(s.index) {
                 new += 1;
                 let head =
@@ -234,36 +237,25 @@ impl Isolated {
                 fresh.push_str(&format!("{head}\n{}\n{}\n", s.event, s.meta));
             }
         }
-        let order: Vec<(u64, usize)> = steps.iter().map(|s| (s.stream, s.index)).collect();
-        let head = serde_json::json!({"forget": forget, "new": new, "steps": order});
-        let request = format!("{head}\n{state}\n{fresh}");
+        let order: Vec<Vec<(u64, usize)>> = runs
+            .iter()
+            .map(|(_, steps)| steps.iter().map(|s| (s.stream, s.index)).collect())
+            .collect();
+        let head = serde_json::json!({"forget": forget, "new": new, "runs": order});
+        let mut request = format!("{head}\n");
+        for (state, _) in runs {
+            request.push_str(&format!("{state}\n"));
+        }
+        request.push_str(&fresh);
         let sent = worker
             .stdin
             .write_all(request.as_bytes())
             .and_then(|()| worker.stdin.flush());
-        let result = match sent {
-            Err(e) => Err(format!("the reducer worker stopped listening ({e})")),
-            Ok(()) => match worker.stdout.line(budget) {
-                Ok(line) => match serde_json::from_str::<Reply>(&line) {
-                    Ok(Reply {
-                        err: None, errors, ..
-                    }) => match worker.stdout.line(budget) {
-                        Ok(end) => match crate::model::reducer::parse_val(&end) {
-                            Some(state) => Ok(Folded {
-                                state,
-                                errors: errors
-                                    .into_iter()
-                                    .filter_map(|(i, e)| Some((steps.get(i)?.index, e)))
-                                    .collect(),
-                            }),
-                            None => Err(format!("the reducer worker answered `{end}`")),
-                        },
-                        Err(_) => {
-                            Err("the reducer worker stopped halfway through its answer".to_owned())
-                        }
-                    },
-                    _ => Err(format!("the reducer worker answered `{line}`")),
-                },
+        let deadline = std::time::Instant::now() + budget;
+        let line = |worker: &mut ReducerProcess| -> Result<String, String> {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match worker.stdout.line(left) {
+                Ok(line) => Ok(line),
                 Err(NoLine::Timeout) => Err(format!(
                     "the reducer ran longer than {} ms and was stopped",
                     self.budget.as_millis()
@@ -274,13 +266,79 @@ impl Isolated {
                     let said = worker.stderr.lock().expect("stderr").trim().to_owned();
                     Err(crash_reason(&said))
                 }
-            },
+            }
+        };
+        let mut answers = Vec::with_capacity(runs.len());
+        let result = match sent {
+            Err(e) => Err(format!("the reducer worker stopped listening ({e})")),
+            Ok(()) => (|| {
+                for (_, steps) in runs {
+                    let head = line(worker)?;
+                    let reply = match serde_json::from_str::<Reply>(&head) {
+                        Ok(reply @ Reply { err: None, .. }) => reply,
+                        _ => return Err(format!("the reducer worker answered `{head}`")),
+                    };
+                    let end = line(worker)?;
+                    let state = parse_val(&end)
+                        .ok_or_else(|| format!("the reducer worker answered `{end}`"))?;
+                    let at = |i: usize| steps.get(i).map(|s| s.index);
+                    let mut upcasts = Vec::new();
+                    for i in reply.upcasts {
+                        let text = line(worker)?;
+                        let value = parse_val(&text)
+                            .ok_or_else(|| format!("the reducer worker answered `{text}`"))?;
+                        upcasts.extend(at(i).map(|index| (index, value)));
+                    }
+                    answers.push(Folded {
+                        state,
+                        errors: reply
+                            .errors
+                            .into_iter()
+                            .filter_map(|(i, e)| Some((at(i)?, e)))
+                            .collect(),
+                        violations: reply
+                            .violations
+                            .into_iter()
+                            .filter_map(|(i, v)| Some((at(i)?, v)))
+                            .collect(),
+                        upcasts,
+                    });
+                }
+                Ok(())
+            })(),
         };
         if result.is_err() {
             // The worker is no use any more: a fresh one starts for the next run.
             *slot = None;
         }
-        result.map_err(|reason| Broken { reason })
+        result.map(|()| answers).map_err(|reason| Broken { reason })
+    }
+
+    /// One run in one round trip; when that overruns or kills the worker, the run is
+    /// folded again one event at a time, each within the budget, so the culprit is
+    /// found and marked and the fold goes on from the state before it.
+    fn fold_carefully(&self, state: Val, steps: &[Step<'_>]) -> Folded {
+        if let Ok(mut folded) = self.run(&[(&state, steps)], self.budget) {
+            return folded.pop().expect("one answer per run");
+        }
+        let mut folded = Folded {
+            state,
+            ..Folded::default()
+        };
+        for step in steps {
+            let state = folded.state.clone();
+            match self.run(&[(&state, std::slice::from_ref(step))], self.budget) {
+                Ok(mut one) => {
+                    let one = one.pop().expect("one answer per run");
+                    folded.state = one.state;
+                    folded.errors.extend(one.errors);
+                    folded.violations.extend(one.violations);
+                    folded.upcasts.extend(one.upcasts);
+                }
+                Err(broken) => folded.errors.push((step.index, broken.reason)),
+            }
+        }
+        folded
     }
 }
 
@@ -289,33 +347,28 @@ impl Fold for Isolated {
         self.forgotten.borrow_mut().push(stream);
     }
 
-    /// Folds the whole run in one round trip. When that overruns or kills the worker,
-    /// the run is folded again one event at a time, each within the budget, so the
-    /// culprit is found and marked and the fold goes on from the state before it.
     fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded {
         if steps.is_empty() {
             return Folded {
                 state,
-                errors: vec![],
+                ..Folded::default()
             };
         }
-        // A run of fast events well within the budget; slow but honest ones fall back
-        // to the careful path below, which only costs time.
-        if let Ok(folded) = self.run(&state, steps, self.budget) {
+        self.fold_carefully(state, steps)
+    }
+
+    /// All runs in one round trip, with the budget of one run per 256 events; when
+    /// that fails, each run on its own (and, if need be, each event).
+    fn fold_many(&self, runs: Vec<(Val, Vec<Step<'_>>)>) -> Vec<Folded> {
+        let total: usize = runs.iter().map(|(_, s)| s.len()).sum();
+        let budget = self.budget * (1 + total / 256) as u32;
+        let refs: Vec<(&Val, &[Step<'_>])> = runs.iter().map(|(v, s)| (v, s.as_slice())).collect();
+        if let Ok(folded) = self.run(&refs, budget) {
             return folded;
         }
-        let mut state = state;
-        let mut errors = Vec::new();
-        for step in steps {
-            match self.run(&state, std::slice::from_ref(step), self.budget) {
-                Ok(folded) => {
-                    errors.extend(folded.errors);
-                    state = folded.state;
-                }
-                Err(broken) => errors.push((step.index, broken.reason)),
-            }
-        }
-        Folded { state, errors }
+        runs.into_iter()
+            .map(|(state, steps)| self.fold(state, &steps))
+            .collect()
     }
 }
 
@@ -337,17 +390,18 @@ fn crash_reason(stderr: &str) -> String {
 
 #[derive(Deserialize)]
 struct Hello {
-    programs: BTreeMap<String, String>,
+    logic: Logic,
 }
 
 #[derive(Deserialize)]
 struct RequestHead {
     #[serde(default)]
     forget: Vec<u64>,
-    /// How many events seen for the first time follow the state.
+    /// How many events seen for the first time follow the states.
     new: usize,
-    /// The run: stream and index of each event, in order.
-    steps: Vec<(u64, usize)>,
+    /// The runs: stream and index of each event, in order; each run's state follows
+    /// the header, a line each.
+    runs: Vec<Vec<(u64, usize)>>,
 }
 
 #[derive(Deserialize)]
@@ -369,7 +423,7 @@ pub fn serve() -> std::process::ExitCode {
         .next()
         .map(|l| l.map(|l| serde_json::from_str::<Hello>(&l)))
     {
-        Some(Ok(Ok(hello))) => match Reducers::compile(&hello.programs) {
+        Some(Ok(Ok(hello))) => match Reducers::compile_logic(&hello.logic) {
             Ok(r) => r,
             Err(e) => {
                 let _ = writeln!(out, "{}", serde_json::json!({ "err": e.to_string() }));
@@ -391,7 +445,10 @@ pub fn serve() -> std::process::ExitCode {
             let _ = writeln!(out, "{{\"err\":\"bad request\"}}");
             break;
         };
-        let Some(mut state) = next().as_deref().and_then(parse_val) else {
+        let states: Option<Vec<Val>> = (0..head.runs.len())
+            .map(|_| next().as_deref().and_then(parse_val))
+            .collect();
+        let Some(states) = states else {
             let _ = writeln!(out, "{{\"err\":\"bad state\"}}");
             break;
         };
@@ -415,19 +472,34 @@ pub fn serve() -> std::process::ExitCode {
                 .or_default()
                 .insert(h.index, (h.event_type, event, meta));
         }
-        let mut errors = Vec::new();
-        for (i, (stream, index)) in head.steps.iter().enumerate() {
-            let Some((kind, event, meta)) = events.get(stream).and_then(|s| s.get(index)) else {
-                errors.push((i, "the reducer worker lost this event".to_owned()));
-                continue;
+        let mut answer = String::new();
+        for (steps, state) in head.runs.iter().zip(states) {
+            let mut folded = Folded {
+                state,
+                ..Folded::default()
             };
-            match reducers.apply(kind, &state, event, meta) {
-                Ok(next) => state = next,
-                Err(e) => errors.push((i, e)),
+            for (i, (stream, index)) in steps.iter().enumerate() {
+                match events.get(stream).and_then(|s| s.get(index)) {
+                    Some((kind, event, meta)) => {
+                        let outcome = reducers.step(&folded.state, kind, event, meta);
+                        folded.record(i, outcome);
+                    }
+                    None => folded
+                        .errors
+                        .push((i, "the reducer worker lost this event".to_owned())),
+                }
+            }
+            let (at, values): (Vec<usize>, Vec<Val>) = folded.upcasts.into_iter().unzip();
+            let head = serde_json::json!({
+                "errors": folded.errors, "violations": folded.violations, "upcasts": at,
+            });
+            answer.push_str(&format!("{head}\n{}\n", folded.state));
+            for v in values {
+                answer.push_str(&format!("{v}\n"));
             }
         }
-        let errors = serde_json::json!({ "errors": errors });
-        if writeln!(out, "{errors}\n{state}")
+        if out
+            .write_all(answer.as_bytes())
             .and_then(|()| out.flush())
             .is_err()
         {

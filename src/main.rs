@@ -31,6 +31,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `rewind events … | head`: the reader has what it wanted.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // `check --fail` found something: said, and exit 3.
+        Err(e) if e.downcast_ref::<commands::lab::Found>().is_some() => {
+            eprintln!("{e}");
+            ExitCode::from(3)
+        }
         Err(e) => {
             let message = secrets::scrub(&format!("{e:#}")).into_owned();
             tracing::error!("{message}");

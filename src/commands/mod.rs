@@ -3,6 +3,7 @@
 mod compensate;
 mod events;
 mod groups;
+pub mod lab;
 mod progress;
 mod reset;
 mod state;
@@ -76,6 +77,14 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
         }
         Some(CliCommand::Snapshots { topic, aggregate }) => {
             state::snapshots(&conn, config, topic, aggregate, cli.global.output, out)
+        }
+        Some(CliCommand::Check { scope, fail }) => {
+            lab::check(&conn, config, &scope.scope(), *fail, output, out)
+        }
+        Some(CliCommand::Replay { scope, with, at }) => {
+            let mut lab_scope = scope.scope();
+            lab_scope.until = at.or(lab_scope.until);
+            lab::replay(&conn, config, &lab_scope, with, output, out)
         }
         Some(CliCommand::Demo { .. }) | None => {
             unreachable!("demo and the TUI are not printing commands")

@@ -7,6 +7,7 @@ pub mod event;
 pub mod extract;
 pub mod group;
 pub mod index;
+pub mod lab;
 pub mod mark;
 pub mod partitioner;
 pub mod plan;

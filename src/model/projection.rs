@@ -37,6 +37,10 @@ pub struct Projection {
     checkpoints: Vec<Val>,
     /// Reducer errors by event index, for every index folded so far.
     errors: BTreeMap<usize, String>,
+    /// Broken invariants by event index, for every index folded so far.
+    violations: BTreeMap<usize, Vec<String>>,
+    /// Values after their upcasters by event index, where one applied.
+    upcasts: BTreeMap<usize, Val>,
     /// The last state computed: (events folded, state), for cheap forward steps.
     last: Option<(usize, Val)>,
     /// Stored snapshots: version (how many events they include) → state.
@@ -79,6 +83,8 @@ impl Projection {
             skipped: BTreeSet::new(),
             checkpoints: Vec::new(),
             errors: BTreeMap::new(),
+            violations: BTreeMap::new(),
+            upcasts: BTreeMap::new(),
             last: None,
             snapshots: BTreeMap::new(),
             from_snapshot: false,
@@ -167,11 +173,15 @@ impl Projection {
         let folded = self.reducers.fold(state, &steps);
         for i in from..to {
             self.errors.remove(&i);
+            self.violations.remove(&i);
+            self.upcasts.remove(&i);
             if let Some(why) = &self.inputs[i].undecodable {
                 self.errors.insert(i, why.clone());
             }
         }
         self.errors.extend(folded.errors);
+        self.violations.extend(folded.violations);
+        self.upcasts.extend(folded.upcasts);
         folded.state
     }
 
@@ -289,6 +299,34 @@ impl Projection {
         self.errors.get(&index).map(String::as_str)
     }
 
+    /// The invariants the state after the event at `index` breaks, once folded.
+    pub fn violations_at(&self, index: usize) -> &[String] {
+        self.violations.get(&index).map_or(&[], Vec::as_slice)
+    }
+
+    /// The event's value after its upcasters, once folded, where one applied.
+    pub fn upcast_at(&self, index: usize) -> Option<Value> {
+        self.upcasts.get(&index).map(from_val)
+    }
+
+    /// Whether the event at `index` is flagged: a reducer error or a broken invariant.
+    pub fn flagged(&self, index: usize) -> bool {
+        self.errors.contains_key(&index) || self.violations.contains_key(&index)
+    }
+
+    /// The flagged events folded so far, in order.
+    pub fn flags(&self) -> Vec<usize> {
+        let mut all: Vec<usize> = self
+            .errors
+            .keys()
+            .chain(self.violations.keys())
+            .copied()
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     /// Skips or unskips an event (what-if): the fold goes on as if it were not there.
     /// A skip before a snapshot makes states after it come from replay again.
     pub fn toggle_skip(&mut self, index: usize) {
@@ -297,6 +335,8 @@ impl Projection {
         }
         self.checkpoints.truncate(index / CHECKPOINT_EVERY);
         self.errors.retain(|&i, _| i < index);
+        self.violations.retain(|&i, _| i < index);
+        self.upcasts.retain(|&i, _| i < index);
         self.last = None;
     }
 

@@ -29,11 +29,61 @@ pub struct Program {
     filter: Filter,
 }
 
-/// The reducers of one topic: by event type, the `*` fallback, and the default.
+/// A topic's logic as its programs' sources: what a fold needs, and what is sent to an
+/// isolated worker to compile there.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Logic {
+    /// `[topics.reducers]`: by event type, `*` the fallback.
+    #[serde(default)]
+    pub reducers: BTreeMap<String, String>,
+    /// `[topics.upcasters]`: by `"Type@version"`, the event one version up.
+    #[serde(default)]
+    pub upcasters: BTreeMap<String, String>,
+    /// `[topics.invariants]`: by name, predicates on the state after each event.
+    #[serde(default)]
+    pub invariants: BTreeMap<String, String>,
+    /// The `version` path (jq path or `header:NAME`); without it every event is v1.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+impl Logic {
+    /// Reducers only.
+    pub fn reducers(reducers: BTreeMap<String, String>) -> Logic {
+        Logic {
+            reducers,
+            ..Logic::default()
+        }
+    }
+}
+
+/// Upcasters chained at most this many times per event (a cycle is caught by the
+/// version check; this bounds a very long chain).
+const MAX_UPCASTS: usize = 64;
+
+/// The compiled logic of one topic: reducers by event type, the `*` fallback and the
+/// default; upcasters by type and version; invariants by name.
 pub struct Reducers {
     by_type: BTreeMap<String, Program>,
     fallback: Option<Program>,
     default: Program,
+    upcasters: BTreeMap<(String, i64), (String, Program)>,
+    invariants: Vec<(String, Program)>,
+    /// Reads an event value's version (1 when missing).
+    version: Option<Program>,
+}
+
+/// What one event did to the fold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The state after the event (unchanged when `error`).
+    pub state: Val,
+    /// Why the event left the state unchanged: its upcaster or reducer failed.
+    pub error: Option<String>,
+    /// The invariants the state after it breaks.
+    pub violations: Vec<String>,
+    /// The event's value after its upcasters, when one applied.
+    pub upcast: Option<Val>,
 }
 
 impl std::fmt::Debug for Reducers {
@@ -113,6 +163,55 @@ pub fn from_val(val: &Val) -> Value {
 impl Reducers {
     /// Compiles a topic's `[topics.reducers]` table; an error names the event type.
     pub fn compile(programs: &BTreeMap<String, String>) -> Result<Reducers, CompileError> {
+        Reducers::compile_logic(&Logic::reducers(programs.clone()))
+    }
+
+    /// Compiles a topic's logic; an error names the program (event type, `Type@version`
+    /// or invariant).
+    pub fn compile_logic(logic: &Logic) -> Result<Reducers, CompileError> {
+        let programs = &logic.reducers;
+        let mut upcasters = BTreeMap::new();
+        for (name, code) in &logic.upcasters {
+            let version = name
+                .rsplit_once('@')
+                .and_then(|(t, v)| Some((t.to_owned(), v.parse::<i64>().ok()?)))
+                .filter(|(t, _)| !t.is_empty());
+            let Some(at) = version else {
+                return Err(CompileError {
+                    what: "upcaster",
+                    event_type: name.clone(),
+                    message: "its name must be `Type@version`, e.g. `OrderCreated@1`".into(),
+                });
+            };
+            upcasters.insert(at, (name.clone(), compile_program("upcaster", name, code)?));
+        }
+        let invariants = logic
+            .invariants
+            .iter()
+            .map(|(name, code)| Ok((name.clone(), compile_program("invariant", name, code)?)))
+            .collect::<Result<_, CompileError>>()?;
+        let version = match logic.version.as_deref() {
+            _ if logic.upcasters.is_empty() => None,
+            None => None,
+            Some(path) => {
+                let read = match path.strip_prefix("header:") {
+                    Some(name) => format!("$meta.headers[{}]", Value::from(name)),
+                    None => path.to_owned(),
+                };
+                let code = format!(
+                    "({read}) as $v | if $v == null then 1 elif ($v | type) == \"string\" then ($v | tonumber) else $v end"
+                );
+                Some(compile_program("version path", path, &code)?)
+            }
+        };
+        let mut reducers = Reducers::compile_reducers(programs)?;
+        reducers.upcasters = upcasters;
+        reducers.invariants = invariants;
+        reducers.version = version;
+        Ok(reducers)
+    }
+
+    fn compile_reducers(programs: &BTreeMap<String, String>) -> Result<Reducers, CompileError> {
         let mut by_type = BTreeMap::new();
         let mut fallback = None;
         for (event_type, code) in programs {
@@ -127,7 +226,88 @@ impl Reducers {
             by_type,
             fallback,
             default: compile("(default)", DEFAULT_REDUCER)?,
+            upcasters: BTreeMap::new(),
+            invariants: Vec::new(),
+            version: None,
         })
+    }
+
+    /// The version of an event value (1 without a version path or value).
+    fn version_of(&self, value: &Val, meta: &Val) -> Result<f64, String> {
+        let Some(program) = &self.version else {
+            return Ok(1.0);
+        };
+        let v = program.run("version path", value, value, meta)?;
+        from_val(&v)
+            .as_f64()
+            .ok_or_else(|| format!("the version is `{v}`, not a number"))
+    }
+
+    /// The event's value after its upcasters (`None` when none applies), or why the
+    /// chain failed.
+    pub fn upcast(&self, event_type: &str, value: &Val, meta: &Val) -> Result<Option<Val>, String> {
+        if self.upcasters.is_empty() {
+            return Ok(None);
+        }
+        let mut version = self.version_of(value, meta)?;
+        let mut current: Option<Val> = None;
+        for _ in 0..MAX_UPCASTS {
+            let key = (event_type.to_owned(), version as i64);
+            let Some((name, program)) = self.upcasters.get(&key).filter(|_| version.fract() == 0.0)
+            else {
+                return Ok(current);
+            };
+            let input = current.as_ref().unwrap_or(value);
+            let output = program
+                .run("upcaster", input, input, meta)
+                .map_err(|e| format!("upcaster `{name}`: {e}"))?;
+            let next = self
+                .version_of(&output, meta)
+                .map_err(|e| format!("upcaster `{name}`: {e}"))?;
+            if next <= version {
+                return Err(format!(
+                    "upcaster `{name}` gave version {next}, not greater than {version}: the chain stops there"
+                ));
+            }
+            version = next;
+            current = Some(output);
+        }
+        Err(format!(
+            "more than {MAX_UPCASTS} upcasters in a row for `{event_type}`"
+        ))
+    }
+
+    /// Folds one event: upcasters, then its reducer, then the invariants on the state
+    /// after it. A failed upcaster or reducer leaves the state unchanged and marks the
+    /// event; the invariants run either way.
+    pub fn step(&self, state: &Val, event_type: &str, event: &Val, meta: &Val) -> Outcome {
+        let (upcast, mut error) = match self.upcast(event_type, event, meta) {
+            Ok(upcast) => (upcast, None),
+            Err(e) => (None, Some(e)),
+        };
+        let value = upcast.as_ref().unwrap_or(event);
+        let next = match error {
+            Some(_) => state.clone(),
+            None => match self.apply(event_type, state, value, meta) {
+                Ok(next) => next,
+                Err(e) => {
+                    error = Some(e);
+                    state.clone()
+                }
+            },
+        };
+        let violations = self
+            .invariants
+            .iter()
+            .filter(|(_, p)| !matches!(p.run("invariant", &next, value, meta), Ok(Val::Bool(true))))
+            .map(|(name, _)| name.clone())
+            .collect();
+        Outcome {
+            state: next,
+            error,
+            violations,
+            upcast,
+        }
     }
 
     fn program_for(&self, event_type: &str) -> &Program {
@@ -165,16 +345,44 @@ pub struct Step<'a> {
 
 /// What folding a run of events gave: the state after them, and the events whose
 /// reducer failed (they left the state unchanged).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Folded {
     pub state: Val,
     pub errors: Vec<(usize, String)>,
+    /// By event index: the invariants the state after it breaks.
+    pub violations: Vec<(usize, Vec<String>)>,
+    /// By event index: the value after its upcasters, where one applied.
+    pub upcasts: Vec<(usize, Val)>,
+}
+
+impl Folded {
+    /// Records what one event did.
+    pub fn record(&mut self, index: usize, outcome: Outcome) {
+        self.state = outcome.state;
+        if let Some(e) = outcome.error {
+            self.errors.push((index, e));
+        }
+        if !outcome.violations.is_empty() {
+            self.violations.push((index, outcome.violations));
+        }
+        if let Some(v) = outcome.upcast {
+            self.upcasts.push((index, v));
+        }
+    }
 }
 
 /// Folds runs of events onto a state: the reducers in this process, or the same
 /// reducers isolated in a worker process with a time budget (`crate::isolation`).
 pub trait Fold {
     fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded;
+
+    /// Folds several independent runs (each onto its own state): one round trip for an
+    /// isolated fold.
+    fn fold_many(&self, runs: Vec<(Val, Vec<Step<'_>>)>) -> Vec<Folded> {
+        runs.into_iter()
+            .map(|(state, steps)| self.fold(state, &steps))
+            .collect()
+    }
 
     /// The stream is gone: anything kept for it can go.
     fn forget(&self, _stream: u64) {}
@@ -187,15 +395,16 @@ pub fn new_stream_id() -> u64 {
 }
 
 impl Fold for Reducers {
-    fn fold(&self, mut state: Val, steps: &[Step<'_>]) -> Folded {
-        let mut errors = Vec::new();
+    fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded {
+        let mut folded = Folded {
+            state,
+            ..Folded::default()
+        };
         for step in steps {
-            match self.apply(step.event_type, &state, step.event, step.meta) {
-                Ok(next) => state = next,
-                Err(e) => errors.push((step.index, e)),
-            }
+            let outcome = self.step(&folded.state, step.event_type, step.event, step.meta);
+            folded.record(step.index, outcome);
         }
-        Folded { state, errors }
+        folded
     }
 }
 
@@ -295,6 +504,109 @@ mod tests {
             .unwrap_err()
             .contains("more than one"));
         assert!(run(&r, "Bad", json!({}), json!("a string")).is_err());
+    }
+
+    fn ledger() -> Reducers {
+        let programs = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        Reducers::compile_logic(&Logic {
+            reducers: programs(&[(
+                "Deposited",
+                "(. // {}) | .balance = ((.balance // 0) + $event.amount.value)",
+            )]),
+            upcasters: programs(&[
+                ("Deposited@1", "{type, v: 2, amount: .amt}"),
+                (
+                    "Deposited@2",
+                    ".v = 3 | .amount = {value: .amount, currency: \"EUR\"}",
+                ),
+                ("Fee@1", ".v = 1"),
+                ("Odd@1", "error(\"no\")"),
+            ]),
+            invariants: programs(&[
+                ("positive", ".balance > 0"),
+                ("fails", "if .balance > 10 then error(\"x\") else true end"),
+                ("not a boolean", "if .balance > 20 then 1 else true end"),
+            ]),
+            version: Some(".v".into()),
+        })
+        .unwrap()
+    }
+
+    fn step(r: &Reducers, kind: &str, state: Value, event: Value) -> Outcome {
+        let meta = json!({"type": kind});
+        r.step(&to_val(&state), kind, &to_val(&event), &to_val(&meta))
+    }
+
+    #[test]
+    fn upcasters_chain_while_one_matches_and_reducers_see_the_result() {
+        let r = ledger();
+        let out = step(
+            &r,
+            "Deposited",
+            Value::Null,
+            json!({"type": "Deposited", "v": 1, "amt": 5}),
+        );
+        assert_eq!(out.error, None);
+        assert_eq!(from_val(&out.state), json!({"balance": 5}));
+        assert_eq!(
+            out.upcast.map(|v| from_val(&v)),
+            Some(json!({"type": "Deposited", "v": 3, "amount": {"value": 5, "currency": "EUR"}}))
+        );
+        // v3 needs none; a missing version is v1.
+        let out = step(
+            &r,
+            "Deposited",
+            json!({"balance": 5}),
+            json!({"v": 3, "amount": {"value": 1}}),
+        );
+        assert_eq!(
+            (out.upcast, from_val(&out.state)),
+            (None, json!({"balance": 6}))
+        );
+        let out = step(
+            &r,
+            "Deposited",
+            Value::Null,
+            json!({"type": "Deposited", "amt": 2}),
+        );
+        assert_eq!(from_val(&out.state), json!({"balance": 2}));
+    }
+
+    #[test]
+    fn a_non_increasing_or_failing_upcaster_marks_the_event_and_leaves_the_state() {
+        let r = ledger();
+        let out = step(&r, "Fee", json!({"balance": 3}), json!({"v": 1}));
+        assert!(
+            out.error
+                .as_deref()
+                .unwrap()
+                .contains("`Fee@1` gave version 1, not greater than 1"),
+            "{out:?}"
+        );
+        assert_eq!(from_val(&out.state), json!({"balance": 3}));
+        let out = step(&r, "Odd", json!({"balance": 3}), json!({"v": 1}));
+        assert!(
+            out.error.as_deref().unwrap().contains("upcaster `Odd@1`"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn invariants_pass_only_on_true() {
+        let r = ledger();
+        let broken = |balance: i64| {
+            let event = json!({"v": 3, "amount": {"value": balance}});
+            step(&r, "Deposited", Value::Null, event).violations
+        };
+        assert_eq!(broken(5), Vec::<String>::new());
+        assert_eq!(broken(-1), ["positive"]);
+        assert_eq!(broken(15), ["fails"]);
+        assert_eq!(broken(25), ["fails", "not a boolean"]);
     }
 
     #[test]
