@@ -1,7 +1,8 @@
 //! A broker for benchmarks: librdkafka's mock cluster with one topic of N JSON events
-//! over P partitions (keys `acct-K`, 10 events per key), served until stdin closes.
+//! over P partitions (keys `acct-K`, 10 events per key unless KEYS says how many keys),
+//! served until stdin closes.
 //!
-//! `cargo run --release --example bench_broker -- [EVENTS] [PARTITIONS]` prints
+//! `cargo run --release --example bench_broker -- [EVENTS] [PARTITIONS] [KEYS]` prints
 //! `bootstrap=HOST:PORT`, seeds the topic `bench`, then prints `ready N`.
 //! The mock keeps about 37,500 small events per partition: use enough partitions.
 
@@ -19,6 +20,10 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let partitions: i32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(32);
+    let keys: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or((events / 10).max(1));
     let cluster = MockCluster::new(1).expect("mock cluster");
     cluster.create_topic("bench", partitions, 1).expect("topic");
     println!("bootstrap={}", cluster.bootstrap_servers());
@@ -36,13 +41,9 @@ fn main() {
     let types = ["AccountOpened", "Deposited", "Withdrawn", "AddressChanged"];
     let base = 1_795_000_000_000i64;
     for i in 0..events {
-        let account = i % (events / 10).max(1);
+        let account = i % keys;
         let key = format!("acct-{account}");
-        let kind = if i < events / 10 {
-            types[0]
-        } else {
-            types[1 + i % 3]
-        };
+        let kind = if i < keys { types[0] } else { types[1 + i % 3] };
         let value = format!(
             r#"{{"type":"{kind}","eventId":"e-{i}","accountId":"{key}","amount":{},"currency":"EUR"}}"#,
             i % 997

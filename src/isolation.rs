@@ -19,7 +19,7 @@ use std::time::Duration;
 use jaq_json::Val;
 use serde::Deserialize;
 
-use crate::model::reducer::{parse_val, Fold, Folded, Logic, Reducers, Step};
+use crate::model::reducer::{parse_val, Fold, Folded, Logic, Reducers, ResidentRun, Step};
 
 /// The hidden argument that makes `rewind` a reducer worker.
 pub const WORKER_ARG: &str = "__reducers";
@@ -78,6 +78,9 @@ enum NoLine {
 struct LineReader {
     pipe: std::process::ChildStdout,
     buffer: Vec<u8>,
+    /// Where the unread part of `buffer` starts (lines are not drained one by one: a
+    /// long answer would be moved once per line).
+    start: usize,
 }
 
 impl LineReader {
@@ -86,10 +89,15 @@ impl LineReader {
         use std::os::fd::AsRawFd;
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            if let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = self.buffer.drain(..=end).collect();
-                return Ok(String::from_utf8_lossy(&line[..end]).into_owned());
+            if let Some(end) = self.buffer[self.start..].iter().position(|&b| b == b'\n') {
+                let line = &self.buffer[self.start..self.start + end];
+                let line = String::from_utf8_lossy(line).into_owned();
+                self.start += end + 1;
+                return Ok(line);
             }
+            // Everything before `start` is read: make room at the front.
+            self.buffer.drain(..self.start);
+            self.start = 0;
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             let mut fd = libc::pollfd {
                 fd: self.pipe.as_raw_fd(),
@@ -124,24 +132,77 @@ impl Drop for ReducerProcess {
     }
 }
 
+/// Where a run's state comes from.
+#[derive(Clone, Copy)]
+enum RunState<'v> {
+    Given(&'v Val),
+    /// The worker's, by key.
+    Resident(u64),
+}
+
+/// One run of a request.
+struct Run<'v, 's> {
+    steps: &'s [Step<'s>],
+    state: RunState<'v>,
+    flag_state: bool,
+    flag_from: usize,
+}
+
+impl<'v, 's> Run<'v, 's> {
+    fn given(state: &'v Val, steps: &'s [Step<'s>]) -> Run<'v, 's> {
+        Run {
+            steps,
+            state: RunState::Given(state),
+            flag_state: false,
+            flag_from: 0,
+        }
+    }
+}
+
+#[derive(serde::Serialize, Deserialize)]
+struct RunHead {
+    steps: Vec<(u64, usize)>,
+    /// The key of the state the worker keeps; `None`: the state follows the header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resident: Option<u64>,
+    /// Send the state after the run's first flagged event at or after `flag_from`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    flag_state: bool,
+    #[serde(default)]
+    flag_from: usize,
+}
+
 /// Why a run did not finish: it overran the budget or the worker died.
 struct Broken {
     reason: String,
 }
 
-#[derive(Deserialize)]
+/// The header of a run's answer; empty fields are left out (`{}` for a clean run).
+#[derive(Deserialize, serde::Serialize, Default)]
 struct Reply {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     err: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     errors: Vec<(usize, String)>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     violations: Vec<(usize, Vec<String>)>,
     /// The positions whose upcast value follows the state, a line each.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     upcasts: Vec<usize>,
-    #[serde(default)]
+    /// The state after the first flagged event follows the state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    flag_state: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     ready: Option<bool>,
+}
+
+/// A request's header as it is written.
+#[derive(serde::Serialize)]
+struct RequestOut<'a> {
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    forget: &'a [u64],
+    new: usize,
+    runs: &'a [RunHead],
 }
 
 impl Isolated {
@@ -190,6 +251,7 @@ impl Isolated {
             stdout: LineReader {
                 pipe: stdout,
                 buffer: Vec::new(),
+                start: 0,
             },
             stderr,
         };
@@ -212,9 +274,9 @@ impl Isolated {
         }
     }
 
-    /// Sends runs of steps (each onto its own state) in one request and reads the
-    /// answers within `budget`.
-    fn run(&self, runs: &[(&Val, &[Step<'_>])], budget: Duration) -> Result<Vec<Folded>, Broken> {
+    /// Sends runs of steps (each onto its own state, given or kept by the worker) in one
+    /// request and reads the answers within `budget`.
+    fn run(&self, runs: &[Run<'_, '_>], budget: Duration) -> Result<Vec<Folded>, Broken> {
         let mut slot = self.worker.borrow_mut();
         if slot.is_none() {
             *slot = Some(self.start().map_err(|reason| Broken { reason })?);
@@ -229,22 +291,51 @@ impl Isolated {
         // text (one line each; big integers keep their digits).
         let mut fresh = String::new();
         let mut new = 0;
-        for s in runs.iter().flat_map(|(_, steps)| steps.iter()) {
+        for s in runs.iter().flat_map(|r| r.steps.iter()) {
             if worker.known.entry(s.stream).or_default().insert(s.index) {
                 new += 1;
-                let head =
-                    serde_json::json!({"stream": s.stream, "index": s.index, "type": s.event_type});
-                fresh.push_str(&format!("{head}\n{}\n{}\n", s.event, s.meta));
+                let head = EventHead {
+                    stream: s.stream,
+                    index: s.index,
+                    event_type: s.event_type.to_owned(),
+                    undecodable: s.undecodable.map(str::to_owned),
+                };
+                let head = serde_json::to_string(&head).expect("a header serializes");
+                fresh.push_str(&head);
+                fresh.push('\n');
+                match s.text {
+                    Some((event, meta)) => {
+                        for part in [event, "\n", meta, "\n"] {
+                            fresh.push_str(part);
+                        }
+                    }
+                    None => fresh.push_str(&format!("{}\n{}\n", s.event, s.meta)),
+                }
             }
         }
-        let order: Vec<Vec<(u64, usize)>> = runs
+        let heads: Vec<RunHead> = runs
             .iter()
-            .map(|(_, steps)| steps.iter().map(|s| (s.stream, s.index)).collect())
+            .map(|r| RunHead {
+                steps: r.steps.iter().map(|s| (s.stream, s.index)).collect(),
+                resident: match r.state {
+                    RunState::Given(_) => None,
+                    RunState::Resident(key) => Some(key),
+                },
+                flag_state: r.flag_state,
+                flag_from: r.flag_from,
+            })
             .collect();
-        let head = serde_json::json!({"forget": forget, "new": new, "runs": order});
-        let mut request = format!("{head}\n");
-        for (state, _) in runs {
-            request.push_str(&format!("{state}\n"));
+        let head = RequestOut {
+            forget: &forget,
+            new,
+            runs: &heads,
+        };
+        let mut request = serde_json::to_string(&head).expect("a header serializes");
+        request.push('\n');
+        for run in runs {
+            if let RunState::Given(state) = run.state {
+                request.push_str(&format!("{state}\n"));
+            }
         }
         request.push_str(&fresh);
         let sent = worker
@@ -272,22 +363,30 @@ impl Isolated {
         let result = match sent {
             Err(e) => Err(format!("the reducer worker stopped listening ({e})")),
             Ok(()) => (|| {
-                for (_, steps) in runs {
+                let value = |worker: &mut ReducerProcess| -> Result<Val, String> {
+                    let text = line(worker)?;
+                    parse_val(&text).ok_or_else(|| format!("the reducer worker answered `{text}`"))
+                };
+                for run in runs {
+                    let steps = run.steps;
                     let head = line(worker)?;
                     let reply = match serde_json::from_str::<Reply>(&head) {
                         Ok(reply @ Reply { err: None, .. }) => reply,
                         _ => return Err(format!("the reducer worker answered `{head}`")),
                     };
-                    let end = line(worker)?;
-                    let state = parse_val(&end)
-                        .ok_or_else(|| format!("the reducer worker answered `{end}`"))?;
+                    let state = match run.state {
+                        RunState::Given(_) => value(worker)?,
+                        RunState::Resident(_) => Val::Null,
+                    };
+                    let flag_state = match reply.flag_state {
+                        true => Some(value(worker)?),
+                        false => None,
+                    };
                     let at = |i: usize| steps.get(i).map(|s| s.index);
                     let mut upcasts = Vec::new();
                     for i in reply.upcasts {
-                        let text = line(worker)?;
-                        let value = parse_val(&text)
-                            .ok_or_else(|| format!("the reducer worker answered `{text}`"))?;
-                        upcasts.extend(at(i).map(|index| (index, value)));
+                        let v = value(worker)?;
+                        upcasts.extend(at(i).map(|index| (index, v)));
                     }
                     answers.push(Folded {
                         state,
@@ -302,6 +401,7 @@ impl Isolated {
                             .filter_map(|(i, v)| Some((at(i)?, v)))
                             .collect(),
                         upcasts,
+                        flag_state,
                     });
                 }
                 Ok(())
@@ -318,7 +418,7 @@ impl Isolated {
     /// folded again one event at a time, each within the budget, so the culprit is
     /// found and marked and the fold goes on from the state before it.
     fn fold_carefully(&self, state: Val, steps: &[Step<'_>]) -> Folded {
-        if let Ok(mut folded) = self.run(&[(&state, steps)], self.budget) {
+        if let Ok(mut folded) = self.run(&[Run::given(&state, steps)], self.budget) {
             return folded.pop().expect("one answer per run");
         }
         let mut folded = Folded {
@@ -327,7 +427,10 @@ impl Isolated {
         };
         for step in steps {
             let state = folded.state.clone();
-            match self.run(&[(&state, std::slice::from_ref(step))], self.budget) {
+            match self.run(
+                &[Run::given(&state, std::slice::from_ref(step))],
+                self.budget,
+            ) {
                 Ok(mut one) => {
                     let one = one.pop().expect("one answer per run");
                     folded.state = one.state;
@@ -347,6 +450,71 @@ impl Fold for Isolated {
         self.forgotten.borrow_mut().push(stream);
     }
 
+    fn takes_text(&self) -> bool {
+        true
+    }
+
+    /// All runs in one round trip onto the states the worker keeps. When that fails,
+    /// the worker (and the states it kept) is gone: each run is folded again from the
+    /// states kept here since the last good answer, one event at a time if need be.
+    fn fold_resident(&self, runs: Vec<ResidentRun<'_>>) -> Vec<Folded> {
+        let total: usize = runs.iter().map(|r| r.steps.len()).sum();
+        let budget = self.budget * (1 + total / 256) as u32;
+        let refs: Vec<Run<'_, '_>> = runs
+            .iter()
+            .map(|r| Run {
+                steps: &r.steps,
+                state: RunState::Resident(r.key),
+                flag_state: r.flag_state,
+                flag_from: r.flag_from,
+            })
+            .collect();
+        match self.run(&refs, budget) {
+            Ok(folded) => folded,
+            Err(broken) => {
+                // The kept states died with the worker: the fold cannot go on honestly.
+                runs.iter()
+                    .map(|r| Folded {
+                        errors: r
+                            .steps
+                            .iter()
+                            .map(|s| {
+                                (
+                                    s.index,
+                                    format!(
+                                        "{} (states kept by the worker were lost)",
+                                        broken.reason
+                                    ),
+                                )
+                            })
+                            .collect(),
+                        ..Folded::default()
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    fn take_states(&self, keys: &[u64]) -> Vec<Val> {
+        let mut slot = self.worker.borrow_mut();
+        let Some(worker) = slot.as_mut() else {
+            return vec![Val::Null; keys.len()];
+        };
+        let head = serde_json::json!({"take": keys, "new": 0, "runs": []});
+        let sent = writeln!(worker.stdin, "{head}").and_then(|()| worker.stdin.flush());
+        let mut states = Vec::with_capacity(keys.len());
+        if sent.is_ok() {
+            for _ in keys {
+                match worker.stdout.line(self.budget) {
+                    Ok(text) => states.push(parse_val(&text).unwrap_or_default()),
+                    Err(_) => break,
+                }
+            }
+        }
+        states.resize(keys.len(), Val::Null);
+        states
+    }
+
     fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded {
         if steps.is_empty() {
             return Folded {
@@ -362,7 +530,7 @@ impl Fold for Isolated {
     fn fold_many(&self, runs: Vec<(Val, Vec<Step<'_>>)>) -> Vec<Folded> {
         let total: usize = runs.iter().map(|(_, s)| s.len()).sum();
         let budget = self.budget * (1 + total / 256) as u32;
-        let refs: Vec<(&Val, &[Step<'_>])> = runs.iter().map(|(v, s)| (v, s.as_slice())).collect();
+        let refs: Vec<Run<'_, '_>> = runs.iter().map(|(v, s)| Run::given(v, s)).collect();
         if let Ok(folded) = self.run(&refs, budget) {
             return folded;
         }
@@ -399,17 +567,31 @@ struct RequestHead {
     forget: Vec<u64>,
     /// How many events seen for the first time follow the states.
     new: usize,
-    /// The runs: stream and index of each event, in order; each run's state follows
+    /// The runs: stream and index of each event, in order; each given state follows
     /// the header, a line each.
-    runs: Vec<Vec<(u64, usize)>>,
+    runs: Vec<RunHead>,
+    /// Kept states to send back (a line each) and forget.
+    #[serde(default)]
+    take: Vec<u64>,
 }
 
-#[derive(Deserialize)]
+/// An event the worker holds.
+struct Held {
+    event_type: String,
+    event: Val,
+    meta: Val,
+    undecodable: Option<String>,
+}
+
+#[derive(serde::Serialize, Deserialize)]
 struct EventHead {
     stream: u64,
     index: usize,
     #[serde(rename = "type")]
     event_type: String,
+    /// Why the payload was not decoded: the event is marked and leaves the state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    undecodable: Option<String>,
 }
 
 /// The worker's side: compile the programs, then fold each request's steps, answering
@@ -438,20 +620,39 @@ pub fn serve() -> std::process::ExitCode {
     {
         return std::process::ExitCode::FAILURE;
     }
-    let mut events: HashMap<u64, HashMap<usize, (String, Val, Val)>> = HashMap::new();
+    let mut events: HashMap<u64, HashMap<usize, Held>> = HashMap::new();
+    // States kept between requests (`fold_resident`), by key.
+    let mut resident: HashMap<u64, Val> = HashMap::new();
     let mut next = || lines.next().and_then(Result::ok);
     while let Some(line) = next() {
         let Ok(head) = serde_json::from_str::<RequestHead>(&line) else {
             let _ = writeln!(out, "{{\"err\":\"bad request\"}}");
             break;
         };
-        let states: Option<Vec<Val>> = (0..head.runs.len())
+        if !head.take.is_empty() {
+            let mut answer = String::new();
+            for key in &head.take {
+                let state = resident.remove(key).unwrap_or_default();
+                answer.push_str(&format!("{state}\n"));
+            }
+            if out
+                .write_all(answer.as_bytes())
+                .and_then(|()| out.flush())
+                .is_err()
+            {
+                break;
+            }
+            continue;
+        }
+        let given = head.runs.iter().filter(|r| r.resident.is_none()).count();
+        let states: Option<Vec<Val>> = (0..given)
             .map(|_| next().as_deref().and_then(parse_val))
             .collect();
         let Some(states) = states else {
             let _ = writeln!(out, "{{\"err\":\"bad state\"}}");
             break;
         };
+        let mut states = states.into_iter();
         for stream in head.forget {
             events.remove(&stream);
         }
@@ -467,22 +668,58 @@ pub fn serve() -> std::process::ExitCode {
             ) else {
                 continue;
             };
-            events
-                .entry(h.stream)
-                .or_default()
-                .insert(h.index, (h.event_type, event, meta));
+            events.entry(h.stream).or_default().insert(
+                h.index,
+                Held {
+                    event_type: h.event_type,
+                    event,
+                    meta,
+                    undecodable: h.undecodable,
+                },
+            );
         }
         let mut answer = String::new();
-        for (steps, state) in head.runs.iter().zip(states) {
+        for run in &head.runs {
+            let state = match run.resident {
+                Some(key) => resident.remove(&key).unwrap_or_default(),
+                None => states.next().unwrap_or_default(),
+            };
             let mut folded = Folded {
                 state,
                 ..Folded::default()
             };
-            for (i, (stream, index)) in steps.iter().enumerate() {
+            for (i, (stream, index)) in run.steps.iter().enumerate() {
                 match events.get(stream).and_then(|s| s.get(index)) {
-                    Some((kind, event, meta)) => {
-                        let outcome = reducers.step(&folded.state, kind, event, meta);
-                        folded.record(i, outcome);
+                    Some(held) => {
+                        let step = Step {
+                            stream: *stream,
+                            index: *index,
+                            event_type: &held.event_type,
+                            event: &held.event,
+                            meta: &held.meta,
+                            text: None,
+                            undecodable: held.undecodable.as_deref(),
+                        };
+                        // Positions in the run; flag_from is an event index.
+                        let one = reducers.run_steps(
+                            std::mem::take(&mut folded.state),
+                            std::slice::from_ref(&step),
+                            run.flag_state && folded.flag_state.is_none(),
+                            run.flag_from,
+                        );
+                        folded.state = one.state;
+                        folded
+                            .errors
+                            .extend(one.errors.into_iter().map(|(_, e)| (i, e)));
+                        folded
+                            .violations
+                            .extend(one.violations.into_iter().map(|(_, v)| (i, v)));
+                        folded
+                            .upcasts
+                            .extend(one.upcasts.into_iter().map(|(_, v)| (i, v)));
+                        if folded.flag_state.is_none() {
+                            folded.flag_state = one.flag_state;
+                        }
                     }
                     None => folded
                         .errors
@@ -490,10 +727,24 @@ pub fn serve() -> std::process::ExitCode {
                 }
             }
             let (at, values): (Vec<usize>, Vec<Val>) = folded.upcasts.into_iter().unzip();
-            let head = serde_json::json!({
-                "errors": folded.errors, "violations": folded.violations, "upcasts": at,
-            });
-            answer.push_str(&format!("{head}\n{}\n", folded.state));
+            let head = Reply {
+                errors: folded.errors,
+                violations: folded.violations,
+                upcasts: at,
+                flag_state: folded.flag_state.is_some(),
+                ..Reply::default()
+            };
+            answer.push_str(&serde_json::to_string(&head).expect("a reply serializes"));
+            answer.push('\n');
+            match run.resident {
+                Some(key) => {
+                    resident.insert(key, folded.state);
+                }
+                None => answer.push_str(&format!("{}\n", folded.state)),
+            }
+            if let Some(state) = folded.flag_state {
+                answer.push_str(&format!("{state}\n"));
+            }
             for v in values {
                 answer.push_str(&format!("{v}\n"));
             }

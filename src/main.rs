@@ -67,3 +67,6 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Some(_) => commands::run(cli, &config, &mut std::io::stdout().lock()),
     }
 }
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

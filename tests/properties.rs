@@ -469,3 +469,20 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn the_native_default_reducer_is_the_jq_one(state in json_value(), event in json_value(), data in prop::option::of(json_value())) {
+        let mut event = event;
+        if let (Some(data), Some(object)) = (data, event.as_object_mut()) {
+            object.insert("data".into(), data);
+        }
+        let jq = Reducers::compile(&BTreeMap::from([("*".to_owned(), kafka_rewind::model::reducer::DEFAULT_REDUCER.to_owned())])).unwrap();
+        let meta = to_val(&json!({}));
+        let (s, e) = (to_val(&state), to_val(&event));
+        if let Some(native) = kafka_rewind::model::reducer::default_merge(&s, &e) {
+            let program = jq.apply("T", &s, &e, &meta).map(|v| from_val(&v));
+            prop_assert_eq!(Ok(from_val(&native)), program);
+        }
+    }
+}

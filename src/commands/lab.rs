@@ -18,11 +18,13 @@ use crate::cli::Output;
 use crate::config::{Config, Connection};
 use crate::kafka::Cluster;
 use crate::model::lab::{Changed, CheckSummary, Finding};
-use crate::model::reducer::{from_val, new_stream_id, to_val, Fold, Folded, Logic, Step};
+use crate::model::reducer::{
+    from_val, new_stream_id, to_val, Fold, Folded, Logic, ResidentRun, Step,
+};
 use crate::model::Event;
 
 /// Events sent to a shard at a time.
-const BATCH: usize = 1024;
+const BATCH: usize = 16384;
 
 /// Which events of the topic are folded.
 #[derive(Debug, Clone, Default)]
@@ -43,24 +45,34 @@ struct Done {
     finding: Finding,
 }
 
-/// One aggregate as a shard holds it.
+/// One aggregate as a shard holds it; its states are kept by the folds, under `key`.
 struct Aggregate {
+    key: u64,
     /// Events folded so far.
     count: usize,
-    /// The state under each logic.
-    states: Vec<Val>,
+    /// The index of its first event at or after `--since`: flags count from there.
+    since_index: Option<usize>,
     finding: Finding,
 }
 
 /// What a shard folds with: one fold per logic.
 struct Shard {
     folds: Vec<Rc<dyn Fold>>,
+    /// Whether any program reads `$meta` (else it is not built).
+    meta: bool,
     aggregates: HashMap<String, Aggregate>,
     since: Option<i64>,
 }
 
+/// What a step is made of: the values, or their JSON text for an isolated fold.
+enum Input {
+    Values(Val, Val),
+    Text(String, String),
+}
+
 impl Shard {
-    /// Folds one batch (events of several aggregates, each aggregate's in order).
+    /// Folds one batch (events of several aggregates, each aggregate's in order): one
+    /// round trip per fold, onto the states the folds keep.
     fn fold(&mut self, batch: Vec<Event>) {
         let mut groups: Vec<(String, Vec<Event>)> = Vec::new();
         let mut at: HashMap<String, usize> = HashMap::new();
@@ -71,93 +83,110 @@ impl Shard {
             });
             groups[i].1.push(e);
         }
-        let logics = self.folds.len();
-        for (id, _) in &groups {
-            self.aggregates
+        for (id, events) in &groups {
+            let agg = self
+                .aggregates
                 .entry(id.clone())
                 .or_insert_with(|| Aggregate {
+                    key: new_stream_id(),
                     count: 0,
-                    states: vec![Val::Null; logics],
+                    since_index: None,
                     finding: Finding {
                         aggregate: id.clone(),
                         ..Finding::default()
                     },
                 });
+            if agg.since_index.is_none() {
+                let since = self.since;
+                let found = events.iter().position(|e| match since {
+                    None => true,
+                    Some(s) => e.timestamp.is_some_and(|t| t >= s),
+                });
+                agg.since_index = found.map(|j| agg.count + j);
+            }
         }
+        let text = self.folds.iter().all(|f| f.takes_text());
         let starts: Vec<usize> = groups
             .iter()
             .map(|(id, _)| self.aggregates[id].count)
             .collect();
         // Each event's value and `$meta` as the fold reads them.
-        let inputs: Vec<Vec<(Val, Val)>> = groups
+        let inputs: Vec<Vec<Input>> = groups
             .iter()
             .zip(&starts)
             .map(|((_, events), &start)| {
                 events
                     .iter()
                     .enumerate()
-                    .map(|(j, e)| (to_val(&e.value.to_json()), to_val(&e.meta(start + j))))
+                    .map(|(j, e)| {
+                        let value = e.value.to_json();
+                        let meta = match self.meta {
+                            true => e.meta(start + j),
+                            false => Value::Null,
+                        };
+                        match text {
+                            true => Input::Text(value.to_string(), meta.to_string()),
+                            false => Input::Values(to_val(&value), to_val(&meta)),
+                        }
+                    })
                     .collect()
             })
             .collect();
         // One stream per aggregate of the batch (the workers key events by stream).
         let streams: Vec<u64> = groups.iter().map(|_| new_stream_id()).collect();
-        let steps_of = |g: usize, upto: usize| -> Vec<Step<'_>> {
+        let placeholder = Val::Null;
+        let steps_of = |g: usize| -> Vec<Step<'_>> {
             let (_, events) = &groups[g];
-            let start = starts[g];
-            events[..upto]
+            events
                 .iter()
                 .enumerate()
-                .filter(|(_, e)| e.decode_error.is_none())
-                .map(|(j, e)| Step {
-                    stream: streams[g],
-                    index: start + j,
-                    event_type: &e.event_type,
-                    event: &inputs[g][j].0,
-                    meta: &inputs[g][j].1,
+                .map(|(j, e)| {
+                    let (event, meta, text) = match &inputs[g][j] {
+                        Input::Values(v, m) => (v, m, None),
+                        Input::Text(v, m) => {
+                            (&placeholder, &placeholder, Some((v.as_str(), m.as_str())))
+                        }
+                    };
+                    Step {
+                        stream: streams[g],
+                        index: starts[g] + j,
+                        event_type: &e.event_type,
+                        event,
+                        meta,
+                        text,
+                        undecodable: e.decode_error.as_deref(),
+                    }
                 })
                 .collect()
         };
-        let mut answers: Vec<Vec<Folded>> = Vec::with_capacity(logics);
+        let mut answers: Vec<Vec<Folded>> = Vec::with_capacity(self.folds.len());
         for (k, fold) in self.folds.iter().enumerate() {
             let runs = groups
                 .iter()
                 .enumerate()
-                .map(|(g, (id, events))| {
-                    (
-                        self.aggregates[id].states[k].clone(),
-                        steps_of(g, events.len()),
-                    )
+                .map(|(g, (id, _))| {
+                    let agg = &self.aggregates[id];
+                    ResidentRun {
+                        key: agg.key,
+                        steps: steps_of(g),
+                        // The first logic is the one checked.
+                        flag_state: k == 0 && !agg.finding.flagged(),
+                        flag_from: agg.since_index.unwrap_or(usize::MAX),
+                    }
                 })
                 .collect();
-            answers.push(fold.fold_many(runs));
+            answers.push(fold.fold_resident(runs));
         }
         for (g, (id, events)) in groups.iter().enumerate() {
             let agg = self.aggregates.get_mut(id).expect("added above");
-            let start = agg.count;
-            // The first logic is the one checked.
             let folded = &mut answers[0][g];
-            for (j, e) in events.iter().enumerate() {
-                if let Some(why) = &e.decode_error {
-                    folded
-                        .errors
-                        .push((start + j, format!("payload not decoded: {why}")));
-                }
-            }
-            if let Some(since) = self.since {
-                let before = |i: &usize| events[*i - start].timestamp.is_some_and(|t| t < since);
-                folded.errors.retain(|(i, _)| !before(i));
-                folded.violations.retain(|(i, _)| !before(i));
-            }
+            let from = agg.since_index.unwrap_or(usize::MAX);
+            folded.errors.retain(|(i, _)| *i >= from);
+            folded.violations.retain(|(i, _)| *i >= from);
             let refs: Vec<&Event> = events.iter().collect();
-            if let Some(pos) = agg.finding.count(start, &refs, folded) {
-                // The state after the first flagged event: its run folded again up to it.
-                let prefix = steps_of(g, pos + 1);
-                let state = self.folds[0].fold(agg.states[0].clone(), &prefix).state;
+            if agg.finding.count(agg.count, &refs, folded).is_some() {
+                let state = folded.flag_state.take().unwrap_or_default();
                 agg.finding.set_first_state(from_val(&state));
-            }
-            for (k, answer) in answers.iter_mut().enumerate() {
-                agg.states[k] = std::mem::take(&mut answer[g].state);
             }
             agg.count += events.len();
         }
@@ -168,6 +197,27 @@ impl Shard {
                 fold.forget(*stream);
             }
         }
+    }
+
+    /// The aggregates with their final states under each logic.
+    fn finish(self) -> Vec<(String, Done)> {
+        let (ids, aggregates): (Vec<String>, Vec<Aggregate>) = self.aggregates.into_iter().unzip();
+        let keys: Vec<u64> = aggregates.iter().map(|a| a.key).collect();
+        let states: Vec<Vec<Val>> = self.folds.iter().map(|f| f.take_states(&keys)).collect();
+        ids.into_iter()
+            .zip(aggregates)
+            .enumerate()
+            .map(|(i, (id, agg))| {
+                let states = states.iter().map(|s| from_val(&s[i])).collect();
+                (
+                    id,
+                    Done {
+                        states,
+                        finding: agg.finding,
+                    },
+                )
+            })
+            .collect()
     }
 }
 
@@ -213,6 +263,7 @@ fn fold_topic(
                     .collect::<Result<Vec<_>>>()?;
                 let mut shard = Shard {
                     folds,
+                    meta: logics.iter().any(Logic::uses_meta),
                     aggregates: HashMap::new(),
                     since: scope.since,
                 };
@@ -220,17 +271,7 @@ fn fold_topic(
                     shard.fold(batch);
                 }
                 // Values as serde JSON: jaq's are not Send.
-                let done = shard.aggregates.into_iter().map(|(id, agg)| {
-                    let states = agg.states.iter().map(from_val).collect();
-                    (
-                        id,
-                        Done {
-                            states,
-                            finding: agg.finding,
-                        },
-                    )
-                });
-                Ok(done.collect())
+                Ok(shard.finish())
             }));
         }
         let mut buffers: Vec<Vec<Event>> = vec![Vec::new(); shards];

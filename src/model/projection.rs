@@ -168,6 +168,8 @@ impl Projection {
                 event_type: &self.inputs[i].event_type,
                 event: &self.inputs[i].event,
                 meta: &self.inputs[i].meta,
+                text: None,
+                undecodable: None,
             })
             .collect();
         let folded = self.reducers.fold(state, &steps);

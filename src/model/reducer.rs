@@ -48,12 +48,46 @@ pub struct Logic {
 }
 
 impl Logic {
+    /// Whether any program reads `$meta` (a version read from a header does too); when
+    /// none does, a fold may pass `null` for it.
+    pub fn uses_meta(&self) -> bool {
+        let programs = self
+            .reducers
+            .values()
+            .chain(self.upcasters.values())
+            .chain(self.invariants.values());
+        let header_version = !self.upcasters.is_empty()
+            && self
+                .version
+                .as_deref()
+                .is_some_and(|v| v.starts_with("header:"));
+        header_version || programs.into_iter().any(|p| p.contains("$meta"))
+    }
+
     /// Reducers only.
     pub fn reducers(reducers: BTreeMap<String, String>) -> Logic {
         Logic {
             reducers,
             ..Logic::default()
         }
+    }
+}
+
+/// `DEFAULT_REDUCER` without jq where the event is an object (nearly always): the same
+/// result, several times faster. `None`: run the program.
+pub fn default_merge(state: &Val, event: &Val) -> Option<Val> {
+    let Val::Obj(fields) = event else {
+        return None;
+    };
+    // `$event.data // $event`: `.data` unless it is missing, null or false.
+    let data = match fields.get(&Val::from("data".to_owned())) {
+        None | Some(Val::Null | Val::Bool(false)) => event,
+        Some(data) => data,
+    };
+    match (state, data) {
+        // `. * $d`: a recursive merge.
+        (Val::Obj(_), Val::Obj(_)) => (state.clone() * data.clone()).ok(),
+        _ => Some(data.clone()),
     }
 }
 
@@ -64,6 +98,8 @@ const MAX_UPCASTS: usize = 64;
 /// The compiled logic of one topic: reducers by event type, the `*` fallback and the
 /// default; upcasters by type and version; invariants by name.
 pub struct Reducers {
+    /// States kept for `Fold::fold_resident`.
+    resident: std::cell::RefCell<std::collections::HashMap<u64, Val>>,
     by_type: BTreeMap<String, Program>,
     fallback: Option<Program>,
     default: Program,
@@ -223,6 +259,7 @@ impl Reducers {
             }
         }
         Ok(Reducers {
+            resident: Default::default(),
             by_type,
             fallback,
             default: compile("(default)", DEFAULT_REDUCER)?,
@@ -326,6 +363,12 @@ impl Reducers {
         event: &Val,
         meta: &Val,
     ) -> Result<Val, String> {
+        let configured = self.by_type.get(event_type).or(self.fallback.as_ref());
+        if configured.is_none() {
+            if let Some(next) = default_merge(state, event) {
+                return Ok(next);
+            }
+        }
         self.program_for(event_type)
             .run("reducer", state, event, meta)
     }
@@ -341,6 +384,25 @@ pub struct Step<'a> {
     pub event_type: &'a str,
     pub event: &'a Val,
     pub meta: &'a Val,
+    /// The event's value and `$meta` as JSON text, when the caller has it: an isolated
+    /// fold sends it as it is (`event` and `meta` may then be placeholders, see
+    /// `Fold::takes_text`).
+    pub text: Option<(&'a str, &'a str)>,
+    /// Why the payload could not be decoded: the step is marked with it and leaves the
+    /// state as it was.
+    pub undecodable: Option<&'a str>,
+}
+
+/// A run of events onto a state the fold keeps (`Fold::fold_resident`).
+#[derive(Debug, Clone)]
+pub struct ResidentRun<'a> {
+    /// The state's key: the same for all runs of one aggregate.
+    pub key: u64,
+    pub steps: Vec<Step<'a>>,
+    /// Whether to return the state after the first flagged event of the run ...
+    pub flag_state: bool,
+    /// ... at or after this event index.
+    pub flag_from: usize,
 }
 
 /// What folding a run of events gave: the state after them, and the events whose
@@ -353,11 +415,30 @@ pub struct Folded {
     pub violations: Vec<(usize, Vec<String>)>,
     /// By event index: the value after its upcasters, where one applied.
     pub upcasts: Vec<(usize, Val)>,
+    /// The state after the run's first flagged event (error or violation), when asked.
+    pub flag_state: Option<Val>,
 }
 
 impl Folded {
-    /// Records what one event did.
-    pub fn record(&mut self, index: usize, outcome: Outcome) {
+    /// Records what one event did; with `flag_state`, keeps the state after the first
+    /// flagged event.
+    pub fn record(&mut self, index: usize, outcome: Outcome, flag_state: bool) {
+        self.record_from(index, outcome, flag_state, 0)
+    }
+
+    /// `record`, keeping the flagged state only from event index `flag_from` on.
+    pub fn record_from(
+        &mut self,
+        index: usize,
+        outcome: Outcome,
+        flag_state: bool,
+        flag_from: usize,
+    ) {
+        let flag_state = flag_state && index >= flag_from;
+        let flagged = outcome.error.is_some() || !outcome.violations.is_empty();
+        if flag_state && flagged && self.flag_state.is_none() {
+            self.flag_state = Some(outcome.state.clone());
+        }
         self.state = outcome.state;
         if let Some(e) = outcome.error {
             self.errors.push((index, e));
@@ -386,6 +467,20 @@ pub trait Fold {
 
     /// The stream is gone: anything kept for it can go.
     fn forget(&self, _stream: u64) {}
+
+    /// Whether steps may carry only their text (`Step::text`, with placeholder values):
+    /// an isolated fold sends text and never reads the values.
+    fn takes_text(&self) -> bool {
+        false
+    }
+
+    /// Folds runs onto states the fold keeps by key (starting at `null`), so a long
+    /// fold in many runs does not send states back and forth. The answers' `state` is
+    /// `null`: `take_states` gives the states.
+    fn fold_resident(&self, runs: Vec<ResidentRun<'_>>) -> Vec<Folded>;
+
+    /// The kept states of these keys (`null` for none), which the fold then forgets.
+    fn take_states(&self, keys: &[u64]) -> Vec<Val>;
 }
 
 /// A stream id no other stream in this process has.
@@ -394,17 +489,62 @@ pub fn new_stream_id() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-impl Fold for Reducers {
-    fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded {
+impl Reducers {
+    /// Folds a run of steps onto `state`; with `flag_state`, keeps the state after the
+    /// first flagged event at or after `flag_from`.
+    pub fn run_steps(
+        &self,
+        state: Val,
+        steps: &[Step<'_>],
+        flag_state: bool,
+        flag_from: usize,
+    ) -> Folded {
         let mut folded = Folded {
             state,
             ..Folded::default()
         };
         for step in steps {
-            let outcome = self.step(&folded.state, step.event_type, step.event, step.meta);
-            folded.record(step.index, outcome);
+            let outcome = match step.undecodable {
+                Some(why) => Outcome {
+                    state: folded.state.clone(),
+                    error: Some(format!("payload not decoded: {why}")),
+                    violations: vec![],
+                    upcast: None,
+                },
+                None => self.step(&folded.state, step.event_type, step.event, step.meta),
+            };
+            folded.record_from(step.index, outcome, flag_state, flag_from);
         }
         folded
+    }
+}
+
+impl Fold for Reducers {
+    fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded {
+        self.run_steps(state, steps, false, 0)
+    }
+
+    fn fold_resident(&self, runs: Vec<ResidentRun<'_>>) -> Vec<Folded> {
+        runs.into_iter()
+            .map(|run| {
+                let state = self
+                    .resident
+                    .borrow_mut()
+                    .remove(&run.key)
+                    .unwrap_or_default();
+                let mut folded = self.run_steps(state, &run.steps, run.flag_state, run.flag_from);
+                let state = std::mem::take(&mut folded.state);
+                self.resident.borrow_mut().insert(run.key, state);
+                folded
+            })
+            .collect()
+    }
+
+    fn take_states(&self, keys: &[u64]) -> Vec<Val> {
+        let mut resident = self.resident.borrow_mut();
+        keys.iter()
+            .map(|k| resident.remove(k).unwrap_or_default())
+            .collect()
     }
 }
 
