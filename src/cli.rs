@@ -179,6 +179,7 @@ impl LabScope {
             since: self.since,
             until: self.until,
             partitions: self.partition.clone(),
+            progress: true,
         }
     }
 }

@@ -190,6 +190,27 @@ fn upcast_states_and_checks_match_a_plain_fold() {
             .all(|e| e["message"].as_str().unwrap().contains("not greater")));
     }
 
+    // Event lines carry what the upcasters made of them.
+    let out = rewind_in(dir.path(), &["-b", &b, "events", "ledger"]);
+    let events = lines(&out);
+    assert_eq!(events.len(), 600);
+    for e in &events {
+        let v = &e["value"];
+        let amount = v["amt"].as_i64().or(v["amount"].as_i64());
+        match (v["type"].as_str().unwrap(), v["v"].as_i64().unwrap()) {
+            ("Deposited", 1 | 2) => assert_eq!(
+                e["upcast"],
+                json!({"type": "Deposited", "v": 3, "amount": {"value": amount.unwrap(), "currency": "EUR"}}),
+                "{e}"
+            ),
+            ("Fee", _) => assert!(
+                e["upcast_error"].as_str().unwrap().contains("not greater"),
+                "{e}"
+            ),
+            _ => assert!(e.get("upcast").is_none(), "{e}"),
+        }
+    }
+
     // check: the flagged accounts, each with its first flag and its counts.
     let out = rewind_in(dir.path(), &["-b", &b, "check", "ledger"]);
     assert!(
@@ -355,4 +376,74 @@ fn upcasters_and_invariants_that_do_not_compile_are_config_errors_naming_them() 
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && stderr.contains(says), "{stderr}");
     }
+}
+
+#[test]
+fn in_the_tui_bracket_walks_the_flags_across_aggregates_as_check_finds_them() {
+    use kafka_rewind::app::Action;
+    let (cluster, dir) = setup();
+    let oracle = oracle(&ledger());
+    let config = kafka_rewind::config::Config::load(Some(&dir.path().join("rewind.toml"))).unwrap();
+    let conn = kafka_rewind::config::Connection {
+        brokers: cluster.bootstrap_servers(),
+        ..Default::default()
+    };
+    let mut d = Driver::start(conn, config);
+    d.wait("topics", |a| !a.topics.all.is_empty());
+    d.act(Action::Open);
+    d.wait("the ledger", |a| a.events.done);
+    d.act(Action::Open); // the first event's account
+    d.wait("the stream", |a| a.stream().is_some_and(|s| s.ready));
+    // Walk forward: every landing is a flag of the oracle's, and past an account's last
+    // flag the next flagged account opens at its first.
+    let mut landings = Vec::new();
+    for _ in 0..400 {
+        let entered: std::collections::BTreeSet<&String> =
+            landings.iter().map(|(a, _)| a).collect();
+        if entered.len() >= 3 {
+            break;
+        }
+        let before = d.app.stream().map(|s| (s.aggregate.clone(), s.cursor));
+        d.act(Action::NextFlag);
+        d.wait("the next flag", |a| {
+            a.stream().map(|s| (s.aggregate.clone(), s.cursor)) != before
+                || a.status.starts_with("no flagged event")
+        });
+        if d.app.status.starts_with("no flagged event") {
+            break;
+        }
+        let s = d.app.stream().unwrap();
+        landings.push((s.aggregate.clone(), s.cursor));
+    }
+    let list: Vec<String> = d
+        .app
+        .aggregates
+        .visible()
+        .iter()
+        .map(|a| a.aggregate.clone())
+        .collect();
+    assert!(landings.len() >= 3, "{landings:?}");
+    let mut accounts_seen = Vec::new();
+    for (account, index) in &landings {
+        let first = oracle[account].first.map(|(i, _)| i);
+        assert!(
+            first.is_some_and(|f| *index >= f),
+            "{account} #{index}: not flagged by the oracle"
+        );
+        if accounts_seen.last() != Some(account) {
+            // Entering an account: at its first flag.
+            assert_eq!(Some(*index), first, "{account}");
+            if let Some(previous) = accounts_seen.last() {
+                let from = list.iter().position(|a| a == previous).unwrap();
+                let to = list.iter().position(|a| a == account).unwrap();
+                assert!(to > from, "forward in the list");
+                assert!(
+                    list[from + 1..to].iter().all(|a| oracle[a].first.is_none()),
+                    "no flagged account skipped"
+                );
+            }
+            accounts_seen.push(account.clone());
+        }
+    }
+    assert!(accounts_seen.len() >= 2, "{landings:?}");
 }

@@ -737,3 +737,127 @@ fn json_is_drawn_in_syntax_colours_and_changed_fields_stand_out() {
     // The event pane too.
     assert_eq!(style_at(&app, "\"e-3\"", 0).fg, Some(Color::Green));
 }
+
+const LEDGER: &str = r#"
+[[topics]]
+name = "orders"
+type = ".type"
+version = ".v"
+[topics.upcasters]
+"Deposited@1" = "{type, v: 2, amount: .amt}"
+[topics.reducers]
+Deposited = "(. // {}) | .balance = ((.balance // 0) + $event.amount)"
+Withdrawn = "(. // {}) | .balance = ((.balance // 0) - $event.amount)"
+[topics.invariants]
+"balance never negative" = "(.balance // 0) >= 0"
+"#;
+
+/// One account: an old v1 deposit, a withdrawal that overdraws, a deposit; and a
+/// second account that overdraws at once.
+fn ledger_app() -> App {
+    let mut app = configured(LEDGER, &[5]);
+    let _ = app.update(Action::Open);
+    let values: [(&[u8], &[u8]); 5] = [
+        (b"acct-1", br#"{"type":"Deposited","v":1,"amt":5}"#),
+        (b"acct-1", br#"{"type":"Withdrawn","v":2,"amount":9}"#),
+        (b"acct-1", br#"{"type":"Deposited","v":2,"amount":10}"#),
+        (b"acct-2", br#"{"type":"Deposited","v":2,"amount":1}"#),
+        (b"acct-2", br#"{"type":"Withdrawn","v":2,"amount":3}"#),
+    ];
+    let rules = kafka_rewind::config::Config::parse(LEDGER, std::path::Path::new("rewind.toml"))
+        .unwrap()
+        .rules_for("orders");
+    let events = values
+        .iter()
+        .enumerate()
+        .map(|(i, (key, value))| {
+            let raw = RawRecord {
+                topic: "orders",
+                partition: 0,
+                offset: i as i64,
+                timestamp: Some(1_795_687_200_000 + i as i64 * 61_000),
+                key: Some(key),
+                headers: vec![],
+                value: Some(value),
+            };
+            Event::decode(&raw, &rules)
+        })
+        .collect();
+    app.apply(Msg::Events {
+        generation: 1,
+        events,
+    });
+    app.apply(Msg::Loaded {
+        generation: 1,
+        result: Ok(()),
+    });
+    let _ = app.update(Action::Open); // acct-1, at its first event
+    app
+}
+
+#[test]
+fn the_replay_lab_in_the_stream_screen() {
+    let mut app = ledger_app();
+    // The v1 deposit as upcast, the version lifted (v1↑) and the overdraft marked `!`.
+    insta::assert_snapshot!("lab_upcast", wide(&app));
+    let _ = app.update(Action::ToggleUpcast);
+    insta::assert_snapshot!("lab_raw", wide(&app));
+    let _ = app.update(Action::ToggleUpcast);
+    // `]` lands on the first violation and names it.
+    let commands = app.update(Action::NextFlag);
+    assert!(commands.is_empty(), "{commands:?}");
+    assert_eq!(app.stream().unwrap().cursor, 1);
+    assert!(wide(&app).contains("breaks invariant: balance never negative"));
+    // Past the last flag of the stream the topic is checked, then the next aggregate
+    // with a flag opens at its first.
+    let commands = app.update(Action::NextFlag);
+    assert!(
+        matches!(
+            commands.as_slice(),
+            [kafka_rewind::app::Command::CheckTopic { .. }]
+        ),
+        "{commands:?}"
+    );
+    app.apply(Msg::Checked {
+        generation: 1,
+        result: Ok(vec![("acct-1".into(), 1), ("acct-2".into(), 1)]),
+    });
+    let view = app.stream().unwrap();
+    assert_eq!((view.aggregate.as_str(), view.cursor), ("acct-2", 1));
+    let _ = app.update(Action::PrevFlag);
+    let view = app.stream().unwrap();
+    assert_eq!((view.aggregate.as_str(), view.cursor), ("acct-1", 1));
+}
+
+#[test]
+fn compare_shows_current_and_candidate_at_the_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let candidate = dir.path().join("fixed.toml");
+    std::fs::write(
+        &candidate,
+        LEDGER.replace("- $event.amount)", "- $event.amount - 1)"),
+    )
+    .unwrap();
+    let mut app = ledger_app();
+    let _ = app.update(Action::StepForward); // the withdrawal
+    let _ = app.update(Action::StartCommand);
+    for c in format!("compare {}", candidate.display()).chars() {
+        let _ = app.update(Action::Type(c));
+    }
+    let _ = app.update(Action::Submit);
+    let view = app.stream().unwrap();
+    let compare = view.compare.as_ref().expect("comparing");
+    assert_eq!(compare.state["balance"], -5);
+    assert_eq!(view.state["balance"], -4);
+    let text = wide(&app);
+    assert!(text.contains("replace /balance  -4 → -5"), "{text}");
+    insta::assert_snapshot!("lab_compare", text);
+    // A file that is not there: one clear line, nothing changes.
+    let _ = app.update(Action::StartCommand);
+    for c in "compare missing.toml".chars() {
+        let _ = app.update(Action::Type(c));
+    }
+    let _ = app.update(Action::Submit);
+    assert!(app.status.contains("no such file"), "{}", app.status);
+    assert!(app.stream().unwrap().compare.is_some());
+}

@@ -96,6 +96,16 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(Char('S'), ToggleSnapshotStart)],
     },
     Binding {
+        label: "u",
+        desc: "stream: the event as upcast (what reducers see) ↔ as stored",
+        keys: &[(Char('u'), ToggleUpcast)],
+    },
+    Binding {
+        label: "] / [",
+        desc: "stream: next / previous flagged event (! broken invariant, ✗ reducer error), then other aggregates",
+        keys: &[(Char(']'), NextFlag), (Char('['), PrevFlag)],
+    },
+    Binding {
         label: "Tab",
         desc: "next pane (events: list ↔ detail; stream: aggregates ↔ timeline)",
         keys: &[(Code(KeyCode::Tab), NextPane)],
@@ -229,6 +239,7 @@ const HINTS: &[(Place, &[Hint])] = &[
             (&[ToggleSkip], "skip"),
             (&[ToggleDiff], "diff"),
             (&[ToggleSnapshotStart], "snapshot"),
+            (&[NextFlag, PrevFlag], "flags"),
             (&[Mark], "mark"),
             (&[Rewind], "rewind"),
             (&[Compensate], "compensate"),
@@ -425,6 +436,9 @@ mod tests {
             Compensate,
             Delete,
             Follow,
+            ToggleUpcast,
+            NextFlag,
+            PrevFlag,
         ];
         for action in handled {
             assert!(

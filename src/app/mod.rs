@@ -21,7 +21,7 @@ pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
 pub use overlay::Overlay;
 pub use rewind::{RewindDialog, RewindStep, Rewound};
 pub use run::run;
-pub use stream::{AggregatesView, StreamView};
+pub use stream::{AggregatesView, Compare, StreamView};
 
 /// A user intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,13 @@ pub enum Action {
     Delete,
     /// Follow new events of the open topic (live tail) on / off.
     Follow,
+    /// Stream: the event pane shows the event as upcast ↔ as stored.
+    ToggleUpcast,
+    /// Stream: the next flagged event (broken invariant or reducer error), then the
+    /// next aggregate with one.
+    NextFlag,
+    /// Stream: the previous flagged event, then the previous aggregate with one.
+    PrevFlag,
     /// Typing into the filter or command line.
     Type(char),
     Erase,
@@ -110,6 +117,13 @@ pub enum Command {
     StopFollow,
     /// The topic was left: stop loading and following it.
     StopTopic,
+    /// Fold every aggregate of the topic with this logic and report each one's first
+    /// flagged event (`]` past the last flag of a stream).
+    CheckTopic {
+        topic: String,
+        generation: u64,
+        logic: Box<crate::model::reducer::Logic>,
+    },
     /// Read these events' payloads again (they are not kept in memory).
     Fetch {
         topic: String,
@@ -167,6 +181,11 @@ pub enum Msg {
         result: Result<(crate::model::plan::Plan, crate::model::group::GroupState), String>,
     },
     Rewound(Result<Rewound, String>),
+    /// Each flagged aggregate of the topic with the stream index of its first flag.
+    Checked {
+        generation: u64,
+        result: Result<Vec<(String, usize)>, String>,
+    },
     Produced(Result<crate::model::Coord, String>),
 }
 
@@ -355,6 +374,12 @@ pub struct App {
     pending_stream: Option<(String, Option<usize>)>,
     /// A coordinate to show once the topic being loaded is in.
     pending_jump: Option<crate::model::Coord>,
+    /// `:compare FILE`: the file and the fold of its logic for the open topic.
+    compare: Option<(String, std::rc::Rc<dyn crate::model::reducer::Fold>)>,
+    /// The open topic's flagged aggregates with their first flag, once checked.
+    flags: Option<Vec<(String, usize)>>,
+    /// A `]` (true) or `[` waiting for the topic's check.
+    pending_flag: Option<bool>,
 }
 
 impl App {
@@ -390,6 +415,9 @@ impl App {
             arrived: Default::default(),
             pending_stream: None,
             pending_jump: None,
+            compare: None,
+            flags: None,
+            pending_flag: None,
         }
     }
 
@@ -479,6 +507,15 @@ impl App {
             }
             Action::Compensate => return self.start_compensate(),
             Action::Follow => return self.toggle_follow(),
+            Action::NextFlag | Action::PrevFlag => {
+                return self.jump_flag(action == Action::NextFlag)
+            }
+            Action::ToggleUpcast => {
+                if let Screen::Stream(view) = &mut self.screen {
+                    view.raw = !view.raw;
+                }
+                return vec![];
+            }
             _ => {}
         }
         if matches!(self.screen, Screen::Stream(_)) {
@@ -663,6 +700,8 @@ impl App {
             "agg" | "a" if !arg.is_empty() => self.open_stream(arg, None),
             "goto" | "g" if !arg.is_empty() => self.goto(arg),
             "group" | "groups" => return self.open_groups(Some(arg).filter(|a| !a.is_empty())),
+            "reload" => self.reload_config(),
+            "compare" => self.set_compare(arg),
             "q" | "quit" => self.quit = true,
             "" => {}
             _ => {
@@ -682,6 +721,9 @@ impl App {
         self.arrived.clear();
         self.pending_stream = None;
         self.reducers = None;
+        self.compare = None;
+        self.flags = None;
+        self.pending_flag = None;
         self.aggregates = AggregatesView::default();
         self.linker = None;
         self.linked = 0;
@@ -806,6 +848,9 @@ impl App {
                 }
             }
             Msg::Groups(groups) => self.receive_groups(groups),
+            Msg::Checked { generation, result } if generation == self.generation => {
+                self.receive_checked(result)
+            }
             Msg::Plan { request, result } => self.receive_plan(request, result),
             Msg::Rewound(result) => self.receive_rewound(result),
             Msg::Produced(result) => self.receive_produced(result),

@@ -77,6 +77,21 @@ pub struct StreamView {
     pub ready: bool,
     /// Snapshots to check once the whole stream is folded.
     pending_snapshots: Option<Vec<StoredSnapshot>>,
+    /// The event pane shows the event as stored rather than as upcast.
+    pub raw: bool,
+    /// `:compare FILE`: the same stream folded with the candidate's logic.
+    pub compare: Option<Compare>,
+}
+
+/// The stream folded with a candidate's logic (`:compare FILE`), at the cursor.
+pub struct Compare {
+    /// The candidate file, as typed.
+    pub file: String,
+    pub projection: Projection,
+    /// The candidate's state after the cursor's event.
+    pub state: Value,
+    /// From the current state to the candidate's, at the cursor.
+    pub changes: Vec<Change>,
 }
 
 impl std::fmt::Debug for StreamView {
@@ -98,9 +113,28 @@ impl StreamView {
     /// snapshot).
     pub fn refresh(&mut self) {
         self.ready = self.projection.prepare(self.cursor + 1, FOLD_SLICE);
+        if let Some(c) = &mut self.compare {
+            self.ready &= c.projection.prepare(self.cursor + 1, FOLD_SLICE);
+        }
         if self.ready {
             (self.state, self.changes) = self.projection.state_and_changes(self.cursor);
             self.basis = self.projection.basis(self.cursor);
+            if let Some(c) = &mut self.compare {
+                c.state = c.projection.state_after(self.cursor);
+                c.changes = crate::model::diff::diff(&self.state, &c.state);
+            }
+        }
+    }
+
+    /// Folds the whole stream (so every flag is known) and finds the flagged event after
+    /// (or before) the cursor.
+    pub fn find_flag(&mut self, forward: bool) -> Option<usize> {
+        let last = self.projection.len().checked_sub(1)?;
+        self.projection.errors_through(last);
+        let flags = self.projection.flags();
+        match forward {
+            true => flags.into_iter().find(|&i| i > self.cursor),
+            false => flags.into_iter().rev().find(|&i| i < self.cursor),
         }
     }
 
@@ -201,6 +235,12 @@ impl App {
             },
         };
         let projection = Projection::new(reducers, events.iter().map(|e| &**e));
+        let compare = self.compare.as_ref().map(|(file, fold)| Compare {
+            file: file.clone(),
+            projection: Projection::new(fold.clone(), events.iter().map(|e| &**e)),
+            state: Value::Null,
+            changes: vec![],
+        });
         let cursor = at
             .and_then(|a| indices.iter().position(|&i| i == a))
             .unwrap_or(indices.len() - 1);
@@ -219,6 +259,8 @@ impl App {
             snapshot_checks: BTreeMap::new(),
             ready: false,
             pending_snapshots: None,
+            raw: false,
+            compare,
         };
         match self.snapshots.get(aggregate) {
             Some(stored) => view.set_snapshots(stored),
@@ -444,5 +486,168 @@ impl App {
         if let (true, false, Some(first)) = (done, open_still_listed, first) {
             self.open_stream(&first, None);
         }
+    }
+
+    /// `]` / `[`: the next (previous) flagged event of the stream; past the last one,
+    /// the next (previous) aggregate with a flag, at its first, once the topic is
+    /// checked (the worker folds every aggregate; asked once per topic).
+    pub(super) fn jump_flag(&mut self, forward: bool) -> Vec<Command> {
+        let Screen::Stream(view) = &mut self.screen else {
+            self.status = "] and [ step between flagged events of a stream: open one first (Enter on an event)".into();
+            return vec![];
+        };
+        if let Some(i) = view.find_flag(forward) {
+            view.cursor = i;
+            view.refresh();
+            self.status.clear();
+            return vec![];
+        }
+        if self.flags.is_some() {
+            self.jump_across(forward);
+            return vec![];
+        }
+        self.pending_flag = Some(forward);
+        self.status = format!(
+            "no more flags in {}: checking every aggregate of {}…",
+            view.aggregate, self.events.topic
+        );
+        vec![Command::CheckTopic {
+            topic: self.events.topic.clone(),
+            generation: self.generation,
+            logic: Box::new(self.config.logic_for(&self.events.topic)),
+        }]
+    }
+
+    pub(super) fn receive_checked(&mut self, result: Result<Vec<(String, usize)>, String>) {
+        match result {
+            Ok(flags) => {
+                self.flags = Some(flags);
+                if let Some(forward) = self.pending_flag.take() {
+                    self.jump_across(forward);
+                }
+            }
+            Err(e) => {
+                self.pending_flag = None;
+                self.status = format!("checking {} failed: {e}", self.events.topic);
+            }
+        }
+    }
+
+    /// Opens the next (previous) aggregate in the list that has a flag, at its first.
+    fn jump_across(&mut self, forward: bool) {
+        let flags: HashMap<&str, usize> = self
+            .flags
+            .iter()
+            .flatten()
+            .map(|(a, i)| (a.as_str(), *i))
+            .collect();
+        let open = self
+            .stream()
+            .map(|s| s.aggregate.clone())
+            .unwrap_or_default();
+        let list: Vec<String> = self
+            .aggregates
+            .visible()
+            .iter()
+            .map(|a| a.aggregate.clone())
+            .collect();
+        let here = list.iter().position(|a| *a == open).unwrap_or(0);
+        let next = match forward {
+            true => list
+                .iter()
+                .skip(here + 1)
+                .find(|a| flags.contains_key(a.as_str())),
+            false => list[..here]
+                .iter()
+                .rev()
+                .find(|a| flags.contains_key(a.as_str())),
+        };
+        let Some(next) = next.cloned() else {
+            self.status = format!(
+                "no flagged event {} this one: {} of {} aggregates of {} have flags",
+                if forward { "after" } else { "before" },
+                flags.len(),
+                list.len(),
+                self.events.topic
+            );
+            return;
+        };
+        // The topic index of the aggregate's first flagged event.
+        let first = flags[next.as_str()];
+        let at = self
+            .events
+            .index
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.aggregate() == next)
+            .nth(first)
+            .map(|(i, _)| i);
+        self.open_stream(&next, at);
+    }
+
+    /// `:reload`: reads the config file again; the open stream is folded anew. A config
+    /// that does not load leaves the old one in place.
+    pub(super) fn reload_config(&mut self) {
+        let Some(path) = self.config.path.clone() else {
+            self.status =
+                "no config file to read again: rewind runs on its defaults (-c FILE)".into();
+            return;
+        };
+        let mut config = match crate::config::Config::load(Some(&path)) {
+            Ok(c) => c,
+            Err(e) => {
+                self.status = format!("{e:#}; the config in use stays");
+                return;
+            }
+        };
+        config.registry = self.config.registry.clone();
+        self.config = config;
+        self.reducers = None;
+        self.flags = None;
+        let compare = self.compare.take().map(|(file, _)| file);
+        if let Some(file) = compare {
+            self.set_compare(&file);
+        }
+        self.reopen_stream();
+        self.status = format!("reloaded {}", path.display());
+    }
+
+    /// `:compare FILE` folds the open stream with FILE's logic for the topic too; the
+    /// state pane shows current ↔ candidate at the cursor. `:compare` alone stops.
+    pub(super) fn set_compare(&mut self, file: &str) {
+        if file.is_empty() {
+            self.compare = None;
+            self.status = "compare off".into();
+        } else {
+            let topic = self.events.topic.clone();
+            let fold =
+                crate::commands::lab::candidate(&self.config, std::path::Path::new(file), &topic)
+                    .and_then(|logic| self.config.fold_for(&logic));
+            match fold {
+                Ok(fold) => {
+                    self.compare = Some((file.to_owned(), fold));
+                    self.status =
+                        format!("comparing with {file}: the state pane shows current ↔ {file}");
+                }
+                Err(e) => {
+                    self.status = format!("{e:#}");
+                    return;
+                }
+            }
+        }
+        self.reopen_stream();
+    }
+
+    /// Opens the open stream again at its cursor (after its logic changed).
+    fn reopen_stream(&mut self) {
+        let Some((aggregate, at)) = self
+            .stream()
+            .map(|s| (s.aggregate.clone(), s.indices.get(s.cursor).copied()))
+        else {
+            return;
+        };
+        let focused = self.aggregates.focused;
+        self.open_stream(&aggregate, at);
+        self.aggregates.focused = focused;
     }
 }

@@ -119,7 +119,7 @@ impl Worker {
 fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
     for command in commands {
         match command {
-            Command::LoadTopic { .. } | Command::Follow { .. } => {
+            Command::LoadTopic { .. } | Command::Follow { .. } | Command::CheckTopic { .. } => {
                 let job = shared.clone();
                 std::thread::spawn(move || job.long(command));
             }
@@ -262,7 +262,8 @@ impl Shared {
             Command::StopFollow
             | Command::StopTopic
             | Command::LoadTopic { .. }
-            | Command::Follow { .. } => {}
+            | Command::Follow { .. }
+            | Command::CheckTopic { .. } => {}
         }
     }
 
@@ -339,6 +340,16 @@ impl Shared {
                         message: format!("stopped following {topic}: {e}"),
                     });
                 }
+            }
+            Command::CheckTopic {
+                topic,
+                generation,
+                logic,
+            } => {
+                let result =
+                    crate::commands::lab::first_flags(&self.conn, &self.config, &topic, &logic)
+                        .map_err(|e| format!("{e:#}"));
+                self.send(Msg::Checked { generation, result });
             }
             command => self.short(command),
         }

@@ -126,6 +126,7 @@ fn emit(
     let mut selector = selection.selector();
     let mut write_error = None;
     let mut printed = 0;
+    let upcasts = Upcasts::new(config, &topic.name)?;
     let mut print = |event: &Event, links: Option<&Links>| match selector.offer(event) {
         Verdict::Skip => ControlFlow::Continue(()),
         Verdict::Done => ControlFlow::Break(()),
@@ -133,6 +134,9 @@ fn emit(
             let mut line = event.to_json();
             if let Some(links) = links {
                 links.annotate(event.coord(), &mut line);
+            }
+            if let Some(upcasts) = &upcasts {
+                upcasts.annotate(event, &mut line);
             }
             printed += 1;
             match writeln!(out, "{}", super::json_text(&line, false)) {
@@ -175,4 +179,61 @@ fn emit(
     }
     out.flush()?;
     Ok(printed)
+}
+
+/// The topic's upcasters, for the `"upcast"` of each event line they apply to. They
+/// run where reducers run (isolated, under the same budget), an event at a time.
+struct Upcasts {
+    fold: std::rc::Rc<dyn crate::model::reducer::Fold>,
+    /// The event types some upcaster is for.
+    types: std::collections::HashSet<String>,
+}
+
+impl Upcasts {
+    fn new(config: &Config, topic: &str) -> Result<Option<Upcasts>> {
+        let logic = config.logic_for(topic);
+        if logic.upcasters.is_empty() {
+            return Ok(None);
+        }
+        let types = logic
+            .upcasters
+            .keys()
+            .filter_map(|k| k.rsplit_once('@').map(|(t, _)| t.to_owned()))
+            .collect();
+        Ok(Some(Upcasts {
+            fold: config.fold_for(&logic)?,
+            types,
+        }))
+    }
+
+    /// Adds `"upcast": VALUE` where an upcaster applied, `"upcast_error"` where the
+    /// chain failed.
+    fn annotate(&self, event: &Event, line: &mut serde_json::Value) {
+        use crate::model::reducer::{from_val, new_stream_id, to_val, Step};
+        if !self.types.contains(&event.event_type) || event.decode_error.is_some() {
+            return;
+        }
+        let (value, meta) = (to_val(&event.value.to_json()), to_val(&event.meta(0)));
+        let stream = new_stream_id();
+        let step = Step {
+            stream,
+            index: 0,
+            event_type: &event.event_type,
+            event: &value,
+            meta: &meta,
+            text: None,
+            undecodable: None,
+        };
+        let folded = self.fold.fold(jaq_json::Val::Null, &[step]);
+        self.fold.forget(stream);
+        if let Some((_, v)) = folded.upcasts.first() {
+            line["upcast"] = from_val(v);
+        } else if let Some((_, e)) = folded
+            .errors
+            .iter()
+            .find(|(_, e)| e.starts_with("upcaster"))
+        {
+            line["upcast_error"] = serde_json::json!(e);
+        }
+    }
 }

@@ -37,6 +37,8 @@ pub struct Scope<'a> {
     /// Events after this time are not folded.
     pub until: Option<i64>,
     pub partitions: Option<Vec<i32>>,
+    /// Show progress on stderr when it is a terminal (not from the TUI).
+    pub progress: bool,
 }
 
 /// One aggregate once folded: its final state under each logic, and what check found.
@@ -276,6 +278,9 @@ fn fold_topic(
         }
         let mut buffers: Vec<Vec<Event>> = vec![Vec::new(); shards];
         let mut progress = super::progress::Progress::new(scope.topic, total);
+        if !scope.progress {
+            progress = progress.off();
+        }
         let scanner = cluster.scanner()?;
         let read = scanner.scan(scope.topic, &ranges, &rules, &mut |e| {
             progress.tick();
@@ -308,6 +313,25 @@ fn fold_topic(
         let _ = read?;
         Ok(all)
     })
+}
+
+/// Each flagged aggregate of a topic with the index of its first flagged event, folded
+/// with `logic` (the TUI's `]` past a stream's last flag).
+pub fn first_flags(
+    conn: &Connection,
+    config: &Config,
+    topic: &str,
+    logic: &Logic,
+) -> Result<Vec<(String, usize)>> {
+    let scope = Scope {
+        topic,
+        ..Scope::default()
+    };
+    let done = fold_topic(conn, config, &scope, std::slice::from_ref(logic))?;
+    Ok(done
+        .into_iter()
+        .filter_map(|(id, d)| Some((id, d.finding.first?.index)))
+        .collect())
 }
 
 /// The shard of an aggregate: the same one for all its events.

@@ -29,6 +29,12 @@ impl Progress {
         }
     }
 
+    /// Never drawn (the TUI owns the terminal).
+    pub fn off(mut self) -> Progress {
+        self.on = false;
+        self
+    }
+
     /// One more record read; redraws now and then.
     pub fn tick(&mut self) {
         self.done += 1;

@@ -10,9 +10,12 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{text, theme};
-use crate::app::StreamView;
+use crate::app::{Compare, StreamView};
 
 pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
+    if let Some(compare) = view.compare.as_ref().filter(|_| view.ready) {
+        return draw_compare(frame, area, view, compare);
+    }
     let mode = if view.diff {
         "diff — d for state"
     } else {
@@ -35,26 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
         if view.changes.is_empty() {
             vec![Line::from("this event changed nothing")]
         } else {
-            view.changes
-                .iter()
-                .map(|c| {
-                    let show = |v: &Option<serde_json::Value>| {
-                        v.as_ref().map(|v| v.to_string()).unwrap_or_default()
-                    };
-                    Line::from(vec![
-                        Span::styled(format!("{:<8}", c.op), theme::diff_op(c.op)),
-                        Span::styled(
-                            text::clean(if c.path.is_empty() { "/" } else { &c.path }),
-                            theme::heading(),
-                        ),
-                        Span::raw(text::clean(&format!(
-                            "  {} → {}",
-                            show(&c.before),
-                            show(&c.after)
-                        ))),
-                    ])
-                })
-                .collect()
+            change_lines(&view.changes)
         }
     } else {
         highlighted_state(view)
@@ -67,10 +51,84 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
     );
 }
 
+/// Changes as lines: the operation, the path, before → after.
+fn change_lines(changes: &[crate::model::diff::Change]) -> Vec<Line<'static>> {
+    changes
+        .iter()
+        .map(|c| {
+            let show = |v: &Option<serde_json::Value>| {
+                v.as_ref().map(|v| v.to_string()).unwrap_or_default()
+            };
+            Line::from(vec![
+                Span::styled(format!("{:<8}", c.op), theme::diff_op(c.op)),
+                Span::styled(
+                    text::clean(if c.path.is_empty() { "/" } else { &c.path }),
+                    theme::heading(),
+                ),
+                Span::raw(text::clean(&format!(
+                    "  {} → {}",
+                    show(&c.before),
+                    show(&c.after)
+                ))),
+            ])
+        })
+        .collect()
+}
+
+/// `:compare FILE`: what the candidate's state differs in at the cursor, then the
+/// candidate's state with those top-level fields highlighted.
+fn draw_compare(frame: &mut Frame, area: Rect, view: &StreamView, compare: &Compare) {
+    // The file's name: the whole path was said when `:compare` was typed.
+    let name = std::path::Path::new(&compare.file)
+        .file_name()
+        .map_or(compare.file.clone(), |n| n.to_string_lossy().into_owned());
+    let block = Block::bordered()
+        .title(format!(
+            " State after #{}: current ↔ {} ",
+            view.cursor,
+            text::clean(&name)
+        ))
+        .title_bottom(Line::styled(
+            " :compare alone stops comparing ",
+            theme::info(),
+        ))
+        .border_style(theme::border(false));
+    let mut lines = match compare.changes.len() {
+        0 => vec![Line::styled("the same state with both", theme::fine())],
+        n => {
+            let mut lines = vec![Line::styled(
+                format!("{n} difference(s), current → {}:", text::clean(&name)),
+                theme::warning(),
+            )];
+            lines.extend(change_lines(&compare.changes));
+            lines
+        }
+    };
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!("{}:", text::clean(&name)),
+        theme::dim(),
+    ));
+    lines.extend(highlighted(&compare.state, &compare.changes));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}
+
 /// The pretty state, with the top-level fields the event changed in colour.
 fn highlighted_state(view: &StreamView) -> Vec<Line<'static>> {
-    let changed: HashSet<String> = view
-        .changes
+    highlighted(&view.state, &view.changes)
+}
+
+/// A pretty state with the top-level fields `changes` touch highlighted.
+fn highlighted(
+    state: &serde_json::Value,
+    changes: &[crate::model::diff::Change],
+) -> Vec<Line<'static>> {
+    let changed: HashSet<String> = changes
         .iter()
         .map(|c| {
             c.path
@@ -81,8 +139,8 @@ fn highlighted_state(view: &StreamView) -> Vec<Line<'static>> {
                 .replace("~0", "~")
         })
         .collect();
-    let everything = view.changes.iter().any(|c| c.path.is_empty());
-    let pretty = serde_json::to_string_pretty(&view.state).unwrap_or_default();
+    let everything = changes.iter().any(|c| c.path.is_empty());
+    let pretty = serde_json::to_string_pretty(state).unwrap_or_default();
     // Which lines belong to a changed top-level field.
     let mut current: Option<String> = None;
     let hits: Vec<bool> = pretty

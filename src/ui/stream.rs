@@ -88,6 +88,9 @@ fn markers(app: &App, view: &StreamView, i: usize, e: &Indexed<'_>) -> String {
     if view.projection.error_at(i).is_some() {
         marks.push("✗".to_owned());
     }
+    if !view.projection.violations_at(i).is_empty() {
+        marks.push("!".to_owned());
+    }
     if view.projection.is_skipped(i) {
         marks.push("⊘".to_owned());
     }
@@ -102,11 +105,14 @@ fn markers(app: &App, view: &StreamView, i: usize, e: &Indexed<'_>) -> String {
             marks.push("↪".to_owned());
         }
     }
+    let upcast = view.projection.upcast_at(i).is_some();
     if let Some(v) = e
         .version()
-        .filter(|v| v.parse::<u64>().is_ok_and(|n| n > 1))
+        .filter(|v| upcast || v.parse::<u64>().is_ok_and(|n| n > 1))
     {
-        marks.push(format!("v{}", text::clean(v)));
+        // ↑: lifted by upcasters.
+        let arrow = if upcast { "↑" } else { "" };
+        marks.push(format!("v{}{arrow}", text::clean(v)));
     }
     if let Some((_, changes)) = view.snapshot_after(i) {
         marks.push(if changes.is_empty() { "◆" } else { "◆≠" }.to_owned());
@@ -222,9 +228,30 @@ fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
             },
         ));
     }
-    match app.events.event(at) {
-        Some(e) => lines.extend(super::events::value_lines(&e.value)),
-        None => lines.push(note(
+    let broken = view.projection.violations_at(view.cursor);
+    if !broken.is_empty() {
+        lines.push(note(
+            format!("breaks invariant: {}", text::clean(&broken.join(", "))),
+            theme::error(),
+        ));
+    }
+    let upcast = view.projection.upcast_at(view.cursor);
+    match (app.events.event(at), upcast) {
+        (Some(_), Some(upcast)) if !view.raw => {
+            lines.push(note(
+                "as upcast, what reducers see (u: as stored)".into(),
+                theme::info(),
+            ));
+            let value = crate::model::event::Payload::Json(upcast);
+            lines.extend(super::events::value_lines(&value));
+        }
+        (Some(e), upcast) => {
+            if upcast.is_some() {
+                lines.push(note("as stored (u: as upcast)".into(), theme::info()));
+            }
+            lines.extend(super::events::value_lines(&e.value));
+        }
+        (None, _) => lines.push(note(
             "loading the event from the topic…".into(),
             theme::dim(),
         )),
