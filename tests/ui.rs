@@ -468,6 +468,7 @@ fn rewind_dialog_from_a_mark() {
     let [Command::PlanRewind {
         request: asked_for,
         ask: request,
+        candidate: None,
     }] = commands.as_slice()
     else {
         panic!("{commands:?}")
@@ -860,4 +861,104 @@ fn compare_shows_current_and_candidate_at_the_cursor() {
     let _ = app.update(Action::Submit);
     assert!(app.status.contains("no such file"), "{}", app.status);
     assert!(app.stream().unwrap().compare.is_some());
+
+    // The Rewind dialog, with the candidate on: how many aggregates it changes, next
+    // to the plan.
+    let _ = app.update(Action::Rewind);
+    app.apply(Msg::Groups(Ok(groups())));
+    let commands = app.update(Action::Open);
+    let [kafka_rewind::app::Command::PlanRewind {
+        candidate: Some(candidate),
+        ..
+    }] = commands.as_slice()
+    else {
+        panic!("{commands:?}")
+    };
+    assert!(candidate.file.ends_with("fixed.toml"), "{}", candidate.file);
+    assert_ne!(candidate.current, candidate.with);
+    app.apply(Msg::Plan {
+        request: asked(&app),
+        result: Ok((plan_to_first_event(&app), GroupState::Known("Empty".into()))),
+    });
+    assert!(screen_sized(&app, 200, 40).contains("Replaying orders with fixed.toml…"));
+    app.apply(Msg::Replayed {
+        request: 1,
+        result: Ok((1, 2)),
+    });
+    let text = screen_sized(&app, 200, 40);
+    assert!(
+        text.contains("With fixed.toml: 1 of 2 aggregates will change"),
+        "{text}"
+    );
+}
+
+#[test]
+fn reload_refolds_the_open_stream_and_a_broken_config_keeps_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rewind.toml");
+    let without_invariants = LEDGER
+        .split("[topics.invariants]")
+        .next()
+        .unwrap()
+        .to_owned();
+    std::fs::write(&path, &without_invariants).unwrap();
+    let mut app = ledger_app();
+    // ledger_app's config came from text: this one from the file, as rewind loads it.
+    let config = Config::load(Some(&path)).unwrap();
+    let mut reloaded = App::new("127.0.0.1:9092".into(), config);
+    std::mem::swap(&mut app, &mut reloaded);
+    // Same events, the file's config (no invariants): nothing flagged.
+    let _ = app.start();
+    app.apply(Msg::Topics(Ok(vec![topic("orders", &[5])])));
+    let _ = app.update(Action::Open);
+    let events: Vec<Event> = (0..5)
+        .filter_map(|i| reloaded.events.event(i).map(|e| (**e).clone()))
+        .collect();
+    assert_eq!(events.len(), 5);
+    app.apply(Msg::Events {
+        generation: 1,
+        events,
+    });
+    app.apply(Msg::Loaded {
+        generation: 1,
+        result: Ok(()),
+    });
+    let _ = app.update(Action::Open);
+    let _ = app.update(Action::StepForward);
+    assert!(app.stream().unwrap().projection.violations_at(1).is_empty());
+
+    let command = |app: &mut App, line: &str| {
+        let _ = app.update(Action::StartCommand);
+        for c in line.chars() {
+            let _ = app.update(Action::Type(c));
+        }
+        let _ = app.update(Action::Submit);
+    };
+    std::fs::write(&path, LEDGER).unwrap();
+    command(&mut app, "reload");
+    assert!(app.status.starts_with("reloaded"), "{}", app.status);
+    let view = app.stream().unwrap();
+    assert_eq!(
+        (view.aggregate.as_str(), view.cursor),
+        ("acct-1", 1),
+        "same place"
+    );
+    assert_eq!(view.projection.violations_at(1), ["balance never negative"]);
+
+    std::fs::write(
+        &path,
+        LEDGER.replace("(.balance // 0) >= 0", "(.balance // 0) >="),
+    )
+    .unwrap();
+    command(&mut app, "reload");
+    assert!(
+        app.status.contains("balance never negative")
+            && app.status.contains("the config in use stays"),
+        "{}",
+        app.status
+    );
+    assert_eq!(
+        app.stream().unwrap().projection.violations_at(1),
+        ["balance never negative"]
+    );
 }

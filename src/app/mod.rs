@@ -19,7 +19,7 @@ pub use compensate::CompensateDialog;
 pub use groups::GroupsView;
 pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
 pub use overlay::Overlay;
-pub use rewind::{RewindDialog, RewindStep, Rewound};
+pub use rewind::{Candidate, Replayed, RewindDialog, RewindStep, Rewound};
 pub use run::run;
 pub use stream::{AggregatesView, Compare, StreamView};
 
@@ -100,6 +100,9 @@ pub enum Command {
     PlanRewind {
         request: u64,
         ask: Box<crate::kafka::rewind::PlanRequest>,
+        /// With `:compare FILE` on: after the plan, how many aggregates FILE's logic
+        /// folds to another state (`Msg::Replayed`).
+        candidate: Option<Box<Candidate>>,
     },
     /// Commit a plan the user confirmed.
     ExecuteRewind {
@@ -179,6 +182,12 @@ pub enum Msg {
     Plan {
         request: u64,
         result: Result<(crate::model::plan::Plan, crate::model::group::GroupState), String>,
+    },
+    /// For the plan of `request`: (aggregates whose state differs with the candidate,
+    /// aggregates).
+    Replayed {
+        request: u64,
+        result: Result<(usize, usize), String>,
     },
     Rewound(Result<Rewound, String>),
     /// Each flagged aggregate of the topic with the stream index of its first flag.
@@ -374,8 +383,12 @@ pub struct App {
     pending_stream: Option<(String, Option<usize>)>,
     /// A coordinate to show once the topic being loaded is in.
     pending_jump: Option<crate::model::Coord>,
-    /// `:compare FILE`: the file and the fold of its logic for the open topic.
-    compare: Option<(String, std::rc::Rc<dyn crate::model::reducer::Fold>)>,
+    /// `:compare FILE`: the file, and the fold of its logic for the open topic.
+    compare: Option<(
+        String,
+        std::rc::Rc<dyn crate::model::reducer::Fold>,
+        crate::model::reducer::Logic,
+    )>,
     /// The open topic's flagged aggregates with their first flag, once checked.
     flags: Option<Vec<(String, usize)>>,
     /// A `]` (true) or `[` waiting for the topic's check.
@@ -852,6 +865,7 @@ impl App {
                 self.receive_checked(result)
             }
             Msg::Plan { request, result } => self.receive_plan(request, result),
+            Msg::Replayed { request, result } => self.receive_replayed(request, result),
             Msg::Rewound(result) => self.receive_rewound(result),
             Msg::Produced(result) => self.receive_produced(result),
             Msg::Snapshots {

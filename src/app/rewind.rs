@@ -18,6 +18,20 @@ pub struct RewindDialog {
     pub groups: Option<Result<Vec<Group>, String>>,
     pub selected: usize,
     pub step: RewindStep,
+    /// With `:compare FILE` on: the file, and once replayed, how many of the topic's
+    /// aggregates fold to another state with it (changed, all).
+    pub replay: Option<(String, Option<Replayed>)>,
+}
+
+/// (aggregates whose state differs with a candidate, all aggregates), or why not known.
+pub type Replayed = Result<(usize, usize), String>;
+
+/// A candidate's logic next to the current one, for the Rewind dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub file: String,
+    pub current: crate::model::reducer::Logic,
+    pub with: crate::model::reducer::Logic,
 }
 
 #[derive(Debug)]
@@ -103,6 +117,7 @@ impl App {
             groups: None,
             selected: 0,
             step: RewindStep::PickGroup,
+            replay: None,
         })));
         vec![Command::LoadGroups { also: None }]
     }
@@ -194,9 +209,18 @@ impl App {
                         known: self.known_for(&dialog.target),
                     };
                     self.request += 1;
+                    let candidate = self.compare.as_ref().map(|(file, _, logic)| {
+                        Box::new(Candidate {
+                            file: file.clone(),
+                            current: self.config.logic_for(&dialog.target.topic),
+                            with: logic.clone(),
+                        })
+                    });
+                    dialog.replay = candidate.as_ref().map(|c| (c.file.clone(), None));
                     commands.push(Command::PlanRewind {
                         request: self.request,
                         ask: Box::new(request),
+                        candidate,
                     });
                     dialog.step = RewindStep::Planning {
                         group,
@@ -243,6 +267,21 @@ impl App {
             }
             Err(e) => RewindStep::Failed(e),
         };
+    }
+
+    pub(super) fn receive_replayed(
+        &mut self,
+        request: u64,
+        result: Result<(usize, usize), String>,
+    ) {
+        if request != self.request {
+            return;
+        }
+        if let Some(Overlay::Rewind(dialog)) = &mut self.overlay {
+            if let Some((_, replayed)) = &mut dialog.replay {
+                *replayed = Some(result);
+            }
+        }
     }
 
     pub(super) fn receive_rewound(&mut self, result: Result<Rewound, String>) {

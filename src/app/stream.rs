@@ -235,7 +235,7 @@ impl App {
             },
         };
         let projection = Projection::new(reducers, events.iter().map(|e| &**e));
-        let compare = self.compare.as_ref().map(|(file, fold)| Compare {
+        let compare = self.compare.as_ref().map(|(file, fold, _)| Compare {
             file: file.clone(),
             projection: Projection::new(fold.clone(), events.iter().map(|e| &**e)),
             state: Value::Null,
@@ -604,7 +604,7 @@ impl App {
         self.config = config;
         self.reducers = None;
         self.flags = None;
-        let compare = self.compare.take().map(|(file, _)| file);
+        let compare = self.compare.take().map(|(file, ..)| file);
         if let Some(file) = compare {
             self.set_compare(&file);
         }
@@ -622,10 +622,10 @@ impl App {
             let topic = self.events.topic.clone();
             let fold =
                 crate::commands::lab::candidate(&self.config, std::path::Path::new(file), &topic)
-                    .and_then(|logic| self.config.fold_for(&logic));
+                    .and_then(|logic| Ok((self.config.fold_for(&logic)?, logic)));
             match fold {
-                Ok(fold) => {
-                    self.compare = Some((file.to_owned(), fold));
+                Ok((fold, logic)) => {
+                    self.compare = Some((file.to_owned(), fold, logic));
                     self.status =
                         format!("comparing with {file}: the state pane shows current ↔ {file}");
                 }

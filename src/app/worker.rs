@@ -210,7 +210,11 @@ impl Shared {
                     .map_err(|e| e.to_string());
                 self.send(Msg::Groups(groups));
             }
-            Command::PlanRewind { request, ask } => {
+            Command::PlanRewind {
+                request,
+                ask,
+                candidate,
+            } => {
                 let result = self
                     .client()
                     .map_err(anyhow::Error::from)
@@ -220,7 +224,18 @@ impl Shared {
                         Ok((plan, c.cluster.group_state(&ask.group)))
                     })
                     .map_err(|e| format!("{e:#}"));
+                let planned = result.is_ok();
                 self.send(Msg::Plan { request, result });
+                if let Some(c) = candidate.filter(|_| planned) {
+                    let result = crate::commands::lab::count_changed(
+                        &self.conn,
+                        &self.config,
+                        &ask.topic,
+                        &[c.current, c.with],
+                    )
+                    .map_err(|e| format!("{e:#}"));
+                    self.send(Msg::Replayed { request, result });
+                }
             }
             Command::ExecuteRewind {
                 plan,

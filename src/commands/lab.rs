@@ -334,6 +334,26 @@ pub fn first_flags(
         .collect())
 }
 
+/// How many aggregates of `topic` fold to a different state with the second logic than
+/// with the first, of how many (the Rewind dialog's "N aggregates will change").
+pub fn count_changed(
+    conn: &Connection,
+    config: &Config,
+    topic: &str,
+    logics: &[Logic; 2],
+) -> Result<(usize, usize)> {
+    let scope = Scope {
+        topic,
+        ..Scope::default()
+    };
+    let done = fold_topic(conn, config, &scope, logics)?;
+    let changed = done
+        .iter()
+        .filter(|(_, d)| d.states[0] != d.states[1])
+        .count();
+    Ok((changed, done.len()))
+}
+
 /// The shard of an aggregate: the same one for all its events.
 fn shard_of(aggregate: &str, shards: usize) -> usize {
     use std::hash::{Hash, Hasher};

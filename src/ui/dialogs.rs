@@ -124,6 +124,9 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
                 )),
             ])];
             lines.extend(plan_lines(plan, app));
+            if let Some((file, replayed)) = &dialog.replay {
+                lines.push(replay_line(file, replayed, &plan.topic));
+            }
             lines.push(Line::raw(""));
             match dialog.blocked(app.read_only) {
                 Some(why) => lines.push(Line::styled(format!("✗ {why}"), theme::error())),
@@ -376,4 +379,31 @@ fn draw_compensate(frame: &mut Frame, area: Rect, app: &App, dialog: &Compensate
     }
     lines.push(hint(&hint_line(Place::Produce)));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// What the `:compare` candidate changes, next to the plan.
+fn replay_line(file: &str, replayed: &Option<crate::app::Replayed>, topic: &str) -> Line<'static> {
+    let name = std::path::Path::new(file)
+        .file_name()
+        .map_or(file.to_owned(), |n| n.to_string_lossy().into_owned());
+    let name = text::clean(&name);
+    match replayed {
+        None => Line::styled(format!("Replaying {} with {name}…", text::clean(topic)), theme::dim()),
+        Some(Ok((0, all))) => Line::styled(
+            format!("With {name}: none of the {all} aggregates folds to another state."),
+            theme::fine(),
+        ),
+        Some(Ok((changed, all))) => Line::styled(
+            format!(
+                "With {name}: {changed} of {all} aggregates will change (`rewind replay {} --with {}` lists them).",
+                text::clean(topic),
+                text::clean(file)
+            ),
+            theme::warning(),
+        ),
+        Some(Err(e)) => Line::styled(
+            format!("Replaying with {name} failed: {}", text::clean(e)),
+            theme::error(),
+        ),
+    }
 }
