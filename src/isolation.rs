@@ -54,6 +54,9 @@ pub struct Isolated {
     logic: Logic,
     budget: Duration,
     worker: RefCell<Option<ReducerProcess>>,
+    /// Workers started after the first: each lost what the one before kept.
+    restarts: std::cell::Cell<u64>,
+    started: std::cell::Cell<bool>,
     /// Streams dropped since the last request, for the worker to drop too.
     forgotten: RefCell<Vec<u64>>,
 }
@@ -136,8 +139,11 @@ impl Drop for ReducerProcess {
 #[derive(Clone, Copy)]
 enum RunState<'v> {
     Given(&'v Val),
-    /// The worker's, by key.
-    Resident(u64),
+    /// The worker's, by key; `seed`: start from this state text instead.
+    Resident {
+        key: u64,
+        seed: Option<&'v str>,
+    },
 }
 
 /// One run of a request.
@@ -165,6 +171,9 @@ struct RunHead {
     /// The key of the state the worker keeps; `None`: the state follows the header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     resident: Option<u64>,
+    /// With `resident`: the state to start from follows the header (after a restart).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    seeded: bool,
     /// Send the state after the run's first flagged event at or after `flag_from`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     flag_state: bool,
@@ -212,6 +221,8 @@ impl Isolated {
             logic,
             budget,
             worker: RefCell::new(None),
+            restarts: std::cell::Cell::new(0),
+            started: std::cell::Cell::new(false),
             forgotten: RefCell::new(Vec::new()),
         }
     }
@@ -280,6 +291,9 @@ impl Isolated {
         let mut slot = self.worker.borrow_mut();
         if slot.is_none() {
             *slot = Some(self.start().map_err(|reason| Broken { reason })?);
+            if self.started.replace(true) {
+                self.restarts.set(self.restarts.get() + 1);
+            }
         }
         let worker = slot.as_mut().expect("started");
         let forget: Vec<u64> = std::mem::take(&mut *self.forgotten.borrow_mut());
@@ -319,8 +333,9 @@ impl Isolated {
                 steps: r.steps.iter().map(|s| (s.stream, s.index)).collect(),
                 resident: match r.state {
                     RunState::Given(_) => None,
-                    RunState::Resident(key) => Some(key),
+                    RunState::Resident { key, .. } => Some(key),
                 },
+                seeded: matches!(r.state, RunState::Resident { seed: Some(_), .. }),
                 flag_state: r.flag_state,
                 flag_from: r.flag_from,
             })
@@ -333,8 +348,15 @@ impl Isolated {
         let mut request = serde_json::to_string(&head).expect("a header serializes");
         request.push('\n');
         for run in runs {
-            if let RunState::Given(state) = run.state {
-                request.push_str(&format!("{state}\n"));
+            match run.state {
+                RunState::Given(state) => request.push_str(&format!("{state}\n")),
+                RunState::Resident {
+                    seed: Some(text), ..
+                } => {
+                    request.push_str(text);
+                    request.push('\n');
+                }
+                RunState::Resident { seed: None, .. } => {}
             }
         }
         request.push_str(&fresh);
@@ -374,9 +396,9 @@ impl Isolated {
                         Ok(reply @ Reply { err: None, .. }) => reply,
                         _ => return Err(format!("the reducer worker answered `{head}`")),
                     };
-                    let state = match run.state {
-                        RunState::Given(_) => value(worker)?,
-                        RunState::Resident(_) => Val::Null,
+                    let (state, state_text) = match run.state {
+                        RunState::Given(_) => (value(worker)?, None),
+                        RunState::Resident { .. } => (Val::Null, Some(line(worker)?)),
                     };
                     let flag_state = match reply.flag_state {
                         true => Some(value(worker)?),
@@ -402,6 +424,7 @@ impl Isolated {
                             .collect(),
                         upcasts,
                         flag_state,
+                        state_text,
                     });
                 }
                 Ok(())
@@ -454,45 +477,78 @@ impl Fold for Isolated {
         true
     }
 
-    /// All runs in one round trip onto the states the worker keeps. When that fails,
-    /// the worker (and the states it kept) is gone: each run is folded again from the
-    /// states kept here since the last good answer, one event at a time if need be.
+    /// All runs in one round trip onto the states the worker keeps; each answer says
+    /// the state after its run as text, for the caller to keep. When the round trip
+    /// fails, the worker and what it kept are gone: each run is folded again from the
+    /// state its caller kept, carefully (one event at a time if need be, so the culprit
+    /// is marked), and the new worker is seeded with the results. Keys not in this call
+    /// are seeded on their next run (`restarts` tells the caller).
     fn fold_resident(&self, runs: Vec<ResidentRun<'_>>) -> Vec<Folded> {
         let total: usize = runs.iter().map(|r| r.steps.len()).sum();
         let budget = self.budget * (1 + total / 256) as u32;
+        let restarts = self.restarts.get();
         let refs: Vec<Run<'_, '_>> = runs
             .iter()
             .map(|r| Run {
                 steps: &r.steps,
-                state: RunState::Resident(r.key),
+                state: RunState::Resident {
+                    key: r.key,
+                    seed: r.seed.then_some(r.saved),
+                },
                 flag_state: r.flag_state,
                 flag_from: r.flag_from,
             })
             .collect();
-        match self.run(&refs, budget) {
-            Ok(folded) => folded,
-            Err(broken) => {
-                // The kept states died with the worker: the fold cannot go on honestly.
-                runs.iter()
-                    .map(|r| Folded {
-                        errors: r
-                            .steps
-                            .iter()
-                            .map(|s| {
-                                (
-                                    s.index,
-                                    format!(
-                                        "{} (states kept by the worker were lost)",
-                                        broken.reason
-                                    ),
-                                )
-                            })
-                            .collect(),
-                        ..Folded::default()
-                    })
-                    .collect()
+        if let Ok(folded) = self.run(&refs, budget) {
+            if self.restarts.get() == restarts {
+                return folded;
             }
         }
+        let mut answers = Vec::with_capacity(runs.len());
+        for r in &runs {
+            let state = parse_val(r.saved).unwrap_or_default();
+            let mut folded = self.fold_carefully(state, &r.steps);
+            let text = folded.state.to_string();
+            // The fresh worker keeps the result under the run's key.
+            let seeded = Run {
+                steps: &[],
+                state: RunState::Resident {
+                    key: r.key,
+                    seed: Some(&text),
+                },
+                flag_state: false,
+                flag_from: 0,
+            };
+            let _ = self.run(&[seeded], self.budget);
+            folded.state = Val::Null;
+            folded.state_text = Some(text);
+            if r.flag_state {
+                // The careful fold kept no state at the first flag: fold again to it.
+                let first = folded
+                    .errors
+                    .iter()
+                    .map(|(i, _)| *i)
+                    .chain(folded.violations.iter().map(|(i, _)| *i))
+                    .filter(|i| *i >= r.flag_from)
+                    .min();
+                if let Some(first) = first {
+                    let upto: Vec<Step<'_>> = r
+                        .steps
+                        .iter()
+                        .filter(|s| s.index <= first)
+                        .copied()
+                        .collect();
+                    let again = self.fold_carefully(parse_val(r.saved).unwrap_or_default(), &upto);
+                    folded.flag_state = Some(again.state);
+                }
+            }
+            answers.push(folded);
+        }
+        answers
+    }
+
+    fn restarts(&self) -> u64 {
+        self.restarts.get()
     }
 
     fn take_states(&self, keys: &[u64]) -> Vec<Val> {
@@ -644,7 +700,11 @@ pub fn serve() -> std::process::ExitCode {
             }
             continue;
         }
-        let given = head.runs.iter().filter(|r| r.resident.is_none()).count();
+        let given = head
+            .runs
+            .iter()
+            .filter(|r| r.resident.is_none() || r.seeded)
+            .count();
         let states: Option<Vec<Val>> = (0..given)
             .map(|_| next().as_deref().and_then(parse_val))
             .collect();
@@ -681,8 +741,8 @@ pub fn serve() -> std::process::ExitCode {
         let mut answer = String::new();
         for run in &head.runs {
             let state = match run.resident {
-                Some(key) => resident.remove(&key).unwrap_or_default(),
-                None => states.next().unwrap_or_default(),
+                Some(key) if !run.seeded => resident.remove(&key).unwrap_or_default(),
+                _ => states.next().unwrap_or_default(),
             };
             let mut folded = Folded {
                 state,
@@ -736,11 +796,10 @@ pub fn serve() -> std::process::ExitCode {
             };
             answer.push_str(&serde_json::to_string(&head).expect("a reply serializes"));
             answer.push('\n');
-            match run.resident {
-                Some(key) => {
-                    resident.insert(key, folded.state);
-                }
-                None => answer.push_str(&format!("{}\n", folded.state)),
+            // Resident states are kept, and said too (the caller keeps the text).
+            answer.push_str(&format!("{}\n", folded.state));
+            if let Some(key) = run.resident {
+                resident.insert(key, folded.state);
             }
             if let Some(state) = folded.flag_state {
                 answer.push_str(&format!("{state}\n"));

@@ -447,3 +447,59 @@ fn in_the_tui_bracket_walks_the_flags_across_aggregates_as_check_finds_them() {
     }
     assert!(accounts_seen.len() >= 2, "{landings:?}");
 }
+
+#[test]
+fn a_runaway_invariant_marks_its_events_and_every_other_aggregate_folds_as_before() {
+    let (cluster, dir) = setup();
+    let b = cluster.bootstrap_servers();
+    let check = |dir: &std::path::Path| -> BTreeMap<String, Value> {
+        let out = rewind_in(dir, &["-b", &b, "check", "ledger"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lines(&out)
+            .into_iter()
+            .map(|l| (l["aggregate"].as_str().unwrap().to_owned(), l))
+            .collect()
+    };
+    let before = check(dir.path());
+    // An invariant that never returns on big withdrawals and deposits.
+    let runaway = format!(
+        "[limits]\nreducer_ms = 300\n{}\n\"loops on big amounts\" = \"if ($event.amount.value // 0) > 295 then (def f: f; f) else true end\"\n",
+        CONFIG.trim_end()
+    );
+    std::fs::write(dir.path().join("rewind.toml"), runaway).unwrap();
+    let after = check(dir.path());
+    let big: std::collections::BTreeSet<String> = ledger()
+        .iter()
+        .filter(|(_, v)| {
+            let amount = v["amt"]
+                .as_i64()
+                .or(v["amount"].as_i64())
+                .or(v["amount"]["value"].as_i64());
+            amount.is_some_and(|a| a > 295)
+        })
+        .map(|(a, _)| a.clone())
+        .collect();
+    assert!(!big.is_empty() && big.len() < 24, "{big:?}");
+    for account in oracle(&ledger()).keys() {
+        match big.contains(account) {
+            // Stopped: its events are marked with what happened.
+            true => {
+                let line = &after[account];
+                assert!(
+                    line["errors"].as_u64()
+                        > before
+                            .get(account)
+                            .and_then(|l| l["errors"].as_u64())
+                            .or(Some(0)),
+                    "{line}"
+                );
+            }
+            // Untouched: exactly what check said without the runaway.
+            false => assert_eq!(after.get(account), before.get(account), "{account}"),
+        }
+    }
+}

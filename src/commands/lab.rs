@@ -54,6 +54,9 @@ struct Aggregate {
     count: usize,
     /// The index of its first event at or after `--since`: flags count from there.
     since_index: Option<usize>,
+    /// Per logic: the state after its last run as the fold said it (JSON text), and the
+    /// fold's `restarts` then (a restart since means seeding the fold with it).
+    saved: Vec<(String, u64)>,
     finding: Finding,
 }
 
@@ -85,6 +88,7 @@ impl Shard {
             });
             groups[i].1.push(e);
         }
+        let logics = self.folds.len();
         for (id, events) in &groups {
             let agg = self
                 .aggregates
@@ -93,6 +97,7 @@ impl Shard {
                     key: new_stream_id(),
                     count: 0,
                     since_index: None,
+                    saved: vec![("null".to_owned(), 0); logics],
                     finding: Finding {
                         aggregate: id.clone(),
                         ..Finding::default()
@@ -168,12 +173,15 @@ impl Shard {
                 .enumerate()
                 .map(|(g, (id, _))| {
                     let agg = &self.aggregates[id];
+                    let (saved, synced) = &agg.saved[k];
                     ResidentRun {
                         key: agg.key,
                         steps: steps_of(g),
                         // The first logic is the one checked.
                         flag_state: k == 0 && !agg.finding.flagged(),
                         flag_from: agg.since_index.unwrap_or(usize::MAX),
+                        saved,
+                        seed: *synced != fold.restarts(),
                     }
                 })
                 .collect();
@@ -189,6 +197,11 @@ impl Shard {
             if agg.finding.count(agg.count, &refs, folded).is_some() {
                 let state = folded.flag_state.take().unwrap_or_default();
                 agg.finding.set_first_state(from_val(&state));
+            }
+            for (k, fold) in self.folds.iter().enumerate() {
+                if let Some(text) = answers[k][g].state_text.take() {
+                    agg.saved[k] = (text, fold.restarts());
+                }
             }
             agg.count += events.len();
         }

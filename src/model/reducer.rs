@@ -403,6 +403,13 @@ pub struct ResidentRun<'a> {
     pub flag_state: bool,
     /// ... at or after this event index.
     pub flag_from: usize,
+    /// The state before this run as JSON text, as the caller kept it (`Folded::
+    /// state_text` of the aggregate's last run; `null` at first): where the run starts
+    /// when the fold lost what it kept (an isolated worker stopped for a runaway).
+    pub saved: &'a str,
+    /// Start from `saved` rather than what the fold keeps (the fold was restarted since
+    /// this key's last run: see `Fold::restarts`).
+    pub seed: bool,
 }
 
 /// What folding a run of events gave: the state after them, and the events whose
@@ -417,6 +424,9 @@ pub struct Folded {
     pub upcasts: Vec<(usize, Val)>,
     /// The state after the run's first flagged event (error or violation), when asked.
     pub flag_state: Option<Val>,
+    /// After a resident run of an isolated fold: the state after it as JSON text, for
+    /// the caller to keep (`ResidentRun::saved`).
+    pub state_text: Option<String>,
 }
 
 impl Folded {
@@ -481,6 +491,12 @@ pub trait Fold {
 
     /// The kept states of these keys (`null` for none), which the fold then forgets.
     fn take_states(&self, keys: &[u64]) -> Vec<Val>;
+
+    /// How many times what the fold keeps was lost (an isolated worker restarted): a
+    /// key whose last run was before the latest loss is to be seeded again.
+    fn restarts(&self) -> u64 {
+        0
+    }
 }
 
 /// A stream id no other stream in this process has.
@@ -527,11 +543,11 @@ impl Fold for Reducers {
     fn fold_resident(&self, runs: Vec<ResidentRun<'_>>) -> Vec<Folded> {
         runs.into_iter()
             .map(|run| {
-                let state = self
-                    .resident
-                    .borrow_mut()
-                    .remove(&run.key)
-                    .unwrap_or_default();
+                let kept = self.resident.borrow_mut().remove(&run.key);
+                let state = match run.seed {
+                    true => parse_val(run.saved).unwrap_or_default(),
+                    false => kept.unwrap_or_default(),
+                };
                 let mut folded = self.run_steps(state, &run.steps, run.flag_state, run.flag_from);
                 let state = std::mem::take(&mut folded.state);
                 self.resident.borrow_mut().insert(run.key, state);
