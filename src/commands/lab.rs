@@ -19,12 +19,42 @@ use crate::config::{Config, Connection};
 use crate::kafka::Cluster;
 use crate::model::lab::{Changed, CheckSummary, Finding};
 use crate::model::reducer::{
-    from_val, new_stream_id, to_val, Fold, Folded, Logic, ResidentRun, Step,
+    from_val, new_stream_id, parse_val, to_val, Fold, Folded, Logic, ResidentRun, Step,
 };
 use crate::model::Event;
 
+/// An event as a shard needs it, compact: its value already JSON text (a decoded
+/// `Event` is several times larger, and many are in flight).
+struct LabEvent {
+    aggregate: String,
+    event_type: String,
+    partition: i32,
+    offset: i64,
+    timestamp: Option<i64>,
+    decode_error: Option<String>,
+    value: String,
+    /// The whole event, for `$meta`, only when a program reads it.
+    full: Option<Box<Event>>,
+}
+
+impl LabEvent {
+    fn new(e: Event, keep: bool) -> LabEvent {
+        let value = e.value.to_json().to_string();
+        LabEvent {
+            aggregate: e.aggregate.clone(),
+            event_type: e.event_type.clone(),
+            partition: e.partition,
+            offset: e.offset,
+            timestamp: e.timestamp,
+            decode_error: e.decode_error.clone(),
+            value,
+            full: keep.then(|| Box::new(e)),
+        }
+    }
+}
+
 /// Events sent to a shard at a time.
-const BATCH: usize = 16384;
+const BATCH: usize = 65536;
 
 /// Which events of the topic are folded.
 #[derive(Debug, Clone, Default)]
@@ -63,8 +93,6 @@ struct Aggregate {
 /// What a shard folds with: one fold per logic.
 struct Shard {
     folds: Vec<Rc<dyn Fold>>,
-    /// Whether any program reads `$meta` (else it is not built).
-    meta: bool,
     aggregates: HashMap<String, Aggregate>,
     since: Option<i64>,
 }
@@ -78,8 +106,8 @@ enum Input {
 impl Shard {
     /// Folds one batch (events of several aggregates, each aggregate's in order): one
     /// round trip per fold, onto the states the folds keep.
-    fn fold(&mut self, batch: Vec<Event>) {
-        let mut groups: Vec<(String, Vec<Event>)> = Vec::new();
+    fn fold(&mut self, batch: Vec<LabEvent>) {
+        let mut groups: Vec<(String, Vec<LabEvent>)> = Vec::new();
         let mut at: HashMap<String, usize> = HashMap::new();
         for e in batch {
             let i = *at.entry(e.aggregate.clone()).or_insert_with(|| {
@@ -126,14 +154,16 @@ impl Shard {
                     .iter()
                     .enumerate()
                     .map(|(j, e)| {
-                        let value = e.value.to_json();
-                        let meta = match self.meta {
-                            true => e.meta(start + j),
-                            false => Value::Null,
+                        let meta = match &e.full {
+                            Some(full) => full.meta(start + j),
+                            None => Value::Null,
                         };
                         match text {
-                            true => Input::Text(value.to_string(), meta.to_string()),
-                            false => Input::Values(to_val(&value), to_val(&meta)),
+                            true => Input::Text(e.value.clone(), meta.to_string()),
+                            false => Input::Values(
+                                parse_val(&e.value).unwrap_or_default(),
+                                to_val(&meta),
+                            ),
                         }
                     })
                     .collect()
@@ -193,7 +223,10 @@ impl Shard {
             let from = agg.since_index.unwrap_or(usize::MAX);
             folded.errors.retain(|(i, _)| *i >= from);
             folded.violations.retain(|(i, _)| *i >= from);
-            let refs: Vec<&Event> = events.iter().collect();
+            let refs: Vec<(i32, i64, &str)> = events
+                .iter()
+                .map(|e| (e.partition, e.offset, e.event_type.as_str()))
+                .collect();
             if agg.finding.count(agg.count, &refs, folded).is_some() {
                 let state = folded.flag_state.take().unwrap_or_default();
                 agg.finding.set_first_state(from_val(&state));
@@ -269,7 +302,7 @@ fn fold_topic(
         let mut senders = Vec::new();
         let mut workers = Vec::new();
         for _ in 0..shards {
-            let (tx, rx) = mpsc::sync_channel::<Vec<Event>>(4);
+            let (tx, rx) = mpsc::sync_channel::<Vec<LabEvent>>(1);
             senders.push(tx);
             workers.push(threads.spawn(move || -> Result<Vec<(String, Done)>> {
                 let folds = logics
@@ -278,7 +311,6 @@ fn fold_topic(
                     .collect::<Result<Vec<_>>>()?;
                 let mut shard = Shard {
                     folds,
-                    meta: logics.iter().any(Logic::uses_meta),
                     aggregates: HashMap::new(),
                     since: scope.since,
                 };
@@ -289,7 +321,8 @@ fn fold_topic(
                 Ok(shard.finish())
             }));
         }
-        let mut buffers: Vec<Vec<Event>> = vec![Vec::new(); shards];
+        let mut buffers: Vec<Vec<LabEvent>> = (0..shards).map(|_| Vec::new()).collect();
+        let keep = logics.iter().any(Logic::uses_meta);
         let mut progress = super::progress::Progress::new(scope.topic, total);
         if !scope.progress {
             progress = progress.off();
@@ -305,7 +338,7 @@ fn fold_topic(
                 return ControlFlow::Continue(());
             }
             let shard = shard_of(&e.aggregate, shards);
-            buffers[shard].push(e);
+            buffers[shard].push(LabEvent::new(e, keep));
             if buffers[shard].len() >= BATCH {
                 let batch = std::mem::take(&mut buffers[shard]);
                 if senders[shard].send(batch).is_err() {

@@ -6,7 +6,6 @@
 use serde_json::{json, Value};
 
 use super::diff::{self, diff};
-use super::event::Event;
 use super::reducer::Folded;
 
 /// The first flagged event of an aggregate.
@@ -42,7 +41,13 @@ impl Finding {
     /// Counts what a folded run of `events` (this aggregate's, indexed from `start`)
     /// found. Returns the position in the run of the first flagged event when it is
     /// this aggregate's first: its state is then to be set with `set_first_state`.
-    pub fn count(&mut self, start: usize, events: &[&Event], folded: &Folded) -> Option<usize> {
+    /// `events` are (partition, offset, type) of each event of the run.
+    pub fn count(
+        &mut self,
+        start: usize,
+        events: &[(i32, i64, &str)],
+        folded: &Folded,
+    ) -> Option<usize> {
         self.events = start + events.len();
         let mut errors: Vec<(usize, &str)> = folded
             .errors
@@ -64,12 +69,12 @@ impl Finding {
             (Some((i, e)), None) => (i, None, Some(e.to_owned())),
             (_, Some((j, names))) => (*j, names.first().cloned(), None),
         };
-        let e = events[index - start];
+        let (partition, offset, event_type) = events[index - start];
         self.first = Some(First {
             index,
-            partition: e.partition,
-            offset: e.offset,
-            event_type: e.event_type.clone(),
+            partition,
+            offset,
+            event_type: event_type.to_owned(),
             invariant,
             error,
             state: Value::Null,
@@ -171,6 +176,7 @@ impl Changed {
 mod tests {
     use super::*;
     use crate::model::event::RawRecord;
+    use crate::model::Event;
     use crate::model::TopicRules;
 
     fn event(offset: i64) -> Event {
@@ -186,7 +192,10 @@ mod tests {
     #[test]
     fn the_first_flag_is_the_earliest_of_errors_and_violations_across_runs() {
         let events: Vec<Event> = (0..6).map(event).collect();
-        let refs: Vec<&Event> = events.iter().collect();
+        let refs: Vec<(i32, i64, &str)> = events
+            .iter()
+            .map(|e| (e.partition, e.offset, e.event_type.as_str()))
+            .collect();
         let mut finding = Finding::default();
         let clean = Folded::default();
         assert_eq!(finding.count(0, &refs[..2], &clean), None);
