@@ -784,6 +784,13 @@ fn ledger_app() -> App {
             Event::decode(&raw, &rules)
         })
         .collect();
+    deliver(&mut app, events);
+    let _ = app.update(Action::Open); // acct-1, at its first event
+    app
+}
+
+/// The opened topic's events arrive, all of them.
+fn deliver(app: &mut App, events: Vec<Event>) {
     app.apply(Msg::Events {
         generation: 1,
         events,
@@ -792,8 +799,15 @@ fn ledger_app() -> App {
         generation: 1,
         result: Ok(()),
     });
-    let _ = app.update(Action::Open); // acct-1, at its first event
-    app
+}
+
+/// Types `:LINE` and Enter.
+fn command(app: &mut App, line: &str) {
+    let _ = app.update(Action::StartCommand);
+    for c in line.chars() {
+        let _ = app.update(Action::Type(c));
+    }
+    let _ = app.update(Action::Submit);
 }
 
 #[test]
@@ -841,11 +855,7 @@ fn compare_shows_current_and_candidate_at_the_cursor() {
     .unwrap();
     let mut app = ledger_app();
     let _ = app.update(Action::StepForward); // the withdrawal
-    let _ = app.update(Action::StartCommand);
-    for c in format!("compare {}", candidate.display()).chars() {
-        let _ = app.update(Action::Type(c));
-    }
-    let _ = app.update(Action::Submit);
+    command(&mut app, &format!("compare {}", candidate.display()));
     let view = app.stream().unwrap();
     let compare = view.compare.as_ref().expect("comparing");
     assert_eq!(compare.state["balance"], -5);
@@ -854,11 +864,7 @@ fn compare_shows_current_and_candidate_at_the_cursor() {
     assert!(text.contains("replace /balance  -4 → -5"), "{text}");
     insta::assert_snapshot!("lab_compare", text);
     // A file that is not there: one clear line, nothing changes.
-    let _ = app.update(Action::StartCommand);
-    for c in "compare missing.toml".chars() {
-        let _ = app.update(Action::Type(c));
-    }
-    let _ = app.update(Action::Submit);
+    command(&mut app, "compare missing.toml");
     assert!(app.status.contains("no such file"), "{}", app.status);
     assert!(app.stream().unwrap().compare.is_some());
 
@@ -915,25 +921,11 @@ fn reload_refolds_the_open_stream_and_a_broken_config_keeps_the_old_one() {
         .filter_map(|i| reloaded.events.event(i).map(|e| (**e).clone()))
         .collect();
     assert_eq!(events.len(), 5);
-    app.apply(Msg::Events {
-        generation: 1,
-        events,
-    });
-    app.apply(Msg::Loaded {
-        generation: 1,
-        result: Ok(()),
-    });
+    deliver(&mut app, events);
     let _ = app.update(Action::Open);
     let _ = app.update(Action::StepForward);
     assert!(app.stream().unwrap().projection.violations_at(1).is_empty());
 
-    let command = |app: &mut App, line: &str| {
-        let _ = app.update(Action::StartCommand);
-        for c in line.chars() {
-            let _ = app.update(Action::Type(c));
-        }
-        let _ = app.update(Action::Submit);
-    };
     std::fs::write(&path, LEDGER).unwrap();
     command(&mut app, "reload");
     assert!(app.status.starts_with("reloaded"), "{}", app.status);
