@@ -377,3 +377,43 @@ fn demo_serve_serves_the_sample_domain_to_other_clients() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn groups_say_how_far_behind_in_time() {
+    let cluster = mock(&[("t", 2)]);
+    let b = cluster.bootstrap_servers();
+    let base = 1_795_000_000_000i64;
+    // Partition 0 a record a minute; partition 1 the same, a second later.
+    let records: Vec<Rec> = (0..10)
+        .flat_map(|i| {
+            [0, 1].map(|p| Rec::new("t", p, "k", "{}").at(base + i * 60_000 + i64::from(p) * 1_000))
+        })
+        .collect();
+    produce(&b, &records);
+    commit(&b, "g", "t", &[(0, 4), (1, 10)]);
+    let out = rewind(&["-b", &b, "-o", "json", "groups", "--group", "g"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let groups: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let partitions = groups[0]["partitions"].as_array().unwrap();
+    let lag_ms = |p: i64| {
+        partitions
+            .iter()
+            .find(|q| q["topic"] == "t" && q["partition"] == p)
+            .map(|q| q["lag_ms"].clone())
+            .unwrap()
+    };
+    // The newest record (offset 9) minus the record at the commit (offset 4): 5 minutes.
+    assert_eq!(lag_ms(0), serde_json::json!(300_000));
+    assert_eq!(lag_ms(1), serde_json::json!(0), "caught up");
+    // The table says it short.
+    let out = rewind(&["-b", &b, "groups", "--group", "g"]);
+    let table = stdout(&out);
+    assert!(
+        table.contains("BEHIND") && table.contains("5m 0s"),
+        "{table}"
+    );
+}

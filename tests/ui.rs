@@ -374,6 +374,7 @@ fn groups() -> Vec<kafka_rewind::model::group::Group> {
         topic: topic.into(),
         partition,
         committed: Some(committed),
+        times: None,
         high,
     };
     vec![

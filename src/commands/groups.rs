@@ -16,7 +16,11 @@ pub fn run(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let (groups, listing_gap) = Cluster::connect(conn)?.groups(only, &conn.groups)?;
+    let cluster = Cluster::connect(conn)?;
+    let (mut groups, listing_gap) = cluster.groups(only, &conn.groups)?;
+    for g in &mut groups {
+        cluster.read_lag_times(&mut g.offsets)?;
+    }
     if let Some(gap) = &listing_gap {
         // The groups shown are still described by name; only the listing is partial.
         tracing::info!(gap, "group listing incomplete");
@@ -35,6 +39,7 @@ pub fn run(
         ">COMMITTED",
         ">HIGH",
         ">LAG",
+        ">BEHIND",
     ]);
     for g in &groups {
         let head = vec![
@@ -46,7 +51,14 @@ pub fn run(
             table.row(
                 [
                     head.clone(),
-                    vec!["-".into(), "".into(), "".into(), "".into(), "".into()],
+                    vec![
+                        "-".into(),
+                        "".into(),
+                        "".into(),
+                        "".into(),
+                        "".into(),
+                        "".into(),
+                    ],
                 ]
                 .concat(),
             );
@@ -62,6 +74,7 @@ pub fn run(
                         show(o.committed),
                         o.high.to_string(),
                         show(o.lag()),
+                        o.lag_ms().map_or("-".to_owned(), behind),
                     ],
                 ]
                 .concat(),
@@ -96,4 +109,35 @@ pub fn run(
         )?;
     }
     Ok(())
+}
+
+/// Lag in time, short: `0s`, `850ms`, `12m 5s`, `3h 12m`, `2d 3h`.
+fn behind(ms: i64) -> String {
+    let s = ms / 1000;
+    match s {
+        0 if ms == 0 => "0s".into(),
+        0 => format!("{ms}ms"),
+        1..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lag_in_time_reads_short() {
+        let cases = [
+            (0, "0s"),
+            (850, "850ms"),
+            (5_000, "5s"),
+            (725_000, "12m 5s"),
+            (11_520_000, "3h 12m"),
+            (183_600_000, "2d 3h"),
+        ];
+        for (ms, text) in cases {
+            assert_eq!(super::behind(ms), text);
+        }
+    }
 }

@@ -142,6 +142,60 @@ impl Cluster {
         Ok((groups, listing_gap))
     }
 
+    /// Reads, for each offset behind its high watermark, the timestamps of the record at
+    /// the committed offset and of the newest record: two records per partition, not
+    /// the topic (`GroupOffset::lag_ms`).
+    pub fn read_lag_times(&self, offsets: &mut [GroupOffset]) -> Result<(), ClusterError> {
+        use crate::model::group::LagTimes;
+        use crate::model::select::PartitionRange;
+        let mut topics: Vec<String> = offsets
+            .iter()
+            .filter(|o| o.committed.is_some_and(|c| c < o.high))
+            .map(|o| o.topic.clone())
+            .collect();
+        topics.sort();
+        topics.dedup();
+        let scanner = self.scanner()?;
+        for topic in topics {
+            let behind: Vec<usize> = (0..offsets.len())
+                .filter(|&i| {
+                    let o = &offsets[i];
+                    o.topic == topic && o.committed.is_some_and(|c| c < o.high)
+                })
+                .collect();
+            // The first record at or after each point (a few offsets on, for control
+            // records), one pass per point: a partition is assigned at one offset.
+            let first_after = |start: &dyn Fn(&GroupOffset) -> i64| -> Result<std::collections::HashMap<i32, i64>, ClusterError> {
+                let ranges: Vec<PartitionRange> = behind
+                    .iter()
+                    .map(|&i| {
+                        let o = &offsets[i];
+                        let from = start(o).max(0);
+                        PartitionRange { partition: o.partition, start: from, end: (from + 16).min(o.high) }
+                    })
+                    .collect();
+                let mut found = std::collections::HashMap::new();
+                let _ = scanner.scan_unordered(&topic, &ranges, &mut |r| {
+                    if let Some(ts) = r.timestamp {
+                        found.entry(r.partition).or_insert(ts);
+                    }
+                    std::ops::ControlFlow::Continue(())
+                })?;
+                Ok(found)
+            };
+            let committed = first_after(&|o| o.committed.unwrap_or(o.high))?;
+            let newest = first_after(&|o| o.high - 1)?;
+            for &i in &behind {
+                let p = offsets[i].partition;
+                offsets[i].times = Some(LagTimes {
+                    committed: committed.get(&p).copied(),
+                    newest: newest.get(&p).copied(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The group's committed offset on every partition of these topics.
     pub fn committed(
         &self,
@@ -173,6 +227,7 @@ impl Cluster {
                     partition: p.partition,
                     committed,
                     high: p.high,
+                    times: None,
                 });
             }
         }

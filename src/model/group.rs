@@ -87,12 +87,34 @@ pub struct GroupOffset {
     pub partition: i32,
     pub committed: Option<i64>,
     pub high: i64,
+    /// Timestamps of the record at the committed offset (the first at or after it) and
+    /// of the newest record, once read (`Cluster::read_lag_times`).
+    pub times: Option<LagTimes>,
+}
+
+/// The two timestamps lag in time is measured between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LagTimes {
+    pub committed: Option<i64>,
+    pub newest: Option<i64>,
 }
 
 impl GroupOffset {
     /// Events the group has not consumed yet.
     pub fn lag(&self) -> Option<i64> {
         self.committed.map(|c| (self.high - c).max(0))
+    }
+
+    /// How far behind in time: the newest record's timestamp minus that of the record
+    /// at the committed offset (SPEC's `lag_ms`). 0 when caught up; `None` without a
+    /// commit or where a timestamp is unknown.
+    pub fn lag_ms(&self) -> Option<i64> {
+        let committed = self.committed?;
+        if committed >= self.high {
+            return Some(0);
+        }
+        let times = self.times?;
+        Some((times.newest? - times.committed?).max(0))
     }
 }
 
@@ -117,7 +139,7 @@ impl Group {
             })).collect::<Vec<_>>(),
             "partitions": self.offsets.iter().map(|o| json!({
                 "topic": o.topic, "partition": o.partition, "committed": o.committed,
-                "high": o.high, "lag": o.lag(),
+                "high": o.high, "lag": o.lag(), "lag_ms": o.lag_ms(),
             })).collect::<Vec<_>>(),
         })
     }
@@ -257,9 +279,31 @@ mod tests {
             partition: 0,
             committed,
             high: 10,
+            times: None,
         };
         assert_eq!(offset(Some(4)).lag(), Some(6));
         assert_eq!(offset(None).lag(), None);
         assert_eq!(offset(Some(12)).lag(), Some(0));
+        // In time: newest minus the record at the commit; 0 caught up; unknown without.
+        let at = |committed, times| GroupOffset {
+            times,
+            ..offset(committed)
+        };
+        let times = |c, n| {
+            Some(LagTimes {
+                committed: c,
+                newest: n,
+            })
+        };
+        assert_eq!(
+            at(Some(4), times(Some(1_000), Some(61_000))).lag_ms(),
+            Some(60_000)
+        );
+        assert_eq!(at(Some(10), None).lag_ms(), Some(0));
+        assert_eq!(at(None, times(Some(1), Some(2))).lag_ms(), None);
+        assert_eq!(at(Some(4), None).lag_ms(), None);
+        assert_eq!(at(Some(4), times(None, Some(2))).lag_ms(), None);
+        // Clocks out of order: never negative.
+        assert_eq!(at(Some(4), times(Some(9), Some(2))).lag_ms(), Some(0));
     }
 }
