@@ -62,6 +62,10 @@ pub enum Output {
 /// The commands; without one, the TUI opens.
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
+    /// Print a shell completion script: `rewind completions bash > /etc/bash_completion.d/rewind`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff): `rewind man | man -l -`.
+    Man,
     /// Start an embedded broker seeded with a sample order-fulfilment domain and open the TUI on it.
     Demo {
         /// Serve the demo broker without the TUI: prints bootstrap=HOST:PORT, runs until interrupted.

@@ -53,6 +53,23 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
+    // Neither needs a config nor a cluster.
+    match &cli.command {
+        Some(CliCommand::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            // Into memory first: clap_complete panics on a closed pipe (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "rewind", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
+            return Ok(());
+        }
+        Some(CliCommand::Man) => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            return Ok(());
+        }
+        _ => {}
+    }
     let mut config = Config::load(cli.global.config.as_deref())?;
     config.register_secrets();
     config.attach_registry(&cli.global)?;

@@ -417,3 +417,37 @@ fn groups_say_how_far_behind_in_time() {
         "{table}"
     );
 }
+
+#[test]
+fn completions_parse_and_the_manual_renders() {
+    let out = rewind(&["completions", "bash"]);
+    assert!(out.status.success());
+    let script = stdout(&out);
+    assert!(
+        script.contains("check") && script.contains("replay"),
+        "every command completes"
+    );
+    let dir = sandbox();
+    let file = dir.path().join("rewind.bash");
+    std::fs::write(&file, &script).unwrap();
+    let checked = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = rewind(&["completions", shell]);
+        assert!(out.status.success() && !out.stdout.is_empty(), "{shell}");
+    }
+    let out = rewind(&["man"]);
+    let page = stdout(&out);
+    assert!(
+        page.contains(".TH rewind 1") && page.contains("completions"),
+        "{page}"
+    );
+}

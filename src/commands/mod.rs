@@ -86,8 +86,8 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
             lab_scope.until = at.or(lab_scope.until);
             lab::replay(&conn, config, &lab_scope, with, output, out)
         }
-        Some(CliCommand::Demo { .. }) | None => {
-            unreachable!("demo and the TUI are not printing commands")
+        Some(CliCommand::Demo { .. } | CliCommand::Completions { .. } | CliCommand::Man) | None => {
+            unreachable!("demo, completions, man and the TUI are not printing commands")
         }
     }
 }
