@@ -118,6 +118,13 @@ pub enum CliCommand {
         /// Only this group (shown even when the broker cannot list groups).
         #[arg(long)]
         group: Option<String>,
+        /// Follow the group: a line per tick with its lag, rate and time to catch up,
+        /// until it has caught up (or Ctrl-C).
+        #[arg(long, requires = "group")]
+        watch: bool,
+        /// Milliseconds between ticks of --watch.
+        #[arg(long, default_value_t = 2000, hide = true)]
+        tick_ms: u64,
     },
     /// Plan a rewind of a group's committed offsets on a topic; apply it with --execute.
     Reset(ResetArgs),

@@ -451,3 +451,66 @@ fn completions_parse_and_the_manual_renders() {
         "{page}"
     );
 }
+
+#[test]
+fn a_watch_ticks_while_the_group_consumes_and_ends_when_it_has_caught_up() {
+    let cluster = mock(&[("t", 2)]);
+    let b = cluster.bootstrap_servers();
+    let records: Vec<Rec> = (0..10)
+        .flat_map(|i| [0, 1].map(|p| Rec::new("t", p, "k", "{}").at(1_795_000_000_000 + i * 1_000)))
+        .collect();
+    produce(&b, &records);
+    commit(&b, "g", "t", &[(0, 0), (1, 0)]);
+    let dir = sandbox();
+    let mut child = rewind_command(dir.path())
+        .args([
+            "-b",
+            &b,
+            "groups",
+            "--group",
+            "g",
+            "--watch",
+            "--tick-ms",
+            "200",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || lines.next().expect("a line").expect("text");
+    let first = next();
+    assert!(
+        first.contains("g ") && first.contains("lag 20 event(s)") && first.contains("9s behind"),
+        "{first}"
+    );
+    // The consumer (this test) commits half, then the rest.
+    commit(&b, "g", "t", &[(0, 5), (1, 5)]);
+    let moving = loop {
+        let line = next();
+        if line.contains("lag 10 event(s)") {
+            break line;
+        }
+    };
+    assert!(moving.contains("caught up in"), "{moving}");
+    commit(&b, "g", "t", &[(0, 10), (1, 10)]);
+    let last = loop {
+        let line = next();
+        if line.contains("lag 0") {
+            break line;
+        }
+    };
+    assert!(last.ends_with("caught up"), "{last}");
+    assert!(
+        child.wait().unwrap().success(),
+        "the watch ends when caught up"
+    );
+
+    // A group with nothing committed: said, and a failure.
+    let out = rewind(&["-b", &b, "groups", "--group", "nobody", "--watch"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("nobody"),
+        "{stderr}"
+    );
+}

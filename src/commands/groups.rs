@@ -111,6 +111,60 @@ pub fn run(
     Ok(())
 }
 
+/// `groups --group G --watch`: a line per tick with the group's lag in events and in
+/// time, its consumption rate and the time to catch up at it, until it has caught up.
+/// A group that goes away (no offsets any more) is said, and the watch ends with an
+/// error.
+pub fn watch(
+    conn: &Connection,
+    group: &str,
+    tick: std::time::Duration,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let cluster = Cluster::connect(conn)?;
+    let mut before: Option<(std::time::Instant, i64)> = None;
+    loop {
+        let (groups, _) = cluster.groups(Some(group), &conn.groups)?;
+        let Some(mut g) = groups.into_iter().find(|g| g.name == group) else {
+            anyhow::bail!("group {group} is gone: its coordinator no longer knows it");
+        };
+        if g.offsets.is_empty() {
+            anyhow::bail!(
+                "group {group} has no committed offsets (any more): nothing to watch (state {})",
+                g.state.name()
+            );
+        }
+        cluster.read_lag_times(&mut g.offsets)?;
+        let now = std::time::Instant::now();
+        let (lag, consumed) = (g.lag(), g.consumed());
+        let (rate, eta) = match before {
+            Some((at, was)) => {
+                crate::model::group::catch_up(was, consumed, (now - at).as_secs_f64(), lag)
+            }
+            None => (0.0, None),
+        };
+        let eta = match (lag, eta) {
+            (0, _) => "caught up".to_owned(),
+            (_, Some(s)) => format!("caught up in {}", behind((s * 1000.0) as i64)),
+            (_, None) if before.is_none() => "rate after the next tick".to_owned(),
+            (_, None) => "not moving".to_owned(),
+        };
+        writeln!(
+            out,
+            "{} {group} {}: lag {lag} event(s), {} behind, {rate:.1} events/s, {eta}",
+            chrono::Utc::now().format("%H:%M:%S"),
+            g.state.name(),
+            g.lag_ms().map_or("-".to_owned(), behind),
+        )?;
+        out.flush()?;
+        if lag == 0 {
+            return Ok(());
+        }
+        before = Some((now, consumed));
+        std::thread::sleep(tick);
+    }
+}
+
 /// Lag in time, short: `0s`, `850ms`, `12m 5s`, `3h 12m`, `2d 3h`.
 fn behind(ms: i64) -> String {
     let s = ms / 1000;

@@ -27,7 +27,17 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
         anyhow::bail!("-o csv is only for `rewind reset` (kafka-consumer-groups' export format); use -o table or -o json");
     }
     match &cli.command {
-        Some(CliCommand::Groups { group }) => groups::run(&conn, group.as_deref(), output, out),
+        Some(CliCommand::Groups {
+            group: Some(group),
+            watch: true,
+            tick_ms,
+        }) => groups::watch(
+            &conn,
+            group,
+            std::time::Duration::from_millis(*tick_ms),
+            out,
+        ),
+        Some(CliCommand::Groups { group, .. }) => groups::run(&conn, group.as_deref(), output, out),
         Some(CliCommand::Reset(args)) => reset::run(&conn, config, args, output, out),
         Some(CliCommand::Compensate {
             topic,

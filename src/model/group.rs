@@ -118,6 +118,22 @@ impl GroupOffset {
     }
 }
 
+/// How a group catches up between two samples: events consumed per second, and the
+/// seconds left at that rate (`None` while it does not move).
+pub fn catch_up(
+    consumed_before: i64,
+    consumed_now: i64,
+    seconds: f64,
+    lag: i64,
+) -> (f64, Option<f64>) {
+    let rate = match seconds > 0.0 {
+        true => ((consumed_now - consumed_before).max(0) as f64) / seconds,
+        false => 0.0,
+    };
+    let eta = (rate > 0.0).then(|| lag as f64 / rate);
+    (rate, eta)
+}
+
 /// A group with its offsets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -142,6 +158,16 @@ impl Group {
                 "high": o.high, "lag": o.lag(), "lag_ms": o.lag_ms(),
             })).collect::<Vec<_>>(),
         })
+    }
+
+    /// Events consumed so far: the committed offsets added up.
+    pub fn consumed(&self) -> i64 {
+        self.offsets.iter().filter_map(|o| o.committed).sum()
+    }
+
+    /// The furthest behind in time of its partitions.
+    pub fn lag_ms(&self) -> Option<i64> {
+        self.offsets.iter().filter_map(GroupOffset::lag_ms).max()
     }
 
     /// Total lag over the partitions with a committed offset.
@@ -270,6 +296,14 @@ mod tests {
         );
         assert_eq!(parse_assignment(&bytes[..10]), None);
         assert_eq!(parse_assignment(&[]), None);
+    }
+
+    #[test]
+    fn catching_up_is_a_rate_and_the_time_left_at_it() {
+        assert_eq!(catch_up(100, 300, 2.0, 500), (100.0, Some(5.0)));
+        assert_eq!(catch_up(300, 300, 2.0, 500), (0.0, None), "not moving");
+        assert_eq!(catch_up(300, 100, 2.0, 500), (0.0, None), "moved back");
+        assert_eq!(catch_up(0, 10, 0.0, 5), (0.0, None));
     }
 
     #[test]
