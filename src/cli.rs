@@ -232,6 +232,13 @@ pub struct ResetArgs {
     /// Commit the plan (without it nothing is changed).
     #[arg(long)]
     pub execute: bool,
+    /// After committing, follow the group's replay: a line per tick with the events
+    /// re-processed so far of the plan's, rate and time to catch up, until caught up.
+    #[arg(long, requires = "execute")]
+    pub watch: bool,
+    /// Milliseconds between ticks of --watch.
+    #[arg(long, default_value_t = 2000, hide = true)]
+    pub tick_ms: u64,
     /// Where to save the current offsets before committing (default: the state directory).
     #[arg(long, value_name = "FILE")]
     pub undo_file: Option<std::path::PathBuf>,

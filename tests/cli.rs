@@ -514,3 +514,57 @@ fn a_watch_ticks_while_the_group_consumes_and_ends_when_it_has_caught_up() {
         "{stderr}"
     );
 }
+
+#[test]
+fn reset_execute_watch_follows_the_replay_it_started() {
+    let cluster = mock(&[("t", 2)]);
+    let b = cluster.bootstrap_servers();
+    let records: Vec<Rec> = (0..10)
+        .flat_map(|i| [0, 1].map(|p| Rec::new("t", p, "k", "{}").at(1_795_000_000_000 + i * 1_000)))
+        .collect();
+    produce(&b, &records);
+    commit(&b, "g", "t", &[(0, 10), (1, 10)]);
+    let dir = sandbox();
+    let mut child = rewind_command(dir.path())
+        .args([
+            "-b",
+            &b,
+            "reset",
+            "--group",
+            "g",
+            "--topic",
+            "t",
+            "--to-offset",
+            "4",
+        ])
+        .args([
+            "--execute",
+            "--allow-unknown-state",
+            "--watch",
+            "--tick-ms",
+            "200",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut until = |what: &str| loop {
+        let line = lines.next().expect("a line").expect("text");
+        if line.contains(what) {
+            break line;
+        }
+    };
+    let first = until("re-processed");
+    assert!(
+        first.contains("re-processed 0 of 12, lag 12 event(s)"),
+        "{first}"
+    );
+    commit(&b, "g", "t", &[(0, 7), (1, 7)]);
+    let half = until("re-processed 6 of 12");
+    assert!(half.contains("caught up in"), "{half}");
+    commit(&b, "g", "t", &[(0, 10), (1, 10)]);
+    let last = until("re-processed 12 of 12");
+    assert!(last.ends_with("caught up"), "{last}");
+    assert!(child.wait().unwrap().success());
+}

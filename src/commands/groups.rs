@@ -119,6 +119,7 @@ pub fn watch(
     conn: &Connection,
     group: &str,
     tick: std::time::Duration,
+    replay: Option<&[(String, i32, i64)]>,
     out: &mut dyn Write,
 ) -> Result<()> {
     let cluster = Cluster::connect(conn)?;
@@ -149,11 +150,27 @@ pub fn watch(
             (_, None) if before.is_none() => "rate after the next tick".to_owned(),
             (_, None) => "not moving".to_owned(),
         };
+        // After a reset: the events re-processed since, of the plan's (target → end).
+        let replayed = replay.map(|targets| {
+            let (mut done, mut total) = (0, 0);
+            for (topic, partition, target) in targets {
+                let o = g
+                    .offsets
+                    .iter()
+                    .find(|o| o.topic == *topic && o.partition == *partition);
+                if let Some(o) = o {
+                    done += (o.committed.unwrap_or(*target) - target).max(0);
+                    total += (o.high - target).max(0);
+                }
+            }
+            format!("re-processed {done} of {total}, ")
+        });
         writeln!(
             out,
-            "{} {group} {}: lag {lag} event(s), {} behind, {rate:.1} events/s, {eta}",
+            "{} {group} {}: {}lag {lag} event(s), {} behind, {rate:.1} events/s, {eta}",
             chrono::Utc::now().format("%H:%M:%S"),
             g.state.name(),
+            replayed.unwrap_or_default(),
             g.lag_ms().map_or("-".to_owned(), behind),
         )?;
         out.flush()?;

@@ -35,6 +35,7 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
             &conn,
             group,
             std::time::Duration::from_millis(*tick_ms),
+            None,
             out,
         ),
         Some(CliCommand::Groups { group, .. }) => groups::run(&conn, group.as_deref(), output, out),

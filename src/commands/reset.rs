@@ -153,6 +153,15 @@ pub fn run(
                     e.mismatches.len()
                 );
             }
+            if args.watch {
+                let targets: Vec<(String, i32, i64)> = plan
+                    .partitions
+                    .iter()
+                    .map(|p| (plan.topic.clone(), p.partition, p.target))
+                    .collect();
+                let tick = std::time::Duration::from_millis(args.tick_ms);
+                return super::groups::watch(conn, &plan.group, tick, Some(&targets), out);
+            }
         }
     }
     Ok(())
