@@ -307,7 +307,10 @@ fn groups_lists_configured_groups_with_lag_where_the_broker_cannot_list_them() {
             "1",
             "35",
             "40",
-            "5"
+            "5",
+            // BEHIND: the records at offsets 35 and 39 are four minutes apart.
+            "4m",
+            "0s"
         ]),
         "{table}"
     );
