@@ -452,54 +452,67 @@ fn completions_parse_and_the_manual_renders() {
     );
 }
 
-#[test]
-fn a_watch_ticks_while_the_group_consumes_and_ends_when_it_has_caught_up() {
+/// Topic `t` on the mock: 10 records a second apart in each of 2 partitions, and
+/// group `g` committed at `at` on both.
+fn watched(at: i64) -> Mock {
     let cluster = mock(&[("t", 2)]);
     let b = cluster.bootstrap_servers();
     let records: Vec<Rec> = (0..10)
         .flat_map(|i| [0, 1].map(|p| Rec::new("t", p, "k", "{}").at(1_795_000_000_000 + i * 1_000)))
         .collect();
     produce(&b, &records);
-    commit(&b, "g", "t", &[(0, 0), (1, 0)]);
+    commit(&b, "g", "t", &[(0, at), (1, at)]);
+    cluster
+}
+
+/// Runs `rewind ARGS` and hands back the child and a reader of its stdout's lines that
+/// waits for the first line containing a text.
+fn watching(args: &[&str]) -> (std::process::Child, impl FnMut(&str) -> String) {
     let dir = sandbox();
     let mut child = rewind_command(dir.path())
-        .args([
-            "-b",
-            &b,
-            "groups",
-            "--group",
-            "g",
-            "--watch",
-            "--tick-ms",
-            "200",
-        ])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut next = || lines.next().expect("a line").expect("text");
-    let first = next();
+    let until = move |what: &str| {
+        let _dir = &dir;
+        loop {
+            let line = lines.next().expect("a line").expect("text");
+            if line.contains(what) {
+                break line;
+            }
+        }
+    };
+    (child, until)
+}
+
+#[test]
+fn a_watch_ticks_while_the_group_consumes_and_ends_when_it_has_caught_up() {
+    let cluster = watched(0);
+    let b = cluster.bootstrap_servers();
+    let (mut child, mut until) = watching(&[
+        "-b",
+        &b,
+        "groups",
+        "--group",
+        "g",
+        "--watch",
+        "--tick-ms",
+        "200",
+    ]);
+    let first = until("g ");
     assert!(
-        first.contains("g ") && first.contains("lag 20 event(s)") && first.contains("9s behind"),
+        first.contains("lag 20 event(s)") && first.contains("9s behind"),
         "{first}"
     );
     // The consumer (this test) commits half, then the rest.
     commit(&b, "g", "t", &[(0, 5), (1, 5)]);
-    let moving = loop {
-        let line = next();
-        if line.contains("lag 10 event(s)") {
-            break line;
-        }
-    };
+    let moving = until("lag 10 event(s)");
     assert!(moving.contains("caught up in"), "{moving}");
     commit(&b, "g", "t", &[(0, 10), (1, 10)]);
-    let last = loop {
-        let line = next();
-        if line.contains("lag 0") {
-            break line;
-        }
-    };
+    let last = until("lag 0");
     assert!(last.ends_with("caught up"), "{last}");
     assert!(
         child.wait().unwrap().success(),
@@ -517,44 +530,24 @@ fn a_watch_ticks_while_the_group_consumes_and_ends_when_it_has_caught_up() {
 
 #[test]
 fn reset_execute_watch_follows_the_replay_it_started() {
-    let cluster = mock(&[("t", 2)]);
+    let cluster = watched(10);
     let b = cluster.bootstrap_servers();
-    let records: Vec<Rec> = (0..10)
-        .flat_map(|i| [0, 1].map(|p| Rec::new("t", p, "k", "{}").at(1_795_000_000_000 + i * 1_000)))
-        .collect();
-    produce(&b, &records);
-    commit(&b, "g", "t", &[(0, 10), (1, 10)]);
-    let dir = sandbox();
-    let mut child = rewind_command(dir.path())
-        .args([
-            "-b",
-            &b,
-            "reset",
-            "--group",
-            "g",
-            "--topic",
-            "t",
-            "--to-offset",
-            "4",
-        ])
-        .args([
-            "--execute",
-            "--allow-unknown-state",
-            "--watch",
-            "--tick-ms",
-            "200",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut until = |what: &str| loop {
-        let line = lines.next().expect("a line").expect("text");
-        if line.contains(what) {
-            break line;
-        }
-    };
+    let (mut child, mut until) = watching(&[
+        "-b",
+        &b,
+        "reset",
+        "--group",
+        "g",
+        "--topic",
+        "t",
+        "--to-offset",
+        "4",
+        "--execute",
+        "--allow-unknown-state",
+        "--watch",
+        "--tick-ms",
+        "200",
+    ]);
     let first = until("re-processed");
     assert!(
         first.contains("re-processed 0 of 12, lag 12 event(s)"),
