@@ -122,4 +122,15 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
         .map(|o| o.committed)
         .collect();
     assert_eq!(committed, [Some(3), Some(2)]);
+
+    // The dialog follows the replay: the worker reads the group, and nothing has been
+    // re-processed yet of the 15 events from the targets (3 and 2) to the ends (10, 10).
+    d.wait("a look at the replay", |a| {
+        matches!(&a.overlay, Some(Overlay::Rewind(r)) if r.watch.as_ref().is_some_and(|(_, w)| w.last().is_some()))
+    });
+    let Some(Overlay::Rewind(dialog)) = &d.app.overlay else {
+        unreachable!()
+    };
+    let last = dialog.watch.as_ref().unwrap().1.last().unwrap().clone();
+    assert_eq!((last.done, last.total, last.lag), (0, 15, 15));
 }

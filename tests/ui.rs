@@ -526,6 +526,53 @@ fn rewind_dialog_from_a_mark() {
         written_with: kafka_rewind::kafka::WritePath::AlterConsumerGroupOffsets,
     })));
     insta::assert_snapshot!("rewind_done", screen(&app));
+
+    // The dialog follows the replay the commit started.
+    let commands = app.take_commands();
+    let [Command::WatchReplay { id, group, targets }] = commands.as_slice() else {
+        panic!("{commands:?}")
+    };
+    assert_eq!(
+        (group.as_str(), targets.as_slice()),
+        ("projector", &[("orders".to_owned(), 0, 0)][..])
+    );
+    let start = std::time::Instant::now();
+    let sample = |secs: u64, done: i64| kafka_rewind::model::group::ReplaySample {
+        at: start + std::time::Duration::from_secs(secs),
+        done,
+        total: 7,
+        lag: 7 - done,
+        lag_ms: Some((7 - done) * 61_000),
+    };
+    app.apply(Msg::ReplaySample {
+        id: *id + 1,
+        sample: Ok(sample(0, 6)),
+    });
+    assert!(
+        screen(&app).contains("Replay: reading the group"),
+        "another watch's sample is not shown"
+    );
+    app.apply(Msg::ReplaySample {
+        id: *id,
+        sample: Ok(sample(0, 1)),
+    });
+    app.apply(Msg::ReplaySample {
+        id: *id,
+        sample: Ok(sample(2, 5)),
+    });
+    let text = screen(&app);
+    assert!(
+        text.contains(
+            "Replay: 5 of 7 events re-processed (71%), 2 events/s, caught up in about 1 s."
+        ),
+        "{text}"
+    );
+    app.apply(Msg::ReplaySample {
+        id: *id,
+        sample: Ok(sample(3, 7)),
+    });
+    assert!(screen(&app).contains("Replay: 7 of 7 events re-processed (100%): caught up."));
+    assert_eq!(app.update(Action::Back), vec![Command::StopWatch]);
 }
 
 #[test]

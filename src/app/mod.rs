@@ -120,6 +120,15 @@ pub enum Command {
     StopFollow,
     /// The topic was left: stop loading and following it.
     StopTopic,
+    /// Follow a group replaying after a commit, a sample every few seconds until it has
+    /// caught up or `StopWatch`.
+    WatchReplay {
+        id: u64,
+        group: String,
+        /// (topic, partition, target) of the committed plan.
+        targets: Vec<(String, i32, i64)>,
+    },
+    StopWatch,
     /// Fold every aggregate of the topic with this logic and report each one's first
     /// flagged event (`]` past the last flag of a stream).
     CheckTopic {
@@ -190,6 +199,11 @@ pub enum Msg {
         result: Result<(usize, usize), String>,
     },
     Rewound(Result<Rewound, String>),
+    /// A look at the group a `WatchReplay` follows (an error ends the watch).
+    ReplaySample {
+        id: u64,
+        sample: Result<crate::model::group::ReplaySample, String>,
+    },
     /// Each flagged aggregate of the topic with the stream index of its first flag.
     Checked {
         generation: u64,
@@ -867,6 +881,7 @@ impl App {
             Msg::Plan { request, result } => self.receive_plan(request, result),
             Msg::Replayed { request, result } => self.receive_replayed(request, result),
             Msg::Rewound(result) => self.receive_rewound(result),
+            Msg::ReplaySample { id, sample } => self.receive_replay_sample(id, sample),
             Msg::Produced(result) => self.receive_produced(result),
             Msg::Snapshots {
                 generation,

@@ -21,6 +21,10 @@ pub struct RewindDialog {
     /// With `:compare FILE` on: the file, and once replayed, how many of the topic's
     /// aggregates fold to another state with it (changed, all).
     pub replay: Option<(String, Option<Replayed>)>,
+    /// (topic, partition, target) of the plan being committed, for the watch after.
+    pub targets: Vec<(String, i32, i64)>,
+    /// After the commit: the group replaying, sampled (`Command::WatchReplay`, by id).
+    pub watch: Option<(u64, crate::model::group::ReplayWatch)>,
 }
 
 /// (aggregates whose state differs with a candidate, all aggregates), or why not known.
@@ -118,6 +122,8 @@ impl App {
             selected: 0,
             step: RewindStep::PickGroup,
             replay: None,
+            targets: vec![],
+            watch: None,
         })));
         vec![Command::LoadGroups { also: None }]
     }
@@ -177,6 +183,11 @@ impl App {
                 } else {
                     let group = plan.group.clone();
                     self.status.clear();
+                    dialog.targets = plan
+                        .partitions
+                        .iter()
+                        .map(|p| (plan.topic.clone(), p.partition, p.target))
+                        .collect();
                     commands.push(Command::ExecuteRewind {
                         plan: plan.clone(),
                         allow_unknown: *allow_unknown,
@@ -235,7 +246,12 @@ impl App {
             ) => {
                 dialog.step = RewindStep::PickGroup;
             }
-            (_, Action::Back | Action::Cancel | Action::Quit) => return commands,
+            (_, Action::Back | Action::Cancel | Action::Quit) => {
+                if dialog.watch.is_some() {
+                    commands.push(Command::StopWatch);
+                }
+                return commands;
+            }
             _ => {}
         }
         self.overlay = Some(Overlay::Rewind(dialog));
@@ -284,11 +300,41 @@ impl App {
         }
     }
 
+    pub(super) fn receive_replay_sample(
+        &mut self,
+        id: u64,
+        sample: Result<crate::model::group::ReplaySample, String>,
+    ) {
+        let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
+            return;
+        };
+        let Some((watching, watch)) = &mut dialog.watch else {
+            return;
+        };
+        if *watching != id {
+            return;
+        }
+        match sample {
+            Ok(s) => watch.samples.push(s),
+            Err(e) => watch.stopped = Some(e),
+        }
+    }
+
     pub(super) fn receive_rewound(&mut self, result: Result<Rewound, String>) {
         match &mut self.overlay {
             Some(Overlay::Rewind(dialog)) => {
                 dialog.step = match result {
-                    Ok(done) => RewindStep::Done(done),
+                    Ok(done) => {
+                        // Follow the replay the commit started.
+                        self.request += 1;
+                        dialog.watch = Some((self.request, Default::default()));
+                        self.outbox.push(Command::WatchReplay {
+                            id: self.request,
+                            group: done.group.clone(),
+                            targets: dialog.targets.clone(),
+                        });
+                        RewindStep::Done(done)
+                    }
                     Err(e) => RewindStep::Failed(e),
                 }
             }

@@ -22,6 +22,9 @@ use crate::model::snapshot::StoredSnapshot;
 /// Events are sent to the UI in batches at most this often.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
 
+/// How often a replay after a commit is sampled.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
 /// How long to wait before trying an unreachable broker again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
@@ -41,6 +44,8 @@ struct Shared {
     latest: AtomicU64,
     /// The generation being followed (0: none).
     following: AtomicU64,
+    /// The replay being watched (0: none).
+    watching: AtomicU64,
     /// The one cluster client, once made.
     client: Mutex<Option<Arc<Client>>>,
     /// librdkafka clients made so far (the cluster's and the scan consumers).
@@ -62,6 +67,7 @@ impl Worker {
             tx,
             latest: AtomicU64::new(0),
             following: AtomicU64::new(0),
+            watching: AtomicU64::new(0),
             client: Mutex::new(None),
             made: AtomicUsize::new(0),
         });
@@ -102,8 +108,10 @@ impl Worker {
             Command::Follow { generation, .. } => {
                 shared.following.store(*generation, Ordering::Relaxed)
             }
-            // Nothing to run: the load and the follow see the flags and stop.
+            Command::WatchReplay { id, .. } => shared.watching.store(*id, Ordering::Relaxed),
+            // Nothing to run: the load, the follow and the watch see the flags and stop.
             Command::StopFollow => return shared.following.store(0, Ordering::Relaxed),
+            Command::StopWatch => return shared.watching.store(0, Ordering::Relaxed),
             Command::StopTopic => {
                 shared.following.store(0, Ordering::Relaxed);
                 return shared.latest.store(0, Ordering::Relaxed);
@@ -119,7 +127,10 @@ impl Worker {
 fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
     for command in commands {
         match command {
-            Command::LoadTopic { .. } | Command::Follow { .. } | Command::CheckTopic { .. } => {
+            Command::LoadTopic { .. }
+            | Command::Follow { .. }
+            | Command::CheckTopic { .. }
+            | Command::WatchReplay { .. } => {
                 let job = shared.clone();
                 std::thread::spawn(move || job.long(command));
             }
@@ -278,7 +289,9 @@ impl Shared {
             | Command::StopTopic
             | Command::LoadTopic { .. }
             | Command::Follow { .. }
-            | Command::CheckTopic { .. } => {}
+            | Command::CheckTopic { .. }
+            | Command::WatchReplay { .. }
+            | Command::StopWatch => {}
         }
     }
 
@@ -366,7 +379,47 @@ impl Shared {
                         .map_err(|e| format!("{e:#}"));
                 self.send(Msg::Checked { generation, result });
             }
+            Command::WatchReplay { id, group, targets } => self.watch_replay(id, &group, &targets),
             command => self.short(command),
+        }
+    }
+
+    /// Samples a group replaying after a commit every `WATCH_EVERY` until it has caught
+    /// up, the watch is stopped, or the group cannot be read (said, and the end).
+    fn watch_replay(&self, id: u64, group: &str, targets: &[(String, i32, i64)]) {
+        let wanted = || self.watching.load(Ordering::Relaxed) == id;
+        while wanted() {
+            let sample = self.client().map_err(|e| e.to_string()).and_then(|c| {
+                let (groups, _) = c
+                    .cluster
+                    .groups(Some(group), &self.conn.groups)
+                    .map_err(|e| e.to_string())?;
+                let mut g = groups
+                    .into_iter()
+                    .find(|g| g.name == group && !g.offsets.is_empty())
+                    .ok_or_else(|| {
+                        format!("group {group} is gone: no committed offsets any more")
+                    })?;
+                c.cluster
+                    .read_lag_times(&mut g.offsets)
+                    .map_err(|e| e.to_string())?;
+                let (done, total) = g.replayed(targets);
+                Ok(crate::model::group::ReplaySample {
+                    at: Instant::now(),
+                    done,
+                    total,
+                    lag: g.lag(),
+                    lag_ms: g.lag_ms(),
+                })
+            });
+            let end = sample.as_ref().map_or(true, |s| s.lag == 0);
+            if !self.send(Msg::ReplaySample { id, sample }) || end {
+                return;
+            }
+            let until = Instant::now() + WATCH_EVERY;
+            while wanted() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
     }
 

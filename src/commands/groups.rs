@@ -152,17 +152,7 @@ pub fn watch(
         };
         // After a reset: the events re-processed since, of the plan's (target → end).
         let replayed = replay.map(|targets| {
-            let (mut done, mut total) = (0, 0);
-            for (topic, partition, target) in targets {
-                let o = g
-                    .offsets
-                    .iter()
-                    .find(|o| o.topic == *topic && o.partition == *partition);
-                if let Some(o) = o {
-                    done += (o.committed.unwrap_or(*target) - target).max(0);
-                    total += (o.high - target).max(0);
-                }
-            }
+            let (done, total) = g.replayed(targets);
             format!("re-processed {done} of {total}, ")
         });
         writeln!(

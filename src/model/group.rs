@@ -134,6 +134,43 @@ pub fn catch_up(
     (rate, eta)
 }
 
+/// One look at a group replaying after a reset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplaySample {
+    pub at: std::time::Instant,
+    /// Events re-processed since the targets, of those from the targets to the end.
+    pub done: i64,
+    pub total: i64,
+    pub lag: i64,
+    pub lag_ms: Option<i64>,
+}
+
+/// The samples of a replay being watched (the Rewind dialog after a commit).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplayWatch {
+    pub samples: Vec<ReplaySample>,
+    /// Why the watch stopped, if it did before the group caught up.
+    pub stopped: Option<String>,
+}
+
+impl ReplayWatch {
+    pub fn last(&self) -> Option<&ReplaySample> {
+        self.samples.last()
+    }
+
+    /// Events per second and seconds left, from the last two samples.
+    pub fn rate(&self) -> (f64, Option<f64>) {
+        match self.samples.as_slice() {
+            [.., a, b] => catch_up(a.done, b.done, (b.at - a.at).as_secs_f64(), b.lag),
+            _ => (0.0, None),
+        }
+    }
+
+    pub fn caught_up(&self) -> bool {
+        self.last().is_some_and(|s| s.lag == 0)
+    }
+}
+
 /// A group with its offsets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -158,6 +195,23 @@ impl Group {
                 "high": o.high, "lag": o.lag(), "lag_ms": o.lag_ms(),
             })).collect::<Vec<_>>(),
         })
+    }
+
+    /// After a reset to `targets` (topic, partition, offset): the events re-processed
+    /// since, and all those from the targets to the end.
+    pub fn replayed(&self, targets: &[(String, i32, i64)]) -> (i64, i64) {
+        let (mut done, mut total) = (0, 0);
+        for (topic, partition, target) in targets {
+            let o = self
+                .offsets
+                .iter()
+                .find(|o| o.topic == *topic && o.partition == *partition);
+            if let Some(o) = o {
+                done += (o.committed.unwrap_or(*target) - target).max(0);
+                total += (o.high - target).max(0);
+            }
+        }
+        (done, total)
     }
 
     /// Events consumed so far: the committed offsets added up.

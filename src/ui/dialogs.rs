@@ -167,6 +167,9 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
                     theme::error(),
                 ));
             }
+            if let Some((_, watch)) = &dialog.watch {
+                lines.push(watch_line(watch));
+            }
             lines.push(Line::raw(format!("Undo file: {}", text::clean(&done.undo_file.display().to_string()))));
             lines.push(Line::raw(format!(
                 "Undo: {}",
@@ -404,6 +407,36 @@ fn replay_line(file: &str, replayed: &Option<crate::app::Replayed>, topic: &str)
         Some(Err(e)) => Line::styled(
             format!("Replaying with {name} failed: {}", text::clean(e)),
             theme::error(),
+        ),
+    }
+}
+
+/// The replay after a commit: events re-processed of the plan's, rate, time to catch up.
+fn watch_line(watch: &crate::model::group::ReplayWatch) -> Line<'static> {
+    let Some(last) = watch.last() else {
+        return Line::styled("Replay: reading the group…", theme::dim());
+    };
+    let percent = (last.done * 100).checked_div(last.total).unwrap_or(100);
+    let progress = format!(
+        "Replay: {} of {} events re-processed ({percent}%)",
+        last.done, last.total
+    );
+    match (watch.caught_up(), &watch.stopped, watch.rate()) {
+        (true, _, _) => Line::styled(format!("{progress}: caught up."), theme::success()),
+        (false, Some(why), _) => Line::styled(
+            format!("{progress}; no longer watched: {}", text::clean(why)),
+            theme::warning(),
+        ),
+        (false, None, (rate, Some(eta))) => Line::styled(
+            format!(
+                "{progress}, {rate:.0} events/s, caught up in about {:.0} s.",
+                eta.ceil()
+            ),
+            theme::info(),
+        ),
+        (false, None, _) => Line::styled(
+            format!("{progress}, lag {} (rate after the next look).", last.lag),
+            theme::info(),
         ),
     }
 }
