@@ -558,7 +558,13 @@ fn rewind_dialog_from_a_mark() {
     });
     app.apply(Msg::ReplaySample {
         id: *id,
-        sample: Ok(sample(2, 5)),
+        sample: Ok(sample(1, 1)),
+    });
+    let text = screen(&app);
+    assert!(text.contains("no progress since the last look"), "{text}");
+    app.apply(Msg::ReplaySample {
+        id: *id,
+        sample: Ok(sample(3, 5)),
     });
     let text = screen(&app);
     assert!(

@@ -434,6 +434,13 @@ fn watch_line(watch: &crate::model::group::ReplayWatch) -> Line<'static> {
             ),
             theme::info(),
         ),
+        (false, None, _) if watch.samples.len() >= 2 => Line::styled(
+            format!(
+                "{progress}, lag {}: no progress since the last look (is a consumer of the group running?).",
+                last.lag
+            ),
+            theme::warning(),
+        ),
         (false, None, _) => Line::styled(
             format!("{progress}, lag {} (rate after the next look).", last.lag),
             theme::info(),
