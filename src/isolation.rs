@@ -439,9 +439,16 @@ impl Isolated {
 
     /// One run in one round trip; when that overruns or kills the worker, the run is
     /// folded again one event at a time, each within the budget, so the culprit is
-    /// found and marked and the fold goes on from the state before it.
-    fn fold_carefully(&self, state: Val, steps: &[Step<'_>]) -> Folded {
-        if let Ok(mut folded) = self.run(&[Run::given(&state, steps)], self.budget) {
+    /// found and marked and the fold goes on from the state before it. With
+    /// `flag_from`, the answer keeps the state after the first flagged event at or
+    /// after that index.
+    fn fold_carefully(&self, state: Val, steps: &[Step<'_>], flag_from: Option<usize>) -> Folded {
+        let whole = Run {
+            flag_state: flag_from.is_some(),
+            flag_from: flag_from.unwrap_or(0),
+            ..Run::given(&state, steps)
+        };
+        if let Ok(mut folded) = self.run(&[whole], self.budget) {
             return folded.pop().expect("one answer per run");
         }
         let mut folded = Folded {
@@ -450,18 +457,27 @@ impl Isolated {
         };
         for step in steps {
             let state = folded.state.clone();
-            match self.run(
+            let flagged = match self.run(
                 &[Run::given(&state, std::slice::from_ref(step))],
                 self.budget,
             ) {
                 Ok(mut one) => {
                     let one = one.pop().expect("one answer per run");
+                    let flagged = !one.errors.is_empty() || !one.violations.is_empty();
                     folded.state = one.state;
                     folded.errors.extend(one.errors);
                     folded.violations.extend(one.violations);
                     folded.upcasts.extend(one.upcasts);
+                    flagged
                 }
-                Err(broken) => folded.errors.push((step.index, broken.reason)),
+                Err(broken) => {
+                    folded.errors.push((step.index, broken.reason));
+                    true
+                }
+            };
+            let counts = flag_from.is_some_and(|from| step.index >= from);
+            if flagged && counts && folded.flag_state.is_none() {
+                folded.flag_state = Some(folded.state.clone());
             }
         }
         folded
@@ -478,7 +494,7 @@ impl Fold for Isolated {
     }
 
     /// All runs in one round trip onto the states the worker keeps; each answer says
-    /// the state after its run as text, for the caller to keep. When the round trip
+    /// the state after its run as text, for the caller to keep (and read at the end). When the round trip
     /// fails, the worker and what it kept are gone: each run is folded again from the
     /// state its caller kept, carefully (one event at a time if need be, so the culprit
     /// is marked), and the new worker is seeded with the results. Keys not in this call
@@ -507,7 +523,8 @@ impl Fold for Isolated {
         let mut answers = Vec::with_capacity(runs.len());
         for r in &runs {
             let state = parse_val(r.saved).unwrap_or_default();
-            let mut folded = self.fold_carefully(state, &r.steps);
+            let flag_from = r.flag_state.then_some(r.flag_from);
+            let mut folded = self.fold_carefully(state, &r.steps, flag_from);
             let text = folded.state.to_string();
             // The fresh worker keeps the result under the run's key.
             let seeded = Run {
@@ -522,26 +539,6 @@ impl Fold for Isolated {
             let _ = self.run(&[seeded], self.budget);
             folded.state = Val::Null;
             folded.state_text = Some(text);
-            if r.flag_state {
-                // The careful fold kept no state at the first flag: fold again to it.
-                let first = folded
-                    .errors
-                    .iter()
-                    .map(|(i, _)| *i)
-                    .chain(folded.violations.iter().map(|(i, _)| *i))
-                    .filter(|i| *i >= r.flag_from)
-                    .min();
-                if let Some(first) = first {
-                    let upto: Vec<Step<'_>> = r
-                        .steps
-                        .iter()
-                        .filter(|s| s.index <= first)
-                        .copied()
-                        .collect();
-                    let again = self.fold_carefully(parse_val(r.saved).unwrap_or_default(), &upto);
-                    folded.flag_state = Some(again.state);
-                }
-            }
             answers.push(folded);
         }
         answers
@@ -551,26 +548,6 @@ impl Fold for Isolated {
         self.restarts.get()
     }
 
-    fn take_states(&self, keys: &[u64]) -> Vec<Val> {
-        let mut slot = self.worker.borrow_mut();
-        let Some(worker) = slot.as_mut() else {
-            return vec![Val::Null; keys.len()];
-        };
-        let head = serde_json::json!({"take": keys, "new": 0, "runs": []});
-        let sent = writeln!(worker.stdin, "{head}").and_then(|()| worker.stdin.flush());
-        let mut states = Vec::with_capacity(keys.len());
-        if sent.is_ok() {
-            for _ in keys {
-                match worker.stdout.line(self.budget) {
-                    Ok(text) => states.push(parse_val(&text).unwrap_or_default()),
-                    Err(_) => break,
-                }
-            }
-        }
-        states.resize(keys.len(), Val::Null);
-        states
-    }
-
     fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded {
         if steps.is_empty() {
             return Folded {
@@ -578,21 +555,7 @@ impl Fold for Isolated {
                 ..Folded::default()
             };
         }
-        self.fold_carefully(state, steps)
-    }
-
-    /// All runs in one round trip, with the budget of one run per 256 events; when
-    /// that fails, each run on its own (and, if need be, each event).
-    fn fold_many(&self, runs: Vec<(Val, Vec<Step<'_>>)>) -> Vec<Folded> {
-        let total: usize = runs.iter().map(|(_, s)| s.len()).sum();
-        let budget = self.budget * (1 + total / 256) as u32;
-        let refs: Vec<Run<'_, '_>> = runs.iter().map(|(v, s)| Run::given(v, s)).collect();
-        if let Ok(folded) = self.run(&refs, budget) {
-            return folded;
-        }
-        runs.into_iter()
-            .map(|(state, steps)| self.fold(state, &steps))
-            .collect()
+        self.fold_carefully(state, steps, None)
     }
 }
 
@@ -626,9 +589,6 @@ struct RequestHead {
     /// The runs: stream and index of each event, in order; each given state follows
     /// the header, a line each.
     runs: Vec<RunHead>,
-    /// Kept states to send back (a line each) and forget.
-    #[serde(default)]
-    take: Vec<u64>,
 }
 
 /// An event the worker holds.
@@ -685,21 +645,6 @@ pub fn serve() -> std::process::ExitCode {
             let _ = writeln!(out, "{{\"err\":\"bad request\"}}");
             break;
         };
-        if !head.take.is_empty() {
-            let mut answer = String::new();
-            for key in &head.take {
-                let state = resident.remove(key).unwrap_or_default();
-                answer.push_str(&format!("{state}\n"));
-            }
-            if out
-                .write_all(answer.as_bytes())
-                .and_then(|()| out.flush())
-                .is_err()
-            {
-                break;
-            }
-            continue;
-        }
         let given = head
             .runs
             .iter()

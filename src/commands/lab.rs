@@ -247,16 +247,17 @@ impl Shard {
         }
     }
 
-    /// The aggregates with their final states under each logic.
+    /// The aggregates with their final states under each logic (what the folds said
+    /// after each aggregate's last run).
     fn finish(self) -> Vec<(String, Done)> {
-        let (ids, aggregates): (Vec<String>, Vec<Aggregate>) = self.aggregates.into_iter().unzip();
-        let keys: Vec<u64> = aggregates.iter().map(|a| a.key).collect();
-        let states: Vec<Vec<Val>> = self.folds.iter().map(|f| f.take_states(&keys)).collect();
-        ids.into_iter()
-            .zip(aggregates)
-            .enumerate()
-            .map(|(i, (id, agg))| {
-                let states = states.iter().map(|s| from_val(&s[i])).collect();
+        self.aggregates
+            .into_iter()
+            .map(|(id, agg)| {
+                let states = agg
+                    .saved
+                    .iter()
+                    .map(|(text, _)| serde_json::from_str(text).unwrap_or(Value::Null))
+                    .collect();
                 (
                     id,
                     Done {

@@ -98,8 +98,6 @@ const MAX_UPCASTS: usize = 64;
 /// The compiled logic of one topic: reducers by event type, the `*` fallback and the
 /// default; upcasters by type and version; invariants by name.
 pub struct Reducers {
-    /// States kept for `Fold::fold_resident`.
-    resident: std::cell::RefCell<std::collections::HashMap<u64, Val>>,
     by_type: BTreeMap<String, Program>,
     fallback: Option<Program>,
     default: Program,
@@ -259,7 +257,6 @@ impl Reducers {
             }
         }
         Ok(Reducers {
-            resident: Default::default(),
             by_type,
             fallback,
             default: compile("(default)", DEFAULT_REDUCER)?,
@@ -424,8 +421,8 @@ pub struct Folded {
     pub upcasts: Vec<(usize, Val)>,
     /// The state after the run's first flagged event (error or violation), when asked.
     pub flag_state: Option<Val>,
-    /// After a resident run of an isolated fold: the state after it as JSON text, for
-    /// the caller to keep (`ResidentRun::saved`).
+    /// After a resident run: the state after it as JSON text, for the caller to keep
+    /// (`ResidentRun::saved`).
     pub state_text: Option<String>,
 }
 
@@ -467,14 +464,6 @@ impl Folded {
 pub trait Fold {
     fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded;
 
-    /// Folds several independent runs (each onto its own state): one round trip for an
-    /// isolated fold.
-    fn fold_many(&self, runs: Vec<(Val, Vec<Step<'_>>)>) -> Vec<Folded> {
-        runs.into_iter()
-            .map(|(state, steps)| self.fold(state, &steps))
-            .collect()
-    }
-
     /// The stream is gone: anything kept for it can go.
     fn forget(&self, _stream: u64) {}
 
@@ -485,12 +474,9 @@ pub trait Fold {
     }
 
     /// Folds runs onto states the fold keeps by key (starting at `null`), so a long
-    /// fold in many runs does not send states back and forth. The answers' `state` is
-    /// `null`: `take_states` gives the states.
+    /// fold in many runs does not send states in. The answers' `state` is `null`;
+    /// `state_text` is the state after the run, for the caller to keep.
     fn fold_resident(&self, runs: Vec<ResidentRun<'_>>) -> Vec<Folded>;
-
-    /// The kept states of these keys (`null` for none), which the fold then forgets.
-    fn take_states(&self, keys: &[u64]) -> Vec<Val>;
 
     /// How many times what the fold keeps was lost (an isolated worker restarted): a
     /// key whose last run was before the latest loss is to be seeded again.
@@ -540,26 +526,15 @@ impl Fold for Reducers {
         self.run_steps(state, steps, false, 0)
     }
 
+    /// In process nothing is lost: each run starts from the state its caller kept.
     fn fold_resident(&self, runs: Vec<ResidentRun<'_>>) -> Vec<Folded> {
         runs.into_iter()
             .map(|run| {
-                let kept = self.resident.borrow_mut().remove(&run.key);
-                let state = match run.seed {
-                    true => parse_val(run.saved).unwrap_or_default(),
-                    false => kept.unwrap_or_default(),
-                };
+                let state = parse_val(run.saved).unwrap_or_default();
                 let mut folded = self.run_steps(state, &run.steps, run.flag_state, run.flag_from);
-                let state = std::mem::take(&mut folded.state);
-                self.resident.borrow_mut().insert(run.key, state);
+                folded.state_text = Some(std::mem::take(&mut folded.state).to_string());
                 folded
             })
-            .collect()
-    }
-
-    fn take_states(&self, keys: &[u64]) -> Vec<Val> {
-        let mut resident = self.resident.borrow_mut();
-        keys.iter()
-            .map(|k| resident.remove(k).unwrap_or_default())
             .collect()
     }
 }
