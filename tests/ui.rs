@@ -1008,3 +1008,35 @@ fn reload_refolds_the_open_stream_and_a_broken_config_keeps_the_old_one() {
         ["balance never negative"]
     );
 }
+
+#[test]
+fn a_bracket_on_a_long_stream_folds_a_slice_per_frame_then_lands() {
+    let mut app = configured(
+        "[[topics]]\nname = \"orders\"\n[topics.reducers]\nTick = \"(. // {n: 0}) | .n += 1\"\n[topics.invariants]\n\"under 4990\" = \".n < 4990\"\n",
+        &[5000],
+    );
+    let _ = app.update(Action::Open);
+    let events: Vec<Event> = (0..5000)
+        .map(|i| event(i, Some(b"a"), Some(br#"{"type":"Tick"}"#), vec![]))
+        .collect();
+    deliver(&mut app, events);
+    let _ = app.update(Action::Open);
+    while app.tick() {}
+    let _ = app.update(Action::First);
+    // The key press does not fold 5,000 events: the frames do.
+    assert!(app.update(Action::NextFlag).is_empty());
+    assert!(
+        app.status.contains("folding a to find its flags"),
+        "{}",
+        app.status
+    );
+    assert_eq!(app.stream().unwrap().cursor, 0);
+    let mut frames = 0;
+    while app.tick() {
+        frames += 1;
+    }
+    assert!(frames > 1, "folded over several frames");
+    let view = app.stream().unwrap();
+    assert_eq!(view.cursor, 4989, "the first event after which n is 4990");
+    assert_eq!(view.projection.violations_at(4989), ["under 4990"]);
+}

@@ -81,6 +81,9 @@ pub struct StreamView {
     pub raw: bool,
     /// `:compare FILE`: the same stream folded with the candidate's logic.
     pub compare: Option<Compare>,
+    /// A `]` (true) or `[` waiting for the stream to be folded to its end, a slice per
+    /// frame, so that keys keep working meanwhile.
+    seek: Option<bool>,
 }
 
 /// The stream folded with a candidate's logic (`:compare FILE`), at the cursor.
@@ -260,6 +263,7 @@ impl App {
             ready: false,
             pending_snapshots: None,
             raw: false,
+            seek: None,
             compare,
         };
         match self.snapshots.get(aggregate) {
@@ -393,10 +397,18 @@ impl App {
     /// Does one slice of pending work (a long stream's first fold); says whether there
     /// was any, so that the caller draws again and comes back soon.
     pub fn tick(&mut self) -> bool {
-        match &mut self.screen {
-            Screen::Stream(view) => view.advance(),
-            _ => false,
+        let Screen::Stream(view) = &mut self.screen else {
+            return false;
+        };
+        let Some(forward) = view.seek else {
+            return view.advance();
+        };
+        if view.projection.prepare(view.projection.len(), FOLD_SLICE) {
+            view.seek = None;
+            let commands = self.jump_flag(forward);
+            self.outbox.extend(commands);
         }
+        true
     }
 
     /// `f`: starts or stops following the open topic's new events.
@@ -496,6 +508,13 @@ impl App {
             self.status = "] and [ step between flagged events of a stream: open one first (Enter on an event)".into();
             return vec![];
         };
+        // Every flag is known once the stream is folded to its end: a long one is
+        // folded a slice per frame first (`tick`), not here on the key press.
+        if !view.projection.prepare(view.projection.len(), 0) {
+            view.seek = Some(forward);
+            self.status = format!("folding {} to find its flags…", view.aggregate);
+            return vec![];
+        }
         if let Some(i) = view.find_flag(forward) {
             view.cursor = i;
             view.refresh();
