@@ -953,6 +953,97 @@ fn compare_shows_current_and_candidate_at_the_cursor() {
 }
 
 #[test]
+fn the_rewind_dialog_loads_a_candidate_of_its_own() {
+    use kafka_rewind::app::{Command, Overlay, RewindStep};
+    let dir = tempfile::tempdir().unwrap();
+    let candidate = dir.path().join("fixed.toml");
+    std::fs::write(
+        &candidate,
+        LEDGER.replace("- $event.amount)", "- $event.amount - 1)"),
+    )
+    .unwrap();
+    let mut app = ledger_app();
+    let _ = app.update(Action::Mark);
+    let _ = app.update(Action::Rewind);
+    app.apply(Msg::Groups(Ok(groups())));
+    // Tab asks for a file; one that is not there, or names no entry for the topic,
+    // says why and stays.
+    let _ = app.update(Action::NextPane);
+    assert!(app.typing(), "the path is typed");
+    for c in "missing.toml".chars() {
+        let _ = app.update(Action::Type(c));
+    }
+    let _ = app.update(Action::Submit);
+    let text = screen_sized(&app, 160, 30);
+    assert!(
+        text.contains("✗ --with missing.toml: no such file"),
+        "{text}"
+    );
+    for _ in 0.."missing.toml".len() {
+        let _ = app.update(Action::Erase);
+    }
+    let other = dir.path().join("other.toml");
+    std::fs::write(
+        &other,
+        LEDGER.replace("name = \"orders\"", "name = \"payments\""),
+    )
+    .unwrap();
+    for c in other.display().to_string().chars() {
+        let _ = app.update(Action::Type(c));
+    }
+    let _ = app.update(Action::Submit);
+    let text = screen_sized(&app, 160, 30);
+    assert!(
+        text.contains("it has no [[topics]] entry for orders"),
+        "{text}"
+    );
+    // A good one: back to the groups, named there; the plan carries it.
+    for _ in 0..other.display().to_string().chars().count() {
+        let _ = app.update(Action::Erase);
+    }
+    for c in candidate.display().to_string().chars() {
+        let _ = app.update(Action::Type(c));
+    }
+    let _ = app.update(Action::Submit);
+    let text = screen_sized(&app, 160, 30);
+    assert!(
+        text.contains("the plan will say how many aggregates it changes"),
+        "{text}"
+    );
+    assert!(!app.typing());
+    let commands = app.update(Action::Open);
+    let [Command::PlanRewind {
+        candidate: Some(c), ..
+    }] = commands.as_slice()
+    else {
+        panic!("{commands:?}")
+    };
+    assert_eq!(c.file, candidate.display().to_string());
+    assert_ne!(c.current, c.with);
+    // Back at the groups, Tab and an empty line clear it: the next plan replays nothing.
+    let _ = app.update(Action::Cancel);
+    let _ = app.update(Action::NextPane);
+    for _ in 0..candidate.display().to_string().chars().count() {
+        let _ = app.update(Action::Erase);
+    }
+    let _ = app.update(Action::Submit);
+    assert!(
+        matches!(&app.overlay, Some(Overlay::Rewind(d)) if d.candidate.is_none() && matches!(d.step, RewindStep::PickGroup))
+    );
+    let commands = app.update(Action::Open);
+    assert!(
+        matches!(
+            commands.as_slice(),
+            [Command::PlanRewind {
+                candidate: None,
+                ..
+            }]
+        ),
+        "{commands:?}"
+    );
+}
+
+#[test]
 fn reload_refolds_the_open_stream_and_a_broken_config_keeps_the_old_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rewind.toml");

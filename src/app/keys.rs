@@ -189,6 +189,8 @@ pub enum Place {
     PickGroup,
     /// The Rewind dialog's plan, waiting for the group's name.
     Commit,
+    /// The Rewind dialog, waiting for a candidate logic file.
+    Candidate,
     /// The Compensate dialog, waiting for the topic's name.
     Produce,
     /// A dialog showing what was done.
@@ -271,12 +273,17 @@ const HINTS: &[(Place, &[Hint])] = &[
         &[
             (&[MoveDown, MoveUp], "choose a group"),
             (&[Open], "see the plan"),
+            (&[NextPane], "candidate logic"),
             (&[Back], "close"),
         ],
     ),
     (
         Place::Commit,
         &[(&[Submit], "commit"), (&[Cancel], "back to the groups")],
+    ),
+    (
+        Place::Candidate,
+        &[(&[Submit], "load (empty: none)"), (&[Cancel], "back")],
     ),
     (
         Place::Produce,
@@ -323,7 +330,7 @@ fn key_names(actions: &[Action], typing: bool) -> Vec<String> {
 
 /// The hint line of a place: "j/k move  Enter open  …".
 pub fn hint_line(place: Place) -> String {
-    let typing = matches!(place, Place::Commit | Place::Produce);
+    let typing = matches!(place, Place::Commit | Place::Candidate | Place::Produce);
     HINTS
         .iter()
         .filter(|(p, _)| *p == place)
@@ -453,7 +460,7 @@ mod tests {
     #[test]
     fn every_hint_names_a_key_for_each_of_its_actions() {
         for (place, items) in HINTS {
-            let typing = matches!(place, Place::Commit | Place::Produce);
+            let typing = matches!(place, Place::Commit | Place::Candidate | Place::Produce);
             for (actions, what) in *items {
                 let keys = key_names(actions, typing);
                 assert_eq!(

@@ -21,7 +21,10 @@ impl App {
     pub fn typing(&self) -> bool {
         self.input.is_some()
             || match &self.overlay {
-                Some(Overlay::Rewind(d)) => matches!(d.step, RewindStep::Plan { .. }),
+                Some(Overlay::Rewind(d)) => matches!(
+                    d.step,
+                    RewindStep::Plan { .. } | RewindStep::Candidate { .. }
+                ),
                 Some(Overlay::Compensate(d)) => d.result.is_none() && !d.producing,
                 _ => false,
             }

@@ -21,6 +21,9 @@ pub struct RewindDialog {
     /// With `:compare FILE` on: the file, and once replayed, how many of the topic's
     /// aggregates fold to another state with it (changed, all).
     pub replay: Option<(String, Option<Replayed>)>,
+    /// The candidate logic the plan is replayed with: the `:compare` file's when the
+    /// dialog opens, or one loaded in the dialog (Tab); `None`: no replay.
+    pub candidate: Option<(String, crate::model::reducer::Logic)>,
     /// (topic, partition, target) of the plan being committed, for the watch after.
     pub targets: Vec<(String, i32, i64)>,
     /// After the commit: the group replaying, sampled (`Command::WatchReplay`, by id).
@@ -41,6 +44,12 @@ pub struct Candidate {
 #[derive(Debug)]
 pub enum RewindStep {
     PickGroup,
+    /// Typing the path of a candidate logic file (`error`: why the last one did not
+    /// load); empty clears the candidate.
+    Candidate {
+        typed: String,
+        error: Option<String>,
+    },
     Planning {
         group: String,
         /// The number of the plan asked for: only its answer is shown.
@@ -122,6 +131,10 @@ impl App {
             selected: 0,
             step: RewindStep::PickGroup,
             replay: None,
+            candidate: self
+                .compare
+                .as_ref()
+                .map(|(file, _, logic)| (file.clone(), logic.clone())),
             targets: vec![],
             watch: None,
         })));
@@ -198,6 +211,43 @@ impl App {
             (RewindStep::Plan { .. }, Action::Cancel) => {
                 dialog.step = RewindStep::PickGroup;
             }
+            (RewindStep::PickGroup, Action::NextPane) => {
+                dialog.step = RewindStep::Candidate {
+                    typed: dialog
+                        .candidate
+                        .as_ref()
+                        .map(|(file, _)| file.clone())
+                        .unwrap_or_default(),
+                    error: None,
+                };
+            }
+            (RewindStep::Candidate { typed, .. }, Action::Type(c)) => typed.push(c),
+            (RewindStep::Candidate { typed, .. }, Action::Erase) => {
+                typed.pop();
+            }
+            (RewindStep::Candidate { .. }, Action::Cancel) => {
+                dialog.step = RewindStep::PickGroup;
+            }
+            (RewindStep::Candidate { typed, error }, Action::Submit) => {
+                let file = typed.trim().to_owned();
+                if file.is_empty() {
+                    dialog.candidate = None;
+                    dialog.step = RewindStep::PickGroup;
+                } else {
+                    let topic = &dialog.target.topic;
+                    match crate::commands::lab::candidate(
+                        &self.config,
+                        std::path::Path::new(&file),
+                        topic,
+                    ) {
+                        Ok(logic) => {
+                            dialog.candidate = Some((file, logic));
+                            dialog.step = RewindStep::PickGroup;
+                        }
+                        Err(e) => *error = Some(format!("{e:#}")),
+                    }
+                }
+            }
             (RewindStep::PickGroup, Action::MoveDown) => {
                 dialog.selected =
                     (dialog.selected + 1).min(dialog.choices().len().saturating_sub(1));
@@ -220,7 +270,7 @@ impl App {
                         known: self.known_for(&dialog.target),
                     };
                     self.request += 1;
-                    let candidate = self.compare.as_ref().map(|(file, _, logic)| {
+                    let candidate = dialog.candidate.as_ref().map(|(file, logic)| {
                         Box::new(Candidate {
                             file: file.clone(),
                             current: self.config.logic_for(&dialog.target.topic),

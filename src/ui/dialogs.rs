@@ -108,6 +108,26 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
     );
     match &dialog.step {
         RewindStep::PickGroup => draw_pick_group(frame, inner, dialog),
+        RewindStep::Candidate { typed, error } => {
+            let mut lines = vec![
+                Line::raw(format!(
+                    "A candidate logic file: a rewind.toml whose [[topics]] entry for {} has the fixed reducers, upcasters or invariants. The plan then says how many aggregates fold to another state with it.",
+                    text::clean(&dialog.target.topic)
+                )),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("Candidate file: ", theme::heading()),
+                    Span::raw(text::clean(typed)),
+                    Span::raw("█"),
+                ]),
+            ];
+            if let Some(e) = error {
+                lines.push(Line::styled(format!("✗ {}", text::clean(e)), theme::error()));
+            }
+            lines.push(Line::raw(""));
+            lines.push(hint(&hint_line(Place::Candidate)));
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        }
         RewindStep::Planning { group, .. } => frame.render_widget(
             Paragraph::new(format!("Planning the rewind of {}: reading offsets and the events at the targets…", text::clean(group))),
             inner,
@@ -192,8 +212,20 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
 }
 
 fn draw_pick_group(frame: &mut Frame, area: Rect, dialog: &RewindDialog) {
-    let [list, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let [list, chosen, help] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(u16::from(dialog.candidate.is_some())),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     frame.render_widget(Paragraph::new(hint(&hint_line(Place::PickGroup))), help);
+    if let Some((file, _)) = &dialog.candidate {
+        let line = format!(
+            "Candidate: {}: the plan will say how many aggregates it changes.",
+            text::clean(file)
+        );
+        frame.render_widget(Paragraph::new(Line::styled(line, theme::dim())), chosen);
+    }
     let message = match &dialog.groups {
         None => Some("Loading the consumer groups…".to_owned()),
         Some(Err(e)) => Some(text::clean(e)),
