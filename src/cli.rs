@@ -160,6 +160,29 @@ pub enum CliCommand {
         #[arg(long)]
         execute: bool,
     },
+    /// Replay a dump (rewind's event lines, or kcat -J lines) into a topic, on this or
+    /// another cluster: a dry run unless --execute. Each record gets the header
+    /// rewind-replayed-from: TOPIC/P/O.
+    Produce {
+        topic: String,
+        /// The dump: `rewind events TOPIC > dump.jsonl`, or `kcat -C -J …` output.
+        #[arg(long, value_name = "FILE")]
+        from_file: std::path::PathBuf,
+        /// At most N events per second.
+        #[arg(long, value_name = "N")]
+        rate: Option<u32>,
+        /// Each record to the partition it was read from (default: placed by key, with
+        /// the topic's partitioner).
+        #[arg(long)]
+        keep_partitions: bool,
+        /// Produce (default: a dry run that counts per partition).
+        #[arg(long)]
+        execute: bool,
+        /// Produce the good lines when some cannot be read (default: nothing is
+        /// produced).
+        #[arg(long)]
+        skip_bad: bool,
+    },
 }
 
 /// What `check` and `replay` fold.

@@ -4,6 +4,7 @@ mod compensate;
 mod events;
 mod groups;
 pub mod lab;
+mod produce;
 mod progress;
 mod reset;
 mod state;
@@ -45,6 +46,24 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
             event,
             execute,
         }) => compensate::run(&conn, config, topic, *event, *execute, output, out),
+        Some(CliCommand::Produce {
+            topic,
+            from_file,
+            rate,
+            keep_partitions,
+            execute,
+            skip_bad,
+        }) => {
+            let ask = produce::Ask {
+                topic,
+                file: from_file,
+                rate: *rate,
+                keep_partitions: *keep_partitions,
+                execute: *execute,
+                skip_bad: *skip_bad,
+            };
+            produce::run(&conn, config, &ask, output, out)
+        }
         Some(CliCommand::Topics) => topics::run(&conn, cli.global.output, out),
         Some(CliCommand::Events(args)) => events::run(&conn, config, args, out),
         Some(CliCommand::Aggregates {

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 const EVERY: Duration = Duration::from_millis(200);
 
 pub struct Progress {
+    verb: &'static str,
+    /// Looks at the clock every this many records.
+    every: i64,
     topic: String,
     total: i64,
     done: i64,
@@ -20,6 +23,8 @@ impl Progress {
     /// Progress through `total` records of `topic`.
     pub fn new(topic: &str, total: i64) -> Progress {
         Progress {
+            verb: "reading",
+            every: 4096,
             topic: topic.to_owned(),
             total,
             done: 0,
@@ -27,6 +32,14 @@ impl Progress {
             last: Instant::now(),
             on: std::io::stderr().is_terminal(),
         }
+    }
+
+    /// Progress through `total` records produced to `topic`.
+    pub fn producing(topic: &str, total: i64) -> Progress {
+        let mut progress = Progress::new(topic, total);
+        progress.verb = "producing to";
+        progress.every = 1;
+        progress
     }
 
     /// Never drawn (the TUI owns the terminal).
@@ -38,13 +51,14 @@ impl Progress {
     /// One more record read; redraws now and then.
     pub fn tick(&mut self) {
         self.done += 1;
-        if self.on && self.done % 4096 == 0 && self.last.elapsed() >= EVERY {
+        if self.on && self.done % self.every == 0 && self.last.elapsed() >= EVERY {
             self.last = Instant::now();
             self.shown = true;
             let percent = (self.done * 100).checked_div(self.total).unwrap_or(100);
             let _ = write!(
                 std::io::stderr(),
-                "\r\x1b[Kreading {}: {} of {} events ({percent}%)",
+                "\r\x1b[K{} {}: {} of {} events ({percent}%)",
+                self.verb,
                 self.topic,
                 self.done,
                 self.total

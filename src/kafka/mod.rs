@@ -4,7 +4,7 @@ mod admin;
 mod batch;
 mod groups;
 mod parallel;
-mod produce;
+pub mod produce;
 pub mod rewind;
 mod scan;
 

@@ -166,6 +166,10 @@ pub struct Event {
     pub key_schema: Option<Box<SchemaInfo>>,
     /// Why the key or value could not be decoded with its schema (it is kept as bytes).
     pub decode_error: Option<String>,
+    /// The bytes of a value or key decoded with a schema, as stored (event lines carry
+    /// them, so that a dump is produced back byte for byte).
+    pub raw_value: Option<Vec<u8>>,
+    pub raw_key: Option<Vec<u8>>,
 }
 
 /// The raw parts of a record, before decoding.
@@ -227,6 +231,8 @@ impl Event {
             event_id: None,
             version: None,
             size: raw.size(),
+            raw_value: value.schema.as_ref().and(raw.value).map(<[u8]>::to_vec),
+            raw_key: key.schema.as_ref().and(raw.key).map(<[u8]>::to_vec),
             schema: value.schema.map(Box::new),
             key_schema: key.schema.map(Box::new),
             decode_error,
@@ -264,6 +270,8 @@ impl Event {
             schema: None,
             key_schema: None,
             decode_error: None,
+            raw_value: None,
+            raw_key: None,
         }
     }
 
@@ -339,6 +347,11 @@ impl Event {
         }
         if let Some(e) = &self.decode_error {
             line["decode_error"] = json!(e);
+        }
+        for (name, raw) in [("raw_value", &self.raw_value), ("raw_key", &self.raw_key)] {
+            if let Some(bytes) = raw {
+                line[name] = Payload::Bytes(bytes.clone()).to_json();
+            }
         }
         line
     }
