@@ -160,6 +160,15 @@ pub enum CliCommand {
         #[arg(long)]
         execute: bool,
     },
+    /// One business id across the topics of a [[stories]] entry: the merged timeline in
+    /// time order as event lines, each with `states` (every topic's state after it,
+    /// folded by that topic's reducers).
+    Story {
+        /// The story's name in the config.
+        name: String,
+        /// The business id (an order id, …).
+        id: String,
+    },
     /// Replay a dump (rewind's event lines, or kcat -J lines) into a topic, on this or
     /// another cluster: a dry run unless --execute. Each record gets the header
     /// rewind-replayed-from: TOPIC/P/O.

@@ -17,6 +17,9 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
     #[serde(default)]
     pub topics: Vec<TopicConfig>,
+    /// One business id across several topics.
+    #[serde(default)]
+    pub stories: Vec<StoryConfig>,
     #[serde(default)]
     pub limits: Limits,
     /// Problems worth a warning that do not stop rewind (a world-readable file with secrets).
@@ -89,6 +92,15 @@ impl std::fmt::Debug for Profile {
             )
             .finish()
     }
+}
+
+/// `[[stories]]`: a name, and per topic where the story's id is (`key`, `header:NAME`
+/// or a jq path).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoryConfig {
+    pub name: String,
+    pub topics: BTreeMap<String, String>,
 }
 
 /// How to read one topic (by name or glob).
@@ -209,6 +221,38 @@ impl Config {
         Ok(config)
     }
 
+    /// The story named so, or an error listing the configured ones.
+    pub fn story(&self, name: &str) -> Result<&StoryConfig> {
+        self.stories.iter().find(|s| s.name == name).with_context(|| {
+            let names: Vec<&str> = self.stories.iter().map(|s| s.name.as_str()).collect();
+            match names.is_empty() {
+                true => format!("no story `{name}`: the config has no [[stories]] (name = \"{name}\" and [stories.topics] with each topic's id path)"),
+                false => format!("no story `{name}`: the config has {}", names.join(", ")),
+            }
+        })
+    }
+
+    /// This config with `topic` read by `id` (a story's path) as its aggregate id: its
+    /// entry (or the defaults) comes first, with that aggregate path.
+    pub fn with_aggregate(&self, topic: &str, id: &str) -> Config {
+        let mut config = self.clone();
+        let mut entry = self.topic(topic).cloned().unwrap_or_else(|| TopicConfig {
+            base: self
+                .path
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf),
+            ..TopicConfig::default()
+        });
+        entry.name = topic.to_owned();
+        entry.aggregate = match id.trim() {
+            "key" => None,
+            path => Some(path.to_owned()),
+        };
+        config.topics.insert(0, entry);
+        config
+    }
+
     /// Remembers every secret property value of every profile (after `${VAR}`
     /// expansion) so that nothing rewind shows or logs contains it.
     pub fn register_secrets(&self) {
@@ -279,6 +323,23 @@ impl Config {
                     topic.name
                 )
             })?;
+        }
+        for (i, story) in config.stories.iter().enumerate() {
+            anyhow::ensure!(
+                !story.topics.is_empty(),
+                "config {}: stories[{i}] ({}): [stories.topics] names no topic",
+                path.display(),
+                story.name
+            );
+            for (topic, spec) in &story.topics {
+                Extractor::parse(spec).map_err(|e| {
+                    anyhow::anyhow!(
+                        "config {}: stories[{i}] ({}): topic {topic}: {e}",
+                        path.display(),
+                        story.name
+                    )
+                })?;
+            }
         }
         Ok(config)
     }

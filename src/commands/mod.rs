@@ -8,6 +8,7 @@ mod produce;
 mod progress;
 mod reset;
 mod state;
+pub mod story;
 mod table;
 mod topics;
 
@@ -64,6 +65,7 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
             };
             produce::run(&conn, config, &ask, output, out)
         }
+        Some(CliCommand::Story { name, id }) => story::run(&conn, config, name, id, out),
         Some(CliCommand::Topics) => topics::run(&conn, cli.global.output, out),
         Some(CliCommand::Events(args)) => events::run(&conn, config, args, out),
         Some(CliCommand::Aggregates {

@@ -103,7 +103,7 @@ pub struct Read {
 }
 
 impl Read {
-    fn to_json(&self) -> Value {
+    pub(super) fn to_json(&self) -> Value {
         json!({"partitions": self.partitions, "records": self.records, "bytes": self.bytes})
     }
 }
@@ -112,6 +112,20 @@ impl Read {
 /// is the record key, only the partition the topic's partitioner puts it in is read;
 /// if that finds nothing (producers that place keys otherwise), the whole topic is.
 fn stream(
+    cluster: &Cluster,
+    config: &Config,
+    topic: &str,
+    aggregate: &str,
+) -> Result<(Vec<crate::model::Event>, Read)> {
+    let (events, read) = read_aggregate(cluster, config, topic, aggregate)?;
+    if events.is_empty() {
+        bail!("aggregate `{aggregate}` has no events in {topic}: `rewind aggregates {topic}` lists the ids");
+    }
+    Ok((events, read))
+}
+
+/// `stream`, where no events is an answer.
+pub(super) fn read_aggregate(
     cluster: &Cluster,
     config: &Config,
     topic: &str,
@@ -151,9 +165,6 @@ fn stream(
             .filter(|p| !partitions.contains(p))
             .collect();
         partitions.extend(scan(rest, &mut events)?);
-    }
-    if events.is_empty() {
-        bail!("aggregate `{aggregate}` has no events in {topic}: `rewind aggregates {topic}` lists the ids");
     }
     let (records, bytes) = scanner.read();
     partitions.sort();

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod secrets;
 pub mod select;
 pub mod snapshot;
+pub mod story;
 pub mod stream;
 pub mod topic;
 

@@ -1,0 +1,86 @@
+//! `rewind story NAME ID`: one business id across the story's topics, as one timeline.
+
+use std::io::Write;
+
+use anyhow::{bail, Result};
+use serde_json::{json, Map, Value};
+
+use crate::config::{Config, Connection};
+use crate::kafka::Cluster;
+use crate::model::projection::Projection;
+use crate::model::story::{merge_order, positions};
+use crate::model::Event;
+
+/// One topic of a story: its events for the id (in fold order), folded.
+pub struct Strand {
+    pub topic: String,
+    pub events: Vec<Event>,
+    pub projection: Projection,
+    /// Partitions read, records and bytes.
+    pub read: Value,
+}
+
+/// Reads and folds each topic of the story for `id`: only the key's partition where the
+/// id is the record key (as `state` does).
+pub fn read(cluster: &Cluster, config: &Config, name: &str, id: &str) -> Result<Vec<Strand>> {
+    let story = config.story(name)?;
+    let mut strands = Vec::new();
+    for (topic, path) in &story.topics {
+        let config = config.with_aggregate(topic, path);
+        let (events, read) = super::state::read_aggregate(cluster, &config, topic, id)?;
+        let events = crate::model::story::fold_order(events);
+        let projection = Projection::new(config.reducers_for(topic)?, &events);
+        strands.push(Strand {
+            topic: topic.clone(),
+            events,
+            projection,
+            read: read.to_json(),
+        });
+    }
+    if strands.iter().all(|s| s.events.is_empty()) {
+        let topics: Vec<&str> = strands.iter().map(|s| s.topic.as_str()).collect();
+        bail!(
+            "story {name}: `{id}` has no events in {}",
+            topics.join(", ")
+        );
+    }
+    Ok(strands)
+}
+
+pub fn run(
+    conn: &Connection,
+    config: &Config,
+    name: &str,
+    id: &str,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let cluster = Cluster::connect(conn)?;
+    let mut strands = read(&cluster, config, name, id)?;
+    for s in strands.iter().filter(|s| s.events.is_empty()) {
+        eprintln!("story {name}: `{id}` has no events in {}", s.topic);
+    }
+    let times: Vec<Vec<Option<i64>>> = strands
+        .iter()
+        .map(|s| s.events.iter().map(|e| e.timestamp).collect())
+        .collect();
+    let order = merge_order(&times);
+    for (&(s, i), at) in order.iter().zip(positions(&order, strands.len())) {
+        let mut line = strands[s].events[i].to_json();
+        let mut states = Map::new();
+        for (k, strand) in strands.iter_mut().enumerate() {
+            let state = match at[k] {
+                Some(j) => strand.projection.state_after(j),
+                None => Value::Null,
+            };
+            states.insert(strand.topic.clone(), state);
+        }
+        line["story"] = json!(name);
+        line["index"] = json!(i);
+        if let Some(e) = strands[s].projection.error_at(i) {
+            line["error"] = json!(e);
+        }
+        line["states"] = Value::Object(states);
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
