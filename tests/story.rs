@@ -116,6 +116,51 @@ fn a_story_merges_two_topics_in_time_order_with_a_state_per_topic() {
     }
     assert_eq!(lines[4]["states"]["payments"]["captured"], 30);
 
+    // The TUI's `:story order o-1`, through the real worker: the same timeline, and at
+    // each step the same state per topic.
+    {
+        use kafka_rewind::app::{Action, Screen};
+        let config =
+            kafka_rewind::config::Config::parse(CONFIG, std::path::Path::new("rewind.toml"))
+                .unwrap();
+        let conn = kafka_rewind::config::Connection {
+            brokers: b.clone(),
+            ..Default::default()
+        };
+        let mut d = common::Driver::start(conn, config);
+        d.act(Action::StartCommand);
+        for c in "story order o-1".chars() {
+            d.act(Action::Type(c));
+        }
+        d.act(Action::Submit);
+        d.wait(
+            "the story",
+            |a| matches!(&a.screen, Screen::Story(v) if v.strands.is_some()),
+        );
+        for (step, line) in lines.iter().enumerate() {
+            let Screen::Story(view) = &d.app.screen else {
+                panic!("left the story")
+            };
+            assert_eq!(view.cursor, step);
+            let (strand, _, e) = view.event(step).unwrap();
+            assert_eq!(
+                (strand.topic.as_str(), e.offset),
+                (
+                    line["topic"].as_str().unwrap(),
+                    line["offset"].as_i64().unwrap()
+                )
+            );
+            let states: Vec<&Value> = view.states.iter().map(|(s, _)| s).collect();
+            assert_eq!(
+                states,
+                vec![&line["states"]["orders"], &line["states"]["payments"]]
+            );
+            d.act(Action::StepForward);
+        }
+        d.act(Action::Back);
+        assert!(matches!(d.app.screen, Screen::Topics));
+    }
+
     // The orders topic, keyed by the id, is read in the key's partition only.
     let config =
         kafka_rewind::config::Config::parse(CONFIG, std::path::Path::new("rewind.toml")).unwrap();

@@ -1131,3 +1131,123 @@ fn a_bracket_on_a_long_stream_folds_a_slice_per_frame_then_lands() {
     assert_eq!(view.cursor, 4989, "the first event after which n is 4990");
     assert_eq!(view.projection.violations_at(4989), ["under 4990"]);
 }
+
+const STORY: &str = r#"
+[[topics]]
+name = "orders"
+type = ".type"
+[topics.reducers]
+OrderCreated = "{status: \"created\", total: $event.total}"
+OrderPaid = ".status = \"paid\""
+
+[[topics]]
+name = "payments"
+type = ".kind"
+[topics.reducers]
+Authorized = "{amount: $event.data.amount, captured: 0}"
+Captured = ".captured = (.captured + $event.data.amount)"
+Refunded = ".captured = (.captured - $event.data.refund.amount)"
+
+[[stories]]
+name = "order"
+[stories.topics]
+orders = "key"
+payments = ".data.orderId"
+"#;
+
+#[test]
+fn a_story_steps_through_topics_with_a_state_per_topic() {
+    use kafka_rewind::app::{Command, Screen};
+    let mut app = configured(STORY, &[3]);
+    let config = Config::parse(STORY, std::path::Path::new("rewind.toml")).unwrap();
+    let decoded = |topic: &str, offset: i64, t: i64, key: &[u8], value: &str| {
+        let raw = RawRecord {
+            topic,
+            partition: 0,
+            offset,
+            timestamp: Some(1_795_687_200_000 + t * 61_000),
+            key: Some(key),
+            headers: vec![],
+            value: Some(value.as_bytes()),
+        };
+        Event::decode(&raw, &config.rules_for(topic))
+    };
+    let orders = vec![
+        decoded(
+            "orders",
+            0,
+            0,
+            b"o-1",
+            r#"{"type":"OrderCreated","total":30}"#,
+        ),
+        decoded("orders", 1, 3, b"o-1", r#"{"type":"OrderPaid"}"#),
+    ];
+    let payments = vec![
+        decoded(
+            "payments",
+            4,
+            1,
+            b"pay-1",
+            r#"{"kind":"Authorized","data":{"orderId":"o-1","amount":30}}"#,
+        ),
+        decoded(
+            "payments",
+            5,
+            2,
+            b"pay-1",
+            r#"{"kind":"Captured","data":{"orderId":"o-1","amount":30}}"#,
+        ),
+        decoded(
+            "payments",
+            6,
+            4,
+            b"pay-1",
+            r#"{"kind":"Refunded","data":{"orderId":"o-1"}}"#,
+        ),
+    ];
+    command(&mut app, "story nope o-1");
+    assert!(
+        app.status.contains("no story `nope`: the config has order"),
+        "{}",
+        app.status
+    );
+    let _ = app.update(Action::StartCommand);
+    for c in "story order o-1".chars() {
+        let _ = app.update(Action::Type(c));
+    }
+    let commands = app.update(Action::Submit);
+    let [Command::LoadStory { request, name, id }] = commands.as_slice() else {
+        panic!("{commands:?}")
+    };
+    assert_eq!((name.as_str(), id.as_str()), ("order", "o-1"));
+    assert!(screen(&app).contains("Reading story order for o-1"));
+    app.apply(Msg::Story {
+        request: *request,
+        result: Ok(vec![
+            ("orders".into(), orders),
+            ("payments".into(), payments),
+        ]),
+    });
+    for _ in 0..2 {
+        let _ = app.update(Action::StepForward);
+    }
+    // The capture: payments' state changed (highlighted), orders' as it was.
+    insta::assert_snapshot!("story", screen_sized(&app, 140, 36));
+    let _ = app.update(Action::ToggleDiff);
+    assert!(screen_sized(&app, 140, 36).contains("replace /captured  0 → 30"));
+    // `]` goes to the refund, whose reducer fails: marked, and the fold goes on.
+    let _ = app.update(Action::NextFlag);
+    let Screen::Story(view) = &app.screen else {
+        panic!()
+    };
+    assert_eq!(view.cursor, 4);
+    let text = screen_sized(&app, 140, 36);
+    assert!(text.contains("reducer error:"), "{text}");
+    assert_eq!(view.states[0].0["status"], "paid");
+    assert_eq!(
+        view.states[1].0["captured"], 30,
+        "the state before the failed event"
+    );
+    let _ = app.update(Action::Back);
+    assert!(matches!(app.screen, Screen::Topics));
+}

@@ -185,6 +185,8 @@ pub enum Place {
     Groups,
     /// The marks list.
     Marks,
+    /// A story's timeline.
+    Story,
     /// The Rewind dialog's list of groups.
     PickGroup,
     /// The Rewind dialog's plan, waiting for the group's name.
@@ -257,6 +259,17 @@ const HINTS: &[(Place, &[Hint])] = &[
             (&[Back], "back"),
             (&[ToggleHelp], "help"),
             (&[Quit], "quit"),
+        ],
+    ),
+    (
+        Place::Story,
+        &[
+            (&[StepBack, StepForward], "step"),
+            (&[ToggleDiff], "diff"),
+            (&[NextFlag, PrevFlag], "flags"),
+            (&[Refresh], "reload"),
+            (&[Back], "back"),
+            (&[ToggleHelp], "help"),
         ],
     ),
     (

@@ -8,6 +8,7 @@ mod marks;
 mod overlay;
 mod rewind;
 mod run;
+mod story;
 mod stream;
 pub mod terminal;
 pub mod worker;
@@ -21,6 +22,7 @@ pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
 pub use overlay::Overlay;
 pub use rewind::{Candidate, Replayed, RewindDialog, RewindStep, Rewound};
 pub use run::run;
+pub use story::{StoryView, Strand};
 pub use stream::{AggregatesView, Compare, StreamView};
 
 /// A user intent.
@@ -136,6 +138,12 @@ pub enum Command {
         generation: u64,
         logic: Box<crate::model::reducer::Logic>,
     },
+    /// Read a story's events (`:story NAME ID`); `Msg::Story` answers with `request`.
+    LoadStory {
+        request: u64,
+        name: String,
+        id: String,
+    },
     /// Read these events' payloads again (they are not kept in memory).
     Fetch {
         topic: String,
@@ -210,6 +218,11 @@ pub enum Msg {
         result: Result<Vec<(String, usize)>, String>,
     },
     Produced(Result<crate::model::Coord, String>),
+    /// A story's topics with their events for the id, in fold order.
+    Story {
+        request: u64,
+        result: Result<Vec<(String, Vec<Event>)>, String>,
+    },
 }
 
 /// The screens; the Stream screen holds its stream, so one is open exactly while it
@@ -222,6 +235,8 @@ pub enum Screen {
     Stream(Box<StreamView>),
     /// Consumer groups: state, members, offsets and lag.
     Groups,
+    /// One business id across several topics (`:story NAME ID`).
+    Story(Box<StoryView>),
 }
 
 /// The two panes of a list-and-detail screen; Tab goes to the other.
@@ -516,6 +531,11 @@ impl App {
         if self.overlay.is_some() {
             return self.update_overlay(action);
         }
+        if matches!(self.screen, Screen::Story(_)) {
+            if let Some(commands) = self.update_story(&action) {
+                return commands;
+            }
+        }
         match action {
             Action::Mark => return self.toggle_mark(),
             Action::ShowMarks => {
@@ -569,7 +589,7 @@ impl App {
                     Screen::Topics => self.topics.filter.clone(),
                     Screen::Events => self.events.search.clone(),
                     Screen::Stream(_) => self.aggregates.filter.clone(),
-                    Screen::Groups => return vec![],
+                    Screen::Groups | Screen::Story(_) => return vec![],
                 };
                 self.input = Some(Input::Filter(current));
             }
@@ -639,7 +659,7 @@ impl App {
         let (selected, len) = match self.screen {
             Screen::Topics => (&mut self.topics.selected, topics_len),
             Screen::Events | Screen::Stream(_) => (&mut self.events.selected, events_len),
-            Screen::Groups => return,
+            Screen::Groups | Screen::Story(_) => return,
         };
         let last = len.saturating_sub(1);
         *selected = match action {
@@ -700,7 +720,7 @@ impl App {
                 self.topics.selected = 0;
             }
             Screen::Stream(_) => self.filter_aggregates(filter, true),
-            Screen::Groups => {}
+            Screen::Groups | Screen::Story(_) => {}
             Screen::Events => {
                 self.events.search = filter;
                 if !self.events.search.is_empty() {
@@ -729,6 +749,7 @@ impl App {
             "group" | "groups" => return self.open_groups(Some(arg).filter(|a| !a.is_empty())),
             "reload" => self.reload_config(),
             "compare" => self.set_compare(arg),
+            "story" => return self.open_story(arg),
             "q" | "quit" => self.quit = true,
             "" => {}
             _ => {
@@ -875,6 +896,7 @@ impl App {
                 }
             }
             Msg::Groups(groups) => self.receive_groups(groups),
+            Msg::Story { request, result } => self.receive_story(request, result),
             Msg::Checked { generation, result } if generation == self.generation => {
                 self.receive_checked(result)
             }

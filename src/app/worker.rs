@@ -212,6 +212,23 @@ impl Shared {
                     )));
                 }
             }
+            Command::LoadStory { request, name, id } => {
+                let result = self
+                    .client()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|c| {
+                        crate::commands::story::read_events(
+                            &c.cluster,
+                            &self.config,
+                            &name,
+                            &id,
+                            false,
+                        )
+                    })
+                    .map(|strands| strands.into_iter().map(|(t, e, _)| (t, e)).collect())
+                    .map_err(|e| format!("{e:#}"));
+                self.send(Msg::Story { request, result });
+            }
             Command::LoadGroups { also } => {
                 let wanted: Vec<String> = self.conn.groups.iter().cloned().chain(also).collect();
                 let groups = self

@@ -117,19 +117,21 @@ fn stream(
     topic: &str,
     aggregate: &str,
 ) -> Result<(Vec<crate::model::Event>, Read)> {
-    let (events, read) = read_aggregate(cluster, config, topic, aggregate)?;
+    let (events, read) = read_aggregate(cluster, config, topic, aggregate, true)?;
     if events.is_empty() {
         bail!("aggregate `{aggregate}` has no events in {topic}: `rewind aggregates {topic}` lists the ids");
     }
     Ok((events, read))
 }
 
-/// `stream`, where no events is an answer.
-pub(super) fn read_aggregate(
+/// `stream`, where no events is an answer; `show_progress`: on stderr when it is a terminal
+/// (never from the TUI).
+pub(crate) fn read_aggregate(
     cluster: &Cluster,
     config: &Config,
     topic: &str,
     aggregate: &str,
+    show_progress: bool,
 ) -> Result<(Vec<crate::model::Event>, Read)> {
     let info = cluster.topic(topic)?;
     let rules = config.rules_for(topic);
@@ -140,6 +142,9 @@ pub(super) fn read_aggregate(
         ranges.retain(|r| partitions.contains(&r.partition));
         let total = ranges.iter().map(|r| r.end - r.start).sum();
         let mut progress = super::progress::Progress::new(topic, total);
+        if !show_progress {
+            progress = progress.off();
+        }
         let _ = scanner.scan(topic, &ranges, &rules, &mut |e| {
             progress.tick();
             if e.aggregate == aggregate {

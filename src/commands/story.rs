@@ -20,31 +20,51 @@ pub struct Strand {
     pub read: Value,
 }
 
-/// Reads and folds each topic of the story for `id`: only the key's partition where the
-/// id is the record key (as `state` does).
-pub fn read(cluster: &Cluster, config: &Config, name: &str, id: &str) -> Result<Vec<Strand>> {
+/// Reads each topic of the story for `id`, in the order the story folds them: only the
+/// key's partition where the id is the record key (as `state` does). Per topic: its
+/// events and what was read. No events anywhere is an error.
+pub fn read_events(
+    cluster: &Cluster,
+    config: &Config,
+    name: &str,
+    id: &str,
+    progress: bool,
+) -> Result<Vec<(String, Vec<Event>, Value)>> {
     let story = config.story(name)?;
     let mut strands = Vec::new();
     for (topic, path) in &story.topics {
         let config = config.with_aggregate(topic, path);
-        let (events, read) = super::state::read_aggregate(cluster, &config, topic, id)?;
-        let events = crate::model::story::fold_order(events);
-        let projection = Projection::new(config.reducers_for(topic)?, &events);
-        strands.push(Strand {
-            topic: topic.clone(),
-            events,
-            projection,
-            read: read.to_json(),
-        });
+        let (events, read) = super::state::read_aggregate(cluster, &config, topic, id, progress)?;
+        strands.push((
+            topic.clone(),
+            crate::model::story::fold_order(events),
+            read.to_json(),
+        ));
     }
-    if strands.iter().all(|s| s.events.is_empty()) {
-        let topics: Vec<&str> = strands.iter().map(|s| s.topic.as_str()).collect();
+    if strands.iter().all(|(_, events, _)| events.is_empty()) {
+        let topics: Vec<&str> = strands.iter().map(|(t, ..)| t.as_str()).collect();
         bail!(
             "story {name}: `{id}` has no events in {}",
             topics.join(", ")
         );
     }
     Ok(strands)
+}
+
+/// The story's topics read and folded, each by its own reducers.
+pub fn read(cluster: &Cluster, config: &Config, name: &str, id: &str) -> Result<Vec<Strand>> {
+    read_events(cluster, config, name, id, true)?
+        .into_iter()
+        .map(|(topic, events, read)| {
+            let projection = Projection::new(config.reducers_for(&topic)?, &events);
+            Ok(Strand {
+                topic,
+                events,
+                projection,
+                read,
+            })
+        })
+        .collect()
 }
 
 pub fn run(

@@ -5,6 +5,7 @@ mod events;
 mod groups;
 mod help;
 mod state_pane;
+mod story;
 mod stream;
 pub mod text;
 mod theme;
@@ -31,6 +32,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Events => events::draw(frame, body, app),
         Screen::Stream(view) => stream::draw(frame, body, app, view),
         Screen::Groups => groups::draw(frame, body, app),
+        Screen::Story(view) => story::draw(frame, body, view),
     }
     draw_status(frame, status, app);
     dialogs::draw(frame, body, app);
@@ -42,6 +44,7 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
         Screen::Events => format!("Topics › {}", app.events.topic),
         Screen::Stream(view) => format!("Topics › {} › {}", app.events.topic, view.aggregate),
         Screen::Groups => "Consumer groups".to_owned(),
+        Screen::Story(view) => format!("Story {} › {}", view.name, view.id),
     };
     let line = Line::from(vec![
         Span::styled(" rewind ", theme::badge()),
@@ -83,6 +86,7 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
                 Screen::Events => Place::Events,
                 Screen::Stream(_) => Place::Stream,
                 Screen::Groups => Place::Groups,
+                Screen::Story(_) => Place::Story,
             });
             Line::from(Span::styled(hints, theme::dim()))
         }

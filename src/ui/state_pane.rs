@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
 }
 
 /// Changes as lines: the operation, the path, before → after.
-fn change_lines(changes: &[crate::model::diff::Change]) -> Vec<Line<'static>> {
+pub(super) fn change_lines(changes: &[crate::model::diff::Change]) -> Vec<Line<'static>> {
     changes
         .iter()
         .map(|c| {
@@ -124,7 +124,7 @@ fn highlighted_state(view: &StreamView) -> Vec<Line<'static>> {
 }
 
 /// A pretty state with the top-level fields `changes` touch highlighted.
-fn highlighted(
+pub(super) fn highlighted(
     state: &serde_json::Value,
     changes: &[crate::model::diff::Change],
 ) -> Vec<Line<'static>> {

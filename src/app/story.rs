@@ -1,0 +1,237 @@
+//! The Story screen (`:story NAME ID`): one business id across the topics of a
+//! `[[stories]]` entry, merged in time order, with the state of every topic at the cursor.
+
+use serde_json::Value;
+
+use super::{Action, App, Command, Screen};
+use crate::model::diff::Change;
+use crate::model::projection::Projection;
+use crate::model::story::{merge_order, positions};
+use crate::model::Event;
+
+/// One topic of the story: its events for the id and their fold.
+pub struct Strand {
+    pub topic: String,
+    pub events: Vec<Event>,
+    pub projection: Projection,
+}
+
+/// A story on screen: loading, failed, or its timeline with the cursor.
+pub struct StoryView {
+    pub name: String,
+    pub id: String,
+    /// The `Command::LoadStory` this view waits for.
+    pub request: u64,
+    /// The topics once read (`None` while loading); `Err`: why not.
+    pub strands: Option<Result<Vec<Strand>, String>>,
+    /// The timeline: (strand, index in it), in time order.
+    pub order: Vec<(usize, usize)>,
+    /// Per step of the timeline, each strand's last event so far.
+    pub at: Vec<Vec<Option<usize>>>,
+    pub cursor: usize,
+    pub diff: bool,
+    /// Per strand: the state at the cursor, and what the cursor's event changed in it
+    /// (only in the cursor's strand).
+    pub states: Vec<(Value, Vec<Change>)>,
+    /// The screen to go back to.
+    pub back: Screen,
+}
+
+impl std::fmt::Debug for StoryView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoryView")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .field("cursor", &self.cursor)
+            .field("events", &self.order.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoryView {
+    /// The strands, once read.
+    pub fn strands(&self) -> &[Strand] {
+        match &self.strands {
+            Some(Ok(s)) => s,
+            _ => &[],
+        }
+    }
+
+    /// The event at timeline step `i`, with its strand.
+    pub fn event(&self, i: usize) -> Option<(&Strand, usize, &Event)> {
+        let &(s, j) = self.order.get(i)?;
+        let strand = &self.strands()[s];
+        Some((strand, j, &strand.events[j]))
+    }
+
+    /// Whether the fold marks the event at timeline step `i` (a reducer error or a
+    /// broken invariant).
+    pub fn flagged(&self, i: usize) -> bool {
+        self.event(i)
+            .is_some_and(|(strand, j, _)| strand.projection.flagged(j))
+    }
+
+    /// Folds each strand to the cursor and keeps its state (and the cursor strand's
+    /// changes).
+    fn refresh(&mut self) {
+        let Some(Ok(strands)) = &mut self.strands else {
+            return;
+        };
+        let Some(at) = self.at.get(self.cursor) else {
+            return;
+        };
+        let here = self.order[self.cursor].0;
+        self.states = strands
+            .iter_mut()
+            .zip(at)
+            .enumerate()
+            .map(|(s, (strand, at))| match *at {
+                None => (Value::Null, vec![]),
+                Some(j) if s == here => strand.projection.state_and_changes(j),
+                Some(j) => (strand.projection.state_after(j), vec![]),
+            })
+            .collect();
+    }
+}
+
+impl App {
+    /// `:story NAME ID`: asks the worker for the story's events; the screen shows it
+    /// loading.
+    pub(super) fn open_story(&mut self, arg: &str) -> Vec<Command> {
+        let Some((name, id)) = arg.split_once(' ').map(|(n, i)| (n.trim(), i.trim())) else {
+            self.status = "usage: :story NAME ID (a [[stories]] entry of the config)".into();
+            return vec![];
+        };
+        if let Err(e) = self.config.story(name) {
+            self.status = format!("{e:#}");
+            return vec![];
+        }
+        self.request += 1;
+        let back = std::mem::replace(&mut self.screen, Screen::Topics);
+        let back = match back {
+            // A story opened from a story goes back where the first came from.
+            Screen::Story(view) => view.back,
+            other => other,
+        };
+        self.screen = Screen::Story(Box::new(StoryView {
+            name: name.to_owned(),
+            id: id.to_owned(),
+            request: self.request,
+            strands: None,
+            order: vec![],
+            at: vec![],
+            cursor: 0,
+            diff: false,
+            states: vec![],
+            back,
+        }));
+        self.status.clear();
+        vec![Command::LoadStory {
+            request: self.request,
+            name: name.to_owned(),
+            id: id.to_owned(),
+        }]
+    }
+
+    /// The story's events from the worker: each topic folded by its own reducers.
+    pub(super) fn receive_story(
+        &mut self,
+        request: u64,
+        result: Result<Vec<(String, Vec<Event>)>, String>,
+    ) {
+        let Screen::Story(view) = &mut self.screen else {
+            return;
+        };
+        if view.request != request {
+            return;
+        }
+        let strands = result.and_then(|read| {
+            read.into_iter()
+                .map(|(topic, events)| {
+                    let fold = self
+                        .config
+                        .reducers_for(&topic)
+                        .map_err(|e| format!("{e:#}"))?;
+                    Ok(Strand {
+                        projection: Projection::new(fold, &events),
+                        topic,
+                        events,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()
+        });
+        if let Ok(strands) = &strands {
+            let times: Vec<Vec<Option<i64>>> = strands
+                .iter()
+                .map(|s| s.events.iter().map(|e| e.timestamp).collect())
+                .collect();
+            view.order = merge_order(&times);
+            view.at = positions(&view.order, strands.len());
+        }
+        view.strands = Some(strands);
+        view.cursor = 0;
+        view.refresh();
+    }
+
+    /// Keys on the Story screen; `None`: not the story's to handle.
+    pub(super) fn update_story(&mut self, action: &Action) -> Option<Vec<Command>> {
+        let Screen::Story(view) = &mut self.screen else {
+            return None;
+        };
+        if matches!(action, Action::Back) {
+            let Screen::Story(view) = std::mem::replace(&mut self.screen, Screen::Topics) else {
+                unreachable!()
+            };
+            self.screen = view.back;
+            return Some(vec![]);
+        }
+        if matches!(action, Action::Refresh) {
+            let arg = format!("{} {}", view.name, view.id);
+            return Some(self.open_story(&arg));
+        }
+        let Some(last) = view.order.len().checked_sub(1) else {
+            return match action {
+                Action::Quit | Action::ToggleHelp | Action::StartCommand => None,
+                _ => Some(vec![]),
+            };
+        };
+        let cursor = view.cursor;
+        view.cursor = match action {
+            Action::StepForward | Action::MoveDown => (cursor + 1).min(last),
+            Action::StepBack | Action::MoveUp => cursor.saturating_sub(1),
+            Action::PageDown => (cursor + self.page).min(last),
+            Action::PageUp => cursor.saturating_sub(self.page),
+            Action::First => 0,
+            Action::Last => last,
+            Action::ToggleDiff => {
+                view.diff = !view.diff;
+                cursor
+            }
+            Action::NextFlag | Action::PrevFlag => {
+                // Fold every strand to its end, so every flag is known.
+                if let Some(Ok(strands)) = &mut view.strands {
+                    for s in strands.iter_mut() {
+                        if let Some(end) = s.events.len().checked_sub(1) {
+                            s.projection.errors_through(end);
+                        }
+                    }
+                }
+                let found = match action {
+                    Action::NextFlag => (cursor + 1..=last).find(|&i| view.flagged(i)),
+                    _ => (0..cursor).rev().find(|&i| view.flagged(i)),
+                };
+                match found {
+                    Some(i) => i,
+                    None => {
+                        self.status = "no more flagged events in this story".into();
+                        cursor
+                    }
+                }
+            }
+            Action::Quit | Action::ToggleHelp | Action::StartCommand => return None,
+            _ => return Some(vec![]),
+        };
+        view.refresh();
+        Some(vec![])
+    }
+}
