@@ -421,6 +421,57 @@ fn groups_screen() {
     assert!(matches!(app.screen, kafka_rewind::app::Screen::Topics));
 }
 
+#[test]
+fn the_groups_screen_samples_lag_while_open_with_rate_and_time_to_catch_up() {
+    use kafka_rewind::app::{Command, GROUP_SAMPLE};
+    use kafka_rewind::model::group::{LagHistory, LagSample};
+    use std::time::{Duration, Instant};
+    let mut app = app();
+    command(&mut app, "group billing");
+    let commands = app.take_commands();
+    assert!(commands.is_empty(), "{commands:?}");
+    app.apply(Msg::Groups(Ok(groups())));
+    // Looks again every GROUP_SAMPLE while open, one look at a time, naming the group
+    // asked for by name each time.
+    let now = Instant::now();
+    app.sample_groups(now);
+    assert!(app.take_commands().is_empty(), "not due yet");
+    app.sample_groups(now + GROUP_SAMPLE);
+    assert_eq!(
+        app.take_commands(),
+        vec![Command::LoadGroups {
+            also: Some("billing".into())
+        }]
+    );
+    app.sample_groups(now + GROUP_SAMPLE * 3);
+    assert!(
+        app.take_commands().is_empty(),
+        "the last look is not answered yet"
+    );
+    app.apply(Msg::Groups(Ok(groups())));
+    // A history of billing's lag: 100 → 40 over 12 s, 10 events/s consumed.
+    let t0 = now;
+    let mut history = LagHistory::default();
+    for (s, lag) in [(0u64, 100i64), (3, 90), (6, 70), (9, 55), (12, 40)] {
+        history.push(LagSample {
+            at: t0 + Duration::from_secs(s),
+            lag,
+            consumed: 600 - lag,
+        });
+    }
+    app.groups.history.insert("billing".into(), history);
+    let text = screen(&app);
+    assert!(
+        text.contains("lag 40, consuming 5 events/s: caught up in about 8s"),
+        "{text}"
+    );
+    insta::assert_snapshot!("groups_lag_trend", text);
+    // Left: no more looks.
+    let _ = app.update(Action::Back);
+    app.sample_groups(now + GROUP_SAMPLE * 10);
+    assert!(app.take_commands().is_empty());
+}
+
 /// The plan a worker would make for `projector` rewound to the first event.
 fn plan_to_first_event(app: &App) -> kafka_rewind::model::plan::Plan {
     use kafka_rewind::model::plan::{impact, targets, GroupPartition, Plan, Scope};

@@ -1,7 +1,13 @@
 //! The Groups screen: the groups described by their coordinators, with offsets and lag.
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
 use super::{Action, App, Command, Overlay, Screen};
-use crate::model::group::Group;
+use crate::model::group::{Group, LagHistory, LagSample};
+
+/// How often the open Groups screen looks at the groups again.
+pub const GROUP_SAMPLE: Duration = Duration::from_secs(3);
 
 /// The Groups screen.
 #[derive(Debug, Default)]
@@ -14,6 +20,29 @@ pub struct GroupsView {
     pub back: Option<Screen>,
     /// The group to select once loaded (`:group G`).
     pub focus: Option<String>,
+    /// A group named by `:group G`, described by name at every look.
+    pub also: Option<String>,
+    /// Each group's lag over the looks taken while the screen was open.
+    pub history: HashMap<String, LagHistory>,
+    /// When the groups were last asked for, and whether that answer is awaited.
+    pub asked: Option<Instant>,
+    pub sampling: bool,
+}
+
+impl GroupsView {
+    /// Adds a look at every group to its history.
+    pub fn record(&mut self, at: Instant) {
+        for g in &self.groups {
+            self.history
+                .entry(g.name.clone())
+                .or_default()
+                .push(LagSample {
+                    at,
+                    lag: g.lag(),
+                    consumed: g.consumed(),
+                });
+        }
+    }
 }
 
 impl App {
@@ -22,6 +51,7 @@ impl App {
             dialog.groups = Some(groups.clone());
         }
         self.groups.loading = false;
+        let sampled = std::mem::take(&mut self.groups.sampling);
         match groups {
             Ok(g) => {
                 self.groups.selected = match self.groups.focus.take() {
@@ -30,6 +60,9 @@ impl App {
                 };
                 self.groups.groups = g;
                 self.groups.error = None;
+                if sampled || matches!(self.screen, Screen::Groups) {
+                    self.groups.record(Instant::now());
+                }
             }
             Err(e) => self.groups.error = Some(e),
         }
@@ -42,9 +75,35 @@ impl App {
         }
         self.groups.loading = true;
         self.groups.focus = group.map(str::to_owned);
+        if group.is_some() {
+            self.groups.also = group.map(str::to_owned);
+        }
+        self.groups.asked = Some(Instant::now());
         vec![Command::LoadGroups {
-            also: group.map(str::to_owned),
+            also: self.groups.also.clone(),
         }]
+    }
+
+    /// While the Groups screen is open, looks at the groups again every
+    /// `GROUP_SAMPLE` (the lag sparkline, rate and time to catch up).
+    pub fn sample_groups(&mut self, now: Instant) {
+        let due = self
+            .groups
+            .asked
+            .is_none_or(|t| now.duration_since(t) >= GROUP_SAMPLE);
+        if !matches!(self.screen, Screen::Groups)
+            || self.overlay.is_some()
+            || self.groups.loading
+            || self.groups.sampling
+            || !due
+        {
+            return;
+        }
+        self.groups.sampling = true;
+        self.groups.asked = Some(now);
+        self.outbox.push(Command::LoadGroups {
+            also: self.groups.also.clone(),
+        });
     }
 
     pub(super) fn update_groups(&mut self, action: &Action) -> Option<Vec<Command>> {

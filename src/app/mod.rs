@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::model::{Event, TopicInfo};
 
 pub use compensate::CompensateDialog;
-pub use groups::GroupsView;
+pub use groups::{GroupsView, GROUP_SAMPLE};
 pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
 pub use overlay::Overlay;
 pub use rewind::{Candidate, Replayed, RewindDialog, RewindStep, Rewound};

@@ -397,6 +397,7 @@ impl App {
     /// Does one slice of pending work (a long stream's first fold); says whether there
     /// was any, so that the caller draws again and comes back soon.
     pub fn tick(&mut self) -> bool {
+        self.sample_groups(std::time::Instant::now());
         let Screen::Stream(view) = &mut self.screen else {
             return false;
         };

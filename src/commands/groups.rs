@@ -1,5 +1,6 @@
 //! `rewind groups`.
 
+use crate::model::group::duration_label;
 use std::io::Write;
 
 use anyhow::Result;
@@ -74,7 +75,7 @@ pub fn run(
                         show(o.committed),
                         o.high.to_string(),
                         show(o.lag()),
-                        o.lag_ms().map_or("-".to_owned(), behind),
+                        o.lag_ms().map_or("-".to_owned(), duration_label),
                     ],
                 ]
                 .concat(),
@@ -146,7 +147,7 @@ pub fn watch(
         };
         let eta = match (lag, eta) {
             (0, _) => "caught up".to_owned(),
-            (_, Some(s)) => format!("caught up in {}", behind((s * 1000.0) as i64)),
+            (_, Some(s)) => format!("caught up in {}", duration_label((s * 1000.0) as i64)),
             (_, None) if before.is_none() => "rate after the next tick".to_owned(),
             (_, None) => "not moving".to_owned(),
         };
@@ -161,7 +162,7 @@ pub fn watch(
             chrono::Utc::now().format("%H:%M:%S"),
             g.state.name(),
             replayed.unwrap_or_default(),
-            g.lag_ms().map_or("-".to_owned(), behind),
+            g.lag_ms().map_or("-".to_owned(), duration_label),
         )?;
         out.flush()?;
         if lag == 0 {
@@ -169,19 +170,6 @@ pub fn watch(
         }
         before = Some((now, consumed));
         std::thread::sleep(tick);
-    }
-}
-
-/// Lag in time, short: `0s`, `850ms`, `12m 5s`, `3h 12m`, `2d 3h`.
-fn behind(ms: i64) -> String {
-    let s = ms / 1000;
-    match s {
-        0 if ms == 0 => "0s".into(),
-        0 => format!("{ms}ms"),
-        1..60 => format!("{s}s"),
-        60..3600 => format!("{}m {}s", s / 60, s % 60),
-        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
     }
 }
 
@@ -198,7 +186,7 @@ mod tests {
             (183_600_000, "2d 3h"),
         ];
         for (ms, text) in cases {
-            assert_eq!(super::behind(ms), text);
+            assert_eq!(super::duration_label(ms), text);
         }
     }
 }

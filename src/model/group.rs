@@ -134,6 +134,76 @@ pub fn catch_up(
     (rate, eta)
 }
 
+/// Lag in time, short: `0s`, `850ms`, `12m 5s`, `3h 12m`, `2d 3h`.
+pub fn duration_label(ms: i64) -> String {
+    let s = ms / 1000;
+    match s {
+        0 if ms == 0 => "0s".into(),
+        0 => format!("{ms}ms"),
+        1..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+/// One look at a group's lag (the Groups screen samples while it is open).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LagSample {
+    pub at: std::time::Instant,
+    pub lag: i64,
+    /// Offsets committed, summed: what the group has consumed.
+    pub consumed: i64,
+}
+
+/// A group's lag over the last samples.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LagHistory {
+    pub samples: std::collections::VecDeque<LagSample>,
+}
+
+impl LagHistory {
+    /// Samples kept (at one every few seconds, several minutes).
+    pub const KEEP: usize = 120;
+    /// Samples the rate is measured over.
+    const WINDOW: usize = 5;
+
+    pub fn push(&mut self, sample: LagSample) {
+        if self.samples.len() == Self::KEEP {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(sample);
+    }
+
+    /// The lags, oldest first (for a sparkline).
+    pub fn lags(&self) -> Vec<u64> {
+        self.samples.iter().map(|s| s.lag.max(0) as u64).collect()
+    }
+
+    /// Events consumed per second over the last samples, and the seconds to catch up at
+    /// that rate (`None` until two samples, or while the group does not move).
+    pub fn rate(&self) -> Option<(f64, Option<f64>)> {
+        let n = self.samples.len();
+        if n < 2 {
+            return None;
+        }
+        let first = self.samples[n.saturating_sub(Self::WINDOW)];
+        let last = self.samples[n - 1];
+        Some(catch_up(
+            first.consumed,
+            last.consumed,
+            (last.at - first.at).as_secs_f64(),
+            last.lag,
+        ))
+    }
+
+    /// Whether the lag grew over the last samples (producers outpace the group).
+    pub fn growing(&self) -> bool {
+        let n = self.samples.len();
+        n >= 2 && self.samples[n - 1].lag > self.samples[n.saturating_sub(Self::WINDOW)].lag
+    }
+}
+
 /// One look at a group replaying after a reset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplaySample {
@@ -220,8 +290,14 @@ impl Group {
     }
 
     /// The furthest behind in time of its partitions.
+    /// How far behind in time the group is: the most any partition is (`None` when a
+    /// partition that is behind has no time known: the max would only be a floor).
     pub fn lag_ms(&self) -> Option<i64> {
-        self.offsets.iter().filter_map(GroupOffset::lag_ms).max()
+        let mut committed = self.offsets.iter().filter(|o| o.lag().is_some()).peekable();
+        committed.peek()?;
+        committed
+            .map(GroupOffset::lag_ms)
+            .try_fold(0, |max, ms| Some(max.max(ms?)))
     }
 
     /// Total lag over the partitions with a committed offset.
@@ -350,6 +426,83 @@ mod tests {
         );
         assert_eq!(parse_assignment(&bytes[..10]), None);
         assert_eq!(parse_assignment(&[]), None);
+    }
+
+    #[test]
+    fn a_group_is_as_far_behind_as_its_furthest_partition_when_all_are_known() {
+        let offset = |partition, committed, times| GroupOffset {
+            topic: "t".into(),
+            partition,
+            committed,
+            high: 10,
+            times,
+        };
+        let times = Some(LagTimes {
+            committed: Some(1_000),
+            newest: Some(61_000),
+        });
+        let group = |offsets| Group {
+            name: "g".into(),
+            state: GroupState::Known("Empty".into()),
+            members: vec![],
+            offsets,
+        };
+        let caught_up = offset(1, Some(10), None);
+        assert_eq!(
+            group(vec![offset(0, Some(4), times), caught_up.clone()]).lag_ms(),
+            Some(60_000)
+        );
+        assert_eq!(
+            group(vec![offset(0, Some(4), None), caught_up.clone()]).lag_ms(),
+            None,
+            "a partition behind by an unknown time: not 0"
+        );
+        assert_eq!(
+            group(vec![caught_up, offset(2, None, None)]).lag_ms(),
+            Some(0)
+        );
+        assert_eq!(group(vec![offset(2, None, None)]).lag_ms(), None);
+    }
+
+    #[test]
+    fn a_lag_history_measures_the_rate_over_its_last_samples() {
+        let t0 = std::time::Instant::now();
+        let mut h = LagHistory::default();
+        let at = |s: u64| t0 + std::time::Duration::from_secs(s);
+        assert_eq!(h.rate(), None);
+        h.push(LagSample {
+            at: at(0),
+            lag: 1000,
+            consumed: 0,
+        });
+        assert_eq!(h.rate(), None, "one sample says nothing");
+        h.push(LagSample {
+            at: at(2),
+            lag: 800,
+            consumed: 200,
+        });
+        assert_eq!(h.rate(), Some((100.0, Some(8.0))));
+        assert!(!h.growing());
+        // Over the last five samples only.
+        for (s, lag, consumed) in [(4, 700, 300), (6, 700, 300), (8, 700, 300), (10, 900, 300)] {
+            h.push(LagSample {
+                at: at(s),
+                lag,
+                consumed,
+            });
+        }
+        assert_eq!(h.rate(), Some((100.0 / 8.0, Some(900.0 / 12.5))));
+        assert!(h.growing(), "800 → 900");
+        assert_eq!(h.lags(), vec![1000, 800, 700, 700, 700, 900]);
+        for s in 0..200 {
+            h.push(LagSample {
+                at: at(20 + s),
+                lag: 0,
+                consumed: 300,
+            });
+        }
+        assert_eq!(h.samples.len(), LagHistory::KEEP);
+        assert_eq!(h.rate(), Some((0.0, None)));
     }
 
     #[test]

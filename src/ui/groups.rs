@@ -4,12 +4,13 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use super::{scroll_offset, selectable, text, theme};
 use crate::app::App;
-use crate::model::group::{Group, GroupState};
+use crate::app::GROUP_SAMPLE;
+use crate::model::group::{duration_label, Group, GroupState, LagHistory};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let view = &app.groups;
@@ -74,7 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_stateful_widget(table, list, &mut state);
     }
     if let Some(group) = view.groups.get(view.selected) {
-        draw_group(frame, detail, group);
+        draw_group(frame, detail, group, view.history.get(&group.name));
     }
 }
 
@@ -87,7 +88,48 @@ pub fn state_style(state: &GroupState) -> Style {
     }
 }
 
-fn draw_group(frame: &mut Frame, area: Rect, group: &Group) {
+/// The group's lag trend: how fast it consumes and when it will have caught up.
+fn trend_line(group: &Group, history: Option<&LagHistory>) -> Line<'static> {
+    let lag = group.lag();
+    let behind = group
+        .lag_ms()
+        .map(|ms| format!(" ({} behind)", duration_label(ms)))
+        .unwrap_or_default();
+    let Some((rate, eta)) = history.and_then(LagHistory::rate) else {
+        return Line::styled(
+            format!("lag {lag}{behind}; rate and time to catch up after the next look…"),
+            theme::dim(),
+        );
+    };
+    let growing = history.is_some_and(LagHistory::growing);
+    match (lag, eta) {
+        (0, _) => Line::styled(
+            format!("caught up, consuming {rate:.0} events/s"),
+            theme::fine(),
+        ),
+        (_, Some(s)) => Line::styled(
+            format!(
+                "lag {lag}{behind}, consuming {rate:.0} events/s: caught up in about {}{}",
+                duration_label((s * 1000.0) as i64),
+                if growing {
+                    " (but the lag is growing)"
+                } else {
+                    ""
+                }
+            ),
+            match growing {
+                true => theme::warning(),
+                false => theme::info(),
+            },
+        ),
+        (_, None) => Line::styled(
+            format!("lag {lag}{behind}, not consuming (is a consumer of the group running?)"),
+            theme::warning(),
+        ),
+    }
+}
+
+fn draw_group(frame: &mut Frame, area: Rect, group: &Group, history: Option<&LagHistory>) {
     let block = Block::bordered()
         .title(format!(" {} ", text::clean(&group.name)))
         .border_style(theme::border(false));
@@ -118,10 +160,42 @@ fn draw_group(frame: &mut Frame, area: Rect, group: &Group) {
             assigned.join(" ")
         )));
     }
-    let top = lines.len() as u16 + 1;
-    let [head, table_area] =
-        Layout::vertical([Constraint::Length(top), Constraint::Min(1)]).areas(inner);
+    lines.push(trend_line(group, history));
+    // Rows the lines take once wrapped (word wrapping may take one more).
+    let width = inner.width.max(1);
+    let top = lines
+        .iter()
+        .map(|l| (l.width() as u16).div_ceil(width).max(1))
+        .sum::<u16>()
+        + 1;
+    let [head, spark, table_area] = Layout::vertical([
+        Constraint::Length(top),
+        Constraint::Length(4),
+        Constraint::Min(1),
+    ])
+    .areas(inner);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), head);
+    // The lag at each look, newest on the right.
+    let lags = history.map(LagHistory::lags).unwrap_or_default();
+    let shown = &lags[lags
+        .len()
+        .saturating_sub(spark.width.saturating_sub(2) as usize)..];
+    let high = shown.iter().max().copied().unwrap_or(0);
+    frame.render_widget(
+        Sparkline::default()
+            .block(
+                Block::bordered()
+                    .title(format!(
+                        " lag, a look every {} s (max {high}) ",
+                        GROUP_SAMPLE.as_secs()
+                    ))
+                    .border_style(theme::border(false)),
+            )
+            .data(shown)
+            .max(high.max(1))
+            .style(theme::info()),
+        spark,
+    );
     let header = Row::new(
         [
             "TOPIC",
