@@ -12,6 +12,10 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Option<CliCommand>,
+    /// Open a dump in the TUI instead of a cluster, offline and read-only: rewind's
+    /// event lines (`rewind events TOPIC > dump.jsonl`) or kcat -J lines.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// Options every command takes.

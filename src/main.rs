@@ -80,7 +80,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     }
     match &cli.command {
         Some(CliCommand::Demo { serve }) => demo::run(&cli.global, *serve),
-        None => app::run(config.connection(&cli.global)?, config),
+        None => match &cli.file {
+            Some(file) => app::run_file(file, config),
+            None => app::run(config.connection(&cli.global)?, config),
+        },
         Some(_) => commands::run(cli, &config, &mut std::io::stdout().lock()),
     }
 }

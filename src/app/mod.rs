@@ -21,7 +21,7 @@ pub use groups::{GroupsView, GROUP_SAMPLE};
 pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
 pub use overlay::Overlay;
 pub use rewind::{Candidate, Replayed, RewindDialog, RewindStep, Rewound};
-pub use run::run;
+pub use run::{run, run_file};
 pub use story::{StoryView, Strand};
 pub use stream::{AggregatesView, Compare, StreamView};
 
@@ -395,6 +395,8 @@ pub struct App {
     pub groups: GroupsView,
     /// Writes are refused (shown before the user confirms anything).
     pub read_only: bool,
+    /// `rewind --file`: the dump shown instead of a cluster.
+    pub offline: Option<String>,
     /// The client properties (-X, profile), for the equivalent commands shown in plans
     /// (secrets redacted there).
     pub properties: Vec<(String, String)>,
@@ -449,6 +451,7 @@ impl App {
             marks_file: None,
             groups: GroupsView::default(),
             read_only: false,
+            offline: None,
             properties: vec![],
             following: false,
             disconnected: None,
@@ -541,6 +544,10 @@ impl App {
             Action::ShowMarks => {
                 self.status.clear();
                 self.overlay = Some(Overlay::Marks { selected: 0 });
+                return vec![];
+            }
+            Action::Rewind if self.offline.is_some() => {
+                self.status = self.offline_reason("there are no consumer groups to rewind");
                 return vec![];
             }
             Action::Rewind => {
@@ -746,6 +753,9 @@ impl App {
             }
             "agg" | "a" if !arg.is_empty() => self.open_stream(arg, None),
             "goto" | "g" if !arg.is_empty() => self.goto(arg),
+            "group" | "groups" if self.offline.is_some() => {
+                self.status = self.offline_reason("there are no consumer groups to show");
+            }
             "group" | "groups" => return self.open_groups(Some(arg).filter(|a| !a.is_empty())),
             "reload" => self.reload_config(),
             "compare" => self.set_compare(arg),
@@ -760,6 +770,14 @@ impl App {
             }
         }
         vec![]
+    }
+
+    /// Why something needs a cluster, with the file shown instead.
+    fn offline_reason(&self, what: &str) -> String {
+        format!(
+            "offline (--file {}): {what} (a dump holds events only)",
+            self.offline.as_deref().unwrap_or_default()
+        )
     }
 
     pub(super) fn open_topic(&mut self, name: &str) -> Vec<Command> {

@@ -19,9 +19,51 @@ pub fn run(conn: Connection, config: Config) -> Result<()> {
     app.read_only = conn.read_only;
     app.properties = conn.properties.clone();
     app.status = app.config_warnings();
+    session(app, &worker, &rx, &conn.brokers)
+}
+
+/// `rewind --file FILE`: the TUI on a dump (rewind's event lines or kcat -J lines),
+/// offline and read-only.
+pub fn run_file(file: &std::path::Path, config: Config) -> Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("--file {}: cannot read it: {e}", file.display()))?;
+    let dump = crate::model::dump::Dump::parse(&text);
+    drop(text);
+    anyhow::ensure!(
+        !dump.topics.is_empty(),
+        "--file {}: no events in it ({} line(s) could not be read); a dump is `rewind events TOPIC > dump.jsonl` or kcat -J output",
+        file.display(),
+        dump.bad.len()
+    );
+    let bad = dump.bad.clone();
+    let (tx, rx) = mpsc::channel();
+    let worker = Worker::offline(std::sync::Arc::new(dump), config.clone(), tx);
+    let label = format!("file {}", file.display());
+    let mut app = App::new(format!("{label} · offline, read-only"), config);
+    app.read_only = true;
+    app.offline = Some(file.display().to_string());
+    app.status = match bad.first() {
+        Some((line, why)) => format!(
+            "{}: {} line(s) not read, the first line {line}: {why}",
+            file.display(),
+            bad.len()
+        ),
+        None => app.config_warnings(),
+    };
+    session(app, &worker, &rx, &label)
+}
+
+/// Runs the terminal loop on an app and its worker; marks are kept per `place` (the
+/// brokers, or the file).
+fn session(
+    mut app: App,
+    worker: &Worker,
+    rx: &mpsc::Receiver<super::Msg>,
+    place: &str,
+) -> Result<()> {
     let marks_file = crate::logging::state_dir()
         .join("marks")
-        .join(crate::model::mark::file_name(&conn.brokers));
+        .join(crate::model::mark::file_name(place));
     app.marks_file = Some(marks_file.clone());
     match std::fs::read_to_string(&marks_file) {
         Ok(text) => match crate::model::mark::parse(&text) {

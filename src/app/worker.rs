@@ -50,6 +50,8 @@ struct Shared {
     client: Mutex<Option<Arc<Client>>>,
     /// librdkafka clients made so far (the cluster's and the scan consumers).
     made: AtomicUsize,
+    /// `rewind --file`: a dump instead of a cluster (read-only, no groups).
+    offline: Option<Arc<crate::model::dump::Dump>>,
 }
 
 /// One cluster client and the scan consumers it lends out.
@@ -61,6 +63,25 @@ struct Client {
 
 impl Worker {
     pub fn new(conn: Connection, config: Config, tx: Sender<Msg>) -> Worker {
+        Worker::start(conn, config, tx, None)
+    }
+
+    /// A worker that serves a dump (`rewind --file`): topics, events, snapshots and
+    /// stories from the file; groups, plans and writes are refused with the reason.
+    pub fn offline(dump: Arc<crate::model::dump::Dump>, config: Config, tx: Sender<Msg>) -> Worker {
+        let conn = Connection {
+            read_only: true,
+            ..Connection::default()
+        };
+        Worker::start(conn, config, tx, Some(dump))
+    }
+
+    fn start(
+        conn: Connection,
+        config: Config,
+        tx: Sender<Msg>,
+        offline: Option<Arc<crate::model::dump::Dump>>,
+    ) -> Worker {
         let shared = Arc::new(Shared {
             conn,
             config,
@@ -70,6 +91,7 @@ impl Worker {
             watching: AtomicU64::new(0),
             client: Mutex::new(None),
             made: AtomicUsize::new(0),
+            offline,
         });
         let (queue, commands) = std::sync::mpsc::channel();
         let worker = shared.clone();
@@ -191,6 +213,9 @@ impl Shared {
     }
 
     fn short(&self, command: Command) {
+        if let Some(dump) = &self.offline {
+            return self.from_dump(dump, command);
+        }
         match command {
             Command::LoadTopics => {
                 let result = self
@@ -199,19 +224,7 @@ impl Shared {
                     .map_err(|e| e.to_string());
                 self.send(Msg::Topics(result));
             }
-            Command::SaveMarks { path, text } => {
-                let saved = path
-                    .parent()
-                    .map_or(Ok(()), std::fs::create_dir_all)
-                    .and_then(|()| std::fs::write(&path, text));
-                if let Err(e) = saved {
-                    tracing::warn!(path = %path.display(), error = %e, "marks not saved");
-                    self.send(Msg::Status(format!(
-                        "marks not saved to {}: {e}",
-                        path.display()
-                    )));
-                }
-            }
+            Command::SaveMarks { path, text } => self.save_marks(&path, &text),
             Command::LoadStory { request, name, id } => {
                 let result = self
                     .client()
@@ -312,6 +325,145 @@ impl Shared {
         }
     }
 
+    fn save_marks(&self, path: &std::path::Path, text: &str) {
+        let saved = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, text));
+        if let Err(e) = saved {
+            tracing::warn!(path = %path.display(), error = %e, "marks not saved");
+            self.send(Msg::Status(format!(
+                "marks not saved to {}: {e}",
+                path.display()
+            )));
+        }
+    }
+
+    /// `rewind --file`: answers from the dump; what needs a cluster says why it cannot.
+    fn from_dump(&self, dump: &crate::model::dump::Dump, command: Command) {
+        const OFFLINE: &str = "offline: rewind --file reads a dump, not a cluster, so";
+        match command {
+            Command::LoadTopics => {
+                self.send(Msg::Topics(Ok(dump.topic_infos())));
+            }
+            Command::LoadTopic { topic, generation } => {
+                let rules = self.config.rules_for(&topic);
+                let events = dump.events(&topic, &rules, &|_| true);
+                self.send(Msg::TopicSize {
+                    generation,
+                    total: events.len() as i64,
+                });
+                for chunk in events.chunks(4096) {
+                    self.send(Msg::Events {
+                        generation,
+                        events: chunk.to_vec(),
+                    });
+                }
+                self.send(Msg::Loaded {
+                    generation,
+                    result: Ok(()),
+                });
+                let snapshots = self
+                    .config
+                    .topic(&topic)
+                    .and_then(|t| t.snapshot_rules().ok().flatten());
+                if let Some(rules) = snapshots {
+                    let record_rules = self.config.rules_for(&rules.topic);
+                    let snapshots = dump
+                        .events(&rules.topic, &record_rules, &|_| true)
+                        .iter()
+                        .map(|record| (record.aggregate.clone(), rules.read(record)))
+                        .collect();
+                    self.send(Msg::Snapshots {
+                        generation,
+                        snapshots,
+                    });
+                }
+            }
+            Command::Fetch {
+                topic,
+                generation,
+                coords,
+            } => {
+                let wanted: std::collections::HashSet<_> = coords.into_iter().collect();
+                let rules = self.config.rules_for(&topic);
+                let events = dump.events(&topic, &rules, &|r| {
+                    wanted.contains(&crate::model::Coord {
+                        partition: r.partition.unwrap_or(0),
+                        offset: r.offset.unwrap_or(0),
+                    })
+                });
+                self.send(Msg::Fetched { generation, events });
+            }
+            Command::LoadStory { request, name, id } => {
+                let result = self
+                    .config
+                    .story(&name)
+                    .map_err(|e| format!("{e:#}"))
+                    .map(|story| {
+                        story
+                            .topics
+                            .iter()
+                            .map(|(topic, path)| {
+                                let rules =
+                                    self.config.with_aggregate(topic, path).rules_for(topic);
+                                let mut events = dump.events(topic, &rules, &|_| true);
+                                events.retain(|e| e.aggregate == id);
+                                (topic.clone(), crate::model::story::fold_order(events))
+                            })
+                            .collect::<Vec<_>>()
+                    });
+                let result =
+                    result.and_then(|strands| match strands.iter().all(|(_, e)| e.is_empty()) {
+                        true => Err(format!("story {name}: `{id}` has no events in the file")),
+                        false => Ok(strands),
+                    });
+                self.send(Msg::Story { request, result });
+            }
+            Command::SaveMarks { path, text } => self.save_marks(&path, &text),
+            Command::LoadGroups { .. } => {
+                self.send(Msg::Groups(Err(format!(
+                    "{OFFLINE} there are no consumer groups to show or rewind"
+                ))));
+            }
+            Command::PlanRewind { request, .. } => {
+                self.send(Msg::Plan {
+                    request,
+                    result: Err(format!("{OFFLINE} there is no group to rewind")),
+                });
+            }
+            Command::ExecuteRewind { .. } => {
+                self.send(Msg::Rewound(Err(format!(
+                    "{OFFLINE} nothing was committed"
+                ))));
+            }
+            Command::Produce(_) => {
+                self.send(Msg::Produced(Err(format!(
+                    "{OFFLINE} nothing was produced"
+                ))));
+            }
+            Command::CheckTopic { generation, .. } => {
+                self.send(Msg::Checked {
+                    generation,
+                    result: Err(format!("{OFFLINE} the topic-wide check needs the cluster (`rewind check` against it); ]/[ still walk this stream's flags")),
+                });
+            }
+            Command::WatchReplay { id, .. } => {
+                self.send(Msg::ReplaySample {
+                    id,
+                    sample: Err(format!("{OFFLINE} there is no group to watch")),
+                });
+            }
+            Command::Follow { generation, .. } => {
+                self.send(Msg::Warning {
+                    generation,
+                    message: format!("{OFFLINE} there is nothing new to follow"),
+                });
+            }
+            Command::StopFollow | Command::StopTopic | Command::StopWatch => {}
+        }
+    }
+
     /// Reads payloads again; skipped when their topic is no longer the one shown.
     fn fetch(&self, topic: &str, generation: u64, coords: Vec<crate::model::Coord>) {
         let wanted = || self.latest.load(Ordering::Relaxed) == generation;
@@ -350,6 +502,9 @@ impl Shared {
 
     /// A job on its own thread: a topic load (then its snapshots) or a follow.
     fn long(&self, command: Command) {
+        if let Some(dump) = &self.offline {
+            return self.from_dump(dump, command);
+        }
         match command {
             Command::LoadTopic { topic, generation } => {
                 let result = self.load_topic(&topic, generation);

@@ -209,6 +209,108 @@ fn payload_bytes(v: &Value, what: &str) -> Result<Option<Vec<u8>>, String> {
     })
 }
 
+/// A dump held in memory for `rewind --file`: records by topic, each topic's in
+/// partition and offset order.
+#[derive(Debug, Default)]
+pub struct Dump {
+    pub topics: std::collections::BTreeMap<String, Vec<DumpRecord>>,
+    /// (line number, why) of the lines that could not be read.
+    pub bad: Vec<(usize, String)>,
+}
+
+impl Dump {
+    /// Reads a dump's lines. A line without a topic goes to `dump`; without a partition
+    /// to 0; without an offset after the partition's last.
+    pub fn parse(text: &str) -> Dump {
+        let mut dump = Dump::default();
+        for (n, line) in text.lines().enumerate() {
+            match parse_line(line) {
+                Ok(None) => {}
+                Ok(Some(mut r)) => {
+                    let topic = r.topic.get_or_insert_with(|| "dump".into()).clone();
+                    let records = dump.topics.entry(topic).or_default();
+                    let partition = *r.partition.get_or_insert(0);
+                    if r.offset.is_none() {
+                        let last = records
+                            .iter()
+                            .filter(|x| x.partition == Some(partition))
+                            .filter_map(|x| x.offset)
+                            .max();
+                        r.offset = Some(last.map_or(0, |o| o + 1));
+                    }
+                    records.push(r);
+                }
+                Err(why) => dump.bad.push((n + 1, why)),
+            }
+        }
+        for records in dump.topics.values_mut() {
+            records.sort_by_key(|r| (r.partition, r.offset));
+        }
+        dump
+    }
+
+    /// The topics with each partition's first offset and the one after its last.
+    pub fn topic_infos(&self) -> Vec<super::TopicInfo> {
+        self.topics
+            .iter()
+            .map(|(name, records)| {
+                let mut partitions: Vec<super::PartitionInfo> = Vec::new();
+                for r in records {
+                    let (p, o) = (r.partition.unwrap_or(0), r.offset.unwrap_or(0));
+                    match partitions.iter_mut().find(|x| x.partition == p) {
+                        Some(x) => {
+                            x.low = x.low.min(o);
+                            x.high = x.high.max(o + 1);
+                        }
+                        None => partitions.push(super::PartitionInfo {
+                            partition: p,
+                            low: o,
+                            high: o + 1,
+                        }),
+                    }
+                }
+                super::TopicInfo {
+                    name: name.clone(),
+                    partitions,
+                }
+            })
+            .collect()
+    }
+
+    /// A topic's records decoded with its rules, in partition and offset order; those
+    /// for which `keep` says so.
+    pub fn events(
+        &self,
+        topic: &str,
+        rules: &super::TopicRules,
+        keep: &dyn Fn(&DumpRecord) -> bool,
+    ) -> Vec<super::Event> {
+        let Some(records) = self.topics.get(topic) else {
+            return vec![];
+        };
+        records
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| {
+                let raw = super::event::RawRecord {
+                    topic,
+                    partition: r.partition.unwrap_or(0),
+                    offset: r.offset.unwrap_or(0),
+                    timestamp: r.timestamp,
+                    key: r.key.as_deref(),
+                    headers: r
+                        .headers
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_deref()))
+                        .collect(),
+                    value: r.value.as_deref(),
+                };
+                super::Event::decode(&raw, rules)
+            })
+            .collect()
+    }
+}
+
 /// Where each record goes in the target topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placement {
@@ -408,6 +510,43 @@ mod tests {
         assert!(parse_line(r#"{"value":{"base64":"!!"}}"#)
             .unwrap_err()
             .contains("not base64"));
+    }
+
+    #[test]
+    fn a_dump_in_memory_lists_its_topics_and_decodes_their_records() {
+        let text = [
+            r#"{"topic":"orders","partition":1,"offset":7,"key":"o-2","value":{"type":"B"}}"#,
+            r#"{"topic":"orders","partition":0,"offset":3,"key":"o-1","value":{"type":"A"}}"#,
+            "not json",
+            r#"{"topic":"orders","partition":1,"offset":5,"key":"o-2","value":{"type":"C"}}"#,
+            r#"{"key":"k","payload":"x"}"#,
+        ]
+        .join("\n");
+        let dump = Dump::parse(&text);
+        assert_eq!(dump.bad.len(), 1);
+        assert_eq!(dump.bad[0].0, 3);
+        let infos = dump.topic_infos();
+        assert_eq!(infos.len(), 2);
+        assert_eq!(infos[0].name, "dump", "a line without a topic");
+        let orders = &infos[1];
+        assert_eq!(
+            orders
+                .partitions
+                .iter()
+                .map(|p| (p.partition, p.low, p.high))
+                .collect::<Vec<_>>(),
+            vec![(0, 3, 4), (1, 5, 8)]
+        );
+        let rules = super::super::TopicRules {
+            event_type: vec![super::super::Extractor::parse(".type").unwrap()],
+            ..Default::default()
+        };
+        let events = dump.events("orders", &rules, &|_| true);
+        let got: Vec<(i32, i64, &str)> = events
+            .iter()
+            .map(|e| (e.partition, e.offset, e.event_type.as_str()))
+            .collect();
+        assert_eq!(got, vec![(0, 3, "A"), (1, 5, "C"), (1, 7, "B")]);
     }
 
     #[test]

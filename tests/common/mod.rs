@@ -276,6 +276,54 @@ impl Driver {
         driver
     }
 
+    /// Opens the TUI on a dump (`rewind --file`), offline and read-only.
+    pub fn offline(
+        dump: kafka_rewind::model::dump::Dump,
+        config: kafka_rewind::config::Config,
+        label: &str,
+    ) -> Driver {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut app = kafka_rewind::app::App::new(
+            format!("file {label} · offline, read-only"),
+            config.clone(),
+        );
+        app.read_only = true;
+        app.offline = Some(label.to_owned());
+        let mut driver = Driver {
+            app,
+            worker: kafka_rewind::app::worker::Worker::offline(
+                std::sync::Arc::new(dump),
+                config,
+                tx,
+            ),
+            rx,
+        };
+        for command in driver.app.start() {
+            driver.worker.submit(command);
+        }
+        driver
+    }
+
+    /// Types `:LINE` and Enter.
+    pub fn command(&mut self, line: &str) {
+        use kafka_rewind::app::Action;
+        self.act(Action::StartCommand);
+        for c in line.chars() {
+            self.act(Action::Type(c));
+        }
+        self.act(Action::Submit);
+    }
+
+    /// The screen drawn at this size, as text.
+    pub fn screen(&self, width: u16, height: u16) -> String {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|f| kafka_rewind::ui::draw(f, &self.app))
+            .unwrap();
+        terminal.backend().to_string()
+    }
+
     pub fn act(&mut self, action: kafka_rewind::app::Action) {
         for command in self.app.update(action) {
             self.worker.submit(command);
