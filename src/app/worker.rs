@@ -214,7 +214,7 @@ impl Shared {
 
     fn short(&self, command: Command) {
         if let Some(dump) = &self.offline {
-            return self.from_dump(dump, command);
+            return self.serve_dump(dump, command);
         }
         match command {
             Command::LoadTopics => {
@@ -340,7 +340,7 @@ impl Shared {
     }
 
     /// `rewind --file`: answers from the dump; what needs a cluster says why it cannot.
-    fn from_dump(&self, dump: &crate::model::dump::Dump, command: Command) {
+    fn serve_dump(&self, dump: &crate::model::dump::Dump, command: Command) {
         const OFFLINE: &str = "offline: rewind --file reads a dump, not a cluster, so";
         match command {
             Command::LoadTopics => {
@@ -503,7 +503,7 @@ impl Shared {
     /// A job on its own thread: a topic load (then its snapshots) or a follow.
     fn long(&self, command: Command) {
         if let Some(dump) = &self.offline {
-            return self.from_dump(dump, command);
+            return self.serve_dump(dump, command);
         }
         match command {
             Command::LoadTopic { topic, generation } => {
