@@ -561,3 +561,68 @@ fn reset_execute_watch_follows_the_replay_it_started() {
     assert!(last.ends_with("caught up"), "{last}");
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn the_demos_stand_in_service_replays_a_rewound_group_until_it_has_caught_up() {
+    // The demo broker and its stand-in services, in this process.
+    let demo = kafka_rewind::demo::DemoCluster::start(1_795_687_200_000).unwrap();
+    let _services = demo.start_services();
+    let b = demo.bootstrap();
+    let dir = sandbox();
+    let mut child = rewind_command(dir.path())
+        .args([
+            "-b",
+            &b,
+            "reset",
+            "--group",
+            "order-projector",
+            "--topic",
+            "orders",
+            "--shift-by",
+            "-20",
+            "--execute",
+            "--allow-unknown-state",
+            "--watch",
+            "--tick-ms",
+            "500",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read in a thread, so that a watch that never ends fails the test instead of
+    // hanging it.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut text);
+        let _ = tx.send(text);
+    });
+    let Ok(text) = rx.recv_timeout(std::time::Duration::from_secs(90)) else {
+        let _ = child.kill();
+        panic!("the group did not catch up within 90 s");
+    };
+    assert!(child.wait().unwrap().success());
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("re-processed"))
+        .collect();
+    assert!(
+        lines
+            .first()
+            .is_some_and(|l| l.contains("re-processed 0 of 60")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("events/s") && !l.contains("re-processed 0 ")),
+        "progress is seen: {text}"
+    );
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.contains("re-processed 60 of 60") && l.ends_with("caught up")),
+        "{text}"
+    );
+}

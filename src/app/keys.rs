@@ -142,7 +142,7 @@ pub const KEYMAP: &[Binding] = &[
     },
     Binding {
         label: ":",
-        desc: "command: :topic NAME, :agg ID, :goto POS, :group [G], :q",
+        desc: "command: :topic NAME :agg ID :goto POS :group [G] :story NAME ID :reload :compare FILE :q",
         keys: &[(Char(':'), StartCommand)],
     },
     Binding {

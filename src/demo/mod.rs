@@ -2,6 +2,7 @@
 //! order-fulfilment domain, then the TUI (or `--serve` for other clients).
 
 pub mod domain;
+pub mod services;
 
 use std::io::Write;
 use std::path::Path;
@@ -90,6 +91,22 @@ impl DemoCluster {
         Ok(demo)
     }
 
+    /// Starts the stand-ins for the demo's services (see `services`): after a rewind,
+    /// the group re-processes and catches up. They stop when the result is dropped.
+    pub fn start_services(&self) -> services::Services {
+        let groups = domain::GROUPS
+            .iter()
+            .map(|(group, topic, _)| {
+                let partitions = domain::TOPICS
+                    .iter()
+                    .find(|(t, _)| t == topic)
+                    .map_or(1, |(_, p)| *p);
+                (group.to_string(), topic.to_string(), partitions)
+            })
+            .collect();
+        services::start(&self.connection(), groups)
+    }
+
     /// `HOST:PORT` of the embedded broker.
     pub fn bootstrap(&self) -> String {
         self.cluster.bootstrap_servers()
@@ -172,6 +189,7 @@ pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
     let demo = DemoCluster::start(now)?;
     let config = demo_config()?;
+    let _services = demo.start_services();
     let mut conn = demo.connection();
     conn.read_only = global.read_only;
     conn.properties = global.properties.clone();

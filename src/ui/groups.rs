@@ -103,10 +103,7 @@ fn trend_line(group: &Group, history: Option<&LagHistory>) -> Line<'static> {
     };
     let growing = history.is_some_and(LagHistory::growing);
     match (lag, eta) {
-        (0, _) => Line::styled(
-            format!("caught up, consuming {rate:.0} events/s"),
-            theme::fine(),
-        ),
+        (0, _) => Line::styled("caught up (lag 0)", theme::fine()),
         (_, Some(s)) => Line::styled(
             format!(
                 "lag {lag}{behind}, consuming {rate:.0} events/s: caught up in about {}{}",

@@ -1,0 +1,163 @@
+//! Stand-ins for the demo's consuming services: each demo group's offsets are watched,
+//! and when someone moves them (a rewind), the "service" is taken to have been
+//! restarted on them: after a pause it re-processes from there at a steady pace,
+//! committing as it goes, until it has caught up with the end of the topic. That is
+//! what the Rewind dialog's watch (and `reset --execute --watch`) then follows.
+//! The stand-ins never join their groups; they commit as tools do.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::config::Connection;
+
+/// Events re-processed per second by a stand-in service.
+pub const RATE: i64 = 25;
+/// How long moved offsets stay as they were before the service "restarts" (the rewind
+/// reads its commit back meanwhile).
+const SETTLE: Duration = Duration::from_secs(3);
+const TICK: Duration = Duration::from_millis(500);
+
+/// Moves each partition's committed offset toward its high watermark, `budget` events
+/// in all, in partition order.
+pub fn advance(partitions: &[(i64, i64)], mut budget: i64) -> Vec<i64> {
+    partitions
+        .iter()
+        .map(|&(committed, high)| {
+            let step = (high - committed).clamp(0, budget);
+            budget -= step;
+            committed + step
+        })
+        .collect()
+}
+
+/// One demo group, as its stand-in sees it.
+struct Service {
+    group: String,
+    topic: String,
+    consumer: BaseConsumer,
+    /// The offsets the stand-in last saw or wrote.
+    known: Vec<i64>,
+    /// When the offsets were seen moved by someone else (replaying from then on, after
+    /// `SETTLE`).
+    moved: Option<Instant>,
+}
+
+impl Service {
+    fn committed(&self, partitions: i32) -> Option<Vec<i64>> {
+        let mut list = TopicPartitionList::new();
+        for p in 0..partitions {
+            list.add_partition(&self.topic, p);
+        }
+        let got = self
+            .consumer
+            .committed_offsets(list, Duration::from_secs(2))
+            .ok()?;
+        (0..partitions)
+            .map(|p| match got.find_partition(&self.topic, p)?.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn tick(&mut self, partitions: i32, every: Duration) {
+        let Some(now) = self.committed(partitions) else {
+            return;
+        };
+        if now != self.known {
+            self.known = now;
+            self.moved = Some(Instant::now());
+            return;
+        }
+        if !self.moved.is_some_and(|t| t.elapsed() >= SETTLE) {
+            return;
+        }
+        let highs: Option<Vec<(i64, i64)>> = (0..partitions)
+            .map(|p| {
+                let (_, high) = self
+                    .consumer
+                    .fetch_watermarks(&self.topic, p, Duration::from_secs(2))
+                    .ok()?;
+                Some((self.known[p as usize], high))
+            })
+            .collect();
+        let Some(highs) = highs else { return };
+        let budget = (RATE as f64 * every.as_secs_f64()).round() as i64;
+        let next = advance(&highs, budget.max(1));
+        if next == self.known {
+            self.moved = None; // caught up
+            return;
+        }
+        let mut list = TopicPartitionList::new();
+        for (p, o) in next.iter().enumerate() {
+            let _ = list.add_partition_offset(&self.topic, p as i32, Offset::Offset(*o));
+        }
+        if self.consumer.commit(&list, CommitMode::Sync).is_ok() {
+            self.known = next;
+        }
+    }
+}
+
+/// The running stand-ins; dropping this stops them.
+pub struct Services(Arc<AtomicBool>);
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts the stand-ins for `groups` ((group, topic, partitions)).
+pub fn start(conn: &Connection, groups: Vec<(String, String, i32)>) -> Services {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let conn = conn.clone();
+    std::thread::Builder::new()
+        .name("demo-services".into())
+        .spawn(move || {
+            let mut services: Vec<(Service, i32)> = groups
+                .into_iter()
+                .filter_map(|(group, topic, partitions)| {
+                    let consumer: BaseConsumer = crate::kafka::client_config(&conn)
+                        .set("group.id", &group)
+                        .create()
+                        .ok()?;
+                    let mut s = Service {
+                        group,
+                        topic,
+                        consumer,
+                        known: vec![],
+                        moved: None,
+                    };
+                    s.known = s.committed(partitions)?;
+                    Some((s, partitions))
+                })
+                .collect();
+            while !flag.load(Ordering::Relaxed) {
+                for (s, partitions) in &mut services {
+                    s.tick(*partitions, TICK);
+                    tracing::trace!(group = %s.group, offsets = ?s.known, "demo service");
+                }
+                std::thread::sleep(TICK);
+            }
+        })
+        .expect("the demo services start");
+    Services(stop)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_service_advances_toward_the_end_within_its_budget() {
+        assert_eq!(
+            super::advance(&[(5, 10), (0, 3), (7, 7)], 6),
+            vec![10, 1, 7]
+        );
+        assert_eq!(super::advance(&[(5, 10), (0, 3)], 100), vec![10, 3]);
+        assert_eq!(super::advance(&[(12, 10)], 5), vec![12], "never backwards");
+    }
+}
