@@ -73,7 +73,7 @@ impl Service {
             self.moved = Some(Instant::now());
             return;
         }
-        if !self.moved.is_some_and(|t| t.elapsed() >= SETTLE) {
+        if self.moved.is_none_or(|t| t.elapsed() < SETTLE) {
             return;
         }
         let highs: Option<Vec<(i64, i64)>> = (0..partitions)
