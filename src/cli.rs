@@ -313,6 +313,11 @@ pub struct EventsArgs {
     /// Keep printing new events as they arrive (until interrupted).
     #[arg(long, short)]
     pub follow: bool,
+    /// Only events whose value matches this jq predicate (`.` is the value, `$meta`
+    /// its coordinates, key and headers), e.g. '.data.amount > 1000'. Read on every
+    /// core; an event the predicate fails on counts as no match (the count is said).
+    #[arg(long = "where", value_name = "JQ")]
+    pub where_: Option<String>,
 }
 
 fn parse_property(s: &str) -> Result<(String, String), String> {

@@ -8,6 +8,7 @@ use anyhow::Result;
 use crate::cli::EventsArgs;
 use crate::config::{Config, Connection};
 use crate::kafka::Cluster;
+use crate::model::search::{Found, Where};
 use crate::model::select::Verdict;
 use crate::model::stream::Links;
 use crate::model::{Event, Selection, TopicInfo};
@@ -18,6 +19,12 @@ pub fn run(
     args: &EventsArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let search = args
+        .where_
+        .as_deref()
+        .map(Where::compile)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--where: {e}"))?;
     let cluster = Cluster::connect(conn)?;
     let topic = cluster.topic(&args.topic)?;
     let selection = Selection {
@@ -50,13 +57,13 @@ pub fn run(
                 .copied()
                 .collect(),
         };
-        let printed = emit(&cluster, config, &one, &only, out)?;
+        let printed = emit(&cluster, config, &one, &only, search.as_ref(), out)?;
         if printed > 0 {
             return follow(&cluster, config, args, &one, &only, printed, out);
         }
         tracing::info!(topic = %topic.name, partition = p, "aggregate not in its key's partition: reading the whole topic");
     }
-    let printed = emit(&cluster, config, &topic, &selection, out)?;
+    let printed = emit(&cluster, config, &topic, &selection, search.as_ref(), out)?;
     follow(&cluster, config, args, &topic, &selection, printed, out)
 }
 
@@ -118,8 +125,12 @@ fn emit(
     config: &Config,
     topic: &TopicInfo,
     selection: &Selection,
+    search: Option<&Where>,
     out: &mut dyn Write,
 ) -> Result<usize> {
+    if let Some(search) = search {
+        return emit_where(cluster, config, topic, selection, search, out);
+    }
     let ranges = selection.ranges(&topic.partitions)?;
     let rules = config.rules_for(&topic.name);
     let compensations = config.compensations_for(&topic.name);
@@ -178,6 +189,103 @@ fn emit(
         return Err(e.into());
     }
     out.flush()?;
+    Ok(printed)
+}
+
+/// `--where`: every record in range read at once and tested on every core (plain JSON
+/// values straight from their bytes), then the matches printed in partition then offset
+/// order through the selection (`--from N`, `--limit` count matches). Failures of the
+/// predicate are counted and said on stderr.
+fn emit_where(
+    cluster: &Cluster,
+    config: &Config,
+    topic: &TopicInfo,
+    selection: &Selection,
+    search: &Where,
+    out: &mut dyn Write,
+) -> Result<usize> {
+    let ranges = selection.ranges(&topic.partitions)?;
+    let rules = config.rules_for(&topic.name);
+    let code = search.source();
+    thread_local! {
+        static COMPILED: std::cell::RefCell<Option<Where>> = const { std::cell::RefCell::new(None) };
+    }
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut progress =
+        super::progress::Progress::new(&topic.name, ranges.iter().map(|r| r.end - r.start).sum());
+    let parts = cluster.scanner()?.index_parallel(
+        &topic.name,
+        &ranges,
+        (0..workers).map(|_| Found::<Event>::default()).collect(),
+        &|found: &mut Found<Event>, raw| {
+            if !selection.in_window(raw.timestamp) {
+                return;
+            }
+            if let Some(a) = &selection.aggregate {
+                if crate::model::index::aggregate_and_type(raw, &rules).0 != a.as_str() {
+                    return;
+                }
+            }
+            let at = crate::model::Coord {
+                partition: raw.partition,
+                offset: raw.offset,
+            };
+            COMPILED.with(|cell| {
+                let mut cell = cell.borrow_mut();
+                let search = cell.get_or_insert_with(|| {
+                    Where::compile(code).expect("compiled once on the main thread")
+                });
+                let (verdict, event) = match search.matches_raw(raw, &rules) {
+                    Some(verdict) => (verdict, None),
+                    None => {
+                        let event = Event::decode(raw, &rules);
+                        (search.matches(&event), Some(event))
+                    }
+                };
+                match verdict {
+                    Ok(true) => {
+                        let event = event.unwrap_or_else(|| Event::decode(raw, &rules));
+                        found.matches.push((at, event));
+                    }
+                    Ok(false) => {}
+                    Err(why) => found.fail(at, why),
+                }
+            });
+        },
+        &mut || progress.tick(),
+    )?;
+    drop(progress);
+    let mut found = Found::default();
+    for part in parts {
+        found.merge(part);
+    }
+    found.matches.sort_by_key(|(at, _)| *at);
+    let upcasts = Upcasts::new(config, &topic.name)?;
+    let mut selector = selection.selector();
+    let mut printed = 0;
+    for (_, event) in &found.matches {
+        match selector.offer(event) {
+            Verdict::Skip => continue,
+            Verdict::Done => break,
+            Verdict::Emit => {}
+        }
+        let mut line = event.to_json();
+        if let Some(upcasts) = &upcasts {
+            upcasts.annotate(event, &mut line);
+        }
+        printed += 1;
+        writeln!(out, "{}", super::json_text(&line, false))?;
+        if selector.is_done() {
+            break;
+        }
+    }
+    out.flush()?;
+    if let Some((at, why)) = &found.first_failure {
+        eprintln!(
+            "--where failed on {} event(s) of {} (counted as no match); the first at {at}: {why}",
+            found.failed, topic.name
+        );
+    }
     Ok(printed)
 }
 

@@ -16,6 +16,7 @@ pub mod position;
 pub mod projection;
 pub mod reducer;
 pub mod schema;
+pub mod search;
 pub mod secrets;
 pub mod select;
 pub mod snapshot;

@@ -540,6 +540,33 @@ impl Fold for Reducers {
 }
 
 impl Program {
+    /// Runs the program as a predicate: whether any output is truthy (neither `false`
+    /// nor `null`), as jq's `select` reads it; an error before one is the error.
+    pub fn any_truthy(&self, input: &Val, event: &Val, meta: &Val) -> Result<bool, String> {
+        let ctx = Ctx::<data::JustLut<Val>>::new(
+            &self.filter.lut,
+            Vars::new([event.clone(), meta.clone()]),
+        );
+        for output in self
+            .filter
+            .id
+            .run((ctx, input.clone()))
+            .map(jaq_core::unwrap_valr)
+        {
+            match output {
+                Ok(Val::Null | Val::Bool(false)) => {}
+                Ok(_) => return Ok(true),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(false)
+    }
+
+    /// The program's source.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// Runs the program on `input` with `$event` and `$meta`: its single output, or why
     /// there is none (an error, no output, or more than one; `what` names the program).
     pub fn run(&self, what: &str, input: &Val, event: &Val, meta: &Val) -> Result<Val, String> {
