@@ -95,6 +95,9 @@ pub enum CliCommand {
         /// Count only events at or before this RFC 3339 time.
         #[arg(long, value_parser = parse_time_arg)]
         until: Option<i64>,
+        /// Count only the newest N events of each partition.
+        #[arg(long, value_name = "N")]
+        last: Option<i64>,
     },
     /// Print an aggregate's state after an event (default: the last), folded by the topic's reducers.
     State {
@@ -310,6 +313,9 @@ pub struct EventsArgs {
     /// Only events at or before this RFC 3339 time.
     #[arg(long, value_parser = parse_time_arg)]
     pub until: Option<i64>,
+    /// Only the newest N events of each partition (kcat's -o -N).
+    #[arg(long, value_name = "N")]
+    pub last: Option<i64>,
     /// Keep printing new events as they arrive (until interrupted).
     #[arg(long, short)]
     pub follow: bool,

@@ -45,6 +45,9 @@ pub struct Limits {
     /// How many MB of decoded events the TUI keeps in memory (default 64); the rest
     /// are read again when shown.
     pub payload_cache_mb: Option<usize>,
+    /// How many events a topic may hold before the TUI opens it on its newest window
+    /// (default 5,000,000).
+    pub open_events: Option<u64>,
 }
 
 /// A named cluster. Property values may be `${VAR}`, read from the environment (keep

@@ -86,6 +86,9 @@ pub enum Command {
     LoadTopic {
         topic: String,
         generation: u64,
+        /// The part of the topic to load (`:topic NAME --last N`, or the newest window
+        /// of a big topic).
+        window: crate::model::select::Window,
     },
     /// Write the marks file.
     SaveMarks {
@@ -307,6 +310,10 @@ pub struct EventsView {
     pub unreadable: std::collections::HashMap<crate::model::Coord, String>,
     /// Scroll of the event pane.
     pub detail_scroll: u16,
+    /// The part of the topic loaded.
+    pub window: crate::model::select::Window,
+    /// Says what the window leaves out and how to widen it.
+    pub note: Option<String>,
 }
 
 impl EventsView {
@@ -364,6 +371,9 @@ impl EventsView {
         }
     }
 }
+
+/// Events a topic may hold before it opens on its newest window (`[limits] open_events`).
+pub const DEFAULT_OPEN_EVENTS: u64 = 5_000_000;
 
 /// The whole TUI state.
 pub struct App {
@@ -606,7 +616,8 @@ impl App {
             }
             Action::Refresh => {
                 let topic = self.events.topic.clone();
-                return self.open_topic(&topic);
+                let window = self.events.window;
+                return self.open_topic_in(&topic, Some(window));
             }
             Action::Open if matches!(self.screen, Screen::Topics) => {
                 let name = self
@@ -746,10 +757,19 @@ impl App {
         let arg = arg.trim();
         match verb {
             "topic" | "t" if !arg.is_empty() => {
-                if self.topics.all.iter().any(|t| t.name == arg) || self.topics.all.is_empty() {
-                    return self.open_topic(arg);
+                let words: Vec<&str> = arg.split_whitespace().collect();
+                let (name, flags) = (words[0], &words[1..]);
+                let window = match crate::model::select::Window::parse(flags) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        self.status = format!(":topic {name}: {e}");
+                        return vec![];
+                    }
+                };
+                if self.topics.all.iter().any(|t| t.name == name) || self.topics.all.is_empty() {
+                    return self.open_topic_in(name, (!flags.is_empty()).then_some(window));
                 }
-                self.status = format!("no topic `{arg}` (press Esc for the topics list)");
+                self.status = format!("no topic `{name}` (press Esc for the topics list)");
             }
             "agg" | "a" if !arg.is_empty() => self.open_stream(arg, None),
             "goto" | "g" if !arg.is_empty() => self.goto(arg),
@@ -781,6 +801,38 @@ impl App {
     }
 
     pub(super) fn open_topic(&mut self, name: &str) -> Vec<Command> {
+        self.open_topic_in(name, None)
+    }
+
+    /// Opens a topic on a window; `None`: the whole topic, or its newest
+    /// `[limits] open_events` when it holds more (with a note saying so).
+    pub(super) fn open_topic_in(
+        &mut self,
+        name: &str,
+        window: Option<crate::model::select::Window>,
+    ) -> Vec<Command> {
+        use crate::model::select::Window;
+        let info = self.topics.all.iter().find(|t| t.name == name);
+        let limit = self
+            .config
+            .limits
+            .open_events
+            .unwrap_or(DEFAULT_OPEN_EVENTS);
+        let newest = info.and_then(|t| Window::newest(t.count(), limit, t.partitions.len()));
+        let (window, note) = match (window, newest) {
+            (Some(w), _) => (w, None),
+            (None, Some(w)) => (
+                w,
+                Some(format!(
+                    "{name} holds {} events, more than [limits] open_events ({limit}): showing {}. Widen with :topic {name} --last N or --since TIME",
+                    info.map_or(0, |t| t.count()),
+                    w.label()
+                )),
+            ),
+            (None, None) => (Window::default(), None),
+        };
+        let note =
+            note.or_else(|| (!window.is_whole()).then(|| format!("showing {}", window.label())));
         self.generation += 1;
         self.following = false;
         self.requested.clear();
@@ -808,13 +860,23 @@ impl App {
                 .all
                 .iter()
                 .find(|t| t.name == name)
-                .map(|t| t.count()),
+                .map(|t| match window.last {
+                    Some(_) => window
+                        .ranges(&t.partitions)
+                        .iter()
+                        .map(|r| r.end - r.start)
+                        .sum(),
+                    None => t.count(),
+                }),
+            window,
+            note,
             ..EventsView::default()
         };
         self.status.clear();
         vec![Command::LoadTopic {
             topic: name.to_owned(),
             generation: self.generation,
+            window,
         }]
     }
 

@@ -61,7 +61,8 @@ fn filter_narrows_topics_as_you_type() {
         commands,
         vec![Command::LoadTopic {
             topic: "payments".into(),
-            generation: 1
+            generation: 1,
+            window: Default::default(),
         }]
     );
     assert_eq!(app.events.total, Some(4));
@@ -77,7 +78,8 @@ fn open_load_move_and_back() {
         commands,
         vec![Command::LoadTopic {
             topic: "orders".into(),
-            generation: 1
+            generation: 1,
+            window: Default::default(),
         }]
     );
     assert!(matches!(app.screen, Screen::Events));
@@ -143,7 +145,8 @@ fn command_line_opens_topics_and_reports_mistakes() {
         commands,
         vec![Command::LoadTopic {
             topic: "shipments".into(),
-            generation: 1
+            generation: 1,
+            window: Default::default(),
         }]
     );
     let _ = app.update(Action::StartCommand);

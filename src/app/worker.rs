@@ -346,9 +346,23 @@ impl Shared {
             Command::LoadTopics => {
                 self.send(Msg::Topics(Ok(dump.topic_infos())));
             }
-            Command::LoadTopic { topic, generation } => {
+            Command::LoadTopic {
+                topic,
+                generation,
+                window,
+            } => {
                 let rules = self.config.rules_for(&topic);
-                let events = dump.events(&topic, &rules, &|_| true);
+                let info = dump.topic_infos().into_iter().find(|t| t.name == topic);
+                let ranges = info
+                    .map(|t| window.ranges(&t.partitions))
+                    .unwrap_or_default();
+                let events = dump.events(&topic, &rules, &|r| {
+                    let (p, o) = (r.partition.unwrap_or(0), r.offset.unwrap_or(0));
+                    ranges
+                        .iter()
+                        .any(|x| x.partition == p && (x.start..x.end).contains(&o))
+                        && window.admits(r.timestamp)
+                });
                 self.send(Msg::TopicSize {
                     generation,
                     total: events.len() as i64,
@@ -506,8 +520,12 @@ impl Shared {
             return self.serve_dump(dump, command);
         }
         match command {
-            Command::LoadTopic { topic, generation } => {
-                let result = self.load_topic(&topic, generation);
+            Command::LoadTopic {
+                topic,
+                generation,
+                window,
+            } => {
+                let result = self.load_topic(&topic, generation, &window);
                 let loaded = result.is_ok();
                 self.send(Msg::Loaded {
                     generation,
@@ -642,7 +660,12 @@ impl Shared {
         })
     }
 
-    fn load_topic(&self, topic: &str, generation: u64) -> anyhow::Result<()> {
+    fn load_topic(
+        &self,
+        topic: &str,
+        generation: u64,
+        window: &crate::model::select::Window,
+    ) -> anyhow::Result<()> {
         // Stop retrying once the user has moved on to another topic.
         let wanted = || self.latest.load(Ordering::Relaxed) == generation;
         let client = self.client()?;
@@ -663,13 +686,13 @@ impl Shared {
         if disconnected {
             self.send(Msg::Connection(None));
         }
+        // Where each partition's reading stands, so a scan that stalls resumes there.
+        let mut next = window.ranges(&info.partitions);
         self.send(Msg::TopicSize {
             generation,
-            total: info.count(),
+            total: next.iter().map(|r| r.end - r.start).sum(),
         });
         let rules = self.config.rules_for(topic);
-        // Where each partition's reading stands, so a scan that stalls resumes there.
-        let mut next = info.ranges();
         let mut batch = Vec::new();
         let mut last_send = Instant::now();
         loop {
@@ -688,7 +711,9 @@ impl Shared {
                         {
                             range.start = event.offset + 1;
                         }
-                        batch.push(event);
+                        if window.admits(event.timestamp) {
+                            batch.push(event);
+                        }
                         if last_send.elapsed() >= BATCH_EVERY {
                             last_send = Instant::now();
                             let events = std::mem::take(&mut batch);

@@ -34,6 +34,7 @@ pub fn run(
         since: args.since,
         until: args.until,
         limit: args.limit,
+        last: args.last,
     };
     // An aggregate keyed by its id lives in one partition: read only that one, unless
     // it turns out to be empty there (producers that place keys otherwise).

@@ -74,11 +74,13 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
             from,
             since,
             until,
+            last,
         }) => {
             let window = crate::model::Selection {
                 from: *from,
                 since: *since,
                 until: *until,
+                last: *last,
                 ..Default::default()
             };
             state::aggregates(

@@ -13,6 +13,104 @@ pub struct Selection {
     pub since: Option<i64>,
     pub until: Option<i64>,
     pub limit: Option<usize>,
+    /// The newest N events of each partition.
+    pub last: Option<i64>,
+}
+
+/// A window of a topic: `--since`, `--until`, `--last N` (the newest N events of each
+/// partition, as kcat's `-o -N`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub last: Option<i64>,
+}
+
+impl Window {
+    pub fn is_whole(&self) -> bool {
+        *self == Window::default()
+    }
+
+    /// The offsets to read: each partition's, or its last N.
+    pub fn ranges(&self, partitions: &[PartitionInfo]) -> Vec<PartitionRange> {
+        partitions
+            .iter()
+            .map(|p| PartitionRange {
+                partition: p.partition,
+                start: match self.last {
+                    Some(n) => (p.high - n.max(0)).max(p.low),
+                    None => p.low,
+                },
+                end: p.high,
+            })
+            .filter(|r| r.end > r.start)
+            .collect()
+    }
+
+    /// Whether an event at this time is in the window (a record without a time is
+    /// kept).
+    pub fn admits(&self, timestamp: Option<i64>) -> bool {
+        let Some(t) = timestamp else { return true };
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+    }
+
+    /// The window a topic of `total` events opens on when it holds more than `limit`:
+    /// the newest `limit` of them, split over its partitions.
+    pub fn newest(total: i64, limit: u64, partitions: usize) -> Option<Window> {
+        (total > 0 && total as u64 > limit && partitions > 0).then(|| Window {
+            last: Some((limit / partitions as u64).max(1) as i64),
+            ..Window::default()
+        })
+    }
+
+    /// Parses `--since T --until T --last N` (the words after `:topic NAME`).
+    pub fn parse(words: &[&str]) -> Result<Window, String> {
+        let mut window = Window::default();
+        let mut words = words.iter();
+        while let Some(flag) = words.next() {
+            let value = words
+                .next()
+                .ok_or_else(|| format!("{flag} needs a value"))?;
+            let time = || {
+                super::position::parse_time(value)
+                    .ok_or_else(|| format!("{flag} {value}: not an RFC 3339 time"))
+            };
+            match *flag {
+                "--since" => window.since = Some(time()?),
+                "--until" => window.until = Some(time()?),
+                "--last" => {
+                    window.last = Some(
+                        value
+                            .parse::<i64>()
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .ok_or_else(|| format!("--last {value}: not a count of events"))?,
+                    )
+                }
+                other => {
+                    return Err(format!(
+                        "unknown option {other}: --since T, --until T or --last N"
+                    ))
+                }
+            }
+        }
+        Ok(window)
+    }
+
+    /// How the window reads: "the last 1000 events of each partition, since …".
+    pub fn label(&self) -> String {
+        let mut parts = vec![];
+        if let Some(n) = self.last {
+            parts.push(format!("the last {n} events of each partition"));
+        }
+        if let Some(t) = self.since {
+            parts.push(format!("since {}", super::position::format_time(t)));
+        }
+        if let Some(t) = self.until {
+            parts.push(format!("until {}", super::position::format_time(t)));
+        }
+        parts.join(", ")
+    }
 }
 
 /// A partition's offsets to read, `start..end`.
@@ -71,10 +169,16 @@ impl Selection {
         Ok(partitions
             .iter()
             .filter(|info| only.is_none_or(|p| p == info.partition))
-            .map(|info| PartitionRange {
-                partition: info.partition,
-                start: from_offset.unwrap_or(info.low).clamp(info.low, info.high),
-                end: info.high,
+            .map(|info| {
+                let newest = self.last.map_or(info.low, |n| info.high - n.max(0));
+                PartitionRange {
+                    partition: info.partition,
+                    start: from_offset
+                        .unwrap_or(info.low)
+                        .max(newest)
+                        .clamp(info.low, info.high),
+                    end: info.high,
+                }
             })
             .filter(|r| r.end > r.start)
             .collect())
@@ -171,6 +275,74 @@ impl Selector<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_reads_the_newest_events_of_each_partition_in_its_time() {
+        let parts = [
+            PartitionInfo {
+                partition: 0,
+                low: 0,
+                high: 10,
+            },
+            PartitionInfo {
+                partition: 1,
+                low: 5,
+                high: 7,
+            },
+            PartitionInfo {
+                partition: 2,
+                low: 3,
+                high: 3,
+            },
+        ];
+        let w = Window::parse(&["--last", "4", "--since", "2026-11-26T10:00:00Z"]).unwrap();
+        let got: Vec<(i32, i64, i64)> = w
+            .ranges(&parts)
+            .iter()
+            .map(|r| (r.partition, r.start, r.end))
+            .collect();
+        assert_eq!(
+            got,
+            [(0, 6, 10), (1, 5, 7)],
+            "clamped to the low watermark; empty partitions left out"
+        );
+        assert!(
+            w.admits(Some(1_795_687_200_000))
+                && !w.admits(Some(1_795_687_199_999))
+                && w.admits(None)
+        );
+        assert_eq!(
+            w.label(),
+            "the last 4 events of each partition, since 2026-11-26T10:00:00.000Z"
+        );
+        assert!(Window::parse(&["--last", "0"])
+            .unwrap_err()
+            .contains("not a count"));
+        assert!(Window::parse(&["--since"])
+            .unwrap_err()
+            .contains("needs a value"));
+        assert!(Window::parse(&["--nope", "1"])
+            .unwrap_err()
+            .contains("unknown option"));
+        // A big topic opens on its newest `limit` events.
+        assert_eq!(
+            Window::newest(12_000_000, 5_000_000, 4).unwrap().last,
+            Some(1_250_000)
+        );
+        assert_eq!(Window::newest(100, 5_000_000, 4), None);
+        // `--last` on a selection, with `--from P/O` after it.
+        let s = Selection {
+            last: Some(3),
+            ..Selection::default()
+        };
+        let got: Vec<(i32, i64)> = s
+            .ranges(&parts)
+            .unwrap()
+            .iter()
+            .map(|r| (r.partition, r.start))
+            .collect();
+        assert_eq!(got, [(0, 7), (1, 5)]);
+    }
 
     #[test]
     fn records_close_together_are_read_in_one_range() {

@@ -20,6 +20,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         draw_progress(frame, gauge, view);
         rest
     };
+    let area = match &view.note {
+        Some(note) => {
+            let [banner, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+            frame.render_widget(
+                Paragraph::new(Line::styled(text::clean(note), theme::warning())),
+                banner,
+            );
+            rest
+        }
+        None => area,
+    };
     let [list, detail] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     draw_list(frame, list, view);
