@@ -89,3 +89,97 @@ fn where_finds_exactly_what_a_plain_scan_finds() {
     assert!(err.contains("--where: cannot parse"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn the_tuis_content_search_finds_what_a_plain_scan_finds_and_n_walks_them() {
+    use kafka_rewind::app::{Action, Msg};
+    let cluster = mock(&[("pay", 3)]);
+    let b = cluster.bootstrap_servers();
+    let mut recs: Vec<Rec> = (0..300i64)
+        .map(|i| {
+            Rec::new(
+                "pay",
+                (i % 3) as i32,
+                &format!("acct-{}", i % 7),
+                &format!(r#"{{"data":{{"amount":{}}}}}"#, (i * 37) % 1000),
+            )
+        })
+        .collect();
+    recs.push(Rec::new("pay", 1, "acct-1", "not json"));
+    produce(&b, &recs);
+    let all = json_lines(&rewind(&["-b", &b, "events", "pay"]));
+    let want: std::collections::BTreeSet<(i64, i64)> = all
+        .iter()
+        .filter(|l| {
+            l["value"]["data"]["amount"]
+                .as_i64()
+                .is_some_and(|a| a >= 900)
+        })
+        .map(|l| {
+            (
+                l["partition"].as_i64().unwrap(),
+                l["offset"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(!want.is_empty());
+
+    let conn = kafka_rewind::config::Connection {
+        brokers: b.clone(),
+        ..Default::default()
+    };
+    let mut d = common::Driver::start(conn, kafka_rewind::config::Config::default());
+    d.wait("the topics", |a| !a.topics.all.is_empty());
+    d.act(Action::Open);
+    d.wait("the events", |a| a.events.done);
+    // A predicate that does not compile: one line, nothing runs.
+    d.act(Action::StartFilter);
+    for c in "?.data.amount >".chars() {
+        d.act(Action::Type(c));
+    }
+    d.act(Action::Submit);
+    assert!(
+        d.app.status.starts_with("?.data.amount >: cannot parse"),
+        "{}",
+        d.app.status
+    );
+    assert!(d.app.events.content.is_none());
+    // The search: matches stream in; when done, exactly the plain scan's.
+    d.act(Action::StartFilter);
+    for c in "?.data.amount >= 900".chars() {
+        d.act(Action::Type(c));
+    }
+    d.act(Action::Submit);
+    d.messages_until("the search's end", |m| matches!(m, Msg::SearchDone { .. }));
+    let content = d.app.events.content.as_ref().unwrap();
+    let got: std::collections::BTreeSet<(i64, i64)> = content
+        .found
+        .iter()
+        .map(|c| (i64::from(c.partition), c.offset))
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        d.app.status.contains(&format!(
+            "{} matches; the predicate failed on 1 event(s)",
+            want.len()
+        )),
+        "{}",
+        d.app.status
+    );
+    // The cursor is on a match; n walks them all and comes round.
+    let at = |d: &common::Driver| {
+        let c = d.app.events.index.get(d.app.events.selected).coord();
+        (i64::from(c.partition), c.offset)
+    };
+    assert!(want.contains(&at(&d)));
+    let first = at(&d);
+    let mut seen = std::collections::BTreeSet::from([first]);
+    for _ in 0..want.len() - 1 {
+        d.act(Action::NextMatch);
+        assert!(want.contains(&at(&d)));
+        seen.insert(at(&d));
+    }
+    assert_eq!(seen, want, "n visits every match once");
+    d.act(Action::NextMatch);
+    assert_eq!(at(&d), first, "and comes round");
+}

@@ -112,7 +112,7 @@ pub const KEYMAP: &[Binding] = &[
     },
     Binding {
         label: "/",
-        desc: "filter topics or aggregates; search events by key, type, aggregate",
+        desc: "filter topics or aggregates; search events by key, type, aggregate (?JQ: content)",
         keys: &[(Char('/'), StartFilter)],
     },
     Binding {

@@ -141,6 +141,15 @@ pub enum Command {
         generation: u64,
         logic: Box<crate::model::reducer::Logic>,
     },
+    /// Search the loaded window of the topic with a jq predicate (`/?JQ`); answered by
+    /// `Msg::SearchFound` (streaming) and `Msg::SearchDone`, with `id`.
+    Search {
+        topic: String,
+        generation: u64,
+        id: u64,
+        code: String,
+        window: crate::model::select::Window,
+    },
     /// Read a story's events (`:story NAME ID`); `Msg::Story` answers with `request`.
     LoadStory {
         request: u64,
@@ -221,6 +230,17 @@ pub enum Msg {
         result: Result<Vec<(String, usize)>, String>,
     },
     Produced(Result<crate::model::Coord, String>),
+    /// Matches of the `/?JQ` search `id` so far, and how many records were read.
+    SearchFound {
+        id: u64,
+        coords: Vec<crate::model::Coord>,
+        scanned: i64,
+    },
+    /// The search `id` is over: events the predicate failed on, and the first.
+    SearchDone {
+        id: u64,
+        result: Result<(usize, Option<(crate::model::Coord, String)>), String>,
+    },
     /// A story's topics with their events for the id, in fold order.
     Story {
         request: u64,
@@ -314,6 +334,46 @@ pub struct EventsView {
     pub window: crate::model::select::Window,
     /// Says what the window leaves out and how to widen it.
     pub note: Option<String>,
+    /// `/?JQ`: a search of the loaded events' contents, run by the worker.
+    pub content: Option<ContentSearch>,
+}
+
+/// A `/?JQ` search: what it found so far, and how far it got.
+#[derive(Debug, Default)]
+pub struct ContentSearch {
+    pub code: String,
+    /// The `Command::Search` it waits for.
+    pub id: u64,
+    pub found: std::collections::HashSet<crate::model::Coord>,
+    pub scanned: i64,
+    pub total: i64,
+    pub done: bool,
+    /// Events the predicate failed on (no match), and the first.
+    pub failed: usize,
+    pub first_failure: Option<(crate::model::Coord, String)>,
+}
+
+impl ContentSearch {
+    /// "12 matches so far (40% searched)" or "12 matches; the predicate failed on …".
+    pub fn summary(&self) -> String {
+        let n = self.found.len();
+        let matches = format!(
+            "?{}: {n} match{}",
+            self.code,
+            if n == 1 { "" } else { "es" }
+        );
+        if !self.done {
+            let percent = (self.scanned * 100).checked_div(self.total).unwrap_or(0);
+            return format!("{matches} so far ({percent}% searched)");
+        }
+        match &self.first_failure {
+            Some((at, why)) => format!(
+                "{matches}; the predicate failed on {} event(s), counted as no match (the first at {at}: {why})",
+                self.failed
+            ),
+            None => format!("{matches} (n/N between them)"),
+        }
+    }
 }
 
 impl EventsView {
@@ -340,6 +400,9 @@ impl EventsView {
 
     /// Whether the event at `i` matches the `/` search (aggregate, type or key).
     pub fn matches(&self, i: usize) -> bool {
+        if let Some(c) = &self.content {
+            return c.found.contains(&self.index.get(i).coord());
+        }
         let needle = self.search.to_lowercase();
         let e = self.index.get(i);
         !needle.is_empty()
@@ -407,6 +470,8 @@ pub struct App {
     pub read_only: bool,
     /// `rewind --file`: the dump shown instead of a cluster.
     pub offline: Option<String>,
+    /// The cursor went to the first match of the running `/?JQ` search.
+    content_moved: bool,
     /// The client properties (-X, profile), for the equivalent commands shown in plans
     /// (secrets redacted there).
     pub properties: Vec<(String, String)>,
@@ -462,6 +527,7 @@ impl App {
             groups: GroupsView::default(),
             read_only: false,
             offline: None,
+            content_moved: false,
             properties: vec![],
             following: false,
             disconnected: None,
@@ -649,7 +715,12 @@ impl App {
             Action::NextMatch | Action::PrevMatch if matches!(self.screen, Screen::Events) => {
                 match self.events.find(action == Action::NextMatch) {
                     Some(i) => self.events.selected = i,
-                    None => self.status = format!("no match for `{}`", self.events.search),
+                    None => {
+                        self.status = match &self.events.content {
+                            Some(c) => format!("{} — none to go to", c.summary()),
+                            None => format!("no match for `{}`", self.events.search),
+                        }
+                    }
                 }
                 self.events.detail_scroll = 0;
             }
@@ -739,7 +810,9 @@ impl App {
             }
             Screen::Stream(_) => self.filter_aggregates(filter, true),
             Screen::Groups | Screen::Story(_) => {}
+            Screen::Events if filter.starts_with('?') => return self.search_contents(&filter[1..]),
             Screen::Events => {
+                self.events.content = None;
                 self.events.search = filter;
                 if !self.events.search.is_empty() {
                     let here = !self.events.is_empty() && self.events.matches(self.events.selected);
@@ -790,6 +863,33 @@ impl App {
             }
         }
         vec![]
+    }
+
+    /// `/?JQ`: compiles the predicate here (an error is one line, nothing runs), then
+    /// asks the worker to search the loaded window; matches stream in.
+    fn search_contents(&mut self, code: &str) -> Vec<Command> {
+        let code = code.trim();
+        if let Err(e) = crate::model::search::Where::compile(code) {
+            self.status = format!("?{code}: {e}");
+            return vec![];
+        }
+        self.request += 1;
+        self.content_moved = false;
+        self.events.search.clear();
+        self.events.content = Some(ContentSearch {
+            code: code.to_owned(),
+            id: self.request,
+            total: self.events.len() as i64,
+            ..ContentSearch::default()
+        });
+        self.status = format!("?{code}: searching {} events…", self.events.len());
+        vec![Command::Search {
+            topic: self.events.topic.clone(),
+            generation: self.generation,
+            id: self.request,
+            code: code.to_owned(),
+            window: self.events.window,
+        }]
     }
 
     /// Why something needs a cluster, with the file shown instead.
@@ -977,6 +1077,41 @@ impl App {
             }
             Msg::Groups(groups) => self.receive_groups(groups),
             Msg::Story { request, result } => self.receive_story(request, result),
+            Msg::SearchFound {
+                id,
+                coords,
+                scanned,
+            } => {
+                let Some(c) = self.events.content.as_mut().filter(|c| c.id == id) else {
+                    return;
+                };
+                c.found.extend(coords);
+                c.scanned = scanned;
+                self.status = c.summary();
+                let any = !c.found.is_empty();
+                // The cursor goes to the first match once, unless it is on one already.
+                let here = !self.events.is_empty() && self.events.matches(self.events.selected);
+                if !here && any && !self.content_moved {
+                    self.content_moved = true;
+                    if let Some(i) = self.events.find(true) {
+                        self.events.selected = i;
+                    }
+                }
+            }
+            Msg::SearchDone { id, result } => {
+                if let Some(c) = self.events.content.as_mut().filter(|c| c.id == id) {
+                    c.done = true;
+                    c.scanned = c.total;
+                    match result {
+                        Ok((failed, first)) => {
+                            c.failed = failed;
+                            c.first_failure = first;
+                            self.status = c.summary();
+                        }
+                        Err(e) => self.status = format!("?{}: {e}", c.code),
+                    }
+                }
+            }
             Msg::Checked { generation, result } if generation == self.generation => {
                 self.receive_checked(result)
             }

@@ -19,6 +19,25 @@ use crate::kafka::rewind::{execute, make_plan, ExecuteOptions};
 use crate::kafka::{Cluster, ClusterError, Scanner};
 use crate::model::snapshot::StoredSnapshot;
 
+/// Which records of a dump's topic a window holds.
+fn in_window<'a>(
+    dump: &crate::model::dump::Dump,
+    topic: &str,
+    window: &'a crate::model::select::Window,
+) -> impl Fn(&crate::model::dump::DumpRecord) -> bool + 'a {
+    let info = dump.topic_infos().into_iter().find(|t| t.name == topic);
+    let ranges = info
+        .map(|t| window.ranges(&t.partitions))
+        .unwrap_or_default();
+    move |r| {
+        let (p, o) = (r.partition.unwrap_or(0), r.offset.unwrap_or(0));
+        ranges
+            .iter()
+            .any(|x| x.partition == p && (x.start..x.end).contains(&o))
+            && window.admits(r.timestamp)
+    }
+}
+
 /// Events are sent to the UI in batches at most this often.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
 
@@ -46,6 +65,8 @@ struct Shared {
     following: AtomicU64,
     /// The replay being watched (0: none).
     watching: AtomicU64,
+    /// The `/?JQ` search wanted (0: none).
+    searching: AtomicU64,
     /// The one cluster client, once made.
     client: Mutex<Option<Arc<Client>>>,
     /// librdkafka clients made so far (the cluster's and the scan consumers).
@@ -89,6 +110,7 @@ impl Worker {
             latest: AtomicU64::new(0),
             following: AtomicU64::new(0),
             watching: AtomicU64::new(0),
+            searching: AtomicU64::new(0),
             client: Mutex::new(None),
             made: AtomicUsize::new(0),
             offline,
@@ -131,6 +153,7 @@ impl Worker {
                 shared.following.store(*generation, Ordering::Relaxed)
             }
             Command::WatchReplay { id, .. } => shared.watching.store(*id, Ordering::Relaxed),
+            Command::Search { id, .. } => shared.searching.store(*id, Ordering::Relaxed),
             // Nothing to run: the load, the follow and the watch see the flags and stop.
             Command::StopFollow => return shared.following.store(0, Ordering::Relaxed),
             Command::StopWatch => return shared.watching.store(0, Ordering::Relaxed),
@@ -152,6 +175,7 @@ fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
             Command::LoadTopic { .. }
             | Command::Follow { .. }
             | Command::CheckTopic { .. }
+            | Command::Search { .. }
             | Command::WatchReplay { .. } => {
                 let job = shared.clone();
                 std::thread::spawn(move || job.long(command));
@@ -320,6 +344,7 @@ impl Shared {
             | Command::LoadTopic { .. }
             | Command::Follow { .. }
             | Command::CheckTopic { .. }
+            | Command::Search { .. }
             | Command::WatchReplay { .. }
             | Command::StopWatch => {}
         }
@@ -352,17 +377,7 @@ impl Shared {
                 window,
             } => {
                 let rules = self.config.rules_for(&topic);
-                let info = dump.topic_infos().into_iter().find(|t| t.name == topic);
-                let ranges = info
-                    .map(|t| window.ranges(&t.partitions))
-                    .unwrap_or_default();
-                let events = dump.events(&topic, &rules, &|r| {
-                    let (p, o) = (r.partition.unwrap_or(0), r.offset.unwrap_or(0));
-                    ranges
-                        .iter()
-                        .any(|x| x.partition == p && (x.start..x.end).contains(&o))
-                        && window.admits(r.timestamp)
-                });
+                let events = dump.events(&topic, &rules, &in_window(dump, &topic, &window));
                 self.send(Msg::TopicSize {
                     generation,
                     total: events.len() as i64,
@@ -433,6 +448,34 @@ impl Shared {
                         false => Ok(strands),
                     });
                 self.send(Msg::Story { request, result });
+            }
+            Command::Search {
+                topic,
+                id,
+                code,
+                window,
+                ..
+            } => {
+                let result = crate::model::search::Where::compile(&code).map(|search| {
+                    let rules = self.config.rules_for(&topic);
+                    let mut found = crate::model::search::Found::<()>::default();
+                    let mut coords = vec![];
+                    let events = dump.events(&topic, &rules, &in_window(dump, &topic, &window));
+                    for e in &events {
+                        match search.matches(e) {
+                            Ok(true) => coords.push(e.coord()),
+                            Ok(false) => {}
+                            Err(why) => found.fail(e.coord(), why),
+                        }
+                    }
+                    self.send(Msg::SearchFound {
+                        id,
+                        coords,
+                        scanned: events.len() as i64,
+                    });
+                    (found.failed, found.first_failure)
+                });
+                self.send(Msg::SearchDone { id, result });
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
             Command::LoadGroups { .. } => {
@@ -570,8 +613,127 @@ impl Shared {
                 self.send(Msg::Checked { generation, result });
             }
             Command::WatchReplay { id, group, targets } => self.watch_replay(id, &group, &targets),
+            Command::Search {
+                topic,
+                generation,
+                id,
+                code,
+                window,
+            } => {
+                let result = self
+                    .search(&topic, generation, id, &code, &window)
+                    .map_err(|e| format!("{e:#}"));
+                self.send(Msg::SearchDone { id, result });
+            }
             command => self.short(command),
         }
+    }
+
+    /// `/?JQ`: reads the topic's window on every core and tests each record, sending
+    /// matches and progress as they come; stops when another search or topic is wanted.
+    fn search(
+        &self,
+        topic: &str,
+        generation: u64,
+        id: u64,
+        code: &str,
+        window: &crate::model::select::Window,
+    ) -> anyhow::Result<(usize, Option<(crate::model::Coord, String)>)> {
+        use crate::model::search::{Found, Where};
+        use std::sync::atomic::AtomicI64;
+        let wanted = || {
+            self.searching.load(Ordering::Relaxed) == id
+                && self.latest.load(Ordering::Relaxed) == generation
+        };
+        let client = self.client()?;
+        let info = client.cluster.topic(topic)?;
+        let ranges = window.ranges(&info.partitions);
+        let rules = self.config.rules_for(topic);
+        thread_local! {
+            static COMPILED: std::cell::RefCell<Option<Where>> = const { std::cell::RefCell::new(None) };
+        }
+        let scanned = AtomicI64::new(0);
+        // Per core: what it found, and matches not yet sent with when they were last.
+        struct Part {
+            found: Found<()>,
+            pending: Vec<crate::model::Coord>,
+            sent: Instant,
+        }
+        let flush = |part: &mut Part| {
+            let coords = std::mem::take(&mut part.pending);
+            part.sent = Instant::now();
+            self.send(Msg::SearchFound {
+                id,
+                coords,
+                scanned: scanned.load(Ordering::Relaxed),
+            });
+        };
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut last_progress = Instant::now();
+        let parts = client.scan(self, |scanner| {
+            scanner.index_parallel(
+                topic,
+                &ranges,
+                (0..workers)
+                    .map(|_| Part {
+                        found: Found::default(),
+                        pending: vec![],
+                        sent: Instant::now(),
+                    })
+                    .collect(),
+                &|part: &mut Part, raw| {
+                    if !window.admits(raw.timestamp) {
+                        return;
+                    }
+                    let at = crate::model::Coord {
+                        partition: raw.partition,
+                        offset: raw.offset,
+                    };
+                    let verdict = COMPILED.with(|cell| {
+                        let mut cell = cell.borrow_mut();
+                        if cell.as_ref().is_none_or(|w| w.source() != code) {
+                            *cell = Where::compile(code).ok();
+                        }
+                        let search = cell.as_ref()?;
+                        Some(match search.matches_raw(raw, &rules) {
+                            Some(v) => v,
+                            None => search.matches(&crate::model::Event::decode(raw, &rules)),
+                        })
+                    });
+                    match verdict {
+                        Some(Ok(true)) => part.pending.push(at),
+                        Some(Ok(false)) | None => {}
+                        Some(Err(why)) => part.found.fail(at, why),
+                    }
+                    if !part.pending.is_empty() && part.sent.elapsed() >= BATCH_EVERY {
+                        flush(part);
+                    }
+                },
+                &mut || {
+                    let n = scanned.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n % 4096 == 0 {
+                        if !wanted() {
+                            return ControlFlow::Break(());
+                        }
+                        if last_progress.elapsed() >= Duration::from_millis(200) {
+                            last_progress = Instant::now();
+                            self.send(Msg::SearchFound {
+                                id,
+                                coords: vec![],
+                                scanned: n,
+                            });
+                        }
+                    }
+                    ControlFlow::Continue(())
+                },
+            )
+        })?;
+        let mut found = Found::<()>::default();
+        for mut part in parts {
+            flush(&mut part);
+            found.merge(part.found);
+        }
+        Ok((found.failed, found.first_failure))
     }
 
     /// Samples a group replaying after a commit every `WATCH_EVERY` until it has caught

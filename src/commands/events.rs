@@ -253,7 +253,10 @@ fn emit_where(
                 }
             });
         },
-        &mut || progress.tick(),
+        &mut || {
+            progress.tick();
+            ControlFlow::Continue(())
+        },
     )?;
     drop(progress);
     let mut found = Found::default();

@@ -60,7 +60,10 @@ pub fn aggregates(
             };
             index.add_parts(&aggregate, &event_type, coord, raw.timestamp);
         },
-        &mut || progress.tick(),
+        &mut || {
+            progress.tick();
+            std::ops::ControlFlow::Continue(())
+        },
     )?;
     drop(progress);
     let mut index = parts.pop().unwrap_or_default();

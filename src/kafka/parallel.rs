@@ -82,14 +82,14 @@ impl Batch {
 impl Scanner {
     /// Reads `ranges` (all partitions at once) and indexes every record with `index`
     /// on worker threads, one state per worker; returns the states to merge. `read` is
-    /// called on this thread for every record read (progress).
+    /// called on this thread for every record read (progress); breaking stops reading.
     pub fn index_parallel<T: Send>(
         &self,
         topic: &str,
         ranges: &[PartitionRange],
         states: Vec<T>,
         index: &(impl Fn(&mut T, &RawRecord<'_>) + Sync),
-        read: &mut dyn FnMut(),
+        read: &mut dyn FnMut() -> ControlFlow<()>,
     ) -> Result<Vec<T>, ClusterError> {
         std::thread::scope(|scope| {
             let mut senders = Vec::new();
@@ -117,7 +117,7 @@ impl Scanner {
                 next += 1;
             };
             let scanned = self.scan_unordered(topic, ranges, &mut |raw| {
-                read();
+                read()?;
                 batch.push(raw);
                 if batch.records.len() >= BATCH {
                     send(std::mem::replace(&mut batch, fresh()));
