@@ -86,10 +86,28 @@ proptest! {
             aggregate: Extractor::parse(".data.x[0]").unwrap(),
             ..TopicRules::default()
         };
-        for rules in [TopicRules::default(), rules(), deep] {
+        let ids = TopicRules {
+            event_id: Some(Extractor::parse(".id").unwrap()),
+            version: Some(Extractor::parse("header:type").unwrap()),
+            ..rules()
+        };
+        let reference = Extractor::parse(".data.x[0]").unwrap();
+        for rules in [TopicRules::default(), rules(), deep, ids] {
             let e = Event::decode(&raw, &rules);
             let (aggregate, kind) = kafka_rewind::model::index::aggregate_and_type(&raw, &rules);
             prop_assert_eq!((&e.aggregate, &e.event_type), (&aggregate.into_owned(), &kind.into_owned()));
+            // The TUI's load indexes raw records: the same entry as the decoded event's.
+            let mut decoded = kafka_rewind::model::index::EventIndex::default();
+            decoded.push(&e, reference.extract(&e, None).as_deref());
+            let mut part = kafka_rewind::model::index::IndexPart::default();
+            part.push_raw(&raw, &rules, Some(&reference));
+            let mut raw_index = kafka_rewind::model::index::EventIndex::default();
+            raw_index.append(part);
+            let (a, b) = (decoded.get(0), raw_index.get(0));
+            prop_assert_eq!(
+                (a.coord(), a.timestamp(), a.aggregate(), a.event_type(), a.key(), a.event_id(), a.version(), a.reference()),
+                (b.coord(), b.timestamp(), b.aggregate(), b.event_type(), b.key(), b.event_id(), b.version(), b.reference())
+            );
         }
     }
 

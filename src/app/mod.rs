@@ -177,6 +177,11 @@ pub enum Msg {
         generation: u64,
         events: Vec<Event>,
     },
+    /// A topic's records indexed as they load (payloads are read when shown).
+    Indexed {
+        generation: u64,
+        part: crate::model::index::IndexPart,
+    },
     Loaded {
         generation: u64,
         result: Result<(), String>,
@@ -336,6 +341,8 @@ pub struct EventsView {
     pub note: Option<String>,
     /// `/?JQ`: a search of the loaded events' contents, run by the worker.
     pub content: Option<ContentSearch>,
+    /// Records' bytes kept from the load (within the payload budget): decoded when shown.
+    pub kept: std::collections::HashMap<crate::model::Coord, crate::model::dump::DumpRecord>,
 }
 
 /// A `/?JQ` search: what it found so far, and how far it got.
@@ -582,6 +589,10 @@ impl App {
     pub(super) fn fetch(&mut self, coords: Vec<crate::model::Coord>) {
         let coords: Vec<_> = coords
             .into_iter()
+            .filter(|c| self.decode_kept(*c).is_none())
+            .collect();
+        let coords: Vec<_> = coords
+            .into_iter()
             .filter(|c| self.requested.insert(*c))
             .collect();
         if !coords.is_empty() {
@@ -591,6 +602,16 @@ impl App {
                 coords,
             });
         }
+    }
+
+    /// The event at `at` decoded from the bytes kept from the load, if they were (it is
+    /// cached, and kept for a stream being opened).
+    pub(super) fn decode_kept(&mut self, at: crate::model::Coord) -> Option<std::rc::Rc<Event>> {
+        let record = self.events.kept.get(&at)?;
+        let rules = self.config.rules_for(&self.events.topic);
+        let event = std::rc::Rc::new(Event::decode(&record.raw(&self.events.topic), &rules));
+        self.events.cache.insert(event.clone());
+        Some(event)
     }
 
     /// The event under the cursor is shown whole: fetch it if it is not in memory.
@@ -696,9 +717,10 @@ impl App {
                 }
             }
             Action::Open if matches!(self.screen, Screen::Events) => {
-                if let Some(e) = self.events.current() {
-                    let aggregate = e.aggregate.clone();
+                // The index knows the aggregate: no payload needed to open its stream.
+                if self.events.selected < self.events.len() {
                     let at = self.events.selected;
+                    let aggregate = self.events.index.get(at).aggregate().to_owned();
                     self.open_stream(&aggregate, Some(at));
                 }
             }
@@ -1032,6 +1054,16 @@ impl App {
             Msg::Events { generation, events } if generation == self.generation => {
                 let reference = self.config.compensations_for(&self.events.topic).reference;
                 self.events.ingest(events, reference.as_ref());
+            }
+            Msg::Indexed { generation, mut part } if generation == self.generation => {
+                for r in std::mem::take(&mut part.kept) {
+                    let at = crate::model::Coord {
+                        partition: r.partition.unwrap_or(0),
+                        offset: r.offset.unwrap_or(0),
+                    };
+                    self.events.kept.insert(at, r);
+                }
+                self.events.index.append(part);
             }
             Msg::Loaded { generation, result } if generation == self.generation => {
                 self.events.done = true;

@@ -207,12 +207,13 @@ impl App {
         let mut missing = Vec::new();
         for &i in &indices {
             let at = self.events.index.get(i).coord();
-            match self
+            let found = self
                 .events
                 .cache
                 .get(at)
                 .or_else(|| self.arrived.get(&at).cloned())
-            {
+                .or_else(|| self.decode_kept(at));
+            match found {
                 Some(e) => events.push(e),
                 None => missing.push(at),
             }

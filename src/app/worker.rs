@@ -17,6 +17,7 @@ use super::{Command, Msg, Rewound};
 use crate::config::{Config, Connection};
 use crate::kafka::rewind::{execute, make_plan, ExecuteOptions};
 use crate::kafka::{Cluster, ClusterError, Scanner};
+use crate::model::index::IndexPart;
 use crate::model::snapshot::StoredSnapshot;
 
 /// Which records of a dump's topic a window holds.
@@ -855,38 +856,72 @@ impl Shared {
             total: next.iter().map(|r| r.end - r.start).sum(),
         });
         let rules = self.config.rules_for(topic);
-        let mut batch = Vec::new();
+        // Records are indexed raw (no full decode); payloads are read when shown.
+        let reference = self.config.compensations_for(topic).reference;
+        // The first records' bytes go along, up to a quarter of the payload cache's
+        // budget, so that what is shown first (or while the broker is away) needs no
+        // read.
+        let budget = self
+            .config
+            .limits
+            .payload_cache_mb
+            .map_or(crate::model::cache::DEFAULT_BUDGET, |mb| mb << 20)
+            / 4;
+        let mut kept = 0;
+        // All partitions are read at once (their fetches overlap), and the index is
+        // sent in partition then offset order, as before: the partition at the head
+        // goes as it is read, the others wait (indexed) until it is complete.
+        let order: Vec<i32> = next.iter().map(|r| r.partition).collect();
+        let mut parts: std::collections::HashMap<i32, IndexPart> = Default::default();
+        let mut complete: std::collections::HashSet<i32> = Default::default();
+        let mut head = 0;
         let mut last_send = Instant::now();
+        let flush = |parts: &mut std::collections::HashMap<i32, IndexPart>,
+                         complete: &std::collections::HashSet<i32>,
+                         head: &mut usize|
+         -> bool {
+            while let Some(&p) = order.get(*head) {
+                if let Some(part) = parts.remove(&p).filter(|x| !x.is_empty()) {
+                    if !self.send(Msg::Indexed { generation, part }) {
+                        return false;
+                    }
+                }
+                if !complete.contains(&p) {
+                    break;
+                }
+                *head += 1;
+            }
+            true
+        };
+        let mut count = 0u64;
         loop {
-            let mut watch = |trouble: Option<String>| {
-                self.send(Msg::Connection(trouble));
-            };
-            let ranges = next.clone();
+            let ranges: Vec<_> = next.iter().copied().filter(|r| r.end > r.start).collect();
             let scanned = client.scan(self, |scanner| {
-                scanner.scan_watching(
-                    topic,
-                    &ranges,
-                    &rules,
-                    &mut |event| {
-                        if let Some(range) =
-                            next.iter_mut().find(|r| r.partition == event.partition)
-                        {
-                            range.start = event.offset + 1;
+                scanner.scan_unordered(topic, &ranges, &mut |raw| {
+                    if let Some(range) = next.iter_mut().find(|r| r.partition == raw.partition) {
+                        range.start = raw.offset + 1;
+                        if range.start >= range.end {
+                            complete.insert(raw.partition);
                         }
-                        if window.admits(event.timestamp) {
-                            batch.push(event);
+                    }
+                    if window.admits(raw.timestamp) {
+                        let part = parts.entry(raw.partition).or_default();
+                        part.push_raw(raw, &rules, reference.as_ref());
+                        if kept + raw.size() <= budget {
+                            kept += raw.size() + 64;
+                            part.kept.push(crate::model::dump::DumpRecord::from_raw(raw));
                         }
-                        if last_send.elapsed() >= BATCH_EVERY {
-                            last_send = Instant::now();
-                            let events = std::mem::take(&mut batch);
-                            if !self.send(Msg::Events { generation, events }) || !wanted() {
-                                return ControlFlow::Break(()); // the UI is gone, or elsewhere
-                            }
+                    }
+                    // The clock is read every 256 records.
+                    count += 1;
+                    if count.is_multiple_of(256) && last_send.elapsed() >= BATCH_EVERY {
+                        last_send = Instant::now();
+                        if !flush(&mut parts, &complete, &mut head) || !wanted() {
+                            return ControlFlow::Break(()); // the UI is gone, or elsewhere
                         }
-                        ControlFlow::Continue(())
-                    },
-                    &mut watch,
-                )
+                    }
+                    ControlFlow::Continue(())
+                })
             });
             match scanned {
                 Ok(ControlFlow::Break(())) => return Ok(()),
@@ -895,8 +930,7 @@ impl Shared {
                     if wanted() =>
                 {
                     // What arrived stays; the rest is read when the broker is back.
-                    let events = std::mem::take(&mut batch);
-                    self.send(Msg::Events { generation, events });
+                    flush(&mut parts, &complete, &mut head);
                     if !self.send(Msg::Connection(Some(e.to_string()))) {
                         return Ok(());
                     }
@@ -905,10 +939,9 @@ impl Shared {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.send(Msg::Events {
-            generation,
-            events: batch,
-        });
+        // Read to the end: every partition is complete.
+        complete.extend(order.iter().copied());
+        flush(&mut parts, &complete, &mut head);
         self.send(Msg::Connection(None));
         Ok(())
     }

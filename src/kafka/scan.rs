@@ -224,6 +224,18 @@ impl Scanner {
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
         watch: &mut dyn FnMut(Option<String>),
     ) -> Result<ControlFlow<()>, ClusterError> {
+        self.scan_watching_raw(topic, ranges, &mut |raw| sink(Event::decode(raw, rules)), watch)
+    }
+
+    /// `scan_watching`, handing records over raw (the TUI's load indexes them without
+    /// decoding them whole).
+    pub fn scan_watching_raw(
+        &self,
+        topic: &str,
+        ranges: &[OffsetRange],
+        sink: &mut dyn FnMut(&RawRecord<'_>) -> ControlFlow<()>,
+        watch: &mut dyn FnMut(Option<String>),
+    ) -> Result<ControlFlow<()>, ClusterError> {
         for range in ranges.iter().filter(|r| r.end > r.start) {
             let mut assignment = TopicPartitionList::new();
             assignment
@@ -233,12 +245,7 @@ impl Scanner {
                 .assign(&assignment)
                 .map_err(ClusterError::Client)?;
             let mut remaining = HashMap::from([(range.partition, range.end)]);
-            let flow = self.drain(
-                topic,
-                &mut remaining,
-                &mut |raw| sink(Event::decode(raw, rules)),
-                watch,
-            );
+            let flow = self.drain(topic, &mut remaining, sink, watch);
             let _ = self.consumer.unassign();
             if flow?.is_break() {
                 return Ok(ControlFlow::Break(()));

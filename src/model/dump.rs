@@ -28,6 +28,42 @@ pub struct DumpRecord {
 }
 
 impl DumpRecord {
+    /// A raw record's bytes, kept (the TUI keeps a bounded number from its load, to
+    /// decode them when shown without reading them again).
+    pub fn from_raw(raw: &super::event::RawRecord<'_>) -> DumpRecord {
+        DumpRecord {
+            topic: None,
+            partition: Some(raw.partition),
+            offset: Some(raw.offset),
+            timestamp: raw.timestamp,
+            key: raw.key.map(<[u8]>::to_vec),
+            value: raw.value.map(<[u8]>::to_vec),
+            headers: raw
+                .headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.map(<[u8]>::to_vec)))
+                .collect(),
+            event_type: None,
+        }
+    }
+
+    /// The record as a raw record of `topic`, to decode.
+    pub fn raw<'a>(&'a self, topic: &'a str) -> super::event::RawRecord<'a> {
+        super::event::RawRecord {
+            topic,
+            partition: self.partition.unwrap_or(0),
+            offset: self.offset.unwrap_or(0),
+            timestamp: self.timestamp,
+            key: self.key.as_deref(),
+            headers: self
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_deref()))
+                .collect(),
+            value: self.value.as_deref(),
+        }
+    }
+
     /// `TOPIC/P/O` of where it was read, when the line says.
     pub fn source(&self) -> Option<String> {
         Some(format!(
@@ -291,22 +327,7 @@ impl Dump {
         records
             .iter()
             .filter(|r| keep(r))
-            .map(|r| {
-                let raw = super::event::RawRecord {
-                    topic,
-                    partition: r.partition.unwrap_or(0),
-                    offset: r.offset.unwrap_or(0),
-                    timestamp: r.timestamp,
-                    key: r.key.as_deref(),
-                    headers: r
-                        .headers
-                        .iter()
-                        .map(|(n, v)| (n.as_str(), v.as_deref()))
-                        .collect(),
-                    value: r.value.as_deref(),
-                };
-                super::Event::decode(&raw, rules)
-            })
+            .map(|r| super::Event::decode(&r.raw(topic), rules))
             .collect()
     }
 }

@@ -34,6 +34,20 @@ pub fn aggregate_and_type<'a>(
     (aggregate, event_type)
 }
 
+/// A plain key as the index shows it (`Payload::decode(key).label()`), without trying
+/// to parse text that cannot be JSON.
+fn key_label(key: Option<&[u8]>) -> Cow<'_, str> {
+    let Some(bytes) = key else {
+        return Cow::Borrowed("null");
+    };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let json_like = first.is_some_and(|b| b"{[\"-0123456789tfn".contains(b));
+    match (json_like, std::str::from_utf8(bytes)) {
+        (false, Ok(text)) if first.is_some() => Cow::Borrowed(text),
+        _ => Cow::Owned(Payload::decode(Some(bytes)).label()),
+    }
+}
+
 /// A schema'd value's aggregate id and type read by walking its bytes along the paths
 /// (`schema::walk`); `None` when it must be decoded whole.
 fn walked<'a>(raw: &RawRecord<'a>, rules: &TopicRules) -> Option<(Cow<'a, str>, Cow<'a, str>)> {
@@ -358,6 +372,106 @@ impl EventIndex {
                 .iter()
                 .map(|s| s.len() + 16 + 32)
                 .sum::<usize>()
+    }
+}
+
+/// Index entries made off the UI thread from raw records, with strings of their own:
+/// sent to the UI, which appends them (`EventIndex::append`).
+#[derive(Debug, Default, Clone)]
+pub struct IndexPart {
+    /// Some records' bytes, kept so that showing them needs no read (bounded by the
+    /// loader).
+    pub kept: Vec<super::dump::DumpRecord>,
+    entries: Vec<Entry>,
+    strings: Vec<String>,
+    ids: rustc_hash::FxHashMap<String, u32>,
+}
+
+impl IndexPart {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.strings.len() as u32;
+        self.strings.push(s.to_owned());
+        self.ids.insert(s.to_owned(), id);
+        id
+    }
+
+    fn opt(&mut self, s: Option<&str>) -> u32 {
+        s.map_or(ABSENT, |s| self.id(s))
+    }
+
+    /// Indexes a raw record as `EventIndex::push` would its decoded event: where the
+    /// key and value are plain, by walking the JSON along the configured paths only;
+    /// else from a full decode. `reference` is the topic's `compensation_ref`.
+    pub fn push_raw(
+        &mut self,
+        raw: &RawRecord<'_>,
+        rules: &TopicRules,
+        reference: Option<&Extractor>,
+    ) {
+        let entry = if rules.payloads.plain(raw.key, raw.value) {
+            let (aggregate, event_type) = aggregate_and_type(raw, rules);
+            let key = key_label(raw.key);
+            let found = |x: Option<&Extractor>| x.and_then(|x| extract(x, raw));
+            let (event_id, version, reference) = (
+                found(rules.event_id.as_ref()),
+                found(rules.version.as_ref()),
+                found(reference),
+            );
+            Entry {
+                offset: raw.offset,
+                timestamp: raw.timestamp.unwrap_or(i64::MIN),
+                partition: raw.partition,
+                aggregate: self.id(&aggregate),
+                event_type: self.id(&event_type),
+                key: self.id(&key),
+                event_id: self.opt(event_id.as_deref()),
+                version: self.opt(version.as_deref()),
+                reference: self.opt(reference.as_deref()),
+            }
+        } else {
+            let e = super::Event::decode(raw, rules);
+            let found = reference.and_then(|r| r.extract(&e, None));
+            Entry {
+                offset: e.offset,
+                timestamp: e.timestamp.unwrap_or(i64::MIN),
+                partition: e.partition,
+                aggregate: self.id(&e.aggregate),
+                event_type: self.id(&e.event_type),
+                key: self.id(&e.key.label()),
+                event_id: self.opt(e.event_id.as_deref()),
+                version: self.opt(e.version.as_deref()),
+                reference: self.opt(found.as_deref()),
+            }
+        };
+        self.entries.push(entry);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl EventIndex {
+    /// Appends entries made elsewhere, their strings interned here once each.
+    pub fn append(&mut self, part: IndexPart) {
+        let ids: Vec<u32> = part.strings.iter().map(|s| self.strings.id(s)).collect();
+        let map = |id: u32| if id == ABSENT { ABSENT } else { ids[id as usize] };
+        self.entries.extend(part.entries.into_iter().map(|e| Entry {
+            aggregate: map(e.aggregate),
+            event_type: map(e.event_type),
+            key: map(e.key),
+            event_id: map(e.event_id),
+            version: map(e.version),
+            reference: map(e.reference),
+            ..e
+        }));
     }
 }
 

@@ -1,0 +1,102 @@
+//! Times the TUI's load of a topic, in process and headless: the real `App` and worker
+//! against a broker, from `:topic NAME` until every event is indexed (the frame a user
+//! would see then has every event), then a stream opened at the last event.
+//!
+//! `cargo run --release --example tui_load -- BOOTSTRAP TOPIC` prints
+//! `loaded N events in S s` and `stream of AGG opened in S s` (peak RSS: run it under
+//! `/usr/bin/time -f %M`).
+
+use std::time::{Duration, Instant};
+
+use kafka_rewind::app::{worker::Worker, Action, App, Screen};
+use kafka_rewind::config::{Config, Connection};
+
+// As the binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let brokers = args.next().expect("BOOTSTRAP");
+    let topic = args.next().expect("TOPIC");
+    let conn = Connection {
+        brokers: brokers.clone(),
+        ..Connection::default()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let config = Config::default();
+    let worker = Worker::new(conn, config.clone(), tx);
+    let mut app = App::new(brokers, config);
+    let pump = |app: &mut App, until: &dyn Fn(&App) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !until(app) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out; status: {}",
+                app.status
+            );
+            for command in app.take_commands() {
+                worker.submit(command);
+            }
+            if let Ok(msg) = rx.recv_timeout(Duration::from_millis(5)) {
+                if std::env::var_os("TUI_LOAD_DEBUG").is_some() {
+                    eprintln!("{:.200}", format!("{msg:?}"));
+                }
+                app.apply(msg);
+            }
+        }
+    };
+    for command in app.start() {
+        worker.submit(command);
+    }
+    pump(&mut app, &|a| !a.topics.all.is_empty());
+    let start = Instant::now();
+    for command in app.update(Action::StartCommand) {
+        worker.submit(command);
+    }
+    for c in format!("topic {topic}").chars() {
+        let _ = app.update(Action::Type(c));
+    }
+    for command in app.update(Action::Submit) {
+        worker.submit(command);
+    }
+    let mut first = None;
+    pump(&mut app, &|a| {
+        a.events.done || (!a.events.is_empty() && first.is_none())
+    });
+    if !app.events.done {
+        first = Some(start.elapsed());
+        pump(&mut app, &|a| a.events.done);
+    }
+    let loaded = start.elapsed();
+    println!(
+        "first events shown after {:.3} s",
+        first.unwrap_or(loaded).as_secs_f64()
+    );
+    println!(
+        "loaded {} events in {:.2} s",
+        app.events.len(),
+        loaded.as_secs_f64()
+    );
+    for command in app.update(Action::Last) {
+        worker.submit(command);
+    }
+    let aggregate = app
+        .events
+        .index
+        .get(app.events.len() - 1)
+        .aggregate()
+        .to_owned();
+    let start = Instant::now();
+    for command in app.update(Action::Open) {
+        if std::env::var_os("TUI_LOAD_DEBUG").is_some() {
+            eprintln!("{command:?}");
+        }
+        worker.submit(command);
+    }
+    pump(&mut app, &|a| matches!(a.screen, Screen::Stream(_)));
+    println!(
+        "stream of {aggregate} opened in {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
+}
