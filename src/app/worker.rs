@@ -858,7 +858,7 @@ impl Shared {
         let rules = self.config.rules_for(topic);
         // Records are indexed raw (no full decode); payloads are read when shown.
         let reference = self.config.compensations_for(topic).reference;
-        // The first records' bytes go along, up to a quarter of the payload cache's
+        // The first records' bytes go along, up to a sixteenth of the payload cache's
         // budget, so that what is shown first (or while the broker is away) needs no
         // read.
         let budget = self
@@ -866,7 +866,7 @@ impl Shared {
             .limits
             .payload_cache_mb
             .map_or(crate::model::cache::DEFAULT_BUDGET, |mb| mb << 20)
-            / 4;
+            / 16;
         let mut kept = 0;
         // All partitions are read at once (their fetches overlap), and the index is
         // sent in partition then offset order, as before: the partition at the head
