@@ -16,7 +16,7 @@ fn topic_of_30() -> common::Mock {
             Rec::new(
                 "t",
                 (i % 3) as i32,
-                &format!("k{}", i % 5),
+                &format!("k{}", i / 6),
                 &format!(r#"{{"n":{i}}}"#),
             )
             .at(T0 + i * 1000)
@@ -140,4 +140,68 @@ fn a_big_topic_opens_on_its_newest_window_and_windows_can_be_asked_for() {
         "{}",
         d.app.status
     );
+}
+
+#[test]
+fn agg_of_an_aggregate_outside_the_loaded_window_reads_it_from_the_topic() {
+    use kafka_rewind::app::Screen;
+    let cluster = topic_of_30();
+    let config = kafka_rewind::config::Config::parse(
+        "[limits]\nopen_events = 6\n[[topics]]\nname = \"t\"\npartitioner = \"scan\"\n",
+        std::path::Path::new("rewind.toml"),
+    )
+    .unwrap();
+    let conn = kafka_rewind::config::Connection {
+        brokers: cluster.bootstrap_servers(),
+        ..Default::default()
+    };
+    let mut d = Driver::start(conn, config);
+    d.wait("the topics", |a| !a.topics.all.is_empty());
+    d.act(Action::Open);
+    d.wait("the window", |a| a.events.done);
+    // The window holds events 24..29, all of k4; k0 (events 0..5) is not loaded.
+    assert!(d.app.events.index.iter().all(|e| e.aggregate() == "k4"));
+    d.command("agg k0");
+    d.wait(
+        "k0 read from the topic",
+        |a| matches!(&a.screen, Screen::Story(v) if v.strands.is_some()),
+    );
+    let Screen::Story(view) = &d.app.screen else {
+        panic!()
+    };
+    assert!(view.lazy);
+    let got: Vec<i64> = view.strands()[0]
+        .events
+        .iter()
+        .map(|e| e.value.as_json().unwrap()["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        [0, 3, 1, 4, 2, 5],
+        "partition then offset order, as `state` reads"
+    );
+    assert!(d
+        .screen(140, 20)
+        .contains("Topics › t › k0 (read from the topic"));
+    // A mark from here is the cursor's event of t.
+    d.act(Action::Mark);
+    assert_eq!(d.app.marks.len(), 1);
+    assert_eq!(
+        (
+            d.app.marks[0].topic.as_str(),
+            d.app.marks[0].aggregate.as_str()
+        ),
+        ("t", "k0")
+    );
+    d.act(Action::Back);
+    assert!(matches!(d.app.screen, Screen::Events));
+    // An id with no events anywhere says so.
+    d.command("agg nobody");
+    d.wait(
+        "the answer",
+        |a| matches!(&a.screen, Screen::Story(v) if v.strands.is_some()),
+    );
+    assert!(d
+        .screen(140, 20)
+        .contains("aggregate `nobody` has no events in t"));
 }

@@ -24,6 +24,17 @@ impl App {
 
     /// A mark for the event under the cursor (from the index: no payload needed).
     pub(super) fn current_mark(&self) -> Option<Mark> {
+        if let Screen::Story(view) = &self.screen {
+            let (strand, _, e) = view.event(view.cursor)?;
+            return Some(Mark {
+                topic: strand.topic.clone(),
+                partition: e.partition,
+                offset: e.offset,
+                timestamp: e.timestamp,
+                aggregate: e.aggregate.clone(),
+                event_type: e.event_type.clone(),
+            });
+        }
         let e = self.events.index.get(self.current_index()?);
         Some(Mark::at(&self.events.topic, &e))
     }

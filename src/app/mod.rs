@@ -141,6 +141,13 @@ pub enum Command {
         generation: u64,
         logic: Box<crate::model::reducer::Logic>,
     },
+    /// Read one aggregate of a topic (`:agg ID` not in the loaded events); `Msg::Story`
+    /// answers with `request`.
+    LoadAggregate {
+        request: u64,
+        topic: String,
+        id: String,
+    },
     /// Search the loaded window of the topic with a jq predicate (`/?JQ`); answered by
     /// `Msg::SearchFound` (streaming) and `Msg::SearchDone`, with `id`.
     Search {
@@ -440,6 +447,20 @@ impl EventsView {
             self.cache.insert(std::rc::Rc::new(e));
         }
     }
+}
+
+/// Where a timeline's cursor goes on a step, page, first or last key; `None`: the
+/// action does not move it.
+pub(super) fn stepped(action: &Action, cursor: usize, last: usize, page: usize) -> Option<usize> {
+    Some(match action {
+        Action::StepForward | Action::MoveDown => (cursor + 1).min(last),
+        Action::StepBack | Action::MoveUp => cursor.saturating_sub(1),
+        Action::PageDown => (cursor + page).min(last),
+        Action::PageUp => cursor.saturating_sub(page),
+        Action::First => 0,
+        Action::Last => last,
+        _ => return None,
+    })
 }
 
 /// Events a topic may hold before it opens on its newest window (`[limits] open_events`).
@@ -866,7 +887,7 @@ impl App {
                 }
                 self.status = format!("no topic `{name}` (press Esc for the topics list)");
             }
-            "agg" | "a" if !arg.is_empty() => self.open_stream(arg, None),
+            "agg" | "a" if !arg.is_empty() => return self.open_aggregate(arg),
             "goto" | "g" if !arg.is_empty() => self.goto(arg),
             "group" | "groups" if self.offline.is_some() => {
                 self.status = self.offline_reason("there are no consumer groups to show");
@@ -1055,7 +1076,10 @@ impl App {
                 let reference = self.config.compensations_for(&self.events.topic).reference;
                 self.events.ingest(events, reference.as_ref());
             }
-            Msg::Indexed { generation, mut part } if generation == self.generation => {
+            Msg::Indexed {
+                generation,
+                mut part,
+            } if generation == self.generation => {
                 for r in std::mem::take(&mut part.kept) {
                     let at = crate::model::Coord {
                         partition: r.partition.unwrap_or(0),

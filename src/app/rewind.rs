@@ -143,7 +143,12 @@ impl App {
 
     /// What rewind's own index (the loaded topic) knows for a plan to `target`.
     pub(super) fn known_for(&self, target: &Mark) -> Option<Known> {
-        if self.events.topic != target.topic || !self.events.done || self.events.error.is_some() {
+        // Only a whole topic knows where every time falls (a window does not).
+        if self.events.topic != target.topic
+            || !self.events.done
+            || self.events.error.is_some()
+            || !self.events.window.is_whole()
+        {
             return None;
         }
         let t = target.timestamp?;

@@ -35,6 +35,9 @@ pub struct StoryView {
     pub states: Vec<(Value, Vec<Change>)>,
     /// The screen to go back to.
     pub back: Screen,
+    /// `:agg ID` of an aggregate not in the loaded events: read from its topic (its
+    /// key's partition where it can), one strand.
+    pub lazy: bool,
 }
 
 impl std::fmt::Debug for StoryView {
@@ -124,11 +127,49 @@ impl App {
             diff: false,
             states: vec![],
             back,
+            lazy: false,
         }));
         self.status.clear();
         vec![Command::LoadStory {
             request: self.request,
             name: name.to_owned(),
+            id: id.to_owned(),
+        }]
+    }
+
+    /// `:agg ID` on the open topic: the loaded events' stream if they hold it, else the
+    /// aggregate read from the topic (its key's partition where the id is the key, as
+    /// `state` reads it), shown as a one-topic story.
+    pub(super) fn open_aggregate(&mut self, id: &str) -> Vec<Command> {
+        let topic = self.events.topic.clone();
+        let loaded = self.events.index.iter().any(|e| e.aggregate() == id);
+        if loaded || topic.is_empty() {
+            self.open_stream(id, None);
+            return vec![];
+        }
+        self.request += 1;
+        let back = match std::mem::replace(&mut self.screen, Screen::Topics) {
+            Screen::Story(view) => view.back,
+            other => other,
+        };
+        self.screen = Screen::Story(Box::new(StoryView {
+            name: topic.clone(),
+            id: id.to_owned(),
+            request: self.request,
+            strands: None,
+            order: vec![],
+            at: vec![],
+            cursor: 0,
+            diff: false,
+            states: vec![],
+            back,
+            lazy: true,
+        }));
+        self.status =
+            format!("{id} is not in the loaded events of {topic}: reading it from the topic");
+        vec![Command::LoadAggregate {
+            request: self.request,
+            topic,
             id: id.to_owned(),
         }]
     }
@@ -186,8 +227,23 @@ impl App {
             return Some(vec![]);
         }
         if matches!(action, Action::Refresh) {
+            if view.lazy {
+                let (topic, id) = (view.name.clone(), view.id.clone());
+                self.request += 1;
+                view.request = self.request;
+                view.strands = None;
+                return Some(vec![Command::LoadAggregate {
+                    request: self.request,
+                    topic,
+                    id,
+                }]);
+            }
             let arg = format!("{} {}", view.name, view.id);
             return Some(self.open_story(&arg));
+        }
+        // Marks and rewinds work from here as from a stream (the mark is the cursor's).
+        if matches!(action, Action::Mark | Action::Rewind | Action::ShowMarks) {
+            return None;
         }
         let Some(last) = view.order.len().checked_sub(1) else {
             return match action {
@@ -196,13 +252,12 @@ impl App {
             };
         };
         let cursor = view.cursor;
+        if let Some(to) = super::stepped(action, cursor, last, self.page) {
+            view.cursor = to;
+            view.refresh();
+            return Some(vec![]);
+        }
         view.cursor = match action {
-            Action::StepForward | Action::MoveDown => (cursor + 1).min(last),
-            Action::StepBack | Action::MoveUp => cursor.saturating_sub(1),
-            Action::PageDown => (cursor + self.page).min(last),
-            Action::PageUp => cursor.saturating_sub(self.page),
-            Action::First => 0,
-            Action::Last => last,
             Action::ToggleDiff => {
                 view.diff = !view.diff;
                 cursor

@@ -325,13 +325,12 @@ impl App {
         };
         let last = view.indices.len() - 1;
         let cursor = view.cursor;
+        if let Some(to) = super::stepped(action, cursor, last, self.page) {
+            view.cursor = to;
+            view.refresh();
+            return Some(vec![]);
+        }
         view.cursor = match action {
-            Action::StepForward | Action::MoveDown => (cursor + 1).min(last),
-            Action::StepBack | Action::MoveUp => cursor.saturating_sub(1),
-            Action::PageDown => (cursor + self.page).min(last),
-            Action::PageUp => cursor.saturating_sub(self.page),
-            Action::First => 0,
-            Action::Last => last,
             Action::ToggleSkip => {
                 view.projection.toggle_skip(cursor);
                 cursor

@@ -250,6 +250,26 @@ impl Shared {
                 self.send(Msg::Topics(result));
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
+            Command::LoadAggregate { request, topic, id } => {
+                let result = self
+                    .client()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|c| {
+                        crate::commands::state::read_aggregate(
+                            &c.cluster,
+                            &self.config,
+                            &topic,
+                            &id,
+                            false,
+                        )
+                    })
+                    .map_err(|e| format!("{e:#}"))
+                    .and_then(|(events, _)| match events.is_empty() {
+                        true => Err(format!("aggregate `{id}` has no events in {topic}")),
+                        false => Ok(vec![(topic.clone(), events)]),
+                    });
+                self.send(Msg::Story { request, result });
+            }
             Command::LoadStory { request, name, id } => {
                 let result = self
                     .client()
@@ -477,6 +497,16 @@ impl Shared {
                     (found.failed, found.first_failure)
                 });
                 self.send(Msg::SearchDone { id, result });
+            }
+            Command::LoadAggregate { request, topic, id } => {
+                let rules = self.config.rules_for(&topic);
+                let mut events = dump.events(&topic, &rules, &|_| true);
+                events.retain(|e| e.aggregate == id);
+                let result = match events.is_empty() {
+                    true => Err(format!("aggregate `{id}` has no events in {topic}")),
+                    false => Ok(vec![(topic, events)]),
+                };
+                self.send(Msg::Story { request, result });
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
             Command::LoadGroups { .. } => {
@@ -877,8 +907,8 @@ impl Shared {
         let mut head = 0;
         let mut last_send = Instant::now();
         let flush = |parts: &mut std::collections::HashMap<i32, IndexPart>,
-                         complete: &std::collections::HashSet<i32>,
-                         head: &mut usize|
+                     complete: &std::collections::HashSet<i32>,
+                     head: &mut usize|
          -> bool {
             while let Some(&p) = order.get(*head) {
                 if let Some(part) = parts.remove(&p).filter(|x| !x.is_empty()) {
@@ -909,7 +939,8 @@ impl Shared {
                         part.push_raw(raw, &rules, reference.as_ref());
                         if kept + raw.size() <= budget {
                             kept += raw.size() + 64;
-                            part.kept.push(crate::model::dump::DumpRecord::from_raw(raw));
+                            part.kept
+                                .push(crate::model::dump::DumpRecord::from_raw(raw));
                         }
                     }
                     // The clock is read every 256 records.

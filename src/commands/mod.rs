@@ -7,7 +7,7 @@ pub mod lab;
 mod produce;
 mod progress;
 mod reset;
-mod state;
+pub(crate) mod state;
 pub mod story;
 mod table;
 mod topics;

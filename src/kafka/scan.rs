@@ -227,7 +227,12 @@ impl Scanner {
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
         watch: &mut dyn FnMut(Option<String>),
     ) -> Result<ControlFlow<()>, ClusterError> {
-        self.scan_watching_raw(topic, ranges, &mut |raw| sink(Event::decode(raw, rules)), watch)
+        self.scan_watching_raw(
+            topic,
+            ranges,
+            &mut |raw| sink(Event::decode(raw, rules)),
+            watch,
+        )
     }
 
     /// `scan_watching`, handing records over raw (the TUI's load indexes them without

@@ -462,7 +462,13 @@ impl EventIndex {
     /// Appends entries made elsewhere, their strings interned here once each.
     pub fn append(&mut self, part: IndexPart) {
         let ids: Vec<u32> = part.strings.iter().map(|s| self.strings.id(s)).collect();
-        let map = |id: u32| if id == ABSENT { ABSENT } else { ids[id as usize] };
+        let map = |id: u32| {
+            if id == ABSENT {
+                ABSENT
+            } else {
+                ids[id as usize]
+            }
+        };
         self.entries.extend(part.entries.into_iter().map(|e| Entry {
             aggregate: map(e.aggregate),
             event_type: map(e.event_type),

@@ -44,6 +44,10 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
         Screen::Events => format!("Topics › {}", app.events.topic),
         Screen::Stream(view) => format!("Topics › {} › {}", app.events.topic, view.aggregate),
         Screen::Groups => "Consumer groups".to_owned(),
+        Screen::Story(view) if view.lazy => format!(
+            "Topics › {} › {} (read from the topic: not in the loaded events)",
+            view.name, view.id
+        ),
         Screen::Story(view) => format!("Story {} › {}", view.name, view.id),
     };
     let line = Line::from(vec![
