@@ -172,6 +172,15 @@ fn the_tuis_content_search_finds_what_a_plain_scan_finds_and_n_walks_them() {
         (i64::from(c.partition), c.offset)
     };
     assert!(want.contains(&at(&d)));
+    // Matches arrive in any order; once done, the cursor is on the first in order.
+    let first_in_order = d
+        .app
+        .events
+        .index
+        .iter()
+        .position(|e| want.contains(&(i64::from(e.coord().partition), e.coord().offset)))
+        .unwrap();
+    assert_eq!(d.app.events.selected, first_in_order);
     let first = at(&d);
     let mut seen = std::collections::BTreeSet::from([first]);
     for _ in 0..want.len() - 1 {

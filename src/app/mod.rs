@@ -498,8 +498,10 @@ pub struct App {
     pub read_only: bool,
     /// `rewind --file`: the dump shown instead of a cluster.
     pub offline: Option<String>,
-    /// The cursor went to the first match of the running `/?JQ` search.
-    content_moved: bool,
+    /// The running `/?JQ` search's cursor: where it was when the search started, and
+    /// where the search moved it (matches come in any order: once done, a cursor the
+    /// user left there goes to the first match in order).
+    content_cursor: Option<(usize, Option<usize>)>,
     /// The client properties (-X, profile), for the equivalent commands shown in plans
     /// (secrets redacted there).
     pub properties: Vec<(String, String)>,
@@ -555,7 +557,7 @@ impl App {
             groups: GroupsView::default(),
             read_only: false,
             offline: None,
-            content_moved: false,
+            content_cursor: None,
             properties: vec![],
             following: false,
             disconnected: None,
@@ -917,7 +919,7 @@ impl App {
             return vec![];
         }
         self.request += 1;
-        self.content_moved = false;
+        self.content_cursor = Some((self.events.selected, None));
         self.events.search.clear();
         self.events.content = Some(ContentSearch {
             code: code.to_owned(),
@@ -1147,10 +1149,12 @@ impl App {
                 let any = !c.found.is_empty();
                 // The cursor goes to the first match once, unless it is on one already.
                 let here = !self.events.is_empty() && self.events.matches(self.events.selected);
-                if !here && any && !self.content_moved {
-                    self.content_moved = true;
-                    if let Some(i) = self.events.find(true) {
-                        self.events.selected = i;
+                if let Some((_, moved @ None)) = &mut self.content_cursor {
+                    if !here && any {
+                        if let Some(i) = self.events.find(true) {
+                            self.events.selected = i;
+                            *moved = Some(i);
+                        }
                     }
                 }
             }
@@ -1165,6 +1169,16 @@ impl App {
                             self.status = c.summary();
                         }
                         Err(e) => self.status = format!("?{}: {e}", c.code),
+                    }
+                    if let Some((origin, Some(moved))) = self.content_cursor.take() {
+                        if self.events.selected == moved {
+                            self.events.selected = origin;
+                            if !self.events.matches(origin) {
+                                if let Some(i) = self.events.find(true) {
+                                    self.events.selected = i;
+                                }
+                            }
+                        }
                     }
                 }
             }
