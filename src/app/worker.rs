@@ -39,6 +39,9 @@ fn in_window<'a>(
     }
 }
 
+/// Partitions a topic load reads at once.
+const READ_AT_ONCE: usize = 8;
+
 /// Events are sent to the UI in batches at most this often.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
 
@@ -925,7 +928,17 @@ impl Shared {
         };
         let mut count = 0u64;
         loop {
-            let ranges: Vec<_> = next.iter().copied().filter(|r| r.end > r.start).collect();
+            // A few partitions at a time, in order: their fetches overlap, and what
+            // waits for the head partition stays small.
+            let ranges: Vec<_> = next
+                .iter()
+                .copied()
+                .filter(|r| r.end > r.start)
+                .take(READ_AT_ONCE)
+                .collect();
+            if ranges.is_empty() {
+                break;
+            }
             let scanned = client.scan(self, |scanner| {
                 scanner.scan_unordered(topic, &ranges, &mut |raw| {
                     if let Some(range) = next.iter_mut().find(|r| r.partition == raw.partition) {
@@ -956,7 +969,18 @@ impl Shared {
             });
             match scanned {
                 Ok(ControlFlow::Break(())) => return Ok(()),
-                Ok(ControlFlow::Continue(())) => break,
+                Ok(ControlFlow::Continue(())) => {
+                    // Read to their ends (a log may end in records never delivered).
+                    for r in &ranges {
+                        complete.insert(r.partition);
+                        if let Some(x) = next.iter_mut().find(|x| x.partition == r.partition) {
+                            x.start = x.end;
+                        }
+                    }
+                    if !flush(&mut parts, &complete, &mut head) {
+                        return Ok(());
+                    }
+                }
                 Err(e @ (ClusterError::Stalled { .. } | ClusterError::Unreachable { .. }))
                     if wanted() =>
                 {
