@@ -109,10 +109,20 @@ impl App {
             self.status = format!("{e:#}");
             return vec![];
         }
+        self.show_story_loading(name, id, false);
+        self.status.clear();
+        vec![Command::LoadStory {
+            request: self.request,
+            name: name.to_owned(),
+            id: id.to_owned(),
+        }]
+    }
+
+    /// Shows a story (or a lazily read aggregate) loading, under a new request number;
+    /// Esc goes back to the screen before (before the first, from a story).
+    fn show_story_loading(&mut self, name: &str, id: &str, lazy: bool) {
         self.request += 1;
-        let back = std::mem::replace(&mut self.screen, Screen::Topics);
-        let back = match back {
-            // A story opened from a story goes back where the first came from.
+        let back = match std::mem::replace(&mut self.screen, Screen::Topics) {
             Screen::Story(view) => view.back,
             other => other,
         };
@@ -127,14 +137,8 @@ impl App {
             diff: false,
             states: vec![],
             back,
-            lazy: false,
+            lazy,
         }));
-        self.status.clear();
-        vec![Command::LoadStory {
-            request: self.request,
-            name: name.to_owned(),
-            id: id.to_owned(),
-        }]
     }
 
     /// `:agg ID` on the open topic: the loaded events' stream if they hold it, else the
@@ -147,24 +151,7 @@ impl App {
             self.open_stream(id, None);
             return vec![];
         }
-        self.request += 1;
-        let back = match std::mem::replace(&mut self.screen, Screen::Topics) {
-            Screen::Story(view) => view.back,
-            other => other,
-        };
-        self.screen = Screen::Story(Box::new(StoryView {
-            name: topic.clone(),
-            id: id.to_owned(),
-            request: self.request,
-            strands: None,
-            order: vec![],
-            at: vec![],
-            cursor: 0,
-            diff: false,
-            states: vec![],
-            back,
-            lazy: true,
-        }));
+        self.show_story_loading(&topic, id, true);
         self.status =
             format!("{id} is not in the loaded events of {topic}: reading it from the topic");
         vec![Command::LoadAggregate {
