@@ -673,7 +673,7 @@ impl Shared {
         code: &str,
         window: &crate::model::select::Window,
     ) -> anyhow::Result<(usize, Option<(crate::model::Coord, String)>)> {
-        use crate::model::search::{Found, Where};
+        use crate::model::search::Found;
         use std::sync::atomic::AtomicI64;
         let wanted = || {
             self.searching.load(Ordering::Relaxed) == id
@@ -683,9 +683,6 @@ impl Shared {
         let info = client.cluster.topic(topic)?;
         let ranges = window.ranges(&info.partitions);
         let rules = self.config.rules_for(topic);
-        thread_local! {
-            static COMPILED: std::cell::RefCell<Option<Where>> = const { std::cell::RefCell::new(None) };
-        }
         let scanned = AtomicI64::new(0);
         // Per core: what it found, and matches not yet sent with when they were last.
         struct Part {
@@ -723,18 +720,8 @@ impl Shared {
                         partition: raw.partition,
                         offset: raw.offset,
                     };
-                    let verdict = COMPILED.with(|cell| {
-                        let mut cell = cell.borrow_mut();
-                        if cell.as_ref().is_none_or(|w| w.source() != code) {
-                            *cell = Where::compile(code).ok();
-                        }
-                        let search = cell.as_ref()?;
-                        Some(match search.matches_raw(raw, &rules) {
-                            Some(v) => v,
-                            None => search.matches(&crate::model::Event::decode(raw, &rules)),
-                        })
-                    });
-                    match verdict {
+                    let verdict = crate::model::search::test_raw(code, raw, &rules);
+                    match verdict.map(|(v, _)| v) {
                         Some(Ok(true)) => part.pending.push(at),
                         Some(Ok(false)) | None => {}
                         Some(Err(why)) => part.found.fail(at, why),

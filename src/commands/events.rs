@@ -208,9 +208,6 @@ fn emit_where(
     let ranges = selection.ranges(&topic.partitions)?;
     let rules = config.rules_for(&topic.name);
     let code = search.source();
-    thread_local! {
-        static COMPILED: std::cell::RefCell<Option<Where>> = const { std::cell::RefCell::new(None) };
-    }
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let mut progress =
         super::progress::Progress::new(&topic.name, ranges.iter().map(|r| r.end - r.start).sum());
@@ -231,27 +228,18 @@ fn emit_where(
                 partition: raw.partition,
                 offset: raw.offset,
             };
-            COMPILED.with(|cell| {
-                let mut cell = cell.borrow_mut();
-                let search = cell.get_or_insert_with(|| {
-                    Where::compile(code).expect("compiled once on the main thread")
-                });
-                let (verdict, event) = match search.matches_raw(raw, &rules) {
-                    Some(verdict) => (verdict, None),
-                    None => {
-                        let event = Event::decode(raw, &rules);
-                        (search.matches(&event), Some(event))
-                    }
-                };
-                match verdict {
-                    Ok(true) => {
-                        let event = event.unwrap_or_else(|| Event::decode(raw, &rules));
-                        found.matches.push((at, event));
-                    }
-                    Ok(false) => {}
-                    Err(why) => found.fail(at, why),
+            // Compiled on this thread already (`run` checked it compiles).
+            let Some((verdict, event)) = crate::model::search::test_raw(code, raw, &rules) else {
+                return;
+            };
+            match verdict {
+                Ok(true) => {
+                    let event = event.unwrap_or_else(|| Event::decode(raw, &rules));
+                    found.matches.push((at, event));
                 }
-            });
+                Ok(false) => {}
+                Err(why) => found.fail(at, why),
+            }
         },
         &mut || {
             progress.tick();

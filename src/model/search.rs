@@ -68,6 +68,34 @@ impl Where {
     }
 }
 
+/// Tests a raw record against the predicate `code`, compiled once per thread (jaq's
+/// programs cannot move between threads, and searches test records on every core):
+/// the verdict, and the record decoded whole when the test needed it. `None` when the
+/// code does not compile.
+pub fn test_raw(
+    code: &str,
+    raw: &RawRecord<'_>,
+    rules: &TopicRules,
+) -> Option<(Result<bool, String>, Option<Event>)> {
+    thread_local! {
+        static COMPILED: std::cell::RefCell<Option<Where>> = const { std::cell::RefCell::new(None) };
+    }
+    COMPILED.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|w| w.source() != code) {
+            *cell = Where::compile(code).ok();
+        }
+        let search = cell.as_ref()?;
+        Some(match search.matches_raw(raw, rules) {
+            Some(verdict) => (verdict, None),
+            None => {
+                let event = Event::decode(raw, rules);
+                (search.matches(&event), Some(event))
+            }
+        })
+    })
+}
+
 /// What a search found: the matches' coordinates, and the events the predicate failed
 /// on (counted as no match), with the first failure.
 #[derive(Debug, Clone, PartialEq)]
