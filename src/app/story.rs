@@ -5,16 +5,10 @@ use serde_json::Value;
 
 use super::{Action, App, Command, Screen};
 use crate::model::diff::Change;
-use crate::model::projection::Projection;
 use crate::model::story::{merge_order, positions};
 use crate::model::Event;
 
-/// One topic of the story: its events for the id and their fold.
-pub struct Strand {
-    pub topic: String,
-    pub events: Vec<Event>,
-    pub projection: Projection,
-}
+pub use crate::model::story::Strand;
 
 /// A story on screen: loading, failed, or its timeline with the cursor.
 pub struct StoryView {
@@ -180,11 +174,7 @@ impl App {
                         .config
                         .reducers_for(&topic)
                         .map_err(|e| format!("{e:#}"))?;
-                    Ok(Strand {
-                        projection: Projection::new(fold, &events),
-                        topic,
-                        events,
-                    })
+                    Ok(Strand::new(topic, events, fold))
                 })
                 .collect::<Result<Vec<_>, String>>()
         });

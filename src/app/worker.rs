@@ -286,7 +286,6 @@ impl Shared {
                             false,
                         )
                     })
-                    .map(|strands| strands.into_iter().map(|(t, e, _)| (t, e)).collect())
                     .map_err(|e| format!("{e:#}"));
                 self.send(Msg::Story { request, result });
             }

@@ -7,41 +7,27 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{Config, Connection};
 use crate::kafka::Cluster;
-use crate::model::projection::Projection;
-use crate::model::story::{merge_order, positions};
+use crate::model::story::{merge_order, positions, Strand};
 use crate::model::Event;
-
-/// One topic of a story: its events for the id (in fold order), folded.
-pub struct Strand {
-    pub topic: String,
-    pub events: Vec<Event>,
-    pub projection: Projection,
-    /// Partitions read, records and bytes.
-    pub read: Value,
-}
 
 /// Reads each topic of the story for `id`, in the order the story folds them: only the
 /// key's partition where the id is the record key (as `state` does). Per topic: its
-/// events and what was read. No events anywhere is an error.
+/// events. No events anywhere is an error.
 pub fn read_events(
     cluster: &Cluster,
     config: &Config,
     name: &str,
     id: &str,
     progress: bool,
-) -> Result<Vec<(String, Vec<Event>, Value)>> {
+) -> Result<Vec<(String, Vec<Event>)>> {
     let story = config.story(name)?;
     let mut strands = Vec::new();
     for (topic, path) in &story.topics {
         let config = config.with_aggregate(topic, path);
-        let (events, read) = super::state::read_aggregate(cluster, &config, topic, id, progress)?;
-        strands.push((
-            topic.clone(),
-            crate::model::story::fold_order(events),
-            read.to_json(),
-        ));
+        let (events, _) = super::state::read_aggregate(cluster, &config, topic, id, progress)?;
+        strands.push((topic.clone(), crate::model::story::fold_order(events)));
     }
-    if strands.iter().all(|(_, events, _)| events.is_empty()) {
+    if strands.iter().all(|(_, events)| events.is_empty()) {
         let topics: Vec<&str> = strands.iter().map(|(t, ..)| t.as_str()).collect();
         bail!(
             "story {name}: `{id}` has no events in {}",
@@ -55,14 +41,9 @@ pub fn read_events(
 pub fn read(cluster: &Cluster, config: &Config, name: &str, id: &str) -> Result<Vec<Strand>> {
     read_events(cluster, config, name, id, true)?
         .into_iter()
-        .map(|(topic, events, read)| {
-            let projection = Projection::new(config.reducers_for(&topic)?, &events);
-            Ok(Strand {
-                topic,
-                events,
-                projection,
-                read,
-            })
+        .map(|(topic, events)| {
+            let fold = config.reducers_for(&topic)?;
+            Ok(Strand::new(topic, events, fold))
         })
         .collect()
 }

@@ -1,6 +1,27 @@
 //! Stories: one business id across several topics (`[[stories]]`), merged into one
 //! timeline in time order, each topic folded by its own reducers.
 
+/// One topic of a story: its events for the id (in fold order) and their fold.
+pub struct Strand {
+    pub topic: String,
+    pub events: Vec<super::Event>,
+    pub projection: super::projection::Projection,
+}
+
+impl Strand {
+    pub fn new(
+        topic: String,
+        events: Vec<super::Event>,
+        fold: std::rc::Rc<dyn super::reducer::Fold>,
+    ) -> Strand {
+        Strand {
+            projection: super::projection::Projection::new(fold, &events),
+            topic,
+            events,
+        }
+    }
+}
+
 /// The order of a story's timeline: a merge of the topics' streams by timestamp that
 /// keeps each stream's own order (its fold order). At each step the stream whose next
 /// event is earliest goes first; ties go to the stream listed first; an event without a
