@@ -296,12 +296,12 @@ impl Dump {
                     match partitions.iter_mut().find(|x| x.partition == p) {
                         Some(x) => {
                             x.low = x.low.min(o);
-                            x.high = x.high.max(o + 1);
+                            x.high = x.high.max(o.saturating_add(1));
                         }
                         None => partitions.push(super::PartitionInfo {
                             partition: p,
                             low: o,
-                            high: o + 1,
+                            high: o.saturating_add(1),
                         }),
                     }
                 }
@@ -558,6 +558,15 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![(0, 3, 4), (1, 5, 8)]
         );
+        // Offsets a broker never gives still list and count (saturating, no overflow).
+        let odd = Dump::parse(
+            r#"{"topic":"t","partition":0,"offset":9223372036854775806,"value":null}
+{"topic":"t","partition":1,"offset":9223372036854775807,"value":null}
+{"topic":"t","partition":2,"offset":-3,"value":null}"#,
+        );
+        let t = &odd.topic_infos()[0];
+        // (The record at i64::MAX has no offset after it: its partition counts 0.)
+        assert_eq!((t.high(), t.count()), (i64::MAX - 2, 2));
         let rules = super::super::TopicRules {
             event_type: vec![super::super::Extractor::parse(".type").unwrap()],
             ..Default::default()

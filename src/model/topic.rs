@@ -18,17 +18,23 @@ pub struct TopicInfo {
 }
 
 impl TopicInfo {
-    /// Sum of the partitions' low watermarks.
+    /// Sum of the partitions' low watermarks (saturating: a dump may hold any offsets).
     pub fn low(&self) -> i64 {
-        self.partitions.iter().map(|p| p.low).sum()
+        self.partitions
+            .iter()
+            .fold(0i64, |sum, p| sum.saturating_add(p.low))
     }
-    /// Sum of the partitions' high watermarks.
+    /// Sum of the partitions' high watermarks (saturating).
     pub fn high(&self) -> i64 {
-        self.partitions.iter().map(|p| p.high).sum()
+        self.partitions
+            .iter()
+            .fold(0i64, |sum, p| sum.saturating_add(p.high))
     }
-    /// Events currently held: high minus low over all partitions.
+    /// Events currently held: high minus low of each partition, summed (saturating).
     pub fn count(&self) -> i64 {
-        self.high() - self.low()
+        self.partitions.iter().fold(0i64, |sum, p| {
+            sum.saturating_add(p.high.saturating_sub(p.low).max(0))
+        })
     }
     /// Every partition from its low to its high watermark: the whole topic to read.
     pub fn ranges(&self) -> Vec<super::select::PartitionRange> {
