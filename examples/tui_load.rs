@@ -2,9 +2,11 @@
 //! against a broker, from `:topic NAME` until every event is indexed (the frame a user
 //! would see then has every event), then a stream opened at the last event.
 //!
-//! `cargo run --release --example tui_load -- BOOTSTRAP TOPIC` prints
+//! `cargo run --release --example tui_load -- BOOTSTRAP TOPIC [INDEX_DIR]` prints
 //! `loaded N events in S s` and `stream of AGG opened in S s` (peak RSS: run it under
-//! `/usr/bin/time -f %M`).
+//! `/usr/bin/time -f %M`). With `INDEX_DIR`, the on-disk index is kept there (as the
+//! binary keeps it under `$XDG_CACHE_HOME/rewind/index`): run it twice to time a
+//! reopen.
 
 use std::time::{Duration, Instant};
 
@@ -24,7 +26,10 @@ fn main() {
         ..Connection::default()
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    let config = Config::default();
+    let config = Config {
+        index_dir: args.next().map(std::path::PathBuf::from),
+        ..Config::default()
+    };
     let worker = Worker::new(conn, config.clone(), tx);
     let mut app = App::new(brokers, config);
     let pump = |app: &mut App, until: &dyn Fn(&App) -> bool| {
@@ -74,10 +79,26 @@ fn main() {
         first.unwrap_or(loaded).as_secs_f64()
     );
     println!(
-        "loaded {} events in {:.2} s",
+        "loaded {} events in {:.2} s ({} read in place from the on-disk index)",
         app.events.len(),
-        loaded.as_secs_f64()
+        loaded.as_secs_f64(),
+        app.events.index.mapped()
     );
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        let rss: Vec<&str> = status
+            .lines()
+            .filter(|l| {
+                l.starts_with("VmRSS") || l.starts_with("RssAnon") || l.starts_with("RssFile")
+            })
+            .collect();
+        println!(
+            "{}",
+            rss.join(" · ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     for command in app.update(Action::Last) {
         worker.submit(command);
     }

@@ -49,6 +49,10 @@ pub struct GlobalArgs {
         global = true
     )]
     pub schema_registry: Option<String>,
+    /// Keep no index on disk: read every topic whole, write nothing under
+    /// $XDG_CACHE_HOME/rewind/index.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
     /// Output format for commands that print data.
     #[arg(short, long, value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,
@@ -78,6 +82,12 @@ pub enum CliCommand {
     },
     /// List topics with partitions, watermarks and event counts.
     Topics,
+    /// The on-disk indexes of topics (per cluster and topic, with sizes), under
+    /// $XDG_CACHE_HOME/rewind/index; `rewind cache clear [TOPIC]` removes them.
+    Cache {
+        #[command(subcommand)]
+        action: Option<CacheAction>,
+    },
     /// Print a topic's events as JSON lines.
     Events(EventsArgs),
     /// List a topic's aggregate ids with event counts, first and last events.
@@ -199,6 +209,13 @@ pub enum CliCommand {
         #[arg(long)]
         skip_bad: bool,
     },
+}
+
+/// `rewind cache clear`.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Remove every topic's index, or one topic's (on every cluster).
+    Clear { topic: Option<String> },
 }
 
 /// What `check` and `replay` fold.

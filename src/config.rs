@@ -31,6 +31,10 @@ pub struct Config {
     /// The Schema Registry of the chosen profile (or `--schema-registry`), once attached.
     #[serde(skip)]
     pub registry: Option<std::sync::Arc<dyn crate::model::schema::SchemaSource>>,
+    /// Where topics' indexes are kept on disk (`store::root()`); `None`: nowhere
+    /// (`--no-cache`, the demo, tests that do not ask for it).
+    #[serde(skip)]
+    pub index_dir: Option<PathBuf>,
 }
 
 /// Bounds on how long things may take.
@@ -350,6 +354,46 @@ impl Config {
     /// The first `[[topics]]` entry whose name or glob matches this topic.
     pub fn topic(&self, name: &str) -> Option<&TopicConfig> {
         self.topics.iter().find(|t| glob_match(&t.name, name))
+    }
+
+    /// What a topic's index entries are derived with: the settings that find ids,
+    /// types, versions and references, the schemas of unframed values (their files'
+    /// contents), whether a registry decodes framed ones, and rewind's version. An
+    /// index made with another fingerprint is read anew.
+    pub fn index_fingerprint(&self, topic: &str) -> String {
+        let mut text = format!(
+            "{}|registry {}|",
+            env!("CARGO_PKG_VERSION"),
+            self.registry.is_some()
+        );
+        if let Some(t) = self.topic(topic) {
+            text += &format!(
+                "{:?}",
+                (
+                    &t.aggregate,
+                    &t.event_type,
+                    &t.event_id,
+                    &t.version,
+                    &t.compensation_ref,
+                    &t.value_format,
+                    &t.key_format,
+                )
+            );
+            if let Some(schema) = &t.schema {
+                let base = t.base.clone().unwrap_or_default();
+                let mut files: Vec<&PathBuf> = schema.avro.iter().collect();
+                if let Some(proto) = &schema.proto {
+                    files.extend(&proto.files);
+                    files.extend(&proto.includes);
+                    text += &proto.message;
+                }
+                for f in files {
+                    let contents = std::fs::read(base.join(f)).unwrap_or_default();
+                    text += &format!("|{}:{:08x}", f.display(), crc32fast::hash(&contents));
+                }
+            }
+        }
+        format!("{:08x}", crc32fast::hash(text.as_bytes()))
     }
 
     /// The rules for reading a topic: from its config entry, else the defaults.
@@ -749,6 +793,7 @@ mod tests {
             read_only: false,
             timeout: None,
             schema_registry: None,
+            no_cache: false,
             output: crate::cli::Output::Table,
         }
     }

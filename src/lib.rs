@@ -13,4 +13,5 @@ pub mod kafka;
 pub mod logging;
 pub mod model;
 pub mod registry;
+pub mod store;
 pub mod ui;

@@ -70,7 +70,18 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         _ => {}
     }
+    if let Some(CliCommand::Cache { action }) = &cli.command {
+        let clear = action.as_ref().map(|a| match a {
+            kafka_rewind::cli::CacheAction::Clear { topic } => topic.as_deref(),
+        });
+        let root = kafka_rewind::store::root();
+        let out = &mut std::io::stdout().lock();
+        return commands::cache::run(root.as_deref(), clear, cli.global.output, out);
+    }
     let mut config = Config::load(cli.global.config.as_deref())?;
+    if !cli.global.no_cache {
+        config.index_dir = kafka_rewind::store::root();
+    }
     config.register_secrets();
     config.attach_registry(&cli.global)?;
     if cli.command.is_some() {

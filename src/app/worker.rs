@@ -71,10 +71,14 @@ struct Shared {
     watching: AtomicU64,
     /// The `/?JQ` search wanted (0: none).
     searching: AtomicU64,
+    /// Whether the UI was told that indexes cannot be kept on disk.
+    index_warned: std::sync::atomic::AtomicBool,
     /// The one cluster client, once made.
     client: Mutex<Option<Arc<Client>>>,
     /// librdkafka clients made so far (the cluster's and the scan consumers).
     made: AtomicUsize,
+    /// Records read from the cluster by topic loads so far (with the index's checks).
+    loaded: AtomicU64,
     /// `rewind --file`: a dump instead of a cluster (read-only, no groups).
     offline: Option<Arc<crate::model::dump::Dump>>,
 }
@@ -82,6 +86,8 @@ struct Shared {
 /// One cluster client and the scan consumers it lends out.
 struct Client {
     cluster: Cluster,
+    /// The cluster's id, asked once (it names the on-disk indexes).
+    id: std::sync::OnceLock<String>,
     /// Idle scan consumers: each is unassigned when it comes back.
     scanners: Mutex<Vec<Scanner>>,
 }
@@ -115,8 +121,10 @@ impl Worker {
             following: AtomicU64::new(0),
             watching: AtomicU64::new(0),
             searching: AtomicU64::new(0),
+            index_warned: Default::default(),
             client: Mutex::new(None),
             made: AtomicUsize::new(0),
+            loaded: AtomicU64::new(0),
             offline,
         });
         let (queue, commands) = std::sync::mpsc::channel();
@@ -136,6 +144,12 @@ impl Worker {
     /// The generation of the topic being followed (0: none).
     pub fn following(&self) -> u64 {
         self.shared.following.load(Ordering::Relaxed)
+    }
+
+    /// How many records topic loads have read from the cluster so far (the on-disk
+    /// index's checks included; payloads fetched to be shown are not).
+    pub fn records_loaded(&self) -> u64 {
+        self.shared.loaded.load(Ordering::Relaxed)
     }
 
     /// How many librdkafka clients the worker has made so far.
@@ -230,6 +244,7 @@ impl Shared {
         self.made.fetch_add(1, Ordering::Relaxed);
         let made = Arc::new(Client {
             cluster: Cluster::connect(&self.conn)?,
+            id: Default::default(),
             scanners: Mutex::new(vec![]),
         });
         *client = Some(made.clone());
@@ -891,22 +906,55 @@ impl Shared {
         // sent in partition then offset order, as before: the partition at the head
         // goes as it is read, the others wait (indexed) until it is complete.
         let order: Vec<i32> = next.iter().map(|r| r.partition).collect();
+        let ends: std::collections::HashMap<i32, i64> =
+            next.iter().map(|r| (r.partition, r.end)).collect();
         let mut parts: std::collections::HashMap<i32, IndexPart> = Default::default();
         let mut complete: std::collections::HashSet<i32> = Default::default();
+        // The on-disk index: what it holds is sent first (read in place), and only the
+        // records past it are read.
+        let mut disk = self.open_index(&client, topic, generation);
+        let mut reused: std::collections::HashMap<i32, IndexPart> = Default::default();
+        if let Some(disk) = disk.as_mut() {
+            reused = self.reuse_index(disk, &client, &info, window, &mut next);
+            complete.extend(
+                next.iter()
+                    .filter(|r| r.start >= r.end)
+                    .map(|r| r.partition),
+            );
+        }
+        // The last record read of each partition, and its check.
+        let mut lasts: std::collections::HashMap<i32, (i64, u32)> = Default::default();
         let mut head = 0;
         let mut last_send = Instant::now();
-        let flush = |parts: &mut std::collections::HashMap<i32, IndexPart>,
-                     complete: &std::collections::HashSet<i32>,
-                     head: &mut usize|
+        let mut flush = |parts: &mut std::collections::HashMap<i32, IndexPart>,
+                         complete: &std::collections::HashSet<i32>,
+                         lasts: &std::collections::HashMap<i32, (i64, u32)>,
+                         head: &mut usize|
          -> bool {
             while let Some(&p) = order.get(*head) {
-                if let Some(part) = parts.remove(&p).filter(|x| !x.is_empty()) {
+                if let Some(part) = reused.remove(&p).filter(|x| !x.is_empty()) {
+                    if !self.send(Msg::Indexed { generation, part }) {
+                        return false;
+                    }
+                }
+                if let Some(mut part) = parts.remove(&p).filter(|x| !x.is_empty()) {
+                    if let Some(disk) = disk.as_mut() {
+                        let last = lasts.get(&p).copied();
+                        let end = last.map_or(i64::MIN, |(o, _)| o + 1);
+                        disk.append(p, &part, end, last);
+                    }
+                    if !window.is_whole() {
+                        part.retain_times(|t| window.admits(t));
+                    }
                     if !self.send(Msg::Indexed { generation, part }) {
                         return false;
                     }
                 }
                 if !complete.contains(&p) {
                     break;
+                }
+                if let Some(disk) = disk.as_mut() {
+                    disk.read_to(p, ends[&p]);
                 }
                 *head += 1;
             }
@@ -933,20 +981,22 @@ impl Shared {
                             complete.insert(raw.partition);
                         }
                     }
-                    if window.admits(raw.timestamp) {
-                        let part = parts.entry(raw.partition).or_default();
-                        part.push_raw(raw, &rules, reference.as_ref());
-                        if kept + raw.size() <= budget {
-                            kept += raw.size() + 64;
-                            part.kept
-                                .push(crate::model::dump::DumpRecord::from_raw(raw));
-                        }
+                    self.loaded.fetch_add(1, Ordering::Relaxed);
+                    let part = parts.entry(raw.partition).or_default();
+                    part.push_raw(raw, &rules, reference.as_ref());
+                    let check =
+                        crate::model::reuse::record_check(raw.timestamp, raw.key, raw.value);
+                    lasts.insert(raw.partition, (raw.offset, check));
+                    if window.admits(raw.timestamp) && kept + raw.size() <= budget {
+                        kept += raw.size() + 64;
+                        part.kept
+                            .push(crate::model::dump::DumpRecord::from_raw(raw));
                     }
                     // The clock is read every 256 records.
                     count += 1;
                     if count.is_multiple_of(256) && last_send.elapsed() >= BATCH_EVERY {
                         last_send = Instant::now();
-                        if !flush(&mut parts, &complete, &mut head) || !wanted() {
+                        if !flush(&mut parts, &complete, &lasts, &mut head) || !wanted() {
                             return ControlFlow::Break(()); // the UI is gone, or elsewhere
                         }
                     }
@@ -963,7 +1013,7 @@ impl Shared {
                             x.start = x.end;
                         }
                     }
-                    if !flush(&mut parts, &complete, &mut head) {
+                    if !flush(&mut parts, &complete, &lasts, &mut head) {
                         return Ok(());
                     }
                 }
@@ -971,7 +1021,7 @@ impl Shared {
                     if wanted() =>
                 {
                     // What arrived stays; the rest is read when the broker is back.
-                    flush(&mut parts, &complete, &mut head);
+                    flush(&mut parts, &complete, &lasts, &mut head);
                     if !self.send(Msg::Connection(Some(e.to_string()))) {
                         return Ok(());
                     }
@@ -982,9 +1032,129 @@ impl Shared {
         }
         // Read to the end: every partition is complete.
         complete.extend(order.iter().copied());
-        flush(&mut parts, &complete, &mut head);
+        flush(&mut parts, &complete, &lasts, &mut head);
         self.send(Msg::Connection(None));
         Ok(())
+    }
+
+    /// The topic's on-disk index, unless there is none to keep (`--no-cache`); a
+    /// directory that cannot be written means working without one, said once.
+    fn open_index(
+        &self,
+        client: &Client,
+        topic: &str,
+        generation: u64,
+    ) -> Option<crate::store::TopicIndex> {
+        let root = self.config.index_dir.as_ref()?;
+        let cluster = client.id.get_or_init(|| client.cluster.id());
+        let fingerprint = self.config.index_fingerprint(topic);
+        match crate::store::TopicIndex::open(root, cluster, topic, &fingerprint) {
+            Ok(index) => Some(index),
+            Err(e) => {
+                tracing::warn!(dir = %root.display(), "no on-disk index: {e}");
+                if !self.index_warned.swap(true, Ordering::Relaxed) {
+                    self.send(Msg::Warning {
+                        generation,
+                        message: format!(
+                            "working without an on-disk index: {} cannot be written ({e})",
+                            root.display()
+                        ),
+                    });
+                }
+                None
+            }
+        }
+    }
+
+    /// Decides, per partition, what of the on-disk index the load uses (checking that
+    /// the record it ends with is still there): returns those entries, read in place,
+    /// and moves each range in `next` past them. Partitions that cannot be used start
+    /// over in the index.
+    fn reuse_index(
+        &self,
+        disk: &mut crate::store::TopicIndex,
+        client: &Client,
+        info: &crate::kafka::TopicInfo,
+        window: &crate::model::select::Window,
+        next: &mut [crate::model::select::PartitionRange],
+    ) -> std::collections::HashMap<i32, IndexPart> {
+        use crate::model::reuse::{record_check, reuse, Reuse};
+        let topic = info.name.as_str();
+        let partitions: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
+        disk.keep_partitions(&partitions);
+        // The record each partition's index ends with, read again: one fetch for all.
+        let checks: Vec<crate::model::select::PartitionRange> = info
+            .partitions
+            .iter()
+            .filter_map(|p| {
+                let (offset, _) = disk.held(p.partition)?.last?;
+                (p.low..p.high)
+                    .contains(&offset)
+                    .then_some(crate::model::select::PartitionRange {
+                        partition: p.partition,
+                        start: offset,
+                        end: offset + 1,
+                    })
+            })
+            .collect();
+        let mut seen: std::collections::HashMap<i32, (i64, u32)> = Default::default();
+        let read = client.scan(self, |scanner| {
+            scanner.scan_unordered(topic, &checks, &mut |raw| {
+                let check = record_check(raw.timestamp, raw.key, raw.value);
+                seen.insert(raw.partition, (raw.offset, check));
+                self.loaded.fetch_add(1, Ordering::Relaxed);
+                ControlFlow::Continue(())
+            })
+        });
+        if let Err(e) = read {
+            tracing::warn!(
+                topic,
+                "the index's last records could not be read again: {e}"
+            );
+        }
+        let mut reused = std::collections::HashMap::new();
+        for range in next.iter_mut() {
+            let p = range.partition;
+            let Some(now) = info.partitions.iter().find(|x| x.partition == p) else {
+                continue;
+            };
+            let decision = match disk.held(p) {
+                None => Reuse::Anew { why: None },
+                Some(held) => {
+                    let seen = seen
+                        .get(&p)
+                        .filter(|(o, _)| Some(*o) == held.last.map(|l| l.0))
+                        .map(|(_, c)| *c);
+                    reuse(&held, now.low, now.high, range.start..range.end, seen)
+                }
+            };
+            match decision {
+                Reuse::Anew { why } => {
+                    if let Some(why) = why {
+                        tracing::warn!(topic, partition = p, "index read anew: {why}");
+                    }
+                    disk.start_anew(p, range.start);
+                }
+                Reuse::Continue {
+                    keep,
+                    drop_below,
+                    read_from,
+                } => {
+                    disk.drop_below(p, drop_below);
+                    let Some(view) = disk.view(p) else { continue };
+                    let view = view.within(keep);
+                    let part = if window.since.is_none() && window.until.is_none() {
+                        IndexPart::of_mapped(view)
+                    } else {
+                        IndexPart::from_mapped(&view, |t| window.admits(t))
+                    };
+                    reused.insert(p, part);
+                    range.start = read_from.max(range.start);
+                }
+            }
+        }
+        disk.commit();
+        reused
     }
 
     /// Reads the topic's snapshot topic, if it has one: each snapshot with its aggregate.

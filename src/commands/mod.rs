@@ -1,5 +1,6 @@
 //! The printing commands: each resolves the cluster, reads, prints to stdout, exits.
 
+pub mod cache;
 mod compensate;
 mod events;
 mod groups;
@@ -120,7 +121,13 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
             lab_scope.until = at.or(lab_scope.until);
             lab::replay(&conn, config, &lab_scope, with, output, out)
         }
-        Some(CliCommand::Demo { .. } | CliCommand::Completions { .. } | CliCommand::Man) | None => {
+        Some(
+            CliCommand::Demo { .. }
+            | CliCommand::Completions { .. }
+            | CliCommand::Man
+            | CliCommand::Cache { .. },
+        )
+        | None => {
             unreachable!("demo, completions, man and the TUI are not printing commands")
         }
     }

@@ -97,6 +97,22 @@ impl Cluster {
         }
     }
 
+    /// The cluster's id (a name for its on-disk indexes); where the broker gives none,
+    /// one made from the bootstrap servers.
+    pub fn id(&self) -> String {
+        use rdkafka::consumer::Consumer;
+        self.consumer
+            .client()
+            .fetch_cluster_id(self.conn.timeout())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| {
+                format!(
+                    "brokers-{:08x}",
+                    crc32fast::hash(self.conn.brokers.as_bytes())
+                )
+            })
+    }
+
     /// Every topic (internal `__` topics left out) with watermarks, sorted by name.
     pub fn topics(&self) -> Result<Vec<TopicInfo>, ClusterError> {
         let metadata = self

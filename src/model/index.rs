@@ -297,7 +297,8 @@ impl Interner {
 const ABSENT: u32 = u32::MAX;
 
 /// One event in the index: where it is, when, and its interned ids; 48 bytes at most
-/// (`size_of` is checked in a test). The payload lives elsewhere (`cache`).
+/// (`size_of` is checked in a test), 44 on disk (`ENTRY_BYTES`). The payload lives
+/// elsewhere (`cache`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
     pub offset: i64,
@@ -312,12 +313,182 @@ pub struct Entry {
     reference: u32,
 }
 
+/// The size of an entry on disk: its fields little-endian, in order, no padding.
+pub const ENTRY_BYTES: usize = 44;
+
+impl Entry {
+    /// The entry as it is stored on disk.
+    pub fn to_bytes(&self) -> [u8; ENTRY_BYTES] {
+        let mut out = [0u8; ENTRY_BYTES];
+        out[0..8].copy_from_slice(&self.offset.to_le_bytes());
+        out[8..16].copy_from_slice(&self.timestamp.to_le_bytes());
+        out[16..20].copy_from_slice(&self.partition.to_le_bytes());
+        let ids = [
+            self.aggregate,
+            self.event_type,
+            self.key,
+            self.event_id,
+            self.version,
+            self.reference,
+        ];
+        for (i, id) in ids.iter().enumerate() {
+            out[20 + 4 * i..24 + 4 * i].copy_from_slice(&id.to_le_bytes());
+        }
+        out
+    }
+
+    /// An entry read back from `to_bytes`'s form (`b` holds at least `ENTRY_BYTES`).
+    pub fn from_bytes(b: &[u8]) -> Entry {
+        let i64_at = |i: usize| i64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+        Entry {
+            offset: i64_at(0),
+            timestamp: i64_at(8),
+            partition: u32_at(16) as i32,
+            aggregate: u32_at(20),
+            event_type: u32_at(24),
+            key: u32_at(28),
+            event_id: u32_at(32),
+            version: u32_at(36),
+            reference: u32_at(40),
+        }
+    }
+
+    pub fn timestamp(&self) -> Option<i64> {
+        (self.timestamp != i64::MIN).then_some(self.timestamp)
+    }
+
+    /// The entry with each string id passed through `map` (`ABSENT` stays absent).
+    fn mapped(self, mut map: impl FnMut(u32) -> u32) -> Entry {
+        let mut map = |id: u32| if id == ABSENT { ABSENT } else { map(id) };
+        Entry {
+            aggregate: map(self.aggregate),
+            event_type: map(self.event_type),
+            key: map(self.key),
+            event_id: map(self.event_id),
+            version: map(self.version),
+            reference: map(self.reference),
+            ..self
+        }
+    }
+}
+
+/// Bytes that can be shared between threads: a memory-mapped file of entries, or any
+/// buffer.
+pub type SharedBytes = std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// Entries stored elsewhere (`to_bytes`'s form, one after the other; a memory-mapped
+/// index file), with the string table their ids refer to: read in place, never copied
+/// into the heap.
+#[derive(Clone)]
+pub struct Mapped {
+    pub bytes: SharedBytes,
+    /// Which entries of `bytes`: `from..from + len`.
+    pub from: usize,
+    pub len: usize,
+    pub strings: std::sync::Arc<[String]>,
+}
+
+impl fmt::Debug for Mapped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Mapped({}..{})", self.from, self.from + self.len)
+    }
+}
+
+impl Mapped {
+    /// How many whole entries `bytes` holds.
+    pub fn count(bytes: &[u8]) -> usize {
+        bytes.len() / ENTRY_BYTES
+    }
+
+    /// The `i`th entry of the view, with the ids of `strings`.
+    pub fn entry(&self, i: usize) -> Entry {
+        let at = (self.from + i) * ENTRY_BYTES;
+        Entry::from_bytes(&(*self.bytes).as_ref()[at..at + ENTRY_BYTES])
+    }
+
+    /// The view narrowed to the entries whose offsets are in `offsets` (entries are in
+    /// offset order).
+    pub fn within(&self, offsets: std::ops::Range<i64>) -> Mapped {
+        let first = partition_point(self.len, |i| self.entry(i).offset < offsets.start);
+        let end = partition_point(self.len, |i| self.entry(i).offset < offsets.end);
+        Mapped {
+            from: self.from + first,
+            len: end.max(first) - first,
+            ..self.clone()
+        }
+    }
+
+    /// Checks that the view's entries can be read: in `partition`, offsets rising, and
+    /// every string id in the table. Says what is wrong with the first that is not.
+    pub fn check(&self, partition: i32) -> Result<(), String> {
+        let n = self.strings.len() as u32;
+        let mut previous = i64::MIN;
+        for i in 0..self.len {
+            let e = self.entry(i);
+            let ids_ok = [e.aggregate, e.event_type, e.key].iter().all(|&id| id < n)
+                && [e.event_id, e.version, e.reference]
+                    .iter()
+                    .all(|&id| id < n || id == ABSENT);
+            if e.partition != partition || e.offset <= previous || e.offset < 0 || !ids_ok {
+                return Err(format!(
+                    "entry {i} (partition {}, offset {}) does not fit",
+                    e.partition, e.offset
+                ));
+            }
+            previous = e.offset;
+        }
+        Ok(())
+    }
+}
+
+/// The first of `0..len` for which `before` is false (`before` is true, then false).
+fn partition_point(len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// A string table, and where each of its strings is in the index's.
+type Translation = (std::sync::Arc<[String]>, std::rc::Rc<[u32]>);
+
+/// A run of the index's entries: in the heap, or read in place from a mapped file
+/// (with the table from its string ids to the index's).
+enum Segment {
+    Heap(Vec<Entry>),
+    Mapped(Mapped, std::rc::Rc<[u32]>),
+}
+
 /// The events of a topic, compactly: coordinates, times, types, aggregate ids, keys,
-/// event ids, versions and compensation references.
-#[derive(Debug, Default)]
+/// event ids, versions and compensation references. Entries a load found in the
+/// on-disk index stay there (mapped), the others are in the heap.
+#[derive(Default)]
 pub struct EventIndex {
-    entries: Vec<Entry>,
+    segments: Vec<Segment>,
+    /// Where each segment starts.
+    starts: Vec<usize>,
+    len: usize,
     strings: Interner,
+    /// The table for the string table last appended (one per load).
+    ids_for: Option<Translation>,
+}
+
+impl fmt::Debug for EventIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "EventIndex({} entries in {} segments)",
+            self.len,
+            self.segments.len()
+        )
+    }
 }
 
 impl EventIndex {
@@ -340,38 +511,77 @@ impl EventIndex {
             version,
             reference,
         };
-        self.entries.push(entry);
+        self.heap().push(entry);
+        self.len += 1;
+    }
+
+    /// The heap segment at the end, made when the last one is mapped.
+    fn heap(&mut self) -> &mut Vec<Entry> {
+        if !matches!(self.segments.last(), Some(Segment::Heap(_))) {
+            self.segments.push(Segment::Heap(Vec::new()));
+            self.starts.push(self.len);
+        }
+        match self.segments.last_mut() {
+            Some(Segment::Heap(v)) => v,
+            _ => unreachable!("a heap segment was just pushed"),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// One event's view into the index.
     pub fn get(&self, i: usize) -> Indexed<'_> {
+        assert!(i < self.len, "index {i} of {} entries", self.len);
+        let s = self.starts.partition_point(|&start| start <= i) - 1;
+        let at = i - self.starts[s];
+        let entry = match &self.segments[s] {
+            Segment::Heap(v) => v[at],
+            Segment::Mapped(m, ids) => m.entry(at).mapped(|id| ids[id as usize]),
+        };
         Indexed {
-            entry: self.entries[i],
+            entry,
             strings: &self.strings,
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Indexed<'_>> + '_ {
-        (0..self.entries.len()).map(|i| self.get(i))
+        (0..self.len).map(|i| self.get(i))
     }
 
-    /// Bytes the index holds: entries, and the interned strings once each.
+    /// Entries read in place from the on-disk index.
+    pub fn mapped(&self) -> usize {
+        self.segments
+            .iter()
+            .map(|s| match s {
+                Segment::Mapped(m, _) => m.len,
+                Segment::Heap(_) => 0,
+            })
+            .sum()
+    }
+
+    /// Bytes the index holds in the heap: entries, and the interned strings once each
+    /// (mapped entries are not counted: the kernel pages them in and out).
     pub fn bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<Entry>()
-            + self
-                .strings
-                .strings
-                .iter()
-                .map(|s| s.len() + 16 + 32)
-                .sum::<usize>()
+        let heap: usize = self
+            .segments
+            .iter()
+            .map(|s| match s {
+                Segment::Heap(v) => v.capacity() * std::mem::size_of::<Entry>(),
+                Segment::Mapped(_, ids) => ids.len() * 4,
+            })
+            .sum();
+        heap + self
+            .strings
+            .strings
+            .iter()
+            .map(|s| s.len() + 16 + 32)
+            .sum::<usize>()
     }
 }
 
@@ -382,6 +592,8 @@ pub struct IndexPart {
     /// Some records' bytes, kept so that showing them needs no read (bounded by the
     /// loader).
     pub kept: Vec<super::dump::DumpRecord>,
+    /// Entries from the on-disk index, which come before this part's own.
+    pub mapped: Option<Mapped>,
     entries: Vec<Entry>,
     strings: Vec<String>,
     ids: rustc_hash::FxHashMap<String, u32>,
@@ -449,35 +661,77 @@ impl IndexPart {
         self.entries.push(entry);
     }
 
+    /// Entries of its own (not counting `mapped`).
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.mapped.as_ref().is_none_or(|m| m.len == 0)
+    }
+
+    /// Its own entries as stored on disk, appended to `out`, with string ids from `id`
+    /// (the on-disk index's string table).
+    pub fn encode(&self, id: &mut dyn FnMut(&str) -> u32, out: &mut Vec<u8>) {
+        let ids: Vec<u32> = self.strings.iter().map(|s| id(s)).collect();
+        for e in &self.entries {
+            out.extend_from_slice(&e.mapped(|i| ids[i as usize]).to_bytes());
+        }
+    }
+
+    /// Keeps only its own entries whose times `keep` admits.
+    pub fn retain_times(&mut self, keep: impl Fn(Option<i64>) -> bool) {
+        self.entries.retain(|e| keep(e.timestamp()));
+    }
+
+    /// A part of mapped entries only.
+    pub fn of_mapped(m: Mapped) -> IndexPart {
+        IndexPart {
+            mapped: Some(m),
+            ..IndexPart::default()
+        }
+    }
+
+    /// The entries of `m` whose times `keep` admits, copied into a part of their own.
+    pub fn from_mapped(m: &Mapped, keep: impl Fn(Option<i64>) -> bool) -> IndexPart {
+        let mut part = IndexPart::default();
+        for i in 0..m.len {
+            let e = m.entry(i);
+            if keep(e.timestamp()) {
+                let e = e.mapped(|id| part.id(&m.strings[id as usize]));
+                part.entries.push(e);
+            }
+        }
+        part
     }
 }
 
 impl EventIndex {
-    /// Appends entries made elsewhere, their strings interned here once each.
+    /// Appends entries made elsewhere: mapped ones stay where they are, the part's own
+    /// have their strings interned here once each.
     pub fn append(&mut self, part: IndexPart) {
+        if let Some(m) = part.mapped.filter(|m| m.len > 0) {
+            let ids = match &self.ids_for {
+                Some((strings, ids)) if std::sync::Arc::ptr_eq(strings, &m.strings) => ids.clone(),
+                _ => {
+                    let ids: std::rc::Rc<[u32]> =
+                        m.strings.iter().map(|s| self.strings.id(s)).collect();
+                    self.ids_for = Some((m.strings.clone(), ids.clone()));
+                    ids
+                }
+            };
+            self.starts.push(self.len);
+            self.len += m.len;
+            self.segments.push(Segment::Mapped(m, ids));
+        }
         let ids: Vec<u32> = part.strings.iter().map(|s| self.strings.id(s)).collect();
-        let map = |id: u32| {
-            if id == ABSENT {
-                ABSENT
-            } else {
-                ids[id as usize]
-            }
-        };
-        self.entries.extend(part.entries.into_iter().map(|e| Entry {
-            aggregate: map(e.aggregate),
-            event_type: map(e.event_type),
-            key: map(e.key),
-            event_id: map(e.event_id),
-            version: map(e.version),
-            reference: map(e.reference),
-            ..e
-        }));
+        let added = part.entries.len();
+        self.heap().extend(
+            part.entries
+                .into_iter()
+                .map(|e| e.mapped(|id| ids[id as usize])),
+        );
+        self.len += added;
     }
 }
 

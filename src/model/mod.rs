@@ -15,6 +15,7 @@ pub mod plan;
 pub mod position;
 pub mod projection;
 pub mod reducer;
+pub mod reuse;
 pub mod schema;
 pub mod search;
 pub mod secrets;

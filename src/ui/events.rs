@@ -44,9 +44,14 @@ fn draw_progress(frame: &mut Frame, area: Rect, view: &EventsView) {
         Some(total) if total > 0 => (loaded / total as f64).clamp(0.0, 1.0),
         _ => 0.0,
     };
-    let label = match view.total {
-        Some(total) => format!("loading {} / {} events", view.len(), total),
-        None => "connecting…".to_owned(),
+    let label = match (view.total, view.index.mapped()) {
+        (Some(total), 0) => format!("loading {} / {} events", view.len(), total),
+        (Some(total), mapped) => format!(
+            "loading {} / {} events ({mapped} from the on-disk index)",
+            view.len(),
+            total
+        ),
+        (None, _) => "connecting…".to_owned(),
     };
     frame.render_widget(
         Gauge::default()

@@ -1,0 +1,690 @@
+//! The on-disk index (SPEC.md, "Big topics"), per cluster and topic, under
+//! `$XDG_CACHE_HOME/rewind/index/CLUSTER/TOPIC/`:
+//! - `P.idx`: partition P's entries in offset order, `model::index::ENTRY_BYTES` each,
+//!   appended to as the partition grows;
+//! - `strings`: the table the entries' string ids refer to (a little-endian u32 length,
+//!   then the bytes, per string), appended to;
+//! - `meta.json`: the format, the fingerprint of what the entries were derived with,
+//!   the table's size, and per partition which entries are live and what they cover.
+//!
+//! `meta.json` is written last, to a temporary file renamed over the old one: bytes
+//! past what it counts are never read, so a load cut short leaves the index as it was.
+//! Entries are read in place (memory-mapped), never copied into the heap. A file that
+//! is rewritten (compaction, a partition read anew) is written aside and renamed, so a
+//! mapping made earlier stays valid. One process writes a topic's index at a time (a
+//! lock file); another one reads it and writes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::index::{IndexPart, Mapped, ENTRY_BYTES};
+use crate::model::reuse::Held;
+
+/// The layout's version: an index of another is read anew.
+pub const FORMAT: u32 = 1;
+
+/// Where indexes live: `$XDG_CACHE_HOME/rewind/index`, else `~/.cache/rewind/index`.
+pub fn root() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("rewind").join("index"))
+}
+
+/// A name safe as one path component.
+fn component(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '-' => c,
+            _ => '_',
+        })
+        .collect();
+    match safe.as_str() {
+        "" | "." | ".." => format!("_{safe}"),
+        _ => safe,
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Meta {
+    format: u32,
+    fingerprint: String,
+    topic: String,
+    /// Strings in the table, and its bytes.
+    strings: u64,
+    strings_bytes: u64,
+    partitions: BTreeMap<i32, PartitionMeta>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct PartitionMeta {
+    /// Entries at the file's start that are no longer live (retention passed them).
+    skip: u64,
+    /// Live entries after those.
+    count: u64,
+    /// The entries cover every record in `start..end`.
+    start: i64,
+    end: i64,
+    /// The last record's offset and check.
+    last: Option<(i64, u32)>,
+}
+
+/// One topic's index, open for a load: what it holds, mapped, and (with the lock)
+/// the means to extend it.
+pub struct TopicIndex {
+    dir: PathBuf,
+    meta: Meta,
+    /// The string table, new strings included.
+    table: Vec<String>,
+    /// A copy of the table, shared with the views handed out.
+    strings: Arc<[String]>,
+    /// Ids of every string in the table, new ones included.
+    ids: HashMap<String, u32>,
+    /// Strings added since the table was last written.
+    new_strings: Vec<u8>,
+    added: u64,
+    maps: HashMap<i32, Arc<memmap2::Mmap>>,
+    /// Held while this process may write the index.
+    lock: Option<File>,
+    /// What went wrong while writing; nothing more is written after it.
+    failed: Option<String>,
+}
+
+impl TopicIndex {
+    /// Opens (or makes) the index of `topic` on `cluster`. An index that is corrupt, of
+    /// another format, or derived with other settings (`fingerprint`) is discarded with
+    /// a log line. Errors only when the directory cannot be made or written.
+    pub fn open(
+        root: &Path,
+        cluster: &str,
+        topic: &str,
+        fingerprint: &str,
+    ) -> std::io::Result<TopicIndex> {
+        let dir = root.join(component(cluster)).join(component(topic));
+        fs::create_dir_all(&dir)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))?;
+        // SAFETY: flock on a descriptor this function owns.
+        let locked = unsafe {
+            libc::flock(
+                std::os::fd::AsRawFd::as_raw_fd(&lock),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        } == 0;
+        if !locked {
+            tracing::info!(topic, "index: another rewind is writing it; reading only");
+        }
+        let mut index = TopicIndex {
+            dir,
+            meta: Meta::default(),
+            table: Vec::new(),
+            strings: Arc::from(Vec::new()),
+            ids: HashMap::new(),
+            new_strings: Vec::new(),
+            added: 0,
+            maps: HashMap::new(),
+            lock: locked.then_some(lock),
+            failed: None,
+        };
+        match index.read(topic, fingerprint) {
+            Ok(()) => {}
+            Err(why) => {
+                if index.dir.join("meta.json").exists() {
+                    tracing::warn!(topic, "index discarded: {why}");
+                }
+                index.meta = Meta {
+                    format: FORMAT,
+                    fingerprint: fingerprint.to_owned(),
+                    topic: topic.to_owned(),
+                    ..Meta::default()
+                };
+                index.strings = Arc::from(Vec::new());
+                index.table.clear();
+                index.ids.clear();
+                index.maps.clear();
+                if index.lock.is_some() {
+                    index.clear_files()?;
+                }
+            }
+        }
+        Ok(index)
+    }
+
+    /// Reads meta, strings and the partitions' files; partitions that do not check out
+    /// are dropped (logged); an error discards the whole index.
+    fn read(&mut self, topic: &str, fingerprint: &str) -> Result<(), String> {
+        let text = fs::read(self.dir.join("meta.json")).map_err(|e| e.to_string())?;
+        let meta: Meta = serde_json::from_slice(&text).map_err(|e| format!("meta.json: {e}"))?;
+        if meta.format != FORMAT {
+            return Err(format!(
+                "format {} (this rewind reads {FORMAT})",
+                meta.format
+            ));
+        }
+        if meta.fingerprint != fingerprint {
+            return Err("the topic's settings (or rewind) changed since it was made".into());
+        }
+        if meta.topic != topic {
+            return Err(format!("it is the index of {}", meta.topic));
+        }
+        let bytes = fs::read(self.dir.join("strings")).map_err(|e| format!("strings: {e}"))?;
+        let strings = read_strings(&bytes, meta.strings, meta.strings_bytes)?;
+        self.ids = strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as u32))
+            .collect();
+        self.strings = Arc::from(strings.clone());
+        self.table = strings;
+        self.meta = meta;
+        let partitions: Vec<i32> = self.meta.partitions.keys().copied().collect();
+        for p in partitions {
+            if let Err(why) = self.map(p) {
+                tracing::warn!(
+                    topic,
+                    partition = p,
+                    "index of the partition discarded: {why}"
+                );
+                self.meta.partitions.remove(&p);
+                self.maps.remove(&p);
+            }
+        }
+        Ok(())
+    }
+
+    fn file(&self, partition: i32) -> PathBuf {
+        self.dir.join(format!("{partition}.idx"))
+    }
+
+    /// Maps a partition's file and checks its live entries.
+    fn map(&mut self, partition: i32) -> Result<(), String> {
+        self.remap(partition)?;
+        let m = self.meta.partitions[&partition];
+        let view = self.view(partition).expect("just mapped");
+        view.check(partition)?;
+        if let (Some(last), Some((offset, _))) = (view.len.checked_sub(1), m.last) {
+            if view.entry(last).offset != offset {
+                return Err("the last entry is not the record checked".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Maps what the meta counts of a partition's file.
+    fn remap(&mut self, partition: i32) -> Result<(), String> {
+        let m = self.meta.partitions[&partition];
+        let file = File::open(self.file(partition)).map_err(|e| e.to_string())?;
+        let need = (m.skip + m.count) as usize * ENTRY_BYTES;
+        let len = file.metadata().map_err(|e| e.to_string())?.len() as usize;
+        if len < need {
+            return Err(format!("{len} bytes, fewer than the {need} counted"));
+        }
+        if need == 0 {
+            self.maps.remove(&partition);
+            return Ok(());
+        }
+        // SAFETY: the file is only appended to, or replaced by renaming; the bytes
+        // mapped here are never changed while mapped.
+        let map = unsafe { memmap2::MmapOptions::new().len(need).map(&file) }
+            .map_err(|e| e.to_string())?;
+        self.maps.insert(partition, Arc::new(map));
+        Ok(())
+    }
+
+    /// What the index holds of a partition.
+    pub fn held(&self, partition: i32) -> Option<Held> {
+        self.meta.partitions.get(&partition).map(|m| Held {
+            start: m.start,
+            end: m.end,
+            last: m.last,
+        })
+    }
+
+    /// The partitions it holds.
+    pub fn partitions(&self) -> Vec<i32> {
+        self.meta.partitions.keys().copied().collect()
+    }
+
+    /// A partition's live entries, read in place.
+    pub fn view(&mut self, partition: i32) -> Option<Mapped> {
+        if self.strings.len() != self.table.len() {
+            self.strings = Arc::from(self.table.clone());
+        }
+        let m = self.meta.partitions.get(&partition)?;
+        let bytes: crate::model::index::SharedBytes = match self.maps.get(&partition) {
+            Some(map) => map.clone(),
+            None => Arc::new(Vec::<u8>::new()),
+        };
+        Some(Mapped {
+            bytes,
+            from: m.skip as usize,
+            len: m.count as usize,
+            strings: self.strings.clone(),
+        })
+    }
+
+    /// Whether this process may write the index.
+    pub fn writable(&self) -> bool {
+        self.lock.is_some() && self.failed.is_none()
+    }
+
+    /// Runs a write; the first failure stops all writing (logged once).
+    fn write(&mut self, what: &str, f: impl FnOnce(&mut Self) -> std::io::Result<()>) {
+        if !self.writable() {
+            return;
+        }
+        if let Err(e) = f(self) {
+            tracing::warn!(dir = %self.dir.display(), "index not written ({what}): {e}");
+            self.failed = Some(format!("{what}: {e}"));
+        }
+    }
+
+    /// The partition's index starts over, empty, at `start`.
+    pub fn start_anew(&mut self, partition: i32, start: i64) {
+        self.write("a partition anew", |x| {
+            replace(&x.file(partition), &[])?;
+            x.maps.remove(&partition);
+            x.meta.partitions.insert(
+                partition,
+                PartitionMeta {
+                    start,
+                    end: start,
+                    ..PartitionMeta::default()
+                },
+            );
+            Ok(())
+        });
+    }
+
+    /// Leaves out a partition's entries below `offset` (gone from the log); the file
+    /// is rewritten once most of it is dead.
+    pub fn drop_below(&mut self, partition: i32, offset: i64) {
+        let Some(view) = self.view(partition) else {
+            return;
+        };
+        let dead = view.len - view.within(offset..i64::MAX).len;
+        if dead == 0 && self.meta.partitions[&partition].start >= offset {
+            return;
+        }
+        self.write("a dropped prefix", |x| {
+            let m = x.meta.partitions.get_mut(&partition).expect("held");
+            m.skip += dead as u64;
+            m.count -= dead as u64;
+            m.start = m.start.max(offset);
+            if m.skip > m.count {
+                let live = view.within(offset..i64::MAX);
+                let at = live.from * ENTRY_BYTES;
+                let bytes = &(*live.bytes).as_ref()[at..at + live.len * ENTRY_BYTES];
+                replace(&x.file(partition), bytes)?;
+                let m = x.meta.partitions.get_mut(&partition).expect("held");
+                m.skip = 0;
+                x.map(partition).map_err(std::io::Error::other)?;
+            }
+            Ok(())
+        });
+    }
+
+    /// Appends a part's entries to a partition's index, which now covers records up to
+    /// `end` (exclusive); `last` is the check of the last record read.
+    pub fn append(&mut self, partition: i32, part: &IndexPart, end: i64, last: Option<(i64, u32)>) {
+        self.write("entries", |x| {
+            let mut bytes = Vec::with_capacity(part.len() * ENTRY_BYTES);
+            let (ids, table, added) = (&mut x.ids, &mut x.new_strings, &mut x.added);
+            let all = &mut x.table;
+            part.encode(
+                &mut |s| {
+                    if let Some(&id) = ids.get(s) {
+                        return id;
+                    }
+                    let id = ids.len() as u32;
+                    ids.insert(s.to_owned(), id);
+                    all.push(s.to_owned());
+                    table.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    table.extend_from_slice(s.as_bytes());
+                    *added += 1;
+                    id
+                },
+                &mut bytes,
+            );
+            let m = x.meta.partitions.entry(partition).or_default();
+            let path = x.dir.join(format!("{partition}.idx"));
+            let mut file = OpenOptions::new().append(true).create(true).open(&path)?;
+            // Bytes past what the meta counts (a write cut short) are cut off first.
+            let counted = (m.skip + m.count) * ENTRY_BYTES as u64;
+            if file.metadata()?.len() != counted {
+                file.set_len(counted)?;
+            }
+            file.write_all(&bytes)?;
+            m.count += part.len() as u64;
+            m.end = m.end.max(end);
+            if last.is_some() {
+                m.last = last;
+            }
+            x.remap(partition).map_err(std::io::Error::other)
+        });
+    }
+
+    /// A partition's index covers records up to `end` (read to there).
+    pub fn read_to(&mut self, partition: i32, end: i64) {
+        if let Some(m) = self.meta.partitions.get_mut(&partition) {
+            m.end = m.end.max(end);
+        }
+    }
+
+    /// Forgets partitions the topic no longer has.
+    pub fn keep_partitions(&mut self, partitions: &[i32]) {
+        self.meta.partitions.retain(|p, _| partitions.contains(p));
+    }
+
+    /// Writes what was appended: the new strings, then the meta.
+    pub fn commit(&mut self) {
+        self.write("the table and meta", |x| {
+            if !x.new_strings.is_empty() {
+                let path = x.dir.join("strings");
+                let mut file = OpenOptions::new().append(true).create(true).open(&path)?;
+                if file.metadata()?.len() != x.meta.strings_bytes {
+                    file.set_len(x.meta.strings_bytes)?;
+                }
+                file.write_all(&x.new_strings)?;
+                x.meta.strings += x.added;
+                x.meta.strings_bytes += x.new_strings.len() as u64;
+                x.new_strings.clear();
+                x.added = 0;
+            }
+            let text = serde_json::to_vec_pretty(&x.meta).map_err(std::io::Error::other)?;
+            replace(&x.dir.join("meta.json"), &text)
+        });
+    }
+
+    /// Removes the data files (an index discarded).
+    fn clear_files(&self) -> std::io::Result<()> {
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path.file_name().is_some_and(|n| n != "lock") {
+                fs::remove_file(&path)?;
+            }
+        }
+        File::create(self.dir.join("strings"))?;
+        Ok(())
+    }
+}
+
+impl Drop for TopicIndex {
+    /// What was appended is kept, however the load ended.
+    fn drop(&mut self) {
+        self.commit();
+    }
+}
+
+/// Writes a file aside and renames it over `path` (a mapping of the old file stays
+/// valid).
+fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let aside = path.with_extension("new");
+    fs::write(&aside, bytes)?;
+    fs::rename(&aside, path)
+}
+
+/// The string table: `count` strings in the first `len` bytes.
+fn read_strings(bytes: &[u8], count: u64, len: u64) -> Result<Vec<String>, String> {
+    let bytes = bytes
+        .get(..len as usize)
+        .ok_or_else(|| format!("strings: {} bytes, fewer than {len}", bytes.len()))?;
+    let mut out = Vec::with_capacity(count as usize);
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+            .ok_or("strings: a length cut short")?;
+        let s = bytes
+            .get(at + 4..at + 4 + n)
+            .ok_or("strings: a string cut short")?;
+        out.push(String::from_utf8(s.to_vec()).map_err(|_| "strings: not UTF-8")?);
+        at += 4 + n;
+    }
+    if out.len() as u64 != count {
+        return Err(format!("strings: {} strings, not {count}", out.len()));
+    }
+    Ok(out)
+}
+
+/// One topic's index on disk, for `rewind cache`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    pub cluster: String,
+    pub topic: String,
+    pub partitions: usize,
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// Every topic's index under `root`, by cluster then topic.
+pub fn list(root: &Path) -> std::io::Result<Vec<Listed>> {
+    let mut out = Vec::new();
+    let Ok(clusters) = fs::read_dir(root) else {
+        return Ok(out);
+    };
+    for cluster in clusters {
+        let cluster = cluster?;
+        let Ok(topics) = fs::read_dir(cluster.path()) else {
+            continue;
+        };
+        for topic in topics {
+            let dir = topic?.path();
+            let meta: Option<Meta> = fs::read(dir.join("meta.json"))
+                .ok()
+                .and_then(|t| serde_json::from_slice(&t).ok());
+            let bytes = fs::read_dir(&dir)?
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum();
+            out.push(Listed {
+                cluster: cluster.file_name().to_string_lossy().into_owned(),
+                topic: meta.as_ref().map_or_else(
+                    || {
+                        dir.file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy()
+                            .into_owned()
+                    },
+                    |m| m.topic.clone(),
+                ),
+                partitions: meta.as_ref().map_or(0, |m| m.partitions.len()),
+                entries: meta
+                    .as_ref()
+                    .map_or(0, |m| m.partitions.values().map(|p| p.count).sum()),
+                bytes,
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.cluster, &a.topic).cmp(&(&b.cluster, &b.topic)));
+    Ok(out)
+}
+
+/// Removes every topic's index (`topic` None) or one topic's on every cluster; returns
+/// what was removed.
+pub fn clear(root: &Path, topic: Option<&str>) -> std::io::Result<Vec<Listed>> {
+    let listed: Vec<Listed> = list(root)?
+        .into_iter()
+        .filter(|l| topic.is_none_or(|t| l.topic == t))
+        .collect();
+    for l in &listed {
+        let dir = root.join(&l.cluster).join(component(&l.topic));
+        if dir.exists() {
+            fs::remove_dir_all(&dir)?;
+        }
+    }
+    Ok(listed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::RawRecord;
+    use crate::model::TopicRules;
+
+    fn part(partition: i32, offsets: std::ops::Range<i64>) -> IndexPart {
+        let mut part = IndexPart::default();
+        for o in offsets {
+            let value = format!(r#"{{"type":"T{}","n":{o}}}"#, o % 3);
+            let key = format!("k{}", o % 5);
+            part.push_raw(
+                &RawRecord {
+                    topic: "t",
+                    partition,
+                    offset: o,
+                    timestamp: Some(1000 + o),
+                    key: Some(key.as_bytes()),
+                    value: Some(value.as_bytes()),
+                    ..Default::default()
+                },
+                &TopicRules::default(),
+                None,
+            );
+        }
+        part
+    }
+
+    fn entries(index: &mut TopicIndex, p: i32) -> Vec<(i64, String, String)> {
+        let mut all = crate::model::index::EventIndex::default();
+        all.append(IndexPart::of_mapped(index.view(p).unwrap()));
+        all.iter()
+            .map(|e| {
+                (
+                    e.coord().offset,
+                    e.aggregate().to_owned(),
+                    e.event_type().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn expected(p: i32, offsets: std::ops::Range<i64>) -> Vec<(i64, String, String)> {
+        let mut all = crate::model::index::EventIndex::default();
+        all.append(part(p, offsets));
+        all.iter()
+            .map(|e| {
+                (
+                    e.coord().offset,
+                    e.aggregate().to_owned(),
+                    e.event_type().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_index_reads_back_what_was_appended_and_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        assert!(index.held(0).is_none());
+        index.append(0, &part(0, 0..10), 10, Some((9, 1)));
+        index.append(1, &part(1, 0..4), 4, Some((3, 2)));
+        index.commit();
+        drop(index);
+        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        assert_eq!(
+            index.held(0),
+            Some(Held {
+                start: 0,
+                end: 10,
+                last: Some((9, 1))
+            })
+        );
+        assert_eq!(entries(&mut index, 0), expected(0, 0..10));
+        index.append(0, &part(0, 10..15), 15, Some((14, 3)));
+        index.commit();
+        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        assert_eq!(entries(&mut index, 0), expected(0, 0..15));
+        assert_eq!(entries(&mut index, 1), expected(1, 0..4));
+        let listed = list(dir.path()).unwrap();
+        assert_eq!((listed.len(), listed[0].entries), (1, 19));
+    }
+
+    #[test]
+    fn a_dropped_prefix_is_left_out_and_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        index.append(0, &part(0, 0..10), 10, Some((9, 1)));
+        index.drop_below(0, 3);
+        assert_eq!(entries(&mut index, 0), expected(0, 3..10));
+        index.drop_below(0, 8); // most of it dead: rewritten
+        index.commit();
+        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        assert_eq!(entries(&mut index, 0), expected(0, 8..10));
+        assert_eq!(index.held(0).unwrap().start, 8);
+        assert_eq!(
+            fs::metadata(dir.path().join("c1/t/0.idx")).unwrap().len(),
+            2 * ENTRY_BYTES as u64
+        );
+    }
+
+    #[test]
+    fn a_corrupt_or_foreign_index_is_discarded_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let make = || {
+            let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+            index.append(0, &part(0, 0..10), 10, Some((9, 1)));
+            index.commit();
+        };
+        make();
+        // Other settings: discarded.
+        assert!(TopicIndex::open(dir.path(), "c1", "t", "g")
+            .unwrap()
+            .held(0)
+            .is_none());
+        for damage in [
+            |d: &Path| fs::write(d.join("meta.json"), b"{not json").unwrap(),
+            |d: &Path| fs::write(d.join("strings"), b"\xff\xff").unwrap(),
+            |d: &Path| fs::write(d.join("0.idx"), [7u8; 100]).unwrap(),
+            |d: &Path| fs::write(d.join("0.idx"), [0xffu8; 10 * ENTRY_BYTES]).unwrap(),
+        ] {
+            make();
+            damage(&dir.path().join("c1/t"));
+            let index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+            assert!(index.held(0).is_none());
+        }
+    }
+
+    #[test]
+    fn a_second_process_reads_but_does_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        first.append(0, &part(0, 0..10), 10, Some((9, 1)));
+        first.commit();
+        // flock is per open file description: a second open in this process contends.
+        let mut second = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        assert!(first.writable() && !second.writable());
+        assert_eq!(entries(&mut second, 0), expected(0, 0..10));
+    }
+
+    #[test]
+    fn clear_removes_one_topic_or_all() {
+        let dir = tempfile::tempdir().unwrap();
+        for (c, t) in [("c1", "a"), ("c1", "b"), ("c2", "a")] {
+            let mut index = TopicIndex::open(dir.path(), c, t, "f").unwrap();
+            index.append(0, &part(0, 0..2), 2, Some((1, 1)));
+            index.commit();
+        }
+        let gone = clear(dir.path(), Some("a")).unwrap();
+        assert_eq!(gone.len(), 2);
+        let left: Vec<String> = list(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|l| l.topic)
+            .collect();
+        assert_eq!(left, ["b"]);
+        clear(dir.path(), None).unwrap();
+        assert!(list(dir.path()).unwrap().is_empty());
+    }
+}
