@@ -83,8 +83,8 @@ pub struct TopicIndex {
     meta: Meta,
     /// The string table, new strings included.
     table: Vec<String>,
-    /// A copy of the table, shared with the views handed out.
-    strings: Arc<[String]>,
+    /// How much of the table `new_strings` has handed out.
+    sent: usize,
     /// Ids of every string in the table, new ones included.
     ids: HashMap<String, u32>,
     /// Strings added since the table was last written.
@@ -128,7 +128,7 @@ impl TopicIndex {
             dir,
             meta: Meta::default(),
             table: Vec::new(),
-            strings: Arc::from(Vec::new()),
+            sent: 0,
             ids: HashMap::new(),
             new_strings: Vec::new(),
             added: 0,
@@ -148,7 +148,6 @@ impl TopicIndex {
                     topic: topic.to_owned(),
                     ..Meta::default()
                 };
-                index.strings = Arc::from(Vec::new());
                 index.table.clear();
                 index.ids.clear();
                 index.maps.clear();
@@ -184,7 +183,6 @@ impl TopicIndex {
             .enumerate()
             .map(|(i, s)| (s.clone(), i as u32))
             .collect();
-        self.strings = Arc::from(strings.clone());
         self.table = strings;
         self.meta = meta;
         let partitions: Vec<i32> = self.meta.partitions.keys().copied().collect();
@@ -211,7 +209,7 @@ impl TopicIndex {
         self.remap(partition)?;
         let m = self.meta.partitions[&partition];
         let view = self.view(partition).expect("just mapped");
-        view.check(partition)?;
+        view.check(partition, self.table.len())?;
         if let (Some(last), Some((offset, _))) = (view.len.checked_sub(1), m.last) {
             if view.entry(last).offset != offset {
                 return Err("the last entry is not the record checked".into());
@@ -255,11 +253,22 @@ impl TopicIndex {
         self.meta.partitions.keys().copied().collect()
     }
 
-    /// A partition's live entries, read in place.
-    pub fn view(&mut self, partition: i32) -> Option<Mapped> {
-        if self.strings.len() != self.table.len() {
-            self.strings = Arc::from(self.table.clone());
-        }
+    /// The string table entries' ids refer to.
+    pub fn table(&self) -> &[String] {
+        &self.table
+    }
+
+    /// The strings the table gained since this was last asked (all of it the first
+    /// time): what a reader of views needs before the entries that refer to them.
+    pub fn new_strings(&mut self) -> Vec<String> {
+        let new = self.table[self.sent..].to_vec();
+        self.sent = self.table.len();
+        new
+    }
+
+    /// A partition's live entries, read in place (as far as the file is mapped: all
+    /// of them, after `append`).
+    pub fn view(&self, partition: i32) -> Option<Mapped> {
         let m = self.meta.partitions.get(&partition)?;
         let bytes: crate::model::index::SharedBytes = match self.maps.get(&partition) {
             Some(map) => map.clone(),
@@ -269,7 +278,6 @@ impl TopicIndex {
             bytes,
             from: m.skip as usize,
             len: m.count as usize,
-            strings: self.strings.clone(),
         })
     }
 
@@ -335,8 +343,16 @@ impl TopicIndex {
     }
 
     /// Appends a part's entries to a partition's index, which now covers records up to
-    /// `end` (exclusive); `last` is the check of the last record read.
-    pub fn append(&mut self, partition: i32, part: &IndexPart, end: i64, last: Option<(i64, u32)>) {
+    /// `end` (exclusive); `last` is the check of the last record read. Returns where
+    /// they are in the partition's `view`, unless they could not be written.
+    pub fn append(
+        &mut self,
+        partition: i32,
+        part: &IndexPart,
+        end: i64,
+        last: Option<(i64, u32)>,
+    ) -> Option<std::ops::Range<usize>> {
+        let before = self.meta.partitions.get(&partition).map_or(0, |m| m.count) as usize;
         self.write("entries", |x| {
             let mut bytes = Vec::with_capacity(part.len() * ENTRY_BYTES);
             let (ids, table, added) = (&mut x.ids, &mut x.new_strings, &mut x.added);
@@ -372,6 +388,7 @@ impl TopicIndex {
             }
             x.remap(partition).map_err(std::io::Error::other)
         });
+        self.writable().then_some(before..before + part.len())
     }
 
     /// A partition's index covers records up to `end` (read to there).
@@ -555,9 +572,12 @@ mod tests {
         part
     }
 
-    fn entries(index: &mut TopicIndex, p: i32) -> Vec<(i64, String, String)> {
+    fn entries(index: &TopicIndex, p: i32) -> Vec<(i64, String, String)> {
         let mut all = crate::model::index::EventIndex::default();
-        all.append(IndexPart::of_mapped(index.view(p).unwrap()));
+        all.append(IndexPart::of_mapped(
+            index.view(p).unwrap(),
+            index.table().to_vec(),
+        ));
         all.iter()
             .map(|e| {
                 (
@@ -601,12 +621,12 @@ mod tests {
                 last: Some((9, 1))
             })
         );
-        assert_eq!(entries(&mut index, 0), expected(0, 0..10));
+        assert_eq!(entries(&index, 0), expected(0, 0..10));
         index.append(0, &part(0, 10..15), 15, Some((14, 3)));
         index.commit();
         let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
-        assert_eq!(entries(&mut index, 0), expected(0, 0..15));
-        assert_eq!(entries(&mut index, 1), expected(1, 0..4));
+        assert_eq!(entries(&index, 0), expected(0, 0..15));
+        assert_eq!(entries(&index, 1), expected(1, 0..4));
         let listed = list(dir.path()).unwrap();
         assert_eq!((listed.len(), listed[0].entries), (1, 19));
     }
@@ -617,11 +637,11 @@ mod tests {
         let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
         index.append(0, &part(0, 0..10), 10, Some((9, 1)));
         index.drop_below(0, 3);
-        assert_eq!(entries(&mut index, 0), expected(0, 3..10));
+        assert_eq!(entries(&index, 0), expected(0, 3..10));
         index.drop_below(0, 8); // most of it dead: rewritten
         index.commit();
         let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
-        assert_eq!(entries(&mut index, 0), expected(0, 8..10));
+        assert_eq!(entries(&index, 0), expected(0, 8..10));
         assert_eq!(index.held(0).unwrap().start, 8);
         assert_eq!(
             fs::metadata(dir.path().join("c1/t/0.idx")).unwrap().len(),
@@ -665,7 +685,7 @@ mod tests {
         // flock is per open file description: a second open in this process contends.
         let mut second = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
         assert!(first.writable() && !second.writable());
-        assert_eq!(entries(&mut second, 0), expected(0, 0..10));
+        assert_eq!(entries(&second, 0), expected(0, 0..10));
     }
 
     #[test]

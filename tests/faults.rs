@@ -96,7 +96,14 @@ fn a_broker_lost_mid_load_shows_disconnected_keeps_what_is_loaded_and_resumes() 
     cluster
         .broker_round_trip_time(1, Duration::from_millis(5))
         .unwrap();
-    let mut d = Driver::start(conn, Config::default());
+    // With an on-disk index: what is read before and after the broker's absence is
+    // written there and read in place.
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        index_dir: Some(dir.path().to_path_buf()),
+        ..Config::default()
+    };
+    let mut d = Driver::start(conn, config);
     d.wait("topics", |a| a.topics.all.len() == 2);
     d.act(Action::Open); // "big", the first topic
     d.wait("the first events", |a| a.events.len() > 50);
@@ -128,6 +135,7 @@ fn a_broker_lost_mid_load_shows_disconnected_keeps_what_is_loaded_and_resumes() 
         (0..400).collect::<Vec<_>>(),
         "every event once, in order"
     );
+    assert_eq!(d.app.events.index.mapped(), 400);
     d.wait("connected", |a| a.disconnected.is_none());
     assert!(loaded > 50);
 

@@ -39,6 +39,15 @@ fn in_window<'a>(
     }
 }
 
+/// What a load has indexed of a partition, waiting to be sent to the UI.
+enum Pending {
+    /// Entries in the on-disk index (where they are in the partition's view), and the
+    /// records' bytes kept.
+    Disk(std::ops::Range<usize>, Vec<crate::model::dump::DumpRecord>),
+    /// Entries in memory: without an on-disk index, or when it could not be written.
+    Heap(IndexPart),
+}
+
 /// Partitions a topic load reads at once.
 const READ_AT_ONCE: usize = 8;
 
@@ -913,15 +922,20 @@ impl Shared {
         // The on-disk index: what it holds is sent first (read in place), and only the
         // records past it are read.
         let mut disk = self.open_index(&client, topic, generation);
-        let mut reused: std::collections::HashMap<i32, IndexPart> = Default::default();
+        // What is indexed, per partition, on its way to the UI.
+        let mut queues: std::collections::HashMap<i32, Vec<Pending>> = Default::default();
         if let Some(disk) = disk.as_mut() {
-            reused = self.reuse_index(disk, &client, &info, window, &mut next);
+            let reused = self.reuse_index(disk, &client, &info, &mut next);
+            for (p, range) in reused {
+                queues.insert(p, vec![Pending::Disk(range, vec![])]);
+            }
             complete.extend(
                 next.iter()
                     .filter(|r| r.start >= r.end)
                     .map(|r| r.partition),
             );
         }
+        let timed = window.since.is_some() || window.until.is_some();
         // The last record read of each partition, and its check.
         let mut lasts: std::collections::HashMap<i32, (i64, u32)> = Default::default();
         let mut head = 0;
@@ -931,19 +945,45 @@ impl Shared {
                          lasts: &std::collections::HashMap<i32, (i64, u32)>,
                          head: &mut usize|
          -> bool {
-            while let Some(&p) = order.get(*head) {
-                if let Some(part) = reused.remove(&p).filter(|x| !x.is_empty()) {
-                    if !self.send(Msg::Indexed { generation, part }) {
-                        return false;
+            // Every partition's new entries go to the on-disk index now (they wait in
+            // memory only without one, or when it cannot be written).
+            for (p, mut part) in parts.drain() {
+                let queue = queues.entry(p).or_default();
+                let last = lasts.get(&p).copied();
+                let end = last.map_or(i64::MIN, |(o, _)| o + 1);
+                match disk.as_mut().and_then(|d| d.append(p, &part, end, last)) {
+                    Some(range) => {
+                        let kept = std::mem::take(&mut part.kept);
+                        match queue.last_mut() {
+                            Some(Pending::Disk(r, k)) if r.end == range.start => {
+                                r.end = range.end;
+                                k.extend(kept);
+                            }
+                            _ => queue.push(Pending::Disk(range, kept)),
+                        }
                     }
+                    None => queue.push(Pending::Heap(part)),
                 }
-                if let Some(mut part) = parts.remove(&p).filter(|x| !x.is_empty()) {
-                    if let Some(disk) = disk.as_mut() {
-                        let last = lasts.get(&p).copied();
-                        let end = last.map_or(i64::MIN, |(o, _)| o + 1);
-                        disk.append(p, &part, end, last);
-                    }
-                    if !window.is_whole() {
+            }
+            // Sent in partition then offset order: the partition at the head as it is
+            // read, the others once it is complete.
+            while let Some(&p) = order.get(*head) {
+                for pending in queues.remove(&p).unwrap_or_default() {
+                    let mut part = match pending {
+                        Pending::Heap(part) => part,
+                        Pending::Disk(range, kept) => {
+                            let disk = disk.as_mut().expect("written to the index");
+                            let view = disk.view(p).expect("written to the index");
+                            let view = view.slice(range.start, range.len());
+                            let mut part = match timed {
+                                true => IndexPart::from_mapped(&view, disk.table(), |_| true),
+                                false => IndexPart::of_mapped(view, disk.new_strings()),
+                            };
+                            part.kept = kept;
+                            part
+                        }
+                    };
+                    if timed {
                         part.retain_times(|t| window.admits(t));
                     }
                     if !self.send(Msg::Indexed { generation, part }) {
@@ -1067,17 +1107,16 @@ impl Shared {
     }
 
     /// Decides, per partition, what of the on-disk index the load uses (checking that
-    /// the record it ends with is still there): returns those entries, read in place,
-    /// and moves each range in `next` past them. Partitions that cannot be used start
-    /// over in the index.
+    /// the record it ends with is still there): returns where those entries are in the
+    /// partition's view, and moves each range in `next` past them. Partitions that
+    /// cannot be used start over in the index.
     fn reuse_index(
         &self,
         disk: &mut crate::store::TopicIndex,
         client: &Client,
         info: &crate::kafka::TopicInfo,
-        window: &crate::model::select::Window,
         next: &mut [crate::model::select::PartitionRange],
-    ) -> std::collections::HashMap<i32, IndexPart> {
+    ) -> std::collections::HashMap<i32, std::ops::Range<usize>> {
         use crate::model::reuse::{record_check, reuse, Reuse};
         let topic = info.name.as_str();
         let partitions: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
@@ -1141,14 +1180,10 @@ impl Shared {
                     read_from,
                 } => {
                     disk.drop_below(p, drop_below);
-                    let Some(view) = disk.view(p) else { continue };
-                    let view = view.within(keep);
-                    let part = if window.since.is_none() && window.until.is_none() {
-                        IndexPart::of_mapped(view)
-                    } else {
-                        IndexPart::from_mapped(&view, |t| window.admits(t))
-                    };
-                    reused.insert(p, part);
+                    let Some(all) = disk.view(p) else { continue };
+                    let kept = all.within(keep);
+                    let from = kept.from - all.from;
+                    reused.insert(p, from..from + kept.len);
                     range.start = read_from.max(range.start);
                 }
             }

@@ -378,15 +378,14 @@ impl Entry {
 pub type SharedBytes = std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>;
 
 /// Entries stored elsewhere (`to_bytes`'s form, one after the other; a memory-mapped
-/// index file), with the string table their ids refer to: read in place, never copied
-/// into the heap.
+/// index file): read in place, never copied into the heap. Their string ids refer to
+/// the on-disk index's table, which `IndexPart::table` hands over as it grows.
 #[derive(Clone)]
 pub struct Mapped {
     pub bytes: SharedBytes,
     /// Which entries of `bytes`: `from..from + len`.
     pub from: usize,
     pub len: usize,
-    pub strings: std::sync::Arc<[String]>,
 }
 
 impl fmt::Debug for Mapped {
@@ -419,10 +418,21 @@ impl Mapped {
         }
     }
 
+    /// The view narrowed to its entries `from..from + len`.
+    pub fn slice(&self, from: usize, len: usize) -> Mapped {
+        assert!(from + len <= self.len, "{from}+{len} of {}", self.len);
+        Mapped {
+            from: self.from + from,
+            len,
+            ..self.clone()
+        }
+    }
+
     /// Checks that the view's entries can be read: in `partition`, offsets rising, and
-    /// every string id in the table. Says what is wrong with the first that is not.
-    pub fn check(&self, partition: i32) -> Result<(), String> {
-        let n = self.strings.len() as u32;
+    /// every string id in a table of `strings`. Says what is wrong with the first that
+    /// is not.
+    pub fn check(&self, partition: i32, strings: usize) -> Result<(), String> {
+        let n = strings as u32;
         let mut previous = i64::MIN;
         for i in 0..self.len {
             let e = self.entry(i);
@@ -456,14 +466,10 @@ fn partition_point(len: usize, before: impl Fn(usize) -> bool) -> usize {
     lo
 }
 
-/// A string table, and where each of its strings is in the index's.
-type Translation = (std::sync::Arc<[String]>, std::rc::Rc<[u32]>);
-
-/// A run of the index's entries: in the heap, or read in place from a mapped file
-/// (with the table from its string ids to the index's).
+/// A run of the index's entries: in the heap, or read in place from a mapped file.
 enum Segment {
     Heap(Vec<Entry>),
-    Mapped(Mapped, std::rc::Rc<[u32]>),
+    Mapped(Mapped),
 }
 
 /// The events of a topic, compactly: coordinates, times, types, aggregate ids, keys,
@@ -476,8 +482,9 @@ pub struct EventIndex {
     starts: Vec<usize>,
     len: usize,
     strings: Interner,
-    /// The table for the string table last appended (one per load).
-    ids_for: Option<Translation>,
+    /// Where each string of the on-disk index's table is in `strings` (mapped entries'
+    /// ids go through it).
+    disk_ids: Vec<u32>,
 }
 
 impl fmt::Debug for EventIndex {
@@ -542,7 +549,7 @@ impl EventIndex {
         let at = i - self.starts[s];
         let entry = match &self.segments[s] {
             Segment::Heap(v) => v[at],
-            Segment::Mapped(m, ids) => m.entry(at).mapped(|id| ids[id as usize]),
+            Segment::Mapped(m) => m.entry(at).mapped(|id| self.disk_ids[id as usize]),
         };
         Indexed {
             entry,
@@ -559,7 +566,7 @@ impl EventIndex {
         self.segments
             .iter()
             .map(|s| match s {
-                Segment::Mapped(m, _) => m.len,
+                Segment::Mapped(m) => m.len,
                 Segment::Heap(_) => 0,
             })
             .sum()
@@ -573,9 +580,10 @@ impl EventIndex {
             .iter()
             .map(|s| match s {
                 Segment::Heap(v) => v.capacity() * std::mem::size_of::<Entry>(),
-                Segment::Mapped(_, ids) => ids.len() * 4,
+                Segment::Mapped(_) => 0,
             })
-            .sum();
+            .sum::<usize>()
+            + self.disk_ids.capacity() * 4;
         heap + self
             .strings
             .strings
@@ -594,6 +602,9 @@ pub struct IndexPart {
     pub kept: Vec<super::dump::DumpRecord>,
     /// Entries from the on-disk index, which come before this part's own.
     pub mapped: Option<Mapped>,
+    /// Strings the on-disk index's table gained since the last part sent (the whole
+    /// table with the first), before `mapped` refers to them.
+    pub table: Vec<String>,
     entries: Vec<Entry>,
     strings: Vec<String>,
     ids: rustc_hash::FxHashMap<String, u32>,
@@ -684,21 +695,27 @@ impl IndexPart {
         self.entries.retain(|e| keep(e.timestamp()));
     }
 
-    /// A part of mapped entries only.
-    pub fn of_mapped(m: Mapped) -> IndexPart {
+    /// A part of mapped entries only, with what the table gained.
+    pub fn of_mapped(m: Mapped, table: Vec<String>) -> IndexPart {
         IndexPart {
             mapped: Some(m),
+            table,
             ..IndexPart::default()
         }
     }
 
-    /// The entries of `m` whose times `keep` admits, copied into a part of their own.
-    pub fn from_mapped(m: &Mapped, keep: impl Fn(Option<i64>) -> bool) -> IndexPart {
+    /// The entries of `m` whose times `keep` admits, copied into a part of their own
+    /// (`strings`: the table their ids refer to).
+    pub fn from_mapped(
+        m: &Mapped,
+        strings: &[String],
+        keep: impl Fn(Option<i64>) -> bool,
+    ) -> IndexPart {
         let mut part = IndexPart::default();
         for i in 0..m.len {
             let e = m.entry(i);
             if keep(e.timestamp()) {
-                let e = e.mapped(|id| part.id(&m.strings[id as usize]));
+                let e = e.mapped(|id| part.id(&strings[id as usize]));
                 part.entries.push(e);
             }
         }
@@ -710,19 +727,14 @@ impl EventIndex {
     /// Appends entries made elsewhere: mapped ones stay where they are, the part's own
     /// have their strings interned here once each.
     pub fn append(&mut self, part: IndexPart) {
+        for s in &part.table {
+            let id = self.strings.id(s);
+            self.disk_ids.push(id);
+        }
         if let Some(m) = part.mapped.filter(|m| m.len > 0) {
-            let ids = match &self.ids_for {
-                Some((strings, ids)) if std::sync::Arc::ptr_eq(strings, &m.strings) => ids.clone(),
-                _ => {
-                    let ids: std::rc::Rc<[u32]> =
-                        m.strings.iter().map(|s| self.strings.id(s)).collect();
-                    self.ids_for = Some((m.strings.clone(), ids.clone()));
-                    ids
-                }
-            };
             self.starts.push(self.len);
             self.len += m.len;
-            self.segments.push(Segment::Mapped(m, ids));
+            self.segments.push(Segment::Mapped(m));
         }
         let ids: Vec<u32> = part.strings.iter().map(|s| self.strings.id(s)).collect();
         let added = part.entries.len();
