@@ -624,7 +624,7 @@ mod tests {
         assert_eq!(entries(&index, 0), expected(0, 0..10));
         index.append(0, &part(0, 10..15), 15, Some((14, 3)));
         index.commit();
-        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        let index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
         assert_eq!(entries(&index, 0), expected(0, 0..15));
         assert_eq!(entries(&index, 1), expected(1, 0..4));
         let listed = list(dir.path()).unwrap();
@@ -640,7 +640,7 @@ mod tests {
         assert_eq!(entries(&index, 0), expected(0, 3..10));
         index.drop_below(0, 8); // most of it dead: rewritten
         index.commit();
-        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        let index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
         assert_eq!(entries(&index, 0), expected(0, 8..10));
         assert_eq!(index.held(0).unwrap().start, 8);
         assert_eq!(
@@ -683,7 +683,7 @@ mod tests {
         first.append(0, &part(0, 0..10), 10, Some((9, 1)));
         first.commit();
         // flock is per open file description: a second open in this process contends.
-        let mut second = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        let second = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
         assert!(first.writable() && !second.writable());
         assert_eq!(entries(&second, 0), expected(0, 0..10));
     }
