@@ -86,7 +86,7 @@ pub struct TopicIndex {
     /// How much of the table `new_strings` has handed out.
     sent: usize,
     /// Ids of every string in the table, new ones included.
-    ids: HashMap<String, u32>,
+    ids: rustc_hash::FxHashMap<String, u32>,
     /// Strings added since the table was last written.
     new_strings: Vec<u8>,
     added: u64,
@@ -129,7 +129,7 @@ impl TopicIndex {
             meta: Meta::default(),
             table: Vec::new(),
             sent: 0,
-            ids: HashMap::new(),
+            ids: Default::default(),
             new_strings: Vec::new(),
             added: 0,
             maps: HashMap::new(),

@@ -48,7 +48,16 @@ enum Pending {
     Heap(IndexPart),
 }
 
-/// Partitions a topic load reads at once.
+/// What an indexing thread made of a batch: entries per partition, and the last
+/// record of each (with its check).
+#[derive(Default)]
+struct Indexed {
+    parts: std::collections::HashMap<i32, IndexPart>,
+    lasts: std::collections::HashMap<i32, (i64, u32)>,
+}
+
+/// Partitions a topic load reads at once when those that wait are held in memory (no
+/// on-disk index).
 const READ_AT_ONCE: usize = 8;
 
 /// Events are sent to the UI in batches at most this often.
@@ -917,7 +926,7 @@ impl Shared {
         let order: Vec<i32> = next.iter().map(|r| r.partition).collect();
         let ends: std::collections::HashMap<i32, i64> =
             next.iter().map(|r| (r.partition, r.end)).collect();
-        let mut parts: std::collections::HashMap<i32, IndexPart> = Default::default();
+        let mut parts: std::collections::HashMap<i32, Vec<IndexPart>> = Default::default();
         let mut complete: std::collections::HashSet<i32> = Default::default();
         // The on-disk index: what it holds is sent first (read in place), and only the
         // records past it are read.
@@ -936,18 +945,27 @@ impl Shared {
             );
         }
         let timed = window.since.is_some() || window.until.is_some();
+        // Partitions that wait for the head one wait on disk when there is an index:
+        // then all are read at once (their fetches overlap), else a few at a time.
+        let at_once = match disk.as_ref().is_some_and(|d| d.writable()) {
+            true => usize::MAX,
+            false => READ_AT_ONCE,
+        };
         // The last record read of each partition, and its check.
         let mut lasts: std::collections::HashMap<i32, (i64, u32)> = Default::default();
         let mut head = 0;
-        let mut last_send = Instant::now();
-        let mut flush = |parts: &mut std::collections::HashMap<i32, IndexPart>,
+        let last_send = std::cell::Cell::new(Instant::now());
+        let mut flush = |parts: &mut std::collections::HashMap<i32, Vec<IndexPart>>,
                          complete: &std::collections::HashSet<i32>,
                          lasts: &std::collections::HashMap<i32, (i64, u32)>,
                          head: &mut usize|
          -> bool {
             // Every partition's new entries go to the on-disk index now (they wait in
             // memory only without one, or when it cannot be written).
-            for (p, mut part) in parts.drain() {
+            for (p, mut part) in parts
+                .drain()
+                .flat_map(|(p, v)| v.into_iter().map(move |x| (p, x)))
+            {
                 let queue = queues.entry(p).or_default();
                 let last = lasts.get(&p).copied();
                 let end = last.map_or(i64::MIN, |(o, _)| o + 1);
@@ -1000,48 +1018,80 @@ impl Shared {
             }
             true
         };
-        let mut count = 0u64;
+        // Records are indexed on other cores as they are read (this thread polls the
+        // client); what they index comes back in the order it was read.
+        let workers =
+            std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+        let index = |each: &mut crate::kafka::EachRecord<'_>| {
+            let mut out = Indexed::default();
+            each(&mut |raw| {
+                let part = out.parts.entry(raw.partition).or_default();
+                part.push_raw(raw, &rules, reference.as_ref());
+                let check = crate::model::reuse::record_check(raw.timestamp, raw.key, raw.value);
+                out.lasts.insert(raw.partition, (raw.offset, check));
+            });
+            out
+        };
+        // The bytes kept of records read and not yet indexed.
+        let kept_records: std::cell::RefCell<
+            std::collections::HashMap<i32, Vec<crate::model::dump::DumpRecord>>,
+        > = Default::default();
         loop {
-            // A few partitions at a time, in order: their fetches overlap, and what
-            // waits for the head partition stays small.
+            // `at_once` partitions at a time, in order.
             let ranges: Vec<_> = next
                 .iter()
                 .copied()
                 .filter(|r| r.end > r.start)
-                .take(READ_AT_ONCE)
+                .take(at_once)
                 .collect();
             if ranges.is_empty() {
                 break;
             }
             let scanned = client.scan(self, |scanner| {
-                scanner.scan_unordered(topic, &ranges, &mut |raw| {
+                let read = &mut |raw: &crate::model::event::RawRecord<'_>| {
                     if let Some(range) = next.iter_mut().find(|r| r.partition == raw.partition) {
                         range.start = raw.offset + 1;
-                        if range.start >= range.end {
-                            complete.insert(raw.partition);
-                        }
                     }
                     self.loaded.fetch_add(1, Ordering::Relaxed);
-                    let part = parts.entry(raw.partition).or_default();
-                    part.push_raw(raw, &rules, reference.as_ref());
-                    let check =
-                        crate::model::reuse::record_check(raw.timestamp, raw.key, raw.value);
-                    lasts.insert(raw.partition, (raw.offset, check));
                     if window.admits(raw.timestamp) && kept + raw.size() <= budget {
                         kept += raw.size() + 64;
-                        part.kept
+                        kept_records
+                            .borrow_mut()
+                            .entry(raw.partition)
+                            .or_default()
                             .push(crate::model::dump::DumpRecord::from_raw(raw));
                     }
-                    // The clock is read every 256 records.
-                    count += 1;
-                    if count.is_multiple_of(256) && last_send.elapsed() >= BATCH_EVERY {
-                        last_send = Instant::now();
+                    ControlFlow::Continue(())
+                };
+                let merge = &mut |indexed: Indexed| {
+                    for (p, mut part) in indexed.parts {
+                        // The bytes kept go with the first entries of their partition.
+                        if let Some(k) = kept_records.borrow_mut().remove(&p) {
+                            part.kept = k;
+                        }
+                        parts.entry(p).or_default().push(part);
+                    }
+                    for (p, last) in indexed.lasts {
+                        lasts.insert(p, last);
+                        if ends.get(&p).is_some_and(|&end| last.0 + 1 >= end) {
+                            complete.insert(p);
+                        }
+                    }
+                    if last_send.get().elapsed() >= BATCH_EVERY {
+                        last_send.set(Instant::now());
                         if !flush(&mut parts, &complete, &lasts, &mut head) || !wanted() {
                             return ControlFlow::Break(()); // the UI is gone, or elsewhere
                         }
                     }
                     ControlFlow::Continue(())
-                })
+                };
+                let due = || last_send.get().elapsed() >= BATCH_EVERY;
+                let on = crate::kafka::OnRead {
+                    read,
+                    merge,
+                    due: &due,
+                };
+                scanner.index_ordered(topic, &ranges, workers, &index, on)
             });
             match scanned {
                 Ok(ControlFlow::Break(())) => return Ok(()),

@@ -17,6 +17,7 @@ use crate::model::{Event, TopicRules};
 use std::ops::ControlFlow;
 
 pub use groups::WritePath;
+pub use parallel::{EachRecord, OnRead};
 pub use scan::Scanner;
 
 /// What went wrong talking to the cluster; every message says what to check.

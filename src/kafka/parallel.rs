@@ -55,7 +55,7 @@ impl Batch {
         });
     }
 
-    fn each(&self, topic: &str, f: &mut impl FnMut(&RawRecord<'_>)) {
+    fn each(&self, topic: &str, f: &mut (impl FnMut(&RawRecord<'_>) + ?Sized)) {
         let bytes = |r: &Range<usize>| &self.data[r.clone()];
         for c in &self.records {
             let headers = self.headers[c.headers.clone()]
@@ -79,7 +79,122 @@ impl Batch {
     }
 }
 
+/// Hands each record of a batch to the function given.
+pub type EachRecord<'a> = dyn FnMut(&mut dyn FnMut(&RawRecord<'_>)) + 'a;
+
+/// What `index_ordered` calls on the reading thread.
+pub struct OnRead<'a, T> {
+    /// Each record, as it is read.
+    pub read: &'a mut dyn FnMut(&RawRecord<'_>) -> ControlFlow<()>,
+    /// What each batch was indexed into, in the order the batches were read.
+    pub merge: &'a mut dyn FnMut(T) -> ControlFlow<()>,
+    /// Whether the reader waits for what was read (a batch that is not full goes).
+    pub due: &'a dyn Fn() -> bool,
+}
+
+/// A batch that is not full goes at most this often (when the reader waits for it).
+const PARTIAL_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Batches sent to the indexing threads and not yet merged, at most.
+const IN_FLIGHT: usize = 4;
+
 impl Scanner {
+    /// Reads `ranges` (all partitions at once) as a pipeline: this thread polls the
+    /// client, calls `read` on each record and copies it into a batch; `workers`
+    /// threads `index` the batches; their results come back to `merge` on this thread
+    /// in the order the batches were read (so in offset order within each partition).
+    /// A batch goes when it is full, or when `due` says the reader waits for it.
+    /// Breaking in `read` or `merge` stops reading; every batch read is merged before
+    /// this returns, whatever the scan's outcome.
+    pub fn index_ordered<T: Send>(
+        &self,
+        topic: &str,
+        ranges: &[PartitionRange],
+        workers: usize,
+        index: &(impl Fn(&mut EachRecord<'_>) -> T + Sync),
+        on: OnRead<'_, T>,
+    ) -> Result<ControlFlow<()>, ClusterError> {
+        let OnRead { read, merge, due } = on;
+        std::thread::scope(|scope| {
+            let (results_tx, results) = mpsc::channel::<(u64, T)>();
+            let mut senders = Vec::new();
+            for _ in 0..workers.max(1) {
+                let (tx, rx) = mpsc::sync_channel::<(u64, Batch)>(IN_FLIGHT);
+                senders.push(tx);
+                let results_tx = results_tx.clone();
+                scope.spawn(move || {
+                    for (seq, batch) in rx {
+                        let out = index(&mut |f| batch.each(topic, f));
+                        if results_tx.send((seq, out)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(results_tx);
+            let mut batch = Batch::default();
+            let (mut sent, mut merged) = (0u64, 0u64);
+            let mut waiting: std::collections::BTreeMap<u64, T> = Default::default();
+            let mut stopped = false;
+            // Merges what has come back, in order; `block` waits until all has.
+            let mut take = |sent: u64, block: bool, stopped: &mut bool| {
+                while merged < sent {
+                    let next = match block {
+                        true => results.recv().ok(),
+                        false => results.try_recv().ok(),
+                    };
+                    let Some((seq, out)) = next else { return };
+                    waiting.insert(seq, out);
+                    while let Some(out) = waiting.remove(&merged) {
+                        merged += 1;
+                        if !*stopped && merge(out).is_break() {
+                            *stopped = true;
+                        }
+                    }
+                }
+            };
+            let send = |batch: Batch, sent: &mut u64| {
+                // A worker only stops early if it panicked, which the scope reports.
+                let _ = senders[(*sent % senders.len() as u64) as usize].send((*sent, batch));
+                *sent += 1;
+            };
+            let mut count = 0u32;
+            let mut last_sent = std::time::Instant::now();
+            let scanned = self.scan_unordered(topic, ranges, &mut |raw| {
+                read(raw)?;
+                batch.push(raw);
+                count += 1;
+                // Every 16 records: what is done is merged, and a batch goes when full
+                // or when the reader waits for it.
+                if count.is_multiple_of(16) {
+                    let full = batch.records.len() >= BATCH;
+                    if full || (last_sent.elapsed() >= PARTIAL_EVERY && due()) {
+                        last_sent = std::time::Instant::now();
+                        send(std::mem::take(&mut batch), &mut sent);
+                        // What is in flight stays bounded.
+                        let bound = sent.saturating_sub(IN_FLIGHT as u64 * workers as u64);
+                        take(bound, true, &mut stopped);
+                    }
+                    take(sent, false, &mut stopped);
+                }
+                match stopped {
+                    true => ControlFlow::Break(()),
+                    false => ControlFlow::Continue(()),
+                }
+            });
+            if !batch.records.is_empty() {
+                send(batch, &mut sent);
+            }
+            drop(senders);
+            take(sent, true, &mut stopped);
+            let scanned = scanned?;
+            Ok(match stopped {
+                true => ControlFlow::Break(()),
+                false => scanned,
+            })
+        })
+    }
+
     /// Reads `ranges` (all partitions at once) and indexes every record with `index`
     /// on worker threads, one state per worker; returns the states to merge. `read` is
     /// called on this thread for every record read (progress); breaking stops reading.
