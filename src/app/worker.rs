@@ -926,7 +926,7 @@ impl Shared {
         let order: Vec<i32> = next.iter().map(|r| r.partition).collect();
         let ends: std::collections::HashMap<i32, i64> =
             next.iter().map(|r| (r.partition, r.end)).collect();
-        let mut parts: std::collections::HashMap<i32, Vec<IndexPart>> = Default::default();
+        let mut parts: std::collections::HashMap<i32, IndexPart> = Default::default();
         let mut complete: std::collections::HashSet<i32> = Default::default();
         // The on-disk index: what it holds is sent first (read in place), and only the
         // records past it are read.
@@ -955,17 +955,14 @@ impl Shared {
         let mut lasts: std::collections::HashMap<i32, (i64, u32)> = Default::default();
         let mut head = 0;
         let last_send = std::cell::Cell::new(Instant::now());
-        let mut flush = |parts: &mut std::collections::HashMap<i32, Vec<IndexPart>>,
+        let mut flush = |parts: &mut std::collections::HashMap<i32, IndexPart>,
                          complete: &std::collections::HashSet<i32>,
                          lasts: &std::collections::HashMap<i32, (i64, u32)>,
                          head: &mut usize|
          -> bool {
             // Every partition's new entries go to the on-disk index now (they wait in
             // memory only without one, or when it cannot be written).
-            for (p, mut part) in parts
-                .drain()
-                .flat_map(|(p, v)| v.into_iter().map(move |x| (p, x)))
-            {
+            for (p, mut part) in parts.drain() {
                 let queue = queues.entry(p).or_default();
                 let last = lasts.get(&p).copied();
                 let end = last.map_or(i64::MIN, |(o, _)| o + 1);
@@ -1069,7 +1066,7 @@ impl Shared {
                         if let Some(k) = kept_records.borrow_mut().remove(&p) {
                             part.kept = k;
                         }
-                        parts.entry(p).or_default().push(part);
+                        parts.entry(p).or_default().absorb(part);
                     }
                     for (p, last) in indexed.lasts {
                         lasts.insert(p, last);

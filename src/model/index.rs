@@ -690,6 +690,18 @@ impl IndexPart {
         }
     }
 
+    /// Takes another part's entries (after its own) and kept records.
+    pub fn absorb(&mut self, other: IndexPart) {
+        let ids: Vec<u32> = other.strings.iter().map(|s| self.id(s)).collect();
+        self.entries.extend(
+            other
+                .entries
+                .into_iter()
+                .map(|e| e.mapped(|id| ids[id as usize])),
+        );
+        self.kept.extend(other.kept);
+    }
+
     /// Keeps only its own entries whose times `keep` admits.
     pub fn retain_times(&mut self, keep: impl Fn(Option<i64>) -> bool) {
         self.entries.retain(|e| keep(e.timestamp()));
