@@ -2,7 +2,8 @@
 //! against a broker, from `:topic NAME` until every event is indexed (the frame a user
 //! would see then has every event), then a stream opened at the last event.
 //!
-//! `cargo run --release --example tui_load -- BOOTSTRAP TOPIC [INDEX_DIR]` prints
+//! `cargo run --release --example tui_load -- BOOTSTRAP TOPIC [INDEX_DIR [OPEN_EVENTS]]`
+//! prints
 //! `loaded N events in S s` and `stream of AGG opened in S s` (peak RSS: run it under
 //! `/usr/bin/time -f %M`). With `INDEX_DIR`, the on-disk index is kept there (as the
 //! binary keeps it under `$XDG_CACHE_HOME/rewind/index`): run it twice to time a
@@ -26,10 +27,12 @@ fn main() {
         ..Connection::default()
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    let config = Config {
+    let mut config = Config {
         index_dir: args.next().map(std::path::PathBuf::from),
         ..Config::default()
     };
+    // `[limits] open_events`: past it, the topic opens on its newest window.
+    config.limits.open_events = args.next().map(|n| n.parse().expect("OPEN_EVENTS"));
     let worker = Worker::new(conn, config.clone(), tx);
     let mut app = App::new(brokers, config);
     let pump = |app: &mut App, until: &dyn Fn(&App) -> bool| {

@@ -178,11 +178,6 @@ impl TopicIndex {
         }
         let bytes = fs::read(self.dir.join("strings")).map_err(|e| format!("strings: {e}"))?;
         let strings = read_strings(&bytes, meta.strings, meta.strings_bytes)?;
-        self.ids = strings
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.clone(), i as u32))
-            .collect();
         self.table = strings;
         self.meta = meta;
         let partitions: Vec<i32> = self.meta.partitions.keys().copied().collect();
@@ -355,6 +350,16 @@ impl TopicIndex {
         let before = self.meta.partitions.get(&partition).map_or(0, |m| m.count) as usize;
         self.write("entries", |x| {
             let mut bytes = Vec::with_capacity(part.len() * ENTRY_BYTES);
+            // The ids of the table's strings, made on the first append (a reopen with
+            // nothing new needs none).
+            if x.ids.len() < x.table.len() {
+                x.ids = x
+                    .table
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.clone(), i as u32))
+                    .collect();
+            }
             let (ids, table, added) = (&mut x.ids, &mut x.new_strings, &mut x.added);
             let all = &mut x.table;
             part.encode(

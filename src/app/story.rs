@@ -140,7 +140,7 @@ impl App {
     /// `state` reads it), shown as a one-topic story.
     pub(super) fn open_aggregate(&mut self, id: &str) -> Vec<Command> {
         let topic = self.events.topic.clone();
-        let loaded = self.events.index.iter().any(|e| e.aggregate() == id);
+        let loaded = !self.events.index.of_aggregate(id).is_empty();
         if loaded || topic.is_empty() {
             self.open_stream(id, None);
             return vec![];

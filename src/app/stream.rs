@@ -188,14 +188,7 @@ impl App {
     /// topic's events) or at its last event. Payloads not in memory are fetched first:
     /// the stream opens when they arrive.
     pub(super) fn open_stream(&mut self, aggregate: &str, at: Option<usize>) {
-        let indices: Vec<usize> = self
-            .events
-            .index
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.aggregate() == aggregate)
-            .map(|(i, _)| i)
-            .collect();
+        let indices = self.events.index.of_aggregate(aggregate);
         if indices.is_empty() {
             self.status = format!(
                 "no events of aggregate `{aggregate}` in {} (loaded so far)",

@@ -406,6 +406,15 @@ impl Mapped {
         Entry::from_bytes(&(*self.bytes).as_ref()[at..at + ENTRY_BYTES])
     }
 
+    /// The entries' aggregate ids (in the table of the on-disk index), read alone.
+    fn aggregates(&self) -> impl Iterator<Item = u32> + '_ {
+        let bytes = (*self.bytes).as_ref();
+        (self.from..self.from + self.len).map(move |i| {
+            let at = i * ENTRY_BYTES + 20;
+            u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+        })
+    }
+
     /// The view narrowed to the entries whose offsets are in `offsets` (entries are in
     /// offset order).
     pub fn within(&self, offsets: std::ops::Range<i64>) -> Mapped {
@@ -557,8 +566,52 @@ impl EventIndex {
         }
     }
 
+    /// Every entry in order, segment by segment (no search per entry).
     pub fn iter(&self) -> impl Iterator<Item = Indexed<'_>> + '_ {
-        (0..self.len).map(|i| self.get(i))
+        self.segments.iter().flat_map(move |s| {
+            let len = match s {
+                Segment::Heap(v) => v.len(),
+                Segment::Mapped(m) => m.len,
+            };
+            (0..len).map(move |at| Indexed {
+                entry: match s {
+                    Segment::Heap(v) => v[at],
+                    Segment::Mapped(m) => m.entry(at).mapped(|id| self.disk_ids[id as usize]),
+                },
+                strings: &self.strings,
+            })
+        })
+    }
+
+    /// Where an aggregate's events are, in order: compared by interned id, reading
+    /// only the aggregate of mapped entries.
+    pub fn of_aggregate(&self, aggregate: &str) -> Vec<usize> {
+        let Some(&id) = self.strings.ids.get(aggregate) else {
+            return vec![];
+        };
+        // The on-disk table holds each string once.
+        let disk_id = self
+            .disk_ids
+            .iter()
+            .position(|&x| x == id)
+            .map(|x| x as u32);
+        let mut found = Vec::new();
+        for (s, &start) in self.segments.iter().zip(&self.starts) {
+            match s {
+                Segment::Heap(v) => found.extend(
+                    v.iter()
+                        .enumerate()
+                        .filter(|(_, e)| e.aggregate == id)
+                        .map(|(i, _)| start + i),
+                ),
+                Segment::Mapped(m) => {
+                    let Some(disk_id) = disk_id else { continue };
+                    let mine = m.aggregates().enumerate().filter(|&(_, a)| a == disk_id);
+                    found.extend(mine.map(|(i, _)| start + i))
+                }
+            }
+        }
+        found
     }
 
     /// Entries read in place from the on-disk index.
@@ -851,6 +904,75 @@ mod tests {
         assert_eq!(index.get(1).reference(), None);
         // "acct-1" (key and aggregate), "Paid", "e-1", "e-0": four strings, once each.
         assert_eq!(index.strings.len(), 4);
+    }
+
+    /// A part of `n` records from offset `from`, aggregates `a0`..`a4`.
+    fn part(from: i64, n: i64) -> IndexPart {
+        let mut part = IndexPart::default();
+        for o in from..from + n {
+            let (key, value) = (format!("a{}", o % 5), format!(r#"{{"type":"T{}"}}"#, o % 2));
+            let raw = RawRecord {
+                topic: "t",
+                offset: o,
+                key: Some(key.as_bytes()),
+                value: Some(value.as_bytes()),
+                ..Default::default()
+            };
+            part.push_raw(&raw, &TopicRules::default(), None);
+        }
+        part
+    }
+
+    #[test]
+    fn heap_and_mapped_segments_read_as_one_index() {
+        // Entries 10..30 as they would be on disk (a table of their own, other order).
+        let mut table: Vec<String> = vec!["unused".into()];
+        let mut bytes = Vec::new();
+        part(10, 20).encode(
+            &mut |s| match table.iter().position(|t| t == s) {
+                Some(i) => i as u32,
+                None => {
+                    table.push(s.to_owned());
+                    table.len() as u32 - 1
+                }
+            },
+            &mut bytes,
+        );
+        let mapped = Mapped {
+            bytes: std::sync::Arc::new(bytes),
+            from: 2,
+            len: 15,
+        };
+        let mut index = EventIndex::default();
+        index.append(part(0, 10));
+        index.append(IndexPart::of_mapped(mapped, table));
+        index.append(part(27, 5));
+        let mut plain = EventIndex::default();
+        plain.append(part(0, 10));
+        plain.append(part(12, 15));
+        plain.append(part(27, 5));
+        let all = |x: &EventIndex| -> Vec<(i64, String, String)> {
+            x.iter()
+                .map(|e| {
+                    (
+                        e.coord().offset,
+                        e.aggregate().into(),
+                        e.event_type().into(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(all(&index), all(&plain));
+        assert_eq!((index.len(), index.mapped()), (30, 15));
+        for i in 0..index.len() {
+            assert_eq!(index.get(i).coord(), plain.get(i).coord());
+        }
+        for a in ["a0", "a3", "nobody"] {
+            let expected: Vec<usize> = (0..plain.len())
+                .filter(|&i| plain.get(i).aggregate() == a)
+                .collect();
+            assert_eq!(index.of_aggregate(a), expected, "{a}");
+        }
     }
 
     fn both(value: &[u8], rules: &TopicRules) -> ((String, String), (String, String)) {
