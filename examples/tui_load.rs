@@ -91,7 +91,9 @@ fn main() {
         let rss: Vec<&str> = status
             .lines()
             .filter(|l| {
-                l.starts_with("VmRSS") || l.starts_with("RssAnon") || l.starts_with("RssFile")
+                ["VmHWM", "VmRSS", "RssAnon", "RssFile"]
+                    .iter()
+                    .any(|k| l.starts_with(k))
             })
             .collect();
         println!(
