@@ -82,10 +82,11 @@ fn main() {
         first.unwrap_or(loaded).as_secs_f64()
     );
     println!(
-        "loaded {} events in {:.2} s ({} read in place from the on-disk index)",
+        "loaded {} events in {:.2} s ({} read in place from the on-disk index, {} records read from the cluster)",
         app.events.len(),
         loaded.as_secs_f64(),
-        app.events.index.mapped()
+        app.events.index.mapped(),
+        worker.records_loaded()
     );
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
         let rss: Vec<&str> = status
