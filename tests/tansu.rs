@@ -260,3 +260,67 @@ fn groups_show_an_active_group_whose_reset_is_refused_and_an_empty_group_is_rese
     assert_eq!(plan["read_back"]["matches"], true);
     assert_eq!(committed(&group_json(&b, "projector")), [(0, 6), (1, 6)]);
 }
+
+/// The TUI's on-disk index on a broker in another process: a reopen reads only the
+/// records each partition's index ends with and the new ones. (A topic recreated is
+/// not tried here: Tansu 0.6.0's answer to DeleteTopics crashes librdkafka 2.12.1's
+/// admin client, SIGSEGV in `rd_kafka_metadata_cache_find`; `tests/cache.rs` covers it
+/// on the mock.)
+#[test]
+fn the_on_disk_index_on_tansu_reads_only_what_is_new() {
+    let tansu = Tansu::start();
+    create_topics(&tansu.bootstrap, &[("ix", 2)]);
+    let recs = |range: std::ops::Range<i32>, kind: &str| -> Vec<Rec> {
+        range
+            .map(|i| {
+                Rec::new(
+                    "ix",
+                    i % 2,
+                    &format!("acct-{}", i % 3),
+                    &json!({"type": kind, "n": i}).to_string(),
+                )
+            })
+            .collect()
+    };
+    let one_per_batch = [("batch.num.messages", "1")];
+    produce_with(&tansu.bootstrap, &recs(0..20, "A"), &one_per_batch);
+    let dir = tempfile::tempdir().unwrap();
+    let config = kafka_rewind::config::Config {
+        index_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let conn = kafka_rewind::config::Connection {
+        brokers: tansu.bootstrap.clone(),
+        ..Default::default()
+    };
+    let mut d = Driver::start(conn, config);
+    d.wait("the topics", |a| !a.topics.all.is_empty());
+    let load = |d: &mut Driver| -> Vec<(i32, i64, String)> {
+        if d.app.events.topic == "ix" {
+            d.act(kafka_rewind::app::Action::Refresh);
+        } else {
+            d.command("topic ix");
+        }
+        d.wait("the load", |a| a.events.done && a.events.topic == "ix");
+        assert_eq!(d.app.events.error, None);
+        d.app
+            .events
+            .index
+            .iter()
+            .map(|e| {
+                (
+                    e.coord().partition,
+                    e.coord().offset,
+                    e.event_type().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(load(&mut d).len(), 20);
+    assert_eq!(d.worker.records_loaded(), 20);
+    produce_with(&tansu.bootstrap, &recs(20..24, "A"), &one_per_batch);
+    assert_eq!(load(&mut d).len(), 24);
+    // Two checks (one per partition) and the four new records.
+    assert_eq!(d.worker.records_loaded(), 20 + 2 + 4);
+    assert_eq!(d.app.events.index.mapped(), 24);
+}
