@@ -296,3 +296,75 @@ fn the_cache_command_lists_and_clears_indexes() {
     let none: serde_json::Value = serde_json::from_str(&cache(&["-o", "json", "cache"])).unwrap();
     assert!(none.as_array().unwrap().is_empty());
 }
+
+#[test]
+fn aggregates_keeps_the_same_index_and_reads_only_what_is_new() {
+    let cluster = mock(&[("t", 3)]);
+    let b = cluster.bootstrap_servers();
+    let at = |i: i64| 1_795_000_000_000 + i * 1000;
+    let timed = |range: std::ops::Range<i64>| -> Vec<Rec> {
+        records("t", 3, range.clone(), "A")
+            .into_iter()
+            .zip(range)
+            .map(|(r, i)| r.at(at(i)))
+            .collect()
+    };
+    produce(&b, &timed(0..30));
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| -> String {
+        let out = common::rewind_command(home.path())
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .args(["-b", &b, "-o", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let logged = || {
+        let log = std::fs::read_to_string(home.path().join("state/rewind/rewind.log")).unwrap();
+        let line = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("aggregates: entries from"));
+        line.unwrap_or_default().to_owned()
+    };
+    let counted = run(&["--no-cache", "aggregates", "t"]);
+    assert_eq!(run(&["aggregates", "t"]), counted);
+    assert!(
+        logged().contains("from_index=0 checked=0 read=30"),
+        "{}",
+        logged()
+    );
+    // Again: from the index, reading only the three checks.
+    assert_eq!(run(&["aggregates", "t"]), counted);
+    assert!(
+        logged().contains("from_index=30 checked=3 read=0"),
+        "{}",
+        logged()
+    );
+    // Six more: those are read.
+    produce(&b, &timed(30..36));
+    assert_eq!(
+        run(&["aggregates", "t"]),
+        run(&["--no-cache", "aggregates", "t"])
+    );
+    assert!(
+        logged().contains("from_index=30 checked=3 read=6"),
+        "{}",
+        logged()
+    );
+    // A time window counts what is in it, from the index too.
+    let since = chrono::DateTime::from_timestamp_millis(at(20))
+        .unwrap()
+        .to_rfc3339();
+    assert_eq!(
+        run(&["aggregates", "t", "--since", &since]),
+        run(&["--no-cache", "aggregates", "t", "--since", &since])
+    );
+    // The TUI opens on what the command wrote: it reads only the checks.
+    let root = home.path().join("cache/rewind/index");
+    let mut d = driver(&b, Some(&root));
+    assert_eq!(load(&mut d, "t"), plain(&b, "t"));
+    assert_eq!(d.worker.records_loaded(), 3);
+}

@@ -1153,10 +1153,8 @@ impl Shared {
         }
     }
 
-    /// Decides, per partition, what of the on-disk index the load uses (checking that
-    /// the record it ends with is still there): returns where those entries are in the
-    /// partition's view, and moves each range in `next` past them. Partitions that
-    /// cannot be used start over in the index.
+    /// What of the on-disk index the load uses (`Scanner::reuse_index`), counting the
+    /// records it reads to check the index.
     fn reuse_index(
         &self,
         disk: &mut crate::store::TopicIndex,
@@ -1164,79 +1162,12 @@ impl Shared {
         info: &crate::kafka::TopicInfo,
         next: &mut [crate::model::select::PartitionRange],
     ) -> std::collections::HashMap<i32, std::ops::Range<usize>> {
-        use crate::model::reuse::{record_check, reuse, Reuse};
-        let topic = info.name.as_str();
-        let partitions: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
-        disk.keep_partitions(&partitions);
-        // The record each partition's index ends with, read again: one fetch for all.
-        let checks: Vec<crate::model::select::PartitionRange> = info
-            .partitions
-            .iter()
-            .filter_map(|p| {
-                let (offset, _) = disk.held(p.partition)?.last?;
-                (p.low..p.high)
-                    .contains(&offset)
-                    .then_some(crate::model::select::PartitionRange {
-                        partition: p.partition,
-                        start: offset,
-                        end: offset + 1,
-                    })
-            })
-            .collect();
-        let mut seen: std::collections::HashMap<i32, (i64, u32)> = Default::default();
-        let read = client.scan(self, |scanner| {
-            scanner.scan_unordered(topic, &checks, &mut |raw| {
-                let check = record_check(raw.timestamp, raw.key, raw.value);
-                seen.insert(raw.partition, (raw.offset, check));
-                self.loaded.fetch_add(1, Ordering::Relaxed);
-                ControlFlow::Continue(())
-            })
+        let reused = client.scan(self, |scanner| {
+            let (reused, read) = scanner.reuse_index(disk, info, next);
+            self.loaded.fetch_add(read, Ordering::Relaxed);
+            Ok(reused)
         });
-        if let Err(e) = read {
-            tracing::warn!(
-                topic,
-                "the index's last records could not be read again: {e}"
-            );
-        }
-        let mut reused = std::collections::HashMap::new();
-        for range in next.iter_mut() {
-            let p = range.partition;
-            let Some(now) = info.partitions.iter().find(|x| x.partition == p) else {
-                continue;
-            };
-            let decision = match disk.held(p) {
-                None => Reuse::Anew { why: None },
-                Some(held) => {
-                    let seen = seen
-                        .get(&p)
-                        .filter(|(o, _)| Some(*o) == held.last.map(|l| l.0))
-                        .map(|(_, c)| *c);
-                    reuse(&held, now.low, now.high, range.start..range.end, seen)
-                }
-            };
-            match decision {
-                Reuse::Anew { why } => {
-                    if let Some(why) = why {
-                        tracing::warn!(topic, partition = p, "index read anew: {why}");
-                    }
-                    disk.start_anew(p, range.start);
-                }
-                Reuse::Continue {
-                    keep,
-                    drop_below,
-                    read_from,
-                } => {
-                    disk.drop_below(p, drop_below);
-                    let Some(all) = disk.view(p) else { continue };
-                    let kept = all.within(keep);
-                    let from = kept.from - all.from;
-                    reused.insert(p, from..from + kept.len);
-                    range.start = read_from.max(range.start);
-                }
-            }
-        }
-        disk.commit();
-        reused
+        reused.unwrap_or_default()
     }
 
     /// Reads the topic's snapshot topic, if it has one: each snapshot with its aggregate.

@@ -43,6 +43,27 @@ pub fn aggregates(
     let states = (0..workers)
         .map(|_| AggregateIndex::with_capacity(expected))
         .collect();
+    let disk = config.index_dir.as_ref().and_then(|root| {
+        let fingerprint = config.index_fingerprint(topic);
+        crate::store::TopicIndex::open(root, &cluster.id(), topic, &fingerprint)
+            .map_err(|e| {
+                eprintln!(
+                    "rewind: working without an on-disk index: {} cannot be written ({e})",
+                    root.display()
+                )
+            })
+            .ok()
+    });
+    if let Some(mut disk) = disk.filter(|d| d.writable()) {
+        let reference = config.compensations_for(topic).reference;
+        let how = ReadWith {
+            rules: &rules,
+            reference: reference.as_ref(),
+            window,
+        };
+        let index = indexed_aggregates(&cluster, &mut disk, &info, ranges, &how)?;
+        return print_aggregates(index, limit, output, out);
+    }
     let mut progress =
         super::progress::Progress::new(topic, ranges.iter().map(|r| r.end - r.start).sum());
     let mut parts = cluster.scanner()?.index_parallel(
@@ -70,6 +91,117 @@ pub fn aggregates(
     for part in parts {
         index.merge(part);
     }
+    print_aggregates(index, limit, output, out)
+}
+
+/// `aggregates` with the on-disk index: the entries it holds are counted as they are,
+/// and only the records past them are read, indexed on other cores and appended to it.
+fn indexed_aggregates(
+    cluster: &Cluster,
+    disk: &mut crate::store::TopicIndex,
+    info: &crate::kafka::TopicInfo,
+    mut ranges: Vec<crate::model::select::PartitionRange>,
+    how: &ReadWith<'_>,
+) -> Result<AggregateIndex> {
+    let ReadWith {
+        rules,
+        reference,
+        window,
+    } = how;
+    use crate::model::index::{EventIndex, IndexPart};
+    use std::collections::HashMap;
+    let topic = info.name.as_str();
+    let scanner = cluster.scanner()?;
+    let (reused, checked) = scanner.reuse_index(disk, info, &mut ranges);
+    let mut index = AggregateIndex::default();
+    let mut held = EventIndex::default();
+    for (&p, range) in &reused {
+        let view = disk.view(p).expect("held").slice(range.start, range.len());
+        held.append(IndexPart::of_mapped(view, disk.new_strings()));
+    }
+    for e in held.iter().filter(|e| window.in_window(e.timestamp())) {
+        index.add_parts(e.aggregate(), e.event_type(), e.coord(), e.timestamp());
+    }
+    let ends: HashMap<i32, i64> = ranges.iter().map(|r| (r.partition, r.end)).collect();
+    let mut progress =
+        super::progress::Progress::new(topic, ranges.iter().map(|r| r.end - r.start).sum());
+    let workers =
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+    type Batch = (
+        HashMap<i32, IndexPart>,
+        HashMap<i32, (i64, u32)>,
+        AggregateIndex,
+    );
+    let index_batch = |each: &mut crate::kafka::EachRecord<'_>| -> Batch {
+        let (mut parts, mut lasts) = (HashMap::new(), HashMap::new());
+        let mut counts = AggregateIndex::default();
+        each(&mut |raw| {
+            let part: &mut IndexPart = parts.entry(raw.partition).or_default();
+            part.push_raw(raw, rules, *reference);
+            let check = crate::model::reuse::record_check(raw.timestamp, raw.key, raw.value);
+            lasts.insert(raw.partition, (raw.offset, check));
+            if let Some((aggregate, event_type)) = part.last_aggregate_and_type() {
+                if window.in_window(raw.timestamp) {
+                    let coord = crate::model::Coord {
+                        partition: raw.partition,
+                        offset: raw.offset,
+                    };
+                    counts.add_parts(aggregate, event_type, coord, raw.timestamp);
+                }
+            }
+        });
+        (parts, lasts, counts)
+    };
+    let mut read = 0u64;
+    let on = crate::kafka::OnRead {
+        read: &mut |_| {
+            read += 1;
+            progress.tick();
+            std::ops::ControlFlow::Continue(())
+        },
+        // Batches come back in read order: each partition's entries are appended in
+        // offset order.
+        merge: &mut |(parts, lasts, counts): Batch| {
+            for (p, part) in parts {
+                let last = lasts.get(&p).copied();
+                disk.append(p, &part, last.map_or(i64::MIN, |(o, _)| o + 1), last);
+            }
+            index.merge(counts);
+            std::ops::ControlFlow::Continue(())
+        },
+        due: &|| false,
+    };
+    let todo: Vec<_> = ranges.iter().copied().filter(|r| r.end > r.start).collect();
+    // Nothing here breaks off: it is read to the end, or fails.
+    let _ = scanner.index_ordered(topic, &todo, workers, &index_batch, on)?;
+    for (p, end) in ends {
+        disk.read_to(p, end);
+    }
+    tracing::info!(
+        topic,
+        from_index = held.len(),
+        checked,
+        read,
+        "aggregates: entries from the on-disk index, records read to check it and past it"
+    );
+    Ok(index)
+}
+
+/// How `aggregates` reads records: the topic's rules, its compensation reference (the
+/// on-disk index holds it, for the TUI), and the window counted.
+struct ReadWith<'a> {
+    rules: &'a crate::model::TopicRules,
+    reference: Option<&'a crate::model::Extractor>,
+    window: &'a crate::model::Selection,
+}
+
+/// Prints what `aggregates` counted, sorted by id.
+fn print_aggregates(
+    index: AggregateIndex,
+    limit: Option<usize>,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<()> {
     let all = index.summaries();
     let shown = &all[..limit.unwrap_or(all.len()).min(all.len())];
     match output {

@@ -5,6 +5,7 @@ mod batch;
 mod groups;
 mod parallel;
 pub mod produce;
+mod reuse;
 pub mod rewind;
 mod scan;
 

@@ -743,6 +743,15 @@ impl IndexPart {
         }
     }
 
+    /// The aggregate id and type of the entry pushed last.
+    pub fn last_aggregate_and_type(&self) -> Option<(&str, &str)> {
+        let e = self.entries.last()?;
+        Some((
+            &self.strings[e.aggregate as usize],
+            &self.strings[e.event_type as usize],
+        ))
+    }
+
     /// Takes another part's entries (after its own) and kept records.
     pub fn absorb(&mut self, other: IndexPart) {
         let ids: Vec<u32> = other.strings.iter().map(|s| self.id(s)).collect();
