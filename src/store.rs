@@ -577,35 +577,30 @@ mod tests {
         part
     }
 
-    fn entries(index: &TopicIndex, p: i32) -> Vec<(i64, String, String)> {
+    /// Each entry's offset, aggregate and type, as an index of `part` reads them.
+    fn rows(part: IndexPart) -> Vec<(i64, String, String)> {
         let mut all = crate::model::index::EventIndex::default();
-        all.append(IndexPart::of_mapped(
-            index.view(p).unwrap(),
-            index.table().to_vec(),
-        ));
+        all.append(part);
         all.iter()
             .map(|e| {
                 (
                     e.coord().offset,
-                    e.aggregate().to_owned(),
-                    e.event_type().to_owned(),
+                    e.aggregate().into(),
+                    e.event_type().into(),
                 )
             })
             .collect()
     }
 
+    fn entries(index: &TopicIndex, p: i32) -> Vec<(i64, String, String)> {
+        rows(IndexPart::of_mapped(
+            index.view(p).unwrap(),
+            index.table().to_vec(),
+        ))
+    }
+
     fn expected(p: i32, offsets: std::ops::Range<i64>) -> Vec<(i64, String, String)> {
-        let mut all = crate::model::index::EventIndex::default();
-        all.append(part(p, offsets));
-        all.iter()
-            .map(|e| {
-                (
-                    e.coord().offset,
-                    e.aggregate().to_owned(),
-                    e.event_type().to_owned(),
-                )
-            })
-            .collect()
+        rows(part(p, offsets))
     }
 
     #[test]

@@ -8,7 +8,6 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{mock, produce, Driver, Rec};
-use kafka_rewind::app::Action;
 use kafka_rewind::config::{Config, Connection};
 
 type Seen = Vec<(i32, i64, String, String, String)>;
@@ -40,34 +39,9 @@ fn driver(brokers: &str, index_dir: Option<&Path>) -> Driver {
     d
 }
 
-/// Opens (or, when open, reloads) the topic and waits until it is loaded.
-fn load(d: &mut Driver, topic: &str) -> Seen {
-    if d.app.events.topic == topic {
-        d.act(Action::Refresh);
-    } else {
-        d.command(&format!("topic {topic}"));
-    }
-    d.wait("the load", |a| a.events.done && a.events.topic == topic);
-    assert_eq!(d.app.events.error, None);
-    d.app
-        .events
-        .index
-        .iter()
-        .map(|e| {
-            (
-                e.coord().partition,
-                e.coord().offset,
-                e.aggregate().to_owned(),
-                e.event_type().to_owned(),
-                e.key().to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// What a load that keeps no index sees.
 fn plain(brokers: &str, topic: &str) -> Seen {
-    load(&mut driver(brokers, None), topic)
+    driver(brokers, None).load(topic)
 }
 
 /// The one topic directory under `root` (cluster/topic).
@@ -92,7 +66,7 @@ fn a_reopen_reads_only_the_records_past_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("index");
     let mut d = driver(&b, Some(&root));
-    let first = load(&mut d, "t");
+    let first = d.load("t");
     assert_eq!(first, plain(&b, "t"));
     // Even the first load's entries are read in place from the index it wrote.
     assert_eq!(d.app.events.index.mapped(), 30);
@@ -102,7 +76,7 @@ fn a_reopen_reads_only_the_records_past_the_index() {
 
     // Nothing new: the index is used whole; the only records read are the three that
     // each partition's index ends with (checked to be the same records).
-    assert_eq!(load(&mut d, "t"), first);
+    assert_eq!(d.load("t"), first);
     assert_eq!(d.app.events.index.mapped(), 30);
     assert_eq!(d.worker.records_loaded() - read, 3);
 
@@ -110,14 +84,14 @@ fn a_reopen_reads_only_the_records_past_the_index() {
     // in the same order as a load without an index.
     produce(&b, &records("t", 3, 30..36, "A"));
     let read = d.worker.records_loaded();
-    let grown = load(&mut d, "t");
+    let grown = d.load("t");
     assert_eq!(d.worker.records_loaded() - read, 3 + 6);
     assert_eq!(grown, plain(&b, "t"));
     assert_eq!(d.app.events.index.mapped(), 36);
 
     // Another process (a new worker) opens it from disk too, reading only the checks.
     let mut other = driver(&b, Some(&root));
-    assert_eq!(load(&mut other, "t"), grown);
+    assert_eq!(other.load("t"), grown);
     assert_eq!(other.app.events.index.mapped(), 36);
     assert_eq!(other.worker.records_loaded(), 3);
 
@@ -151,7 +125,7 @@ fn retention_moving_the_low_watermark_drops_the_indexs_prefix() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("index");
     let mut d = driver(&b, Some(&root));
-    let first = load(&mut d, "r");
+    let first = d.load("r");
     assert_eq!(first.first().map(|e| e.1), Some(0));
     produce(&b, &big(300..700));
     let low = kafka_rewind::kafka::Cluster::connect(&Connection {
@@ -168,7 +142,7 @@ fn retention_moving_the_low_watermark_drops_the_indexs_prefix() {
         "the low watermark moved into the index: {low}"
     );
     let read = d.worker.records_loaded();
-    let after = load(&mut d, "r");
+    let after = d.load("r");
     assert_eq!(after, plain(&b, "r"));
     assert_eq!(after.first().map(|e| e.1), Some(low));
     assert_eq!(d.app.events.index.mapped(), after.len());
@@ -183,7 +157,7 @@ fn a_recreated_topic_and_a_corrupt_file_are_read_anew() {
     // The first cluster's index of t.
     let a = mock(&[("t", 3)]);
     produce(&a.bootstrap_servers(), &records("t", 3, 0..30, "A"));
-    load(&mut driver(&a.bootstrap_servers(), Some(&root)), "t");
+    driver(&a.bootstrap_servers(), Some(&root)).load("t");
     let made = topic_dirs(&root);
     assert_eq!(made.len(), 1);
     // Another cluster's t, as a recreated t looks: the same name and as many records,
@@ -192,7 +166,7 @@ fn a_recreated_topic_and_a_corrupt_file_are_read_anew() {
     let bb = b.bootstrap_servers();
     produce(&bb, &records("t", 3, 0..30, "B"));
     let mut d = driver(&bb, Some(&root));
-    load(&mut d, "t");
+    d.load("t");
     let theirs = topic_dirs(&root)
         .into_iter()
         .find(|x| !made.contains(x))
@@ -206,10 +180,10 @@ fn a_recreated_topic_and_a_corrupt_file_are_read_anew() {
     // The three checks find other records: every partition is read anew (30), and
     // nothing of the other index is used.
     let mut d = driver(&bb, Some(&root));
-    assert_eq!(load(&mut d, "t"), expected);
+    assert_eq!(d.load("t"), expected);
     assert_eq!(d.worker.records_loaded(), 3 + 30);
     // ... and the index is made anew from what was read.
-    assert_eq!(load(&mut d, "t"), expected);
+    assert_eq!(d.load("t"), expected);
     assert_eq!(d.worker.records_loaded(), 3 + 30 + 3);
 
     // A corrupt partition file: that partition is read anew (10), the others are used
@@ -217,13 +191,13 @@ fn a_recreated_topic_and_a_corrupt_file_are_read_anew() {
     drop(d);
     std::fs::write(theirs.join("1.idx"), vec![0xAB; 200]).unwrap();
     let mut d = driver(&bb, Some(&root));
-    assert_eq!(load(&mut d, "t"), expected);
+    assert_eq!(d.load("t"), expected);
     assert_eq!(d.worker.records_loaded(), 2 + 10);
     // A corrupt meta: all of it.
     drop(d);
     std::fs::write(theirs.join("meta.json"), b"{\"format\":1,").unwrap();
     let mut d = driver(&bb, Some(&root));
-    assert_eq!(load(&mut d, "t"), expected);
+    assert_eq!(d.load("t"), expected);
     assert_eq!(d.worker.records_loaded(), 30);
 }
 
@@ -258,8 +232,8 @@ fn the_cache_command_lists_and_clears_indexes() {
     let home = tempfile::tempdir().unwrap();
     let root = home.path().join("cache/rewind/index");
     let mut d = driver(&b, Some(&root));
-    load(&mut d, "t");
-    load(&mut d, "u");
+    d.load("t");
+    d.load("u");
     drop(d);
     let cache = |args: &[&str]| {
         let out = common::rewind_command(home.path())
@@ -365,6 +339,6 @@ fn aggregates_keeps_the_same_index_and_reads_only_what_is_new() {
     // The TUI opens on what the command wrote: it reads only the checks.
     let root = home.path().join("cache/rewind/index");
     let mut d = driver(&b, Some(&root));
-    assert_eq!(load(&mut d, "t"), plain(&b, "t"));
+    assert_eq!(d.load("t"), plain(&b, "t"));
     assert_eq!(d.worker.records_loaded(), 3);
 }

@@ -295,31 +295,10 @@ fn the_on_disk_index_on_tansu_reads_only_what_is_new() {
     };
     let mut d = Driver::start(conn, config);
     d.wait("the topics", |a| !a.topics.all.is_empty());
-    let load = |d: &mut Driver| -> Vec<(i32, i64, String)> {
-        if d.app.events.topic == "ix" {
-            d.act(kafka_rewind::app::Action::Refresh);
-        } else {
-            d.command("topic ix");
-        }
-        d.wait("the load", |a| a.events.done && a.events.topic == "ix");
-        assert_eq!(d.app.events.error, None);
-        d.app
-            .events
-            .index
-            .iter()
-            .map(|e| {
-                (
-                    e.coord().partition,
-                    e.coord().offset,
-                    e.event_type().to_owned(),
-                )
-            })
-            .collect()
-    };
-    assert_eq!(load(&mut d).len(), 20);
+    assert_eq!(d.load("ix").len(), 20);
     assert_eq!(d.worker.records_loaded(), 20);
     produce_with(&tansu.bootstrap, &recs(20..24, "A"), &one_per_batch);
-    assert_eq!(load(&mut d).len(), 24);
+    assert_eq!(d.load("ix").len(), 24);
     // Two checks (one per partition) and the four new records.
     assert_eq!(d.worker.records_loaded(), 20 + 2 + 4);
     assert_eq!(d.app.events.index.mapped(), 24);

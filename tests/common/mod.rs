@@ -355,6 +355,32 @@ impl Driver {
         }
     }
 
+    /// Opens a topic (or, when it is open, reloads it) and waits until it is loaded:
+    /// each event's partition, offset, aggregate, type and key.
+    pub fn load(&mut self, topic: &str) -> Vec<(i32, i64, String, String, String)> {
+        if self.app.events.topic == topic {
+            self.act(kafka_rewind::app::Action::Refresh);
+        } else {
+            self.command(&format!("topic {topic}"));
+        }
+        self.wait("the load", |a| a.events.done && a.events.topic == topic);
+        assert_eq!(self.app.events.error, None);
+        self.app
+            .events
+            .index
+            .iter()
+            .map(|e| {
+                (
+                    e.coord().partition,
+                    e.coord().offset,
+                    e.aggregate().to_owned(),
+                    e.event_type().to_owned(),
+                    e.key().to_owned(),
+                )
+            })
+            .collect()
+    }
+
     /// Applies the worker's reports (and runs what they lead to) until `done`.
     pub fn wait(&mut self, what: &str, done: impl Fn(&kafka_rewind::app::App) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
