@@ -29,6 +29,11 @@ pub struct AggregatesView {
 impl AggregatesView {
     /// The aggregates whose id contains the filter.
     pub fn visible(&self) -> Vec<&AggregateSummary> {
+        // Every frame asks: with no filter, no id is lowercased (a topic may have
+        // millions).
+        if self.filter.is_empty() {
+            return self.all.iter().collect();
+        }
         let needle = self.filter.to_lowercase();
         self.all
             .iter()
