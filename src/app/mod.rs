@@ -180,6 +180,12 @@ pub enum Msg {
         generation: u64,
         total: i64,
     },
+    /// How many of the topic's events a load has read (or found in the on-disk index)
+    /// so far: more than are shown while partitions wait for the one before them.
+    LoadProgress {
+        generation: u64,
+        read: i64,
+    },
     Events {
         generation: u64,
         events: Vec<Event>,
@@ -331,6 +337,8 @@ pub struct EventsView {
     pub selected: usize,
     /// Events the topic holds (from its watermarks), once known.
     pub total: Option<i64>,
+    /// Events the load has read or found so far (some may wait to be shown).
+    pub read: i64,
     pub done: bool,
     pub error: Option<String>,
     /// The `/` search over key, type and aggregate.
@@ -1068,6 +1076,9 @@ impl App {
             }
             Msg::TopicSize { generation, total } if generation == self.generation => {
                 self.events.total = Some(total);
+            }
+            Msg::LoadProgress { generation, read } if generation == self.generation => {
+                self.events.read = read;
             }
             Msg::Events { generation, events }
                 if generation == self.generation && self.events.done =>

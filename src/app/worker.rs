@@ -56,6 +56,11 @@ struct Indexed {
     lasts: std::collections::HashMap<i32, (i64, u32)>,
 }
 
+/// Partitions a topic load reads at once when those that wait are on disk: all of a
+/// topic of 32 partitions, and for more, the head partition completes early enough to
+/// show events while the rest is read.
+const READ_AT_ONCE_ON_DISK: usize = 32;
+
 /// Partitions a topic load reads at once when those that wait are held in memory (no
 /// on-disk index).
 const READ_AT_ONCE: usize = 8;
@@ -948,9 +953,19 @@ impl Shared {
         // Partitions that wait for the head one wait on disk when there is an index:
         // then all are read at once (their fetches overlap), else a few at a time.
         let at_once = match disk.as_ref().is_some_and(|d| d.writable()) {
-            true => usize::MAX,
+            true => READ_AT_ONCE_ON_DISK,
             false => READ_AT_ONCE,
         };
+        // Found in the index, then read: the progress the UI shows.
+        let found: i64 = queues
+            .values()
+            .flatten()
+            .map(|p| match p {
+                Pending::Disk(range, _) => range.len() as i64,
+                Pending::Heap(part) => part.len() as i64,
+            })
+            .sum();
+        let read_before = self.loaded.load(Ordering::Relaxed);
         // The last record read of each partition, and its check.
         let mut lasts: std::collections::HashMap<i32, (i64, u32)> = Default::default();
         let mut head = 0;
@@ -979,6 +994,10 @@ impl Shared {
                     }
                     None => queue.push(Pending::Heap(part)),
                 }
+            }
+            let read = found + (self.loaded.load(Ordering::Relaxed) - read_before) as i64;
+            if !self.send(Msg::LoadProgress { generation, read }) {
+                return false;
             }
             // Sent in partition then offset order: the partition at the head as it is
             // read, the others once it is complete.

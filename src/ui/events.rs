@@ -39,19 +39,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 fn draw_progress(frame: &mut Frame, area: Rect, view: &EventsView) {
-    let loaded = view.len() as f64;
+    // Partitions read ahead of the one being shown count too.
+    let loaded = view.read.max(view.len() as i64) as f64;
     let ratio = match view.total {
         Some(total) if total > 0 => (loaded / total as f64).clamp(0.0, 1.0),
         _ => 0.0,
     };
-    let label = match (view.total, view.index.mapped()) {
-        (Some(total), 0) => format!("loading {} / {} events", view.len(), total),
-        (Some(total), mapped) => format!(
-            "loading {} / {} events ({mapped} from the on-disk index)",
-            view.len(),
-            total
+    let label = match view.total {
+        Some(total) if view.read > view.len() as i64 => format!(
+            "loading {} / {} events ({} shown so far, in partition order)",
+            view.read,
+            total,
+            view.len()
         ),
-        (None, _) => "connecting…".to_owned(),
+        Some(total) => format!("loading {} / {} events", view.len(), total),
+        None => "connecting…".to_owned(),
     };
     frame.render_widget(
         Gauge::default()
