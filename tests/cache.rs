@@ -78,7 +78,10 @@ fn a_reopen_reads_only_the_records_past_the_index() {
     // Nothing new: the index is used whole; the only records read are the three that
     // each partition's index ends with (checked to be the same records).
     assert_eq!(d.load("t"), first);
-    assert_eq!(d.app.events.read, 30, "the progress counts what the index held");
+    assert_eq!(
+        d.app.events.read, 30,
+        "the progress counts what the index held"
+    );
     assert_eq!(d.app.events.index.mapped(), 30);
     assert_eq!(d.worker.records_loaded() - read, 3);
 
