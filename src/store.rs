@@ -243,11 +243,6 @@ impl TopicIndex {
         })
     }
 
-    /// The partitions it holds.
-    pub fn partitions(&self) -> Vec<i32> {
-        self.meta.partitions.keys().copied().collect()
-    }
-
     /// The string table entries' ids refer to.
     pub fn table(&self) -> &[String] {
         &self.table

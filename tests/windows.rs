@@ -26,6 +26,20 @@ fn topic_of_30() -> common::Mock {
     cluster
 }
 
+/// The 30-event topic, and the TUI on it with this config, its topics listed.
+fn opened_with(config: &str) -> (common::Mock, Driver) {
+    let cluster = topic_of_30();
+    let config =
+        kafka_rewind::config::Config::parse(config, std::path::Path::new("rewind.toml")).unwrap();
+    let conn = kafka_rewind::config::Connection {
+        brokers: cluster.bootstrap_servers(),
+        ..Default::default()
+    };
+    let mut d = Driver::start(conn, config);
+    d.wait("the topics", |a| !a.topics.all.is_empty());
+    (cluster, d)
+}
+
 #[test]
 fn last_n_reads_the_newest_events_of_each_partition() {
     let cluster = topic_of_30();
@@ -63,18 +77,7 @@ fn last_n_reads_the_newest_events_of_each_partition() {
 
 #[test]
 fn a_big_topic_opens_on_its_newest_window_and_windows_can_be_asked_for() {
-    let cluster = topic_of_30();
-    let config = kafka_rewind::config::Config::parse(
-        "[limits]\nopen_events = 6\n",
-        std::path::Path::new("rewind.toml"),
-    )
-    .unwrap();
-    let conn = kafka_rewind::config::Connection {
-        brokers: cluster.bootstrap_servers(),
-        ..Default::default()
-    };
-    let mut d = Driver::start(conn, config);
-    d.wait("the topics", |a| !a.topics.all.is_empty());
+    let (_cluster, mut d) = opened_with("[limits]\nopen_events = 6\n");
     // 30 events, more than 6: the newest 2 of each partition, and a note saying so.
     d.act(Action::Open);
     d.wait("the window", |a| a.events.done);
@@ -145,18 +148,9 @@ fn a_big_topic_opens_on_its_newest_window_and_windows_can_be_asked_for() {
 #[test]
 fn agg_of_an_aggregate_outside_the_loaded_window_reads_it_from_the_topic() {
     use kafka_rewind::app::Screen;
-    let cluster = topic_of_30();
-    let config = kafka_rewind::config::Config::parse(
+    let (_cluster, mut d) = opened_with(
         "[limits]\nopen_events = 6\n[[topics]]\nname = \"t\"\npartitioner = \"scan\"\n",
-        std::path::Path::new("rewind.toml"),
-    )
-    .unwrap();
-    let conn = kafka_rewind::config::Connection {
-        brokers: cluster.bootstrap_servers(),
-        ..Default::default()
-    };
-    let mut d = Driver::start(conn, config);
-    d.wait("the topics", |a| !a.topics.all.is_empty());
+    );
     d.act(Action::Open);
     d.wait("the window", |a| a.events.done);
     // The window holds events 24..29, all of k4; k0 (events 0..5) is not loaded.

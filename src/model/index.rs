@@ -395,11 +395,6 @@ impl fmt::Debug for Mapped {
 }
 
 impl Mapped {
-    /// How many whole entries `bytes` holds.
-    pub fn count(bytes: &[u8]) -> usize {
-        bytes.len() / ENTRY_BYTES
-    }
-
     /// The `i`th entry of the view, with the ids of `strings`.
     pub fn entry(&self, i: usize) -> Entry {
         let at = (self.from + i) * ENTRY_BYTES;
