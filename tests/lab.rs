@@ -415,12 +415,10 @@ fn in_the_tui_bracket_walks_the_flags_across_aggregates_as_check_finds_them() {
         let s = d.app.stream().unwrap();
         landings.push((s.aggregate.clone(), s.cursor));
     }
-    let list: Vec<String> = d
-        .app
-        .aggregates
-        .visible()
-        .iter()
-        .map(|a| a.aggregate.clone())
+    let aggregates = &d.app.aggregates;
+    let list: Vec<String> = (0..aggregates.len())
+        .filter_map(|i| aggregates.row(i, &d.app.events.index))
+        .map(|a| a.aggregate.to_owned())
         .collect();
     assert!(landings.len() >= 3, "{landings:?}");
     let mut accounts_seen = Vec::new();

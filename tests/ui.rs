@@ -357,7 +357,7 @@ fn stream_links_snapshots_and_aggregate_list() {
     let _ = app.update(Action::StartFilter);
     let _ = app.update(Action::Type('1'));
     let _ = app.update(Action::Submit);
-    assert_eq!(app.aggregates.visible().len(), 1);
+    assert_eq!(app.aggregates.len(), 1);
     assert_eq!(
         app.stream().unwrap().aggregate,
         "o-1",

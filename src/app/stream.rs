@@ -7,57 +7,76 @@ use serde_json::Value;
 
 use super::{Action, App, Command, Screen};
 use crate::model::diff::Change;
+use crate::model::index::EventIndex;
 use crate::model::projection::{Basis, Projection};
 use crate::model::snapshot::StoredSnapshot;
-use crate::model::stream::{resolve, AggregateIndex, AggregateSummary};
+use crate::model::stream::{resolve, AggregateList, AggregateRow};
 use crate::model::Event;
 
 /// The aggregates of the loaded topic, with the `/` filter.
 #[derive(Debug, Default)]
 pub struct AggregatesView {
-    pub all: Vec<AggregateSummary>,
+    list: AggregateList,
     pub filter: String,
-    /// Index into `visible()`.
+    /// With a filter: the positions in `list` of the aggregates it lets through.
+    matches: Option<Vec<u32>>,
+    /// Index into the aggregates listed (`row`).
     pub selected: usize,
     /// Whether keys move in this list (else in the timeline).
     pub focused: bool,
-    /// How many loaded events `all` was built from, counted in `index`.
-    built_from: usize,
-    index: AggregateIndex,
 }
 
 impl AggregatesView {
-    /// The aggregates whose id contains the filter.
-    pub fn visible(&self) -> Vec<&AggregateSummary> {
-        // Every frame asks: with no filter, no id is lowercased (a topic may have
-        // millions).
-        if self.filter.is_empty() {
-            return self.all.iter().collect();
+    /// How many aggregates are listed (those whose id contains the filter).
+    pub fn len(&self) -> usize {
+        match &self.matches {
+            Some(m) => m.len(),
+            None => self.list.len(),
         }
-        let needle = self.filter.to_lowercase();
-        self.all
-            .iter()
-            .filter(|a| a.aggregate.to_lowercase().contains(&needle))
-            .collect()
     }
 
-    /// Rebuilds the list when more events were loaded since it was built.
-    /// Counts the events indexed since the last time (all of them at first, then the
-    /// followed ones) and lists the aggregates again.
-    fn refresh(&mut self, events: &crate::model::index::EventIndex) {
-        if self.built_from == events.len() && !self.all.is_empty() {
-            return;
-        }
-        for e in events.iter().skip(self.built_from) {
-            self.index
-                .add_parts(e.aggregate(), e.event_type(), e.coord(), e.timestamp());
-        }
-        self.all = self.index.summaries();
-        self.built_from = events.len();
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
-    fn select(&mut self, aggregate: &str) {
-        if let Some(i) = self.visible().iter().position(|a| a.aggregate == aggregate) {
+    /// The `i`th aggregate listed.
+    pub fn row<'a>(&self, i: usize, index: &'a EventIndex) -> Option<AggregateRow<'a>> {
+        let at = match &self.matches {
+            Some(m) => *m.get(i)? as usize,
+            None => i,
+        };
+        (at < self.list.len()).then(|| self.list.row(at, index))
+    }
+
+    /// The id of the `i`th aggregate listed.
+    fn id(&self, i: usize, index: &EventIndex) -> Option<String> {
+        self.row(i, index).map(|r| r.aggregate.to_owned())
+    }
+
+    /// Where an aggregate is listed.
+    fn position(&self, aggregate: &str, index: &EventIndex) -> Option<usize> {
+        let at = self.list.find(aggregate, index)?;
+        match &self.matches {
+            Some(m) => m.binary_search(&(at as u32)).ok(),
+            None => Some(at),
+        }
+    }
+
+    /// Counts the events loaded since the last time (all of them at first, then the
+    /// followed ones), and filters again when aggregates were added.
+    fn refresh(&mut self, index: &EventIndex) {
+        if self.list.refresh(index) && !self.filter.is_empty() {
+            self.matches = Some(self.list.matching(&self.filter, index));
+        }
+    }
+
+    fn set_filter(&mut self, filter: String, index: &EventIndex) {
+        self.matches = (!filter.is_empty()).then(|| self.list.matching(&filter, index));
+        self.filter = filter;
+    }
+
+    fn select(&mut self, aggregate: &str, index: &EventIndex) {
+        if let Some(i) = self.position(aggregate, index) {
             self.selected = i;
         }
     }
@@ -271,7 +290,7 @@ impl App {
         }
         self.screen = Screen::Stream(Box::new(view));
         self.aggregates.refresh(&self.events.index);
-        self.aggregates.select(aggregate);
+        self.aggregates.select(aggregate, &self.events.index);
         self.status.clear();
     }
 
@@ -361,7 +380,7 @@ impl App {
     }
 
     fn update_aggregate_list(&mut self, action: &Action) -> Option<Vec<Command>> {
-        let len = self.aggregates.visible().len();
+        let len = self.aggregates.len();
         let last = len.saturating_sub(1);
         let selected = self.aggregates.selected;
         self.aggregates.selected = match action {
@@ -383,9 +402,7 @@ impl App {
         };
         let id = self
             .aggregates
-            .visible()
-            .get(self.aggregates.selected)
-            .map(|a| a.aggregate.clone());
+            .id(self.aggregates.selected, &self.events.index);
         if let Some(id) = id.filter(|id| self.stream().is_none_or(|s| s.aggregate != *id)) {
             self.open_stream(&id, None);
         }
@@ -480,20 +497,19 @@ impl App {
     /// Applies the aggregate filter typed on the Stream screen; `done` (Enter) also
     /// opens the first match unless the open aggregate still matches.
     pub(super) fn filter_aggregates(&mut self, filter: String, done: bool) {
-        self.aggregates.filter = filter;
+        let index = &self.events.index;
+        self.aggregates.set_filter(filter, index);
         self.aggregates.selected = 0;
         self.aggregates.focused = true;
         let open = self.stream().map(|s| s.aggregate.clone());
-        if let Some(open) = &open {
-            self.aggregates.select(open);
+        let here = open
+            .as_deref()
+            .and_then(|o| self.aggregates.position(o, index));
+        if let Some(here) = here {
+            self.aggregates.selected = here;
         }
-        let first = self
-            .aggregates
-            .visible()
-            .first()
-            .map(|a| a.aggregate.clone());
-        let open_still_listed =
-            open.is_some_and(|o| self.aggregates.visible().iter().any(|a| a.aggregate == o));
+        let first = self.aggregates.id(0, index);
+        let open_still_listed = here.is_some();
         if let (true, false, Some(first)) = (done, open_still_listed, first) {
             self.open_stream(&first, None);
         }
@@ -563,29 +579,23 @@ impl App {
             .stream()
             .map(|s| s.aggregate.clone())
             .unwrap_or_default();
-        let list: Vec<String> = self
-            .aggregates
-            .visible()
-            .iter()
-            .map(|a| a.aggregate.clone())
-            .collect();
-        let here = list.iter().position(|a| *a == open).unwrap_or(0);
-        let next = match forward {
-            true => list
-                .iter()
-                .skip(here + 1)
-                .find(|a| flags.contains_key(a.as_str())),
-            false => list[..here]
-                .iter()
-                .rev()
-                .find(|a| flags.contains_key(a.as_str())),
+        let index = &self.events.index;
+        let listed = self.aggregates.len();
+        let here = self.aggregates.position(&open, index).unwrap_or(0);
+        let flagged = |i: &usize| {
+            let row = self.aggregates.row(*i, index);
+            row.is_some_and(|r| flags.contains_key(r.aggregate))
         };
-        let Some(next) = next.cloned() else {
+        let next = match forward {
+            true => (here + 1..listed).find(flagged),
+            false => (0..here).rev().find(flagged),
+        };
+        let Some(next) = next.and_then(|i| self.aggregates.id(i, index)) else {
             self.status = format!(
                 "no flagged event {} this one: {} of {} aggregates of {} have flags",
                 if forward { "after" } else { "before" },
                 flags.len(),
-                list.len(),
+                listed,
                 self.events.topic
             );
             return;

@@ -284,6 +284,12 @@ impl Interner {
         &self.strings[id as usize]
     }
 
+    /// Room for `more` new strings (a table of millions grows its map once).
+    fn reserve(&mut self, more: usize) {
+        self.ids.reserve(more);
+        self.strings.reserve(more);
+    }
+
     pub fn len(&self) -> usize {
         self.strings.len()
     }
@@ -609,6 +615,50 @@ impl EventIndex {
         found
     }
 
+    /// The entries from `from` on, each as its aggregate and type (interned ids: see
+    /// `string`), coordinates and time. Of a mapped entry, only these two ids are
+    /// looked up.
+    pub fn each_aggregate_from(
+        &self,
+        from: usize,
+        mut f: impl FnMut(u32, u32, super::Coord, Option<i64>),
+    ) {
+        let mut call = |e: Entry, aggregate: u32, kind: u32| {
+            let at = super::Coord {
+                partition: e.partition,
+                offset: e.offset,
+            };
+            f(aggregate, kind, at, e.timestamp())
+        };
+        for (s, &start) in self.segments.iter().zip(&self.starts) {
+            match s {
+                Segment::Heap(v) => {
+                    let skip = from.saturating_sub(start);
+                    for e in v.iter().skip(skip) {
+                        call(*e, e.aggregate, e.event_type);
+                    }
+                }
+                Segment::Mapped(m) => {
+                    for at in from.saturating_sub(start)..m.len {
+                        let e = m.entry(at);
+                        let disk = |id: u32| self.disk_ids[id as usize];
+                        call(e, disk(e.aggregate), disk(e.event_type));
+                    }
+                }
+            }
+        }
+    }
+
+    /// An interned string (an id `each_aggregate_from` gave).
+    pub fn string(&self, id: u32) -> &str {
+        self.strings.get(id)
+    }
+
+    /// How many strings are interned: ids are below it.
+    pub fn strings(&self) -> usize {
+        self.strings.len()
+    }
+
     /// Entries read in place from the on-disk index.
     pub fn mapped(&self) -> usize {
         self.segments
@@ -796,6 +846,8 @@ impl EventIndex {
     /// Appends entries made elsewhere: mapped ones stay where they are, the part's own
     /// have their strings interned here once each.
     pub fn append(&mut self, part: IndexPart) {
+        self.strings.reserve(part.table.len());
+        self.disk_ids.reserve(part.table.len());
         for s in &part.table {
             let id = self.strings.id(s);
             self.disk_ids.push(id);
@@ -927,9 +979,9 @@ mod tests {
         part
     }
 
-    #[test]
-    fn heap_and_mapped_segments_read_as_one_index() {
-        // Entries 10..30 as they would be on disk (a table of their own, other order).
+    /// Entries 0..10 in the heap, 12..27 mapped (as on disk: a table of their own, in
+    /// another order), 27..32 in the heap.
+    fn mixed() -> EventIndex {
         let mut table: Vec<String> = vec!["unused".into()];
         let mut bytes = Vec::new();
         part(10, 20).encode(
@@ -951,6 +1003,12 @@ mod tests {
         index.append(part(0, 10));
         index.append(IndexPart::of_mapped(mapped, table));
         index.append(part(27, 5));
+        index
+    }
+
+    #[test]
+    fn heap_and_mapped_segments_read_as_one_index() {
+        let index = mixed();
         let mut plain = EventIndex::default();
         plain.append(part(0, 10));
         plain.append(part(12, 15));
@@ -977,6 +1035,69 @@ mod tests {
                 .collect();
             assert_eq!(index.of_aggregate(a), expected, "{a}");
         }
+    }
+
+    #[test]
+    fn the_aggregate_list_counts_as_the_command_does_and_merges_new_ones_in_order() {
+        use crate::model::stream::{AggregateIndex, AggregateList};
+        let mut index = mixed();
+        let mut list = AggregateList::default();
+        assert!(list.refresh(&index));
+        assert!(!list.refresh(&index), "nothing new");
+        assert_eq!(list.len(), 5);
+        // Later events, timed: aggregates before, between and after those listed, and
+        // one already listed whose last event is now of another type.
+        let mut later = IndexPart::default();
+        for (o, key, kind) in [
+            (32, "0-first", "Opened"),
+            (33, "a25", "Opened"),
+            (34, "a2", "Closed"),
+            (35, "zz", "Opened"),
+            (36, "a25", "Paid"),
+            // Ids alike in their first 16 bytes.
+            (37, "aggregate-with-a-long-id-2", "Opened"),
+            (38, "aggregate-with-a-long-id-10", "Opened"),
+        ] {
+            let value = format!(r#"{{"type":"{kind}"}}"#);
+            let raw = RawRecord {
+                topic: "t",
+                offset: o,
+                timestamp: Some(1_000 + o),
+                key: Some(key.as_bytes()),
+                value: Some(value.as_bytes()),
+                ..Default::default()
+            };
+            later.push_raw(&raw, &TopicRules::default(), None);
+        }
+        index.append(later);
+        assert!(list.refresh(&index));
+        let mut counts = AggregateIndex::default();
+        for e in index.iter() {
+            counts.add_parts(e.aggregate(), e.event_type(), e.coord(), e.timestamp());
+        }
+        let expected: Vec<(String, usize, String)> = counts
+            .summaries()
+            .into_iter()
+            .map(|s| (s.aggregate, s.count, s.last_type))
+            .collect();
+        let rows: Vec<(String, usize, String)> = (0..list.len())
+            .map(|i| list.row(i, &index))
+            .map(|r| (r.aggregate.into(), r.count, r.last_type.into()))
+            .collect();
+        assert_eq!(rows, expected);
+        assert_eq!(rows[0].0, "0-first");
+        assert_eq!(rows[3], ("a2".into(), 7, "Closed".into()));
+        assert_eq!(rows[4], ("a25".into(), 2, "Paid".into()));
+        assert_eq!(rows[7].0, "aggregate-with-a-long-id-10");
+        assert_eq!(list.find("a25", &index), Some(4));
+        assert_eq!(
+            (list.find("a", &index), list.find("zzz", &index)),
+            (None, None)
+        );
+        assert_eq!(list.matching("A2", &index), vec![3, 4]);
+        // An index that starts again (the topic opened anew) is counted anew.
+        assert!(list.refresh(&mixed()));
+        assert_eq!(list.len(), 5);
     }
 
     fn both(value: &[u8], rules: &TopicRules) -> ((String, String), (String, String)) {

@@ -52,6 +52,42 @@ struct Slot {
 }
 
 impl Slot {
+    /// `count` events of one aggregate, of which the first and last are given.
+    fn of(kind: u32, first: (Coord, Option<i64>), last: (Coord, Option<i64>), count: u32) -> Slot {
+        let key = |(c, t): (Coord, Option<i64>)| (t.unwrap_or(i64::MIN), c.partition, c.offset);
+        let (first_time, first_partition, first_offset) = key(first);
+        let (last_time, last_partition, last_offset) = key(last);
+        Slot {
+            first_time,
+            first_offset,
+            last_time,
+            last_offset,
+            first_partition,
+            last_partition,
+            count,
+            last_type: kind,
+        }
+    }
+
+    /// Adds other events of the same aggregate.
+    fn absorb(&mut self, other: Slot) {
+        self.count += other.count;
+        // The last event is the latest in time; coordinates break ties.
+        if (other.last_time, other.last_partition, other.last_offset)
+            >= (self.last_time, self.last_partition, self.last_offset)
+        {
+            (self.last_time, self.last_partition, self.last_offset) =
+                (other.last_time, other.last_partition, other.last_offset);
+            self.last_type = other.last_type;
+        }
+        if (other.first_time, other.first_partition, other.first_offset)
+            < (self.first_time, self.first_partition, self.first_offset)
+        {
+            (self.first_time, self.first_partition, self.first_offset) =
+                (other.first_time, other.first_partition, other.first_offset);
+        }
+    }
+
     fn first(&self) -> (Coord, Option<i64>) {
         let c = Coord {
             partition: self.first_partition,
@@ -87,42 +123,12 @@ impl AggregateIndex {
         last: (Coord, Option<i64>),
         count: u32,
     ) {
-        let key = |(c, t): (Coord, Option<i64>)| (t.unwrap_or(i64::MIN), c.partition, c.offset);
-        let (first_time, first_partition, first_offset) = key(first);
-        let (last_time, last_partition, last_offset) = key(last);
-        let slot = match self.by_id.get_mut(aggregate) {
-            Some(slot) => slot,
+        let span = Slot::of(kind, first, last, count);
+        match self.by_id.get_mut(aggregate) {
+            Some(slot) => slot.absorb(span),
             None => {
-                self.by_id.insert(
-                    aggregate.into(),
-                    Slot {
-                        first_time,
-                        first_offset,
-                        last_time,
-                        last_offset,
-                        first_partition,
-                        last_partition,
-                        count,
-                        last_type: kind,
-                    },
-                );
-                return;
+                self.by_id.insert(aggregate.into(), span);
             }
-        };
-        slot.count += count;
-        // The last event is the latest in time; coordinates break ties.
-        if (last_time, last_partition, last_offset)
-            >= (slot.last_time, slot.last_partition, slot.last_offset)
-        {
-            (slot.last_time, slot.last_partition, slot.last_offset) =
-                (last_time, last_partition, last_offset);
-            slot.last_type = kind;
-        }
-        if (first_time, first_partition, first_offset)
-            < (slot.first_time, slot.first_partition, slot.first_offset)
-        {
-            (slot.first_time, slot.first_partition, slot.first_offset) =
-                (first_time, first_partition, first_offset);
         }
     }
 
@@ -179,6 +185,141 @@ impl AggregateIndex {
             .collect();
         all.sort_by(|a, b| a.aggregate.cmp(&b.aggregate));
         all
+    }
+}
+
+/// The aggregates of a topic's loaded events, for the Stream screen's list. They are
+/// counted by interned id (no id is hashed or copied) and kept in id order as events
+/// arrive, so that a topic with millions of aggregates lists them in about a second
+/// and a followed one merges in only its new ones. Rows are made for what is shown.
+#[derive(Debug, Default)]
+pub struct AggregateList {
+    slots: Vec<Slot>,
+    /// The aggregate (interned id) of each slot.
+    ids: Vec<u32>,
+    /// Interned id → its slot (`NO_SLOT` for strings that are no aggregate).
+    slot_of: Vec<u32>,
+    /// Slots in the order of their aggregates' ids.
+    sorted: Vec<u32>,
+    /// How many of the index's events are counted.
+    counted: usize,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+/// One aggregate as the list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateRow<'a> {
+    pub aggregate: &'a str,
+    pub count: usize,
+    pub last_type: &'a str,
+}
+
+impl AggregateList {
+    /// Counts the events the index gained since the last call; says whether any.
+    /// An index that shrank (a topic opened anew) is counted from the start.
+    pub fn refresh(&mut self, index: &super::index::EventIndex) -> bool {
+        if index.len() < self.counted {
+            *self = AggregateList::default();
+        }
+        if index.len() == self.counted {
+            return false;
+        }
+        let before = self.slots.len() as u32;
+        let AggregateList {
+            slots,
+            ids,
+            slot_of,
+            ..
+        } = self;
+        slot_of.resize(index.strings(), NO_SLOT);
+        index.each_aggregate_from(self.counted, |aggregate, kind, at, time| {
+            let span = Slot::of(kind, (at, time), (at, time), 1);
+            match &mut slot_of[aggregate as usize] {
+                slot @ &mut NO_SLOT => {
+                    *slot = slots.len() as u32;
+                    slots.push(span);
+                    ids.push(aggregate);
+                }
+                slot => slots[*slot as usize].absorb(span),
+            }
+        });
+        self.counted = index.len();
+        let name = |slot: u32| index.string(self.ids[slot as usize]);
+        // Sorted by their first 16 bytes as a number (which orders as the bytes do),
+        // then by the whole id: most comparisons are one of integers.
+        let prefix = |s: &str| {
+            let mut b = [0u8; 16];
+            let n = s.len().min(16);
+            b[..n].copy_from_slice(&s.as_bytes()[..n]);
+            u128::from_be_bytes(b)
+        };
+        let mut keyed: Vec<(u128, u32)> = (before..self.slots.len() as u32)
+            .map(|slot| (prefix(name(slot)), slot))
+            .collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name(a.1).cmp(name(b.1))));
+        let new: Vec<u32> = keyed.into_iter().map(|(_, slot)| slot).collect();
+        self.sorted = match self.sorted.is_empty() {
+            true => new,
+            false => {
+                // Both are in order: merge them.
+                let old = std::mem::take(&mut self.sorted);
+                let mut merged = Vec::with_capacity(old.len() + new.len());
+                let (mut a, mut b) = (old.into_iter().peekable(), new.into_iter().peekable());
+                while let (Some(&x), Some(&y)) = (a.peek(), b.peek()) {
+                    merged.push(
+                        match name(x) <= name(y) {
+                            true => a.next(),
+                            false => b.next(),
+                        }
+                        .expect("peeked"),
+                    );
+                }
+                merged.extend(a.chain(b));
+                merged
+            }
+        };
+        true
+    }
+
+    /// How many aggregates there are.
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+
+    /// The `i`th aggregate in id order.
+    pub fn row<'a>(&self, i: usize, index: &'a super::index::EventIndex) -> AggregateRow<'a> {
+        let slot = self.sorted[i] as usize;
+        let s = &self.slots[slot];
+        AggregateRow {
+            aggregate: index.string(self.ids[slot]),
+            count: s.count as usize,
+            last_type: index.string(s.last_type),
+        }
+    }
+
+    /// Where an aggregate is in id order.
+    pub fn find(&self, aggregate: &str, index: &super::index::EventIndex) -> Option<usize> {
+        let name = |i: usize| index.string(self.ids[self.sorted[i] as usize]);
+        let at = self
+            .sorted
+            .partition_point(|&s| index.string(self.ids[s as usize]) < aggregate);
+        (at < self.len() && name(at) == aggregate).then_some(at)
+    }
+
+    /// Where the aggregates whose id contains `needle` are, in id order, ignoring case.
+    pub fn matching(&self, needle: &str, index: &super::index::EventIndex) -> Vec<u32> {
+        let needle = needle.to_lowercase();
+        (0..self.len() as u32)
+            .filter(|&i| {
+                let id = index.string(self.ids[self.sorted[i as usize] as usize]);
+                id.to_lowercase().contains(&needle)
+            })
+            .collect()
     }
 }
 

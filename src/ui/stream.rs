@@ -45,24 +45,26 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
 
 fn draw_aggregates(frame: &mut Frame, area: Rect, app: &App) {
     let list = &app.aggregates;
-    let visible = list.visible();
     let title = match list.filter.is_empty() {
-        true => format!(" Aggregates ({}) ", visible.len()),
+        true => format!(" Aggregates ({}) ", list.len()),
         false => format!(
             " Aggregates ({}, /{}) ",
-            visible.len(),
+            list.len(),
             text::clean(&list.filter)
         ),
     };
     let height = area.height.saturating_sub(3) as usize;
-    let offset = scroll_offset(list.selected, height, visible.len());
-    let rows = visible.iter().skip(offset).take(height).map(|a| {
-        Row::new(vec![
-            Cell::from(text::clean(&a.aggregate)),
-            Cell::from(format!("{:>4}", a.count)),
-            Cell::from(text::clean(&a.last_type)),
-        ])
-    });
+    let offset = scroll_offset(list.selected, height, list.len());
+    let shown = offset..list.len().min(offset + height);
+    let rows = shown
+        .filter_map(|i| list.row(i, &app.events.index))
+        .map(|a| {
+            Row::new(vec![
+                Cell::from(text::clean(a.aggregate)),
+                Cell::from(format!("{:>4}", a.count)),
+                Cell::from(text::clean(a.last_type)),
+            ])
+        });
     let header = Row::new(["ID", "   N", "LAST"].map(Cell::from)).style(theme::heading());
     let widths = [
         Constraint::Length(14),
@@ -72,7 +74,7 @@ fn draw_aggregates(frame: &mut Frame, area: Rect, app: &App) {
     let block = Block::bordered()
         .title(title)
         .border_style(theme::border(list.focused));
-    let selected = (!visible.is_empty()).then(|| list.selected.saturating_sub(offset));
+    let selected = (!list.is_empty()).then(|| list.selected.saturating_sub(offset));
     let mut state = TableState::default().with_selected(selected);
     let table = selectable(Table::new(rows, widths).header(header).block(block));
     frame.render_stateful_widget(table, area, &mut state);
