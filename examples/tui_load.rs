@@ -88,23 +88,7 @@ fn main() {
         app.events.index.mapped(),
         worker.records_loaded()
     );
-    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        let rss: Vec<&str> = status
-            .lines()
-            .filter(|l| {
-                ["VmHWM", "VmRSS", "RssAnon", "RssFile"]
-                    .iter()
-                    .any(|k| l.starts_with(k))
-            })
-            .collect();
-        println!(
-            "{}",
-            rss.join(" · ")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-    }
+    print_memory();
     for command in app.update(Action::Last) {
         worker.submit(command);
     }
@@ -126,4 +110,27 @@ fn main() {
         "stream of {aggregate} opened in {:.2} s",
         start.elapsed().as_secs_f64()
     );
+    print_memory();
+}
+
+/// The process's peak and current resident memory, anonymous and file-backed (the
+/// mapped index).
+fn print_memory() {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        let rss: Vec<&str> = status
+            .lines()
+            .filter(|l| {
+                ["VmHWM", "VmRSS", "RssAnon", "RssFile"]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
+            .collect();
+        println!(
+            "{}",
+            rss.join(" · ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
 }
