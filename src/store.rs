@@ -57,6 +57,10 @@ struct Meta {
     format: u32,
     fingerprint: String,
     topic: String,
+    /// The topic's id when the cluster gives one (KIP-516): a topic made again under
+    /// the same name has another.
+    #[serde(default)]
+    topic_id: Option<String>,
     /// Strings in the table, and its bytes.
     strings: u64,
     strings_bytes: u64,
@@ -99,13 +103,16 @@ pub struct TopicIndex {
 
 impl TopicIndex {
     /// Opens (or makes) the index of `topic` on `cluster`. An index that is corrupt, of
-    /// another format, or derived with other settings (`fingerprint`) is discarded with
-    /// a log line. Errors only when the directory cannot be made or written.
+    /// another format, derived with other settings (`fingerprint`), or made for a topic
+    /// of another id (`topic_id`, where the cluster gives one: the topic was made again)
+    /// is discarded with a log line. Errors only when the directory cannot be made or
+    /// written.
     pub fn open(
         root: &Path,
         cluster: &str,
         topic: &str,
         fingerprint: &str,
+        topic_id: Option<&str>,
     ) -> std::io::Result<TopicIndex> {
         let dir = root.join(component(cluster)).join(component(topic));
         fs::create_dir_all(&dir)?;
@@ -136,7 +143,7 @@ impl TopicIndex {
             lock: locked.then_some(lock),
             failed: None,
         };
-        match index.read(topic, fingerprint) {
+        match index.read(topic, fingerprint, topic_id) {
             Ok(()) => {}
             Err(why) => {
                 if index.dir.join("meta.json").exists() {
@@ -156,12 +163,20 @@ impl TopicIndex {
                 }
             }
         }
+        if let Some(id) = topic_id {
+            index.meta.topic_id = Some(id.to_owned());
+        }
         Ok(index)
     }
 
     /// Reads meta, strings and the partitions' files; partitions that do not check out
     /// are dropped (logged); an error discards the whole index.
-    fn read(&mut self, topic: &str, fingerprint: &str) -> Result<(), String> {
+    fn read(
+        &mut self,
+        topic: &str,
+        fingerprint: &str,
+        topic_id: Option<&str>,
+    ) -> Result<(), String> {
         let text = fs::read(self.dir.join("meta.json")).map_err(|e| e.to_string())?;
         let meta: Meta = serde_json::from_slice(&text).map_err(|e| format!("meta.json: {e}"))?;
         if meta.format != FORMAT {
@@ -175,6 +190,13 @@ impl TopicIndex {
         }
         if meta.topic != topic {
             return Err(format!("it is the index of {}", meta.topic));
+        }
+        if let (Some(held), Some(now)) = (meta.topic_id.as_deref(), topic_id) {
+            if held != now {
+                return Err(format!(
+                    "the topic was made again: its id is now {now}, the index's is {held}"
+                ));
+            }
         }
         let bytes = fs::read(self.dir.join("strings")).map_err(|e| format!("strings: {e}"))?;
         let strings = read_strings(&bytes, meta.strings, meta.strings_bytes)?;
@@ -601,13 +623,13 @@ mod tests {
     #[test]
     fn an_index_reads_back_what_was_appended_and_grows() {
         let dir = tempfile::tempdir().unwrap();
-        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f", None).unwrap();
         assert!(index.held(0).is_none());
         index.append(0, &part(0, 0..10), 10, Some((9, 1)));
         index.append(1, &part(1, 0..4), 4, Some((3, 2)));
         index.commit();
         drop(index);
-        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f", None).unwrap();
         assert_eq!(
             index.held(0),
             Some(Held {
@@ -619,7 +641,7 @@ mod tests {
         assert_eq!(entries(&index, 0), expected(0, 0..10));
         index.append(0, &part(0, 10..15), 15, Some((14, 3)));
         index.commit();
-        let index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        let index = TopicIndex::open(dir.path(), "c1", "t", "f", None).unwrap();
         assert_eq!(entries(&index, 0), expected(0, 0..15));
         assert_eq!(entries(&index, 1), expected(1, 0..4));
         let listed = list(dir.path()).unwrap();
@@ -629,13 +651,13 @@ mod tests {
     #[test]
     fn a_dropped_prefix_is_left_out_and_compacted() {
         let dir = tempfile::tempdir().unwrap();
-        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f", None).unwrap();
         index.append(0, &part(0, 0..10), 10, Some((9, 1)));
         index.drop_below(0, 3);
         assert_eq!(entries(&index, 0), expected(0, 3..10));
         index.drop_below(0, 8); // most of it dead: rewritten
         index.commit();
-        let index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        let index = TopicIndex::open(dir.path(), "c1", "t", "f", None).unwrap();
         assert_eq!(entries(&index, 0), expected(0, 8..10));
         assert_eq!(index.held(0).unwrap().start, 8);
         assert_eq!(
@@ -648,13 +670,13 @@ mod tests {
     fn a_corrupt_or_foreign_index_is_discarded_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let make = || {
-            let mut index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+            let mut index = TopicIndex::open(dir.path(), "c1", "t", "f", None).unwrap();
             index.append(0, &part(0, 0..10), 10, Some((9, 1)));
             index.commit();
         };
         make();
         // Other settings: discarded.
-        assert!(TopicIndex::open(dir.path(), "c1", "t", "g")
+        assert!(TopicIndex::open(dir.path(), "c1", "t", "g", None)
             .unwrap()
             .held(0)
             .is_none());
@@ -666,19 +688,45 @@ mod tests {
         ] {
             make();
             damage(&dir.path().join("c1/t"));
-            let index = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+            let index = TopicIndex::open(dir.path(), "c1", "t", "f", None).unwrap();
             assert!(index.held(0).is_none());
         }
     }
 
     #[test]
+    fn an_index_of_a_topic_with_another_id_is_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |id: Option<&str>| TopicIndex::open(dir.path(), "c1", "t", "f", id).unwrap();
+        let mut index = open(Some("id-1"));
+        index.append(0, &part(0, 0..10), 10, Some((9, 1)));
+        index.commit();
+        drop(index);
+        // The same id, or no id known: kept.
+        assert_eq!(open(Some("id-1")).held(0).unwrap().end, 10);
+        assert_eq!(open(None).held(0).unwrap().end, 10);
+        // Another id: the topic was made again.
+        let mut index = open(Some("id-2"));
+        assert!(index.held(0).is_none());
+        index.commit();
+        drop(index);
+        assert!(open(Some("id-1")).held(0).is_none());
+        // An index made without an id takes the first one it is opened with.
+        let mut index = open(None);
+        index.append(0, &part(0, 0..10), 10, Some((9, 1)));
+        index.commit();
+        drop(index);
+        open(Some("id-3")).commit();
+        assert!(open(Some("id-4")).held(0).is_none());
+    }
+
+    #[test]
     fn a_second_process_reads_but_does_not_write() {
         let dir = tempfile::tempdir().unwrap();
-        let mut first = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        let mut first = TopicIndex::open(dir.path(), "c1", "t", "f", None).unwrap();
         first.append(0, &part(0, 0..10), 10, Some((9, 1)));
         first.commit();
         // flock is per open file description: a second open in this process contends.
-        let second = TopicIndex::open(dir.path(), "c1", "t", "f").unwrap();
+        let second = TopicIndex::open(dir.path(), "c1", "t", "f", None).unwrap();
         assert!(first.writable() && !second.writable());
         assert_eq!(entries(&second, 0), expected(0, 0..10));
     }
@@ -687,7 +735,7 @@ mod tests {
     fn clear_removes_one_topic_or_all() {
         let dir = tempfile::tempdir().unwrap();
         for (c, t) in [("c1", "a"), ("c1", "b"), ("c2", "a")] {
-            let mut index = TopicIndex::open(dir.path(), c, t, "f").unwrap();
+            let mut index = TopicIndex::open(dir.path(), c, t, "f", None).unwrap();
             index.append(0, &part(0, 0..2), 2, Some((1, 1)));
             index.commit();
         }

@@ -303,3 +303,70 @@ fn the_on_disk_index_on_tansu_reads_only_what_is_new() {
     assert_eq!(d.worker.records_loaded(), 20 + 2 + 4);
     assert_eq!(d.app.events.index.mapped(), 24);
 }
+
+/// Tansu gives topic ids (KIP-516, asked with DescribeTopics when the topics are
+/// listed): the index keeps its topic's, and an index whose id is not the topic's (as
+/// after the topic was deleted and made again) is read anew, though its last record
+/// checks out. (Deleting and making the topic again on Tansu is not done here: right
+/// after it, Tansu's metadata crashes librdkafka clients, the test's producer among
+/// them, in `rd_kafka_metadata_cache_find`.)
+#[test]
+fn an_index_of_another_topic_id_is_read_anew_on_tansu() {
+    let tansu = Tansu::start();
+    let bootstrap = tansu.bootstrap.clone();
+    create_topics(&bootstrap, &[("re", 1)]);
+    let recs: Vec<Rec> = (0..5)
+        .map(|i| Rec::new("re", 0, "acct-1", &json!({"type": "A", "n": i}).to_string()))
+        .collect();
+    produce_with(&bootstrap, &recs, &[("batch.num.messages", "1")]);
+    let dir = tempfile::tempdir().unwrap();
+    let driver = || {
+        let config = kafka_rewind::config::Config {
+            index_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let conn = kafka_rewind::config::Connection {
+            brokers: bootstrap.clone(),
+            ..Default::default()
+        };
+        let mut d = Driver::start(conn, config);
+        d.wait("the topics", |a| !a.topics.all.is_empty());
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while d.worker.topic_id("re").is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no topic id from Tansu"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        d
+    };
+    let mut d = driver();
+    let id = d.worker.topic_id("re").unwrap();
+    let events = d.load("re");
+    assert_eq!(events.len(), 5);
+    assert_eq!(d.worker.records_loaded(), 5);
+    drop(d);
+    let meta_path = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|cluster| cluster.unwrap().path().join("re/meta.json"))
+        .find(|p| p.is_file())
+        .unwrap();
+    let meta = || -> Value { serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap() };
+    assert_eq!(meta()["topic_id"], json!(id));
+    // Reopened as it is: one check, nothing new.
+    let mut d = driver();
+    assert_eq!(d.load("re"), events);
+    assert_eq!(d.worker.records_loaded(), 1);
+    drop(d);
+    // The index says another id: discarded when opened, so no check, five records,
+    // and made anew with the topic's id.
+    let mut other = meta();
+    other["topic_id"] = json!("ZZZZZZZZZZZZZZZZZZZZZZ");
+    std::fs::write(&meta_path, serde_json::to_vec(&other).unwrap()).unwrap();
+    let mut d = driver();
+    assert_eq!(d.load("re"), events);
+    assert_eq!(d.worker.records_loaded(), 5);
+    drop(d);
+    assert_eq!(meta()["topic_id"], json!(id));
+}

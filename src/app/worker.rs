@@ -113,6 +113,9 @@ struct Client {
     id: std::sync::OnceLock<String>,
     /// Idle scan consumers: each is unassigned when it comes back.
     scanners: Mutex<Vec<Scanner>>,
+    /// The topics' ids, as they arrive from a describe made in the background when
+    /// the topics are listed (`describe_topics`).
+    topic_ids: Arc<Mutex<std::collections::HashMap<String, String>>>,
 }
 
 impl Worker {
@@ -173,6 +176,12 @@ impl Worker {
     /// index's checks included; payloads fetched to be shown are not).
     pub fn records_loaded(&self) -> u64 {
         self.shared.loaded.load(Ordering::Relaxed)
+    }
+
+    /// A topic's id, once the cluster has given it (asked when the topics are listed,
+    /// with an on-disk index to keep).
+    pub fn topic_id(&self, topic: &str) -> Option<String> {
+        self.shared.topic_id(topic)
     }
 
     /// How many librdkafka clients the worker has made so far.
@@ -269,6 +278,7 @@ impl Shared {
             cluster: Cluster::connect(&self.conn)?,
             id: Default::default(),
             scanners: Mutex::new(vec![]),
+            topic_ids: Default::default(),
         });
         *client = Some(made.clone());
         Ok(made)
@@ -284,11 +294,12 @@ impl Shared {
         }
         match command {
             Command::LoadTopics => {
-                let result = self
-                    .client()
-                    .and_then(|c| c.cluster.topics())
-                    .map_err(|e| e.to_string());
-                self.send(Msg::Topics(result));
+                let result = self.client().and_then(|c| {
+                    let topics = c.cluster.topics()?;
+                    self.describe_topics(&c, &topics);
+                    Ok(topics)
+                });
+                self.send(Msg::Topics(result.map_err(|e| e.to_string())));
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
             Command::LoadAggregate { request, topic, id } => {
@@ -1143,6 +1154,46 @@ impl Shared {
         Ok(())
     }
 
+    /// Asks the topics' ids on a thread of its own, for the on-disk indexes (an index
+    /// of a topic since made again is discarded). A load does not wait for them: a
+    /// broker may answer late or never (librdkafka's mock cluster never does), and then
+    /// the index's last records are what tells a topic made again.
+    fn describe_topics(&self, client: &Client, topics: &[crate::kafka::TopicInfo]) {
+        if self.config.index_dir.is_none() {
+            return;
+        }
+        let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+        let (conn, ids) = (self.conn.clone(), client.topic_ids.clone());
+        let asked = std::thread::Builder::new()
+            .name("rewind-topic-ids".into())
+            .spawn(move || {
+                let Ok(cluster) = Cluster::connect(&conn) else {
+                    return;
+                };
+                let found = cluster.topic_ids(&names);
+                tracing::debug!(topics = names.len(), ids = found.len(), "topic ids");
+                ids.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend(found);
+            });
+        if let Err(e) = asked {
+            tracing::warn!("topic ids not asked: {e}");
+        }
+    }
+
+    /// A topic's id, once the cluster has given it (`describe_topics`).
+    fn topic_id(&self, topic: &str) -> Option<String> {
+        let client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        let ids = client.as_ref()?.topic_ids.clone();
+        drop(client);
+        let id = ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(topic)
+            .cloned();
+        id
+    }
+
     /// The topic's on-disk index, unless there is none to keep (`--no-cache`); a
     /// directory that cannot be written means working without one, said once.
     fn open_index(
@@ -1154,7 +1205,14 @@ impl Shared {
         let root = self.config.index_dir.as_ref()?;
         let cluster = client.id.get_or_init(|| client.cluster.id());
         let fingerprint = self.config.index_fingerprint(topic);
-        match crate::store::TopicIndex::open(root, cluster, topic, &fingerprint) {
+        let topic_id = self.topic_id(topic);
+        match crate::store::TopicIndex::open(
+            root,
+            cluster,
+            topic,
+            &fingerprint,
+            topic_id.as_deref(),
+        ) {
             Ok(index) => Some(index),
             Err(e) => {
                 tracing::warn!(dir = %root.display(), "no on-disk index: {e}");

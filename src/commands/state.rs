@@ -45,7 +45,9 @@ pub fn aggregates(
         .collect();
     let disk = config.index_dir.as_ref().and_then(|root| {
         let fingerprint = config.index_fingerprint(topic);
-        crate::store::TopicIndex::open(root, &cluster.id(), topic, &fingerprint)
+        // Topic ids are the TUI's (asked in the background); here the last records
+        // are what tells a topic made again.
+        crate::store::TopicIndex::open(root, &cluster.id(), topic, &fingerprint, None)
             .map_err(|e| {
                 eprintln!(
                     "rewind: working without an on-disk index: {} cannot be written ({e})",

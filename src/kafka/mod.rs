@@ -8,6 +8,7 @@ pub mod produce;
 mod reuse;
 pub mod rewind;
 mod scan;
+mod topic_id;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
