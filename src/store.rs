@@ -598,15 +598,7 @@ mod tests {
     fn rows(part: IndexPart) -> Vec<(i64, String, String)> {
         let mut all = crate::model::index::EventIndex::default();
         all.append(part);
-        all.iter()
-            .map(|e| {
-                (
-                    e.coord().offset,
-                    e.aggregate().into(),
-                    e.event_type().into(),
-                )
-            })
-            .collect()
+        all.rows()
     }
 
     fn entries(index: &TopicIndex, p: i32) -> Vec<(i64, String, String)> {

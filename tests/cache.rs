@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{mock, produce, Driver, Rec};
-use kafka_rewind::config::{Config, Connection};
+use kafka_rewind::config::Connection;
 
 type Seen = Vec<(i32, i64, String, String, String)>;
 
@@ -26,17 +26,7 @@ fn records(topic: &str, partitions: i32, range: std::ops::Range<i64>, tag: &str)
 }
 
 fn driver(brokers: &str, index_dir: Option<&Path>) -> Driver {
-    let config = Config {
-        index_dir: index_dir.map(Path::to_path_buf),
-        ..Config::default()
-    };
-    let conn = Connection {
-        brokers: brokers.to_owned(),
-        ..Default::default()
-    };
-    let mut d = Driver::start(conn, config);
-    d.wait("the topics", |a| !a.topics.all.is_empty());
-    d
+    Driver::with_index(brokers, index_dir)
 }
 
 /// What a load that keeps no index sees.

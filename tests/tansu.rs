@@ -285,16 +285,7 @@ fn the_on_disk_index_on_tansu_reads_only_what_is_new() {
     let one_per_batch = [("batch.num.messages", "1")];
     produce_with(&tansu.bootstrap, &recs(0..20, "A"), &one_per_batch);
     let dir = tempfile::tempdir().unwrap();
-    let config = kafka_rewind::config::Config {
-        index_dir: Some(dir.path().to_path_buf()),
-        ..Default::default()
-    };
-    let conn = kafka_rewind::config::Connection {
-        brokers: tansu.bootstrap.clone(),
-        ..Default::default()
-    };
-    let mut d = Driver::start(conn, config);
-    d.wait("the topics", |a| !a.topics.all.is_empty());
+    let mut d = Driver::with_index(&tansu.bootstrap, Some(dir.path()));
     assert_eq!(d.load("ix").len(), 20);
     assert_eq!(d.worker.records_loaded(), 20);
     produce_with(&tansu.bootstrap, &recs(20..24, "A"), &one_per_batch);
@@ -321,16 +312,7 @@ fn an_index_of_another_topic_id_is_read_anew_on_tansu() {
     produce_with(&bootstrap, &recs, &[("batch.num.messages", "1")]);
     let dir = tempfile::tempdir().unwrap();
     let driver = || {
-        let config = kafka_rewind::config::Config {
-            index_dir: Some(dir.path().to_path_buf()),
-            ..Default::default()
-        };
-        let conn = kafka_rewind::config::Connection {
-            brokers: bootstrap.clone(),
-            ..Default::default()
-        };
-        let mut d = Driver::start(conn, config);
-        d.wait("the topics", |a| !a.topics.all.is_empty());
+        let d = Driver::with_index(&bootstrap, Some(dir.path()));
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while d.worker.topic_id("re").is_none() {
             assert!(

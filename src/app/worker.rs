@@ -17,7 +17,7 @@ use super::{Command, Msg, Rewound};
 use crate::config::{Config, Connection};
 use crate::kafka::rewind::{execute, make_plan, ExecuteOptions};
 use crate::kafka::{Cluster, ClusterError, Scanner};
-use crate::model::index::IndexPart;
+use crate::model::index::{IndexPart, PartitionParts};
 use crate::model::snapshot::StoredSnapshot;
 
 /// Which records of a dump's topic a window holds.
@@ -46,14 +46,6 @@ enum Pending {
     Disk(std::ops::Range<usize>, Vec<crate::model::dump::DumpRecord>),
     /// Entries in memory: without an on-disk index, or when it could not be written.
     Heap(IndexPart),
-}
-
-/// What an indexing thread made of a batch: entries per partition, and the last
-/// record of each (with its check).
-#[derive(Default)]
-struct Indexed {
-    parts: std::collections::HashMap<i32, IndexPart>,
-    lasts: std::collections::HashMap<i32, (i64, u32)>,
 }
 
 /// Partitions a topic load reads at once when those that wait are on disk: all of a
@@ -115,7 +107,7 @@ struct Client {
     scanners: Mutex<Vec<Scanner>>,
     /// The topics' ids, as they arrive from a describe made in the background when
     /// the topics are listed (`describe_topics`).
-    topic_ids: Arc<Mutex<std::collections::HashMap<String, String>>>,
+    topic_ids: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Worker {
@@ -181,7 +173,9 @@ impl Worker {
     /// A topic's id, once the cluster has given it (asked when the topics are listed,
     /// with an on-disk index to keep).
     pub fn topic_id(&self, topic: &str) -> Option<String> {
-        self.shared.topic_id(topic)
+        let client = self.shared.client.lock();
+        let client = client.unwrap_or_else(PoisonError::into_inner).clone()?;
+        client.topic_id(topic)
     }
 
     /// How many librdkafka clients the worker has made so far.
@@ -236,6 +230,15 @@ fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
 }
 
 impl Client {
+    /// A topic's id, once the cluster has given it (`Shared::describe_topics`).
+    fn topic_id(&self, topic: &str) -> Option<String> {
+        let ids = self
+            .topic_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        ids.get(topic).cloned()
+    }
+
     /// Lends a scan consumer to `f`; it goes back to the pool unless the scan failed
     /// (a fresh consumer finds the partition leaders anew).
     fn scan<T>(
@@ -1050,12 +1053,9 @@ impl Shared {
         let workers =
             std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
         let index = |each: &mut crate::kafka::EachRecord<'_>| {
-            let mut out = Indexed::default();
+            let mut out = PartitionParts::default();
             each(&mut |raw| {
-                let part = out.parts.entry(raw.partition).or_default();
-                part.push_raw(raw, &rules, reference.as_ref());
-                let check = crate::model::reuse::record_check(raw.timestamp, raw.key, raw.value);
-                out.lasts.insert(raw.partition, (raw.offset, check));
+                out.push(raw, &rules, reference.as_ref());
             });
             out
         };
@@ -1090,7 +1090,7 @@ impl Shared {
                     }
                     ControlFlow::Continue(())
                 };
-                let merge = &mut |indexed: Indexed| {
+                let merge = &mut |indexed: PartitionParts| {
                     for (p, mut part) in indexed.parts {
                         // The bytes kept go with the first entries of their partition.
                         if let Some(k) = kept_records.borrow_mut().remove(&p) {
@@ -1158,40 +1158,23 @@ impl Shared {
     /// of a topic since made again is discarded). A load does not wait for them: a
     /// broker may answer late or never (librdkafka's mock cluster never does), and then
     /// the index's last records are what tells a topic made again.
-    fn describe_topics(&self, client: &Client, topics: &[crate::kafka::TopicInfo]) {
+    fn describe_topics(&self, client: &Arc<Client>, topics: &[crate::kafka::TopicInfo]) {
         if self.config.index_dir.is_none() {
             return;
         }
         let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
-        let (conn, ids) = (self.conn.clone(), client.topic_ids.clone());
+        let client = client.clone();
         let asked = std::thread::Builder::new()
             .name("rewind-topic-ids".into())
             .spawn(move || {
-                let Ok(cluster) = Cluster::connect(&conn) else {
-                    return;
-                };
-                let found = cluster.topic_ids(&names);
+                let found = client.cluster.topic_ids(&names);
                 tracing::debug!(topics = names.len(), ids = found.len(), "topic ids");
-                ids.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend(found);
+                let ids = client.topic_ids.lock();
+                ids.unwrap_or_else(PoisonError::into_inner).extend(found);
             });
         if let Err(e) = asked {
             tracing::warn!("topic ids not asked: {e}");
         }
-    }
-
-    /// A topic's id, once the cluster has given it (`describe_topics`).
-    fn topic_id(&self, topic: &str) -> Option<String> {
-        let client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
-        let ids = client.as_ref()?.topic_ids.clone();
-        drop(client);
-        let id = ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(topic)
-            .cloned();
-        id
     }
 
     /// The topic's on-disk index, unless there is none to keep (`--no-cache`); a
@@ -1205,7 +1188,7 @@ impl Shared {
         let root = self.config.index_dir.as_ref()?;
         let cluster = client.id.get_or_init(|| client.cluster.id());
         let fingerprint = self.config.index_fingerprint(topic);
-        let topic_id = self.topic_id(topic);
+        let topic_id = client.topic_id(topic);
         match crate::store::TopicIndex::open(
             root,
             cluster,

@@ -110,7 +110,7 @@ fn indexed_aggregates(
         reference,
         window,
     } = how;
-    use crate::model::index::{EventIndex, IndexPart};
+    use crate::model::index::{EventIndex, IndexPart, PartitionParts};
     use std::collections::HashMap;
     let topic = info.name.as_str();
     let scanner = cluster.scanner()?;
@@ -121,27 +121,22 @@ fn indexed_aggregates(
         let view = disk.view(p).expect("held").slice(range.start, range.len());
         held.append(IndexPart::of_mapped(view, disk.new_strings()));
     }
-    for e in held.iter().filter(|e| window.in_window(e.timestamp())) {
-        index.add_parts(e.aggregate(), e.event_type(), e.coord(), e.timestamp());
-    }
+    held.each_aggregate_from(0, |aggregate, kind, at, time| {
+        if window.in_window(time) {
+            index.add_parts(held.string(aggregate), held.string(kind), at, time);
+        }
+    });
     let ends: HashMap<i32, i64> = ranges.iter().map(|r| (r.partition, r.end)).collect();
     let mut progress =
         super::progress::Progress::new(topic, ranges.iter().map(|r| r.end - r.start).sum());
     let workers =
         std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
-    type Batch = (
-        HashMap<i32, IndexPart>,
-        HashMap<i32, (i64, u32)>,
-        AggregateIndex,
-    );
+    type Batch = (PartitionParts, AggregateIndex);
     let index_batch = |each: &mut crate::kafka::EachRecord<'_>| -> Batch {
-        let (mut parts, mut lasts) = (HashMap::new(), HashMap::new());
+        let mut indexed = PartitionParts::default();
         let mut counts = AggregateIndex::default();
         each(&mut |raw| {
-            let part: &mut IndexPart = parts.entry(raw.partition).or_default();
-            part.push_raw(raw, rules, *reference);
-            let check = crate::model::reuse::record_check(raw.timestamp, raw.key, raw.value);
-            lasts.insert(raw.partition, (raw.offset, check));
+            let part = indexed.push(raw, rules, *reference);
             if let Some((aggregate, event_type)) = part.last_aggregate_and_type() {
                 if window.in_window(raw.timestamp) {
                     let coord = crate::model::Coord {
@@ -152,7 +147,7 @@ fn indexed_aggregates(
                 }
             }
         });
-        (parts, lasts, counts)
+        (indexed, counts)
     };
     let mut read = 0u64;
     let on = crate::kafka::OnRead {
@@ -163,7 +158,7 @@ fn indexed_aggregates(
         },
         // Batches come back in read order: each partition's entries are appended in
         // offset order.
-        merge: &mut |(parts, lasts, counts): Batch| {
+        merge: &mut |(PartitionParts { parts, lasts }, counts): Batch| {
             for (p, part) in parts {
                 let last = lasts.get(&p).copied();
                 disk.append(p, &part, last.map_or(i64::MIN, |(o, _)| o + 1), last);

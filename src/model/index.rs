@@ -659,6 +659,19 @@ impl EventIndex {
         self.strings.len()
     }
 
+    /// Each entry's offset, aggregate and type (what tests compare).
+    #[cfg(test)]
+    pub fn rows(&self) -> Vec<(i64, String, String)> {
+        let row = |e: Indexed<'_>| {
+            (
+                e.coord().offset,
+                e.aggregate().into(),
+                e.event_type().into(),
+            )
+        };
+        self.iter().map(row).collect()
+    }
+
     /// Entries read in place from the on-disk index.
     pub fn mapped(&self) -> usize {
         self.segments
@@ -842,6 +855,31 @@ impl IndexPart {
     }
 }
 
+/// Records indexed by partition, as a load or `aggregates` indexes a batch of them:
+/// each partition's entries, and its last record with that record's check
+/// (`reuse::record_check`), which the on-disk index keeps.
+#[derive(Debug, Default)]
+pub struct PartitionParts {
+    pub parts: std::collections::HashMap<i32, IndexPart>,
+    pub lasts: std::collections::HashMap<i32, (i64, u32)>,
+}
+
+impl PartitionParts {
+    /// Indexes a record into its partition's part, and returns that part.
+    pub fn push(
+        &mut self,
+        raw: &RawRecord<'_>,
+        rules: &TopicRules,
+        reference: Option<&Extractor>,
+    ) -> &IndexPart {
+        let check = super::reuse::record_check(raw.timestamp, raw.key, raw.value);
+        self.lasts.insert(raw.partition, (raw.offset, check));
+        let part = self.parts.entry(raw.partition).or_default();
+        part.push_raw(raw, rules, reference);
+        part
+    }
+}
+
 impl EventIndex {
     /// Appends entries made elsewhere: mapped ones stay where they are, the part's own
     /// have their strings interned here once each.
@@ -1013,18 +1051,7 @@ mod tests {
         plain.append(part(0, 10));
         plain.append(part(12, 15));
         plain.append(part(27, 5));
-        let all = |x: &EventIndex| -> Vec<(i64, String, String)> {
-            x.iter()
-                .map(|e| {
-                    (
-                        e.coord().offset,
-                        e.aggregate().into(),
-                        e.event_type().into(),
-                    )
-                })
-                .collect()
-        };
-        assert_eq!(all(&index), all(&plain));
+        assert_eq!(index.rows(), plain.rows());
         assert_eq!((index.len(), index.mapped()), (30, 15));
         for i in 0..index.len() {
             assert_eq!(index.get(i).coord(), plain.get(i).coord());

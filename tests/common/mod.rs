@@ -276,6 +276,22 @@ impl Driver {
         driver
     }
 
+    /// Opens the TUI on `brokers`, keeping its on-disk index in `index_dir` (none
+    /// without), and waits for the topics.
+    pub fn with_index(brokers: &str, index_dir: Option<&std::path::Path>) -> Driver {
+        let config = kafka_rewind::config::Config {
+            index_dir: index_dir.map(std::path::Path::to_path_buf),
+            ..Default::default()
+        };
+        let conn = kafka_rewind::config::Connection {
+            brokers: brokers.to_owned(),
+            ..Default::default()
+        };
+        let mut d = Driver::start(conn, config);
+        d.wait("the topics", |a| !a.topics.all.is_empty());
+        d
+    }
+
     /// Opens the TUI on a dump (`rewind --file`), offline and read-only.
     pub fn offline(
         dump: kafka_rewind::model::dump::Dump,
