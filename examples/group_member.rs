@@ -1,7 +1,10 @@
 //! A consumer that joins a group and stays in it until its standard input closes: to
 //! see rewind refuse to move a group with live members, by hand or in the tests.
 //!
-//! `cargo run --example group_member -- BROKERS GROUP TOPIC [--commit]`
+//! `cargo run --example group_member -- BROKERS GROUP TOPIC [--commit] [--protocol consumer]`
+//!
+//! `--protocol consumer` joins with KIP-848's consumer protocol (`group.protocol`)
+//! instead of the classic one.
 //!
 //! Prints `assigned P,P,…` once the group gave it partitions. With `--commit` it then
 //! reads what is there, commits its position and prints `committed N` (N records read).
@@ -25,11 +28,19 @@ fn say(line: &str) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [brokers, group, topic, rest @ ..] = args.as_slice() else {
-        eprintln!("usage: group_member BROKERS GROUP TOPIC [--commit]");
+        eprintln!(
+            "usage: group_member BROKERS GROUP TOPIC [--commit] [--protocol classic|consumer]"
+        );
         std::process::exit(2);
     };
     let commit = rest.iter().any(|a| a == "--commit");
+    let protocol = rest
+        .iter()
+        .position(|a| a == "--protocol")
+        .and_then(|i| rest.get(i + 1))
+        .map_or("classic", String::as_str);
     let consumer: BaseConsumer = ClientConfig::new()
+        .set("group.protocol", protocol)
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
         .set("client.id", format!("{group}-member"))

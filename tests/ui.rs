@@ -4,7 +4,15 @@
 use kafka_rewind::app::{Action, App, Msg};
 use kafka_rewind::config::Config;
 use kafka_rewind::model::event::RawRecord;
-use kafka_rewind::model::group::GroupState;
+use kafka_rewind::model::group::{GroupState, GroupStatus};
+
+/// A classic group's status as its coordinator answers it.
+fn classic(state: &str) -> GroupStatus {
+    GroupStatus {
+        state: GroupState::Known(state.into()),
+        kind: kafka_rewind::model::group::GroupType::Classic,
+    }
+}
 use kafka_rewind::model::{Event, PartitionInfo, TopicInfo, TopicRules};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -369,7 +377,7 @@ fn stream_links_snapshots_and_aggregate_list() {
 }
 
 fn groups() -> Vec<kafka_rewind::model::group::Group> {
-    use kafka_rewind::model::group::{Group, GroupOffset, Member};
+    use kafka_rewind::model::group::{Group, GroupOffset, GroupType, Member};
     let offset = |topic: &str, partition, committed, high| GroupOffset {
         topic: topic.into(),
         partition,
@@ -381,6 +389,8 @@ fn groups() -> Vec<kafka_rewind::model::group::Group> {
         Group {
             name: "billing".into(),
             state: GroupState::Known("Stable".into()),
+            kind: GroupType::Consumer,
+            protocol: Some("uniform".into()),
             members: vec![Member {
                 id: "billing-1-5f2c".into(),
                 client_id: "billing-1".into(),
@@ -395,12 +405,24 @@ fn groups() -> Vec<kafka_rewind::model::group::Group> {
         Group {
             name: "projector".into(),
             state: GroupState::Known("Empty".into()),
+            kind: GroupType::Classic,
+            protocol: None,
             members: vec![],
             offsets: vec![offset("orders", 0, 5, 7)],
         },
         Group {
             name: "audit".into(),
             state: GroupState::Unknown("the broker cannot list groups".into()),
+            kind: GroupType::Unknown,
+            protocol: None,
+            members: vec![],
+            offsets: vec![],
+        },
+        Group {
+            name: "orders-queue".into(),
+            state: GroupState::Known("Stable".into()),
+            kind: GroupType::Share,
+            protocol: Some("simple".into()),
             members: vec![],
             offsets: vec![],
         },
@@ -545,7 +567,7 @@ fn rewind_dialog_from_a_mark() {
     let plan = plan_to_first_event(&app);
     app.apply(Msg::Plan {
         request: asked(&app),
-        result: Ok((plan.clone(), GroupState::Known("Empty".into()))),
+        result: Ok((plan.clone(), classic("Empty"))),
     });
     for c in "projecto".chars() {
         let _ = app.update(Action::Type(c));
@@ -643,10 +665,7 @@ fn an_active_group_cannot_be_confirmed_and_marks_are_listed() {
     let _ = app.update(Action::Open);
     app.apply(Msg::Plan {
         request: asked(&app),
-        result: Ok((
-            plan_to_first_event(&app),
-            GroupState::Known("Stable".into()),
-        )),
+        result: Ok((plan_to_first_event(&app), classic("Stable"))),
     });
     for c in "projector".chars() {
         let _ = app.update(Action::Type(c));
@@ -697,7 +716,7 @@ fn the_rewind_dialog_shows_client_properties_with_secrets_redacted() {
     let _ = app.update(Action::Open);
     app.apply(Msg::Plan {
         request: asked(&app),
-        result: Ok((plan_to_first_event(&app), GroupState::Known("Empty".into()))),
+        result: Ok((plan_to_first_event(&app), classic("Empty"))),
     });
     let text = screen_sized(&app, 200, 40);
     assert!(text.contains("sasl.password=***"), "{text}");
@@ -989,7 +1008,7 @@ fn compare_shows_current_and_candidate_at_the_cursor() {
     assert_ne!(candidate.current, candidate.with);
     app.apply(Msg::Plan {
         request: asked(&app),
-        result: Ok((plan_to_first_event(&app), GroupState::Known("Empty".into()))),
+        result: Ok((plan_to_first_event(&app), classic("Empty"))),
     });
     assert!(screen_sized(&app, 200, 40).contains("Replaying orders with fixed.toml…"));
     app.apply(Msg::Replayed {

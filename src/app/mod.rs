@@ -228,7 +228,7 @@ pub enum Msg {
     /// A plan and the group's state, asked of its coordinator when the plan was made.
     Plan {
         request: u64,
-        result: Result<(crate::model::plan::Plan, crate::model::group::GroupState), String>,
+        result: Result<(crate::model::plan::Plan, crate::model::group::GroupStatus), String>,
     },
     /// For the plan of `request`: (aggregates whose state differs with the candidate,
     /// aggregates).

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::{Action, App, Command, Overlay};
 use crate::kafka::rewind::{Known, PlanRequest};
-use crate::model::group::{Group, GroupState};
+use crate::model::group::{Group, GroupState, GroupStatus};
 use crate::model::mark::Mark;
 use crate::model::plan::{Plan, Scope};
 use crate::model::Event;
@@ -57,7 +57,7 @@ pub enum RewindStep {
     },
     Plan {
         plan: Box<Plan>,
-        state: GroupState,
+        status: GroupStatus,
         typed: String,
         allow_unknown: bool,
     },
@@ -100,7 +100,7 @@ impl RewindDialog {
     pub fn blocked(&self, read_only: bool) -> Option<String> {
         let RewindStep::Plan {
             plan,
-            state,
+            status,
             allow_unknown,
             ..
         } = &self.step
@@ -110,7 +110,10 @@ impl RewindDialog {
         if read_only {
             return Some("read-only: rewind will not commit offsets here".into());
         }
-        match state {
+        if let Some(why) = status.kind.reset_refusal(&plan.group) {
+            return Some(why);
+        }
+        match &status.state {
             GroupState::Unknown(_) if *allow_unknown => None,
             GroupState::Unknown(_) => Some(format!(
                 "the state of {} is unknown (this broker cannot describe groups): stop its consumers, then press Tab to allow the rewind",
@@ -313,7 +316,7 @@ impl App {
         commands
     }
 
-    pub(super) fn receive_plan(&mut self, request: u64, plan: Result<(Plan, GroupState), String>) {
+    pub(super) fn receive_plan(&mut self, request: u64, plan: Result<(Plan, GroupStatus), String>) {
         let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
             return;
         };
@@ -321,17 +324,18 @@ impl App {
             return;
         }
         dialog.step = match plan {
-            Ok((plan, state)) => {
+            Ok((plan, status)) => {
                 // The listing the dialog opened with may be stale: show what the
                 // coordinator said with the plan.
                 if let Some(Ok(groups)) = &mut dialog.groups {
                     if let Some(g) = groups.iter_mut().find(|g| g.name == plan.group) {
-                        g.state = state.clone();
+                        g.state = status.state.clone();
+                        g.kind = status.kind;
                     }
                 }
                 RewindStep::Plan {
                     plan: Box::new(plan),
-                    state,
+                    status,
                     typed: String::new(),
                     allow_unknown: false,
                 }

@@ -34,6 +34,7 @@ pub fn run(
     let mut table = Table::new(&[
         "GROUP",
         "STATE",
+        "TYPE",
         ">MEMBERS",
         "TOPIC",
         ">PARTITION",
@@ -46,6 +47,7 @@ pub fn run(
         let head = vec![
             g.name.clone(),
             g.state.name().to_owned(),
+            g.kind.name().to_owned(),
             g.members.len().to_string(),
         ];
         if g.offsets.is_empty() {

@@ -9,7 +9,7 @@ use crate::cli::{Output, ResetArgs};
 use crate::config::{Config, Connection};
 use crate::kafka::rewind::{self, ExecuteOptions, PlanRequest};
 use crate::kafka::Cluster;
-use crate::model::group::GroupState;
+use crate::model::group::{GroupState, GroupStatus, GroupType};
 use crate::model::plan::{self, Plan, Scope, TimeSource};
 use crate::model::position::format_time;
 
@@ -69,10 +69,20 @@ pub fn run(
         aggregate: args.aggregate.clone(),
         known: None,
     };
-    let plan = rewind::make_plan(&cluster, &config.rules_for(&args.topic), &request)?;
-    let command = plan.equivalent_command(&conn.brokers, &conn.properties);
     // Asked of the group's coordinator; `execute` asks again, twice.
-    let state = cluster.group_state(&args.group);
+    let status = cluster.group_state(&args.group);
+    let plan = match rewind::make_plan(&cluster, &config.rules_for(&args.topic), &request) {
+        Ok(plan) => plan,
+        // A share group has no committed offsets to shift: say what it is instead.
+        Err(e) => match status.kind.reset_refusal(&args.group) {
+            Some(why) => anyhow::bail!("{why} ({e})"),
+            None => return Err(e),
+        },
+    };
+    let command = match status.kind {
+        GroupType::Share => plan.share_group_command(&conn.brokers, &conn.properties),
+        _ => plan.equivalent_command(&conn.brokers, &conn.properties),
+    };
     let execution = match args.execute {
         false => None,
         true => {
@@ -85,7 +95,7 @@ pub fn run(
                 Err(refused) => {
                     // The plan that was not applied, then why (on stderr, by main).
                     if output == Output::Table {
-                        print_table(&plan, &state, &command, out)?;
+                        print_table(&plan, &status, &command, out)?;
                     }
                     return Err(refused);
                 }
@@ -99,7 +109,8 @@ pub fn run(
         Output::Csv => write!(out, "{}", plan.targets_csv())?,
         Output::Json => {
             let mut json = plan.to_json(execution.is_some(), undo.as_deref(), &command);
-            json["state"] = state.name().into();
+            json["state"] = status.state.name().into();
+            json["type"] = status.kind.name().into();
             if let Some(e) = &execution {
                 json["written_with"] = e.written_with.label().into();
             }
@@ -111,21 +122,22 @@ pub fn run(
             }
             writeln!(out, "{}", super::json_text(&json, true))?;
         }
-        Output::Table => print_table(&plan, &state, &command, out)?,
+        Output::Table => print_table(&plan, &status, &command, out)?,
     }
     match &execution {
         // Like kafka-consumer-groups.sh, a plan for a group with running consumers is
         // refused, dry run or not; it is still shown, to prepare the rewind.
-        None if state.is_active() => {
-            return Err(anyhow::anyhow!(state
-                .check_inactive(&plan.group, false)
-                .expect_err("an active group is refused")));
+        None => {
+            if let Some(why) = status.refused(&plan.group) {
+                return Err(anyhow::anyhow!(why));
+            }
+            if output == Output::Table {
+                writeln!(
+                    out,
+                    "\nDry run: nothing was changed. Add --execute to commit this plan."
+                )?;
+            }
         }
-        None if output == Output::Table => writeln!(
-            out,
-            "\nDry run: nothing was changed. Add --execute to commit this plan."
-        )?,
-        None => {}
         Some(e) => {
             let mut err = std::io::stderr();
             if e.mismatches.is_empty() {
@@ -167,7 +179,12 @@ pub fn run(
     Ok(())
 }
 
-fn print_table(plan: &Plan, state: &GroupState, command: &str, out: &mut dyn Write) -> Result<()> {
+fn print_table(
+    plan: &Plan,
+    status: &GroupStatus,
+    command: &str,
+    out: &mut dyn Write,
+) -> Result<()> {
     let time = plan
         .time
         .map(|t| format!(" ({})", format_time(t)))
@@ -181,11 +198,15 @@ fn print_table(plan: &Plan, state: &GroupState, command: &str, out: &mut dyn Wri
     )?;
     writeln!(
         out,
-        "Group state: {}",
-        match state {
+        "Group state: {}{}",
+        match &status.state {
             GroupState::Unknown(why) => format!("unknown — {why}"),
             s if s.is_active() => format!("{} (its coordinator's answer) — consumers are running: this plan cannot be executed", s.name()),
             s => format!("{} (its coordinator's answer)", s.name()),
+        },
+        match status.kind {
+            GroupType::Classic | GroupType::Consumer | GroupType::Unknown => String::new(),
+            kind => format!(" — a {} group: rewind does not reset it", kind.name()),
         }
     )?;
     let mut table = Table::new(&[

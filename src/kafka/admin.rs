@@ -48,6 +48,8 @@ pub struct Description {
     /// Answered through ConsumerGroupDescribe (KIP-848's consumer protocol) rather than
     /// the classic DescribeGroups.
     pub consumer_protocol: bool,
+    /// The assignor its members agreed on (`range`, `uniform`…), when it has one.
+    pub protocol: Option<String>,
 }
 
 /// What a broker listing gave: group names, and the brokers that did not answer.
@@ -248,11 +250,19 @@ impl<'c> GroupAdmin<'c> {
                 let consumer_protocol = error.is_null()
                     && rd::rd_kafka_ConsumerGroupDescription_type(d)
                         == rd::rd_kafka_consumer_group_type_t::RD_KAFKA_CONSUMER_GROUP_TYPE_CONSUMER;
+                let protocol = match error.is_null() {
+                    true => Some(text(
+                        rd::rd_kafka_ConsumerGroupDescription_partition_assignor(d),
+                    ))
+                    .filter(|p| !p.is_empty()),
+                    false => None,
+                };
                 out.push(Description {
                     group,
                     answer,
                     members,
                     consumer_protocol,
+                    protocol,
                 });
             }
         }

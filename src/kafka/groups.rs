@@ -7,8 +7,12 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::admin::{Description, GroupAdmin};
+use super::wire::{self, ListedGroup};
 use super::{client_config, Cluster, ClusterError};
-use crate::model::group::{groups_to_describe, CoordinatorAnswer, Group, GroupOffset, GroupState};
+use crate::model::group::{
+    groups_to_describe, CoordinatorAnswer, Group, GroupOffset, GroupState, GroupStatus, GroupType,
+    Member,
+};
 use crate::model::TopicInfo;
 
 /// How a group's offsets were written.
@@ -39,9 +43,89 @@ impl Cluster {
         GroupAdmin::new(&self.consumer, self.conn.timeout())
     }
 
-    /// Each group's coordinator asked about it by name. A request that fails as a whole
-    /// leaves every group unknown, with the reason.
-    fn describe(&self, names: &[String]) -> Vec<Description> {
+    /// Whether the connection is plain TCP (no TLS, no SASL): only then can rewind send
+    /// the requests librdkafka lacks (`wire`).
+    fn plaintext(&self) -> bool {
+        self.conn
+            .properties
+            .iter()
+            .find(|(k, _)| k == "security.protocol")
+            .is_none_or(|(_, v)| v.eq_ignore_ascii_case("plaintext"))
+    }
+
+    /// Every group the brokers coordinate with its type (ListGroups v5, sent to each
+    /// broker), or why they could not be asked.
+    fn listed_with_types(&self) -> Result<Vec<ListedGroup>, String> {
+        if !self.plaintext() {
+            return Err("group types are asked only on PLAINTEXT listeners: share, streams and Connect groups are not listed".into());
+        }
+        let metadata = self
+            .consumer
+            .fetch_metadata(None, self.conn.timeout())
+            .map_err(|e| e.to_string())?;
+        let mut all = Vec::new();
+        for b in metadata.brokers() {
+            let address = format!("{}:{}", b.host(), b.port());
+            let listed = wire::Broker::connect(&address, self.conn.timeout())
+                .and_then(|mut broker| broker.list_groups())
+                .map_err(|e| format!("ListGroups to {address}: {e}"))?;
+            all.extend(listed);
+        }
+        Ok(all)
+    }
+
+    /// Each group's coordinator asked about it by name, with its type: from the typed
+    /// listing where the group is in it, else from how it was described. Share and
+    /// streams groups, which librdkafka describes as `Dead` classic groups, take their
+    /// state from the API that answers for them (ShareGroupDescribe) or from their
+    /// coordinator's listing.
+    fn describe(
+        &self,
+        names: &[String],
+        listed: &Result<Vec<ListedGroup>, String>,
+    ) -> Vec<(Description, GroupType)> {
+        let listed: &[ListedGroup] = listed.as_deref().unwrap_or_default();
+        let mut out: Vec<(Description, GroupType)> = self
+            .describe_consumer_groups(names)
+            .into_iter()
+            .map(|d| {
+                let kind = match listed.iter().find(|l| l.group == d.group) {
+                    Some(l) => GroupType::from_listing(&l.group_type, &l.protocol_type),
+                    None => match &d.answer {
+                        CoordinatorAnswer::State(Some(s)) if !s.eq_ignore_ascii_case("Dead") => {
+                            match d.consumer_protocol {
+                                true => GroupType::Consumer,
+                                false => GroupType::Classic,
+                            }
+                        }
+                        _ => GroupType::Unknown,
+                    },
+                };
+                (d, kind)
+            })
+            .collect();
+        for (d, kind) in out.iter_mut() {
+            let l = listed.iter().find(|l| l.group == d.group);
+            d.answer = std::mem::replace(&mut d.answer, CoordinatorAnswer::NotFound)
+                .named(l.map(|l| l.state.as_str()), d.members.len());
+            let Some(l) = l else {
+                continue;
+            };
+            match kind {
+                GroupType::Share => describe_share_group(d, l, self.conn.timeout()),
+                GroupType::Streams => {
+                    d.answer = CoordinatorAnswer::State(Some(l.state.clone()));
+                    d.members.clear();
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Classic and consumer groups, described through librdkafka. A request that fails
+    /// as a whole leaves every group unknown, with the reason.
+    fn describe_consumer_groups(&self, names: &[String]) -> Vec<Description> {
         let mut described = describe_with(&self.admin(), names);
         // librdkafka asks ConsumerGroupDescribe (KIP-848) first and falls back to the
         // classic DescribeGroups only when the coordinator says the group is not of the
@@ -92,10 +176,14 @@ impl Cluster {
         described
     }
 
-    /// The group's state as its coordinator reports it right now.
-    pub fn group_state(&self, group: &str) -> GroupState {
-        let d = self.describe(&[group.to_owned()]).remove(0);
-        GroupState::from_answer(d.answer)
+    /// The group's state and kind as its coordinator reports them right now.
+    pub fn group_state(&self, group: &str) -> GroupStatus {
+        let listed = self.listed_with_types();
+        let (d, kind) = self.describe(&[group.to_owned()], &listed).remove(0);
+        GroupStatus {
+            state: GroupState::from_answer(d.answer),
+            kind,
+        }
     }
 
     /// Groups with state, members and committed offsets on any topic: the one named by
@@ -120,12 +208,20 @@ impl Cluster {
                 Err(e) => (vec![], Some(format!("the broker cannot list groups: {e}"))),
             },
         };
+        let typed = self.listed_with_types();
+        if let Err(why) = &typed {
+            tracing::info!(why, "groups listed without their types");
+        }
+        let mut listed = listed;
+        if only.is_none() {
+            listed.extend(typed.iter().flatten().map(|l| l.group.clone()));
+        }
         let names = groups_to_describe(&listed, configured, only);
-        let described = self.describe(&names);
+        let described = self.describe(&names, &typed);
         let topics = self.topics()?;
         let groups = described
             .into_iter()
-            .map(|d| {
+            .map(|(d, kind)| {
                 let offsets = self
                     .committed(&d.group, &topics)?
                     .into_iter()
@@ -134,6 +230,8 @@ impl Cluster {
                 Ok(Group {
                     name: d.group,
                     state: GroupState::from_answer(d.answer),
+                    kind,
+                    protocol: d.protocol,
                     members: d.members,
                     offsets,
                 })
@@ -330,6 +428,7 @@ fn describe_with(admin: &GroupAdmin<'_>, names: &[String]) -> Vec<Description> {
         answer: CoordinatorAnswer::Failed(why),
         members: vec![],
         consumer_protocol: false,
+        protocol: None,
     };
     if names.is_empty() {
         return vec![];
@@ -352,4 +451,37 @@ fn describe_with(admin: &GroupAdmin<'_>, names: &[String]) -> Vec<Description> {
             .map(|name| failed(name, format!("the broker cannot describe groups: {e}")))
             .collect(),
     }
+}
+
+/// A share group as its coordinator (the broker that listed it) describes it; where it
+/// cannot be asked, the state that listing gave.
+fn describe_share_group(d: &mut Description, listed: &ListedGroup, timeout: std::time::Duration) {
+    d.members.clear();
+    d.answer = CoordinatorAnswer::State(Some(listed.state.clone()));
+    let answer = wire::Broker::connect(&listed.broker, timeout)
+        .and_then(|mut b| b.describe_share_groups(std::slice::from_ref(&d.group)));
+    let share = match answer {
+        Ok(mut found) if !found.is_empty() => found.remove(0),
+        Ok(_) => return,
+        Err(e) => {
+            tracing::info!(group = d.group, error = %e, "ShareGroupDescribe failed; the listing's state is shown");
+            return;
+        }
+    };
+    d.answer = match share.error {
+        0 => CoordinatorAnswer::State(Some(share.state)),
+        69 => CoordinatorAnswer::NotFound,
+        code => CoordinatorAnswer::Failed(format!("ShareGroupDescribe answered error {code}")),
+    };
+    d.protocol = Some(share.assignor).filter(|a| !a.is_empty());
+    d.members = share
+        .members
+        .into_iter()
+        .map(|m| Member {
+            id: m.id,
+            client_id: m.client_id,
+            host: m.host,
+            assignment: m.assignment,
+        })
+        .collect();
 }

@@ -9,6 +9,7 @@ mod reuse;
 pub mod rewind;
 mod scan;
 mod topic_id;
+mod wire;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};

@@ -275,7 +275,7 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
     }
     cluster
         .group_state(group)
-        .check_inactive(group, options.allow_unknown_state)
+        .check_resettable(group, options.allow_unknown_state)
         .map_err(anyhow::Error::msg)?;
     let info = cluster.topic(&plan.topic)?;
     let now: Vec<Option<i64>> = cluster
@@ -305,7 +305,7 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
     // Checked again immediately before committing: a consumer may have joined meanwhile.
     cluster
         .group_state(group)
-        .check_inactive(group, options.allow_unknown_state)
+        .check_resettable(group, options.allow_unknown_state)
         .map_err(|e| {
             anyhow::anyhow!(
                 "{e} (the undo file {} was written but not needed)",

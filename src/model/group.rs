@@ -25,6 +25,23 @@ pub enum CoordinatorAnswer {
     Failed(String),
 }
 
+impl CoordinatorAnswer {
+    /// librdkafka names only the classic states, so a KIP-848 group that is Assigning or
+    /// Reconciling comes back unnamed. The coordinator's own listing (ListGroups v5)
+    /// names it; failing that, a group with members is active all the same.
+    pub fn named(self, listed_state: Option<&str>, members: usize) -> CoordinatorAnswer {
+        match (self, listed_state) {
+            (CoordinatorAnswer::State(None), Some(s)) if !s.is_empty() => {
+                CoordinatorAnswer::State(Some(s.to_owned()))
+            }
+            (CoordinatorAnswer::State(None), _) if members > 0 => CoordinatorAnswer::State(Some(
+                format!("active ({members} member(s), in a state librdkafka does not name)"),
+            )),
+            (answer, _) => answer,
+        }
+    }
+}
+
 impl GroupState {
     /// The state a coordinator's answer means. This is the only way a state is made from
     /// the broker: a listing (ListGroups) gives names to ask about, never states, because
@@ -66,6 +83,93 @@ impl GroupState {
             GroupState::Unknown(why) => Err(format!(
                 "the state of group {group} is unknown ({why}); make sure none of its consumers is running and pass --allow-unknown-state; nothing was changed"
             )),
+        }
+    }
+}
+
+/// What kind of group it is: Kafka 4's group types (ListGroups' `GroupType`), with
+/// Kafka Connect's classic groups told apart by their protocol type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupType {
+    /// The classic consumer protocol (JoinGroup/SyncGroup), or a group of commits only.
+    Classic,
+    /// KIP-848's consumer protocol.
+    Consumer,
+    /// KIP-932's share groups: queues, whose offsets are not a consumer's positions.
+    Share,
+    /// KIP-1071's Kafka Streams groups.
+    Streams,
+    /// Kafka Connect's workers (a classic group of protocol type `connect`).
+    Connect,
+    /// Nothing said what it is (a group that does not exist, or a broker that cannot list
+    /// groups with their types).
+    #[default]
+    Unknown,
+}
+
+impl GroupType {
+    /// The name the JSON and the screens show.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupType::Classic => "classic",
+            GroupType::Consumer => "consumer",
+            GroupType::Share => "share",
+            GroupType::Streams => "streams",
+            GroupType::Connect => "connect",
+            GroupType::Unknown => "unknown",
+        }
+    }
+
+    /// The type a ListGroups answer gives (`GroupType`, `ProtocolType`).
+    pub fn from_listing(group_type: &str, protocol_type: &str) -> GroupType {
+        match (group_type.to_ascii_lowercase().as_str(), protocol_type) {
+            ("classic", "connect") => GroupType::Connect,
+            ("classic", _) => GroupType::Classic,
+            ("consumer", _) => GroupType::Consumer,
+            ("share", _) => GroupType::Share,
+            ("streams", _) => GroupType::Streams,
+            _ => GroupType::Unknown,
+        }
+    }
+
+    /// Why rewind does not move this kind of group's offsets (`None`: it may, as a
+    /// classic or consumer group, or one that does not exist).
+    pub fn reset_refusal(self, group: &str) -> Option<String> {
+        let why = match self {
+            GroupType::Classic | GroupType::Consumer | GroupType::Unknown => return None,
+            GroupType::Share => "a share group (KIP-932): its offsets are the start of a queue, not a consumer's position, and are reset with kafka-share-groups.sh",
+            GroupType::Streams => "a Kafka Streams group (KIP-1071): its offsets are reset with kafka-streams-groups.sh, which also resets the application's internal topics",
+            GroupType::Connect => "a Kafka Connect group: it coordinates workers and has no consumer offsets",
+        };
+        Some(format!("group {group} is {why}; nothing was changed"))
+    }
+}
+
+/// A group's state and kind, asked of its coordinator right before a plan or a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupStatus {
+    pub state: GroupState,
+    pub kind: GroupType,
+}
+
+impl GroupStatus {
+    /// Whether rewind may commit this group's offsets: a classic or consumer group (or
+    /// one that does not exist) that no consumer is in; an unknown state only when the
+    /// user allowed it.
+    pub fn check_resettable(&self, group: &str, allow_unknown: bool) -> Result<(), String> {
+        match self.kind.reset_refusal(group) {
+            Some(why) => Err(why),
+            None => self.state.check_inactive(group, allow_unknown),
+        }
+    }
+
+    /// Why a plan is refused whatever the user allows (an active group, or a kind rewind
+    /// does not reset): like kafka-consumer-groups.sh, even a dry run.
+    pub fn refused(&self, group: &str) -> Option<String> {
+        match self.kind.reset_refusal(group) {
+            Some(why) => Some(why),
+            None if self.state.is_active() => self.state.check_inactive(group, false).err(),
+            None => None,
         }
     }
 }
@@ -246,6 +350,10 @@ impl ReplayWatch {
 pub struct Group {
     pub name: String,
     pub state: GroupState,
+    pub kind: GroupType,
+    /// The protocol its members agreed on (the assignor: `range`, `uniform`…), where
+    /// the coordinator says.
+    pub protocol: Option<String>,
     pub members: Vec<Member>,
     pub offsets: Vec<GroupOffset>,
 }
@@ -256,6 +364,8 @@ impl Group {
         json!({
             "group": self.name,
             "state": self.state.name(),
+            "type": self.kind.name(),
+            "protocol": self.protocol,
             "members": self.members.iter().map(|m| json!({
                 "id": m.id, "client_id": m.client_id, "host": m.host,
                 "assignment": m.assignment.iter().map(|(t, p)| json!({"topic": t, "partitions": p})).collect::<Vec<_>>(),
@@ -400,6 +510,75 @@ mod tests {
     }
 
     #[test]
+    fn an_unnamed_state_takes_the_listings_name_and_members_make_it_active() {
+        let unnamed = CoordinatorAnswer::State(None);
+        let reconciling = GroupState::from_answer(unnamed.clone().named(Some("Reconciling"), 1));
+        assert_eq!(reconciling, GroupState::Known("Reconciling".into()));
+        assert!(reconciling.is_active());
+        let active = GroupState::from_answer(unnamed.clone().named(None, 2));
+        assert!(active.is_active(), "{active:?}");
+        assert!(
+            active.check_inactive("g", true).is_err(),
+            "never allowed as unknown"
+        );
+        assert!(matches!(
+            GroupState::from_answer(unnamed.named(None, 0)),
+            GroupState::Unknown(_)
+        ));
+        let stable = CoordinatorAnswer::State(Some("Stable".into()));
+        assert_eq!(
+            stable.clone().named(Some("Empty"), 0),
+            stable,
+            "a named state stays"
+        );
+    }
+
+    #[test]
+    fn group_types_come_from_the_listing_and_only_classic_and_consumer_groups_are_reset() {
+        assert_eq!(
+            GroupType::from_listing("Classic", "consumer"),
+            GroupType::Classic
+        );
+        assert_eq!(GroupType::from_listing("classic", ""), GroupType::Classic);
+        assert_eq!(
+            GroupType::from_listing("classic", "connect"),
+            GroupType::Connect
+        );
+        assert_eq!(
+            GroupType::from_listing("Consumer", "consumer"),
+            GroupType::Consumer
+        );
+        assert_eq!(GroupType::from_listing("Share", "share"), GroupType::Share);
+        assert_eq!(
+            GroupType::from_listing("Streams", "streams"),
+            GroupType::Streams
+        );
+        assert_eq!(GroupType::from_listing("", ""), GroupType::Unknown);
+        let status = |kind, state: &str| GroupStatus {
+            state: GroupState::Known(state.into()),
+            kind,
+        };
+        for kind in [GroupType::Classic, GroupType::Consumer, GroupType::Unknown] {
+            assert_eq!(status(kind, "Empty").check_resettable("g", false), Ok(()));
+            assert_eq!(status(kind, "Empty").refused("g"), None);
+            assert!(status(kind, "Stable")
+                .refused("g")
+                .unwrap()
+                .contains("is Stable"));
+        }
+        for kind in [GroupType::Share, GroupType::Streams, GroupType::Connect] {
+            let empty = status(kind, "Empty");
+            let why = empty.check_resettable("q", true).unwrap_err();
+            assert!(why.starts_with("group q is a "), "{why}");
+            assert_eq!(empty.refused("q"), Some(why), "refused even as a dry run");
+        }
+        assert!(GroupType::Share
+            .reset_refusal("q")
+            .unwrap()
+            .contains("kafka-share-groups.sh"));
+    }
+
+    #[test]
     fn the_groups_described_are_the_listing_and_the_configured_or_the_one_asked_for() {
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
@@ -444,6 +623,8 @@ mod tests {
         let group = |offsets| Group {
             name: "g".into(),
             state: GroupState::Known("Empty".into()),
+            kind: GroupType::Classic,
+            protocol: None,
             members: vec![],
             offsets,
         };

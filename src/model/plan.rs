@@ -557,6 +557,16 @@ impl Plan {
     /// become `--from-file` with this plan's CSV. Properties are never inlined: they go
     /// in a `--command-config` file, described with secrets redacted.
     pub fn equivalent_command(&self, brokers: &str, properties: &[(String, String)]) -> String {
+        self.command_of("kafka-consumer-groups.sh", brokers, properties)
+    }
+
+    /// The same plan for a share group: `kafka-share-groups.sh`, which has no
+    /// `--shift-by` or `--by-duration` (those become `--from-file` with this plan's CSV).
+    pub fn share_group_command(&self, brokers: &str, properties: &[(String, String)]) -> String {
+        self.command_of("kafka-share-groups.sh", brokers, properties)
+    }
+
+    fn command_of(&self, tool: &str, brokers: &str, properties: &[(String, String)]) -> String {
         let broker_time_wrong = self.partitions.iter().any(|p| {
             matches!(
                 p.time,
@@ -566,16 +576,20 @@ impl Plan {
                 })
             )
         });
+        let share = tool == "kafka-share-groups.sh";
         let scope = match &self.scope {
             Scope::Event(_) => "--from-file rewind-plan.csv".to_owned(),
             Scope::DateTime(_) | Scope::Duration { .. } if broker_time_wrong => {
+                "--from-file rewind-plan.csv".to_owned()
+            }
+            Scope::ShiftBy(_) | Scope::Duration { .. } if share => {
                 "--from-file rewind-plan.csv".to_owned()
             }
             Scope::DateTime(t) => format!("--to-datetime {}", format_time(*t)),
             _ => self.scope_label(),
         };
         let mut command = format!(
-            "kafka-consumer-groups.sh --bootstrap-server {brokers} --group {} --topic {} --reset-offsets {scope} --execute",
+            "{tool} --bootstrap-server {brokers} --group {} --topic {} --reset-offsets {scope} --execute",
             self.group, self.topic
         );
         if !properties.is_empty() {

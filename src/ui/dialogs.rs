@@ -132,7 +132,8 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
             Paragraph::new(format!("Planning the rewind of {}: reading offsets and the events at the targets…", text::clean(group))),
             inner,
         ),
-        RewindStep::Plan { plan, state, typed, allow_unknown } => {
+        RewindStep::Plan { plan, status, typed, allow_unknown } => {
+            let state = &status.state;
             let mut lines = vec![Line::from(vec![
                 Span::raw(format!("Group {}, state ", text::clean(&plan.group))),
                 Span::styled(state.name().to_owned(), state_style(state)),

@@ -14,8 +14,11 @@ use crate::model::group::{duration_label, Group, GroupState, LagHistory};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let view = &app.groups;
+    // The detail's offsets table needs 57 columns; the list takes what is left, up to
+    // room for 20-character names.
+    let list_width = area.width.saturating_sub(57).clamp(45, 61);
     let [list, detail] =
-        Layout::horizontal([Constraint::Length(52), Constraint::Min(30)]).areas(area);
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(30)]).areas(area);
     let title = match view.loading {
         true => " Consumer groups (loading…) ".to_owned(),
         false => format!(" Consumer groups ({}) ", view.groups.len()),
@@ -46,19 +49,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             list,
         );
     } else {
-        let header = Row::new(["GROUP", "STATE", "MEMBERS", "    LAG"].map(Cell::from))
+        let header = Row::new(["GROUP", "STATE", "TYPE", "MEMBERS", "    LAG"].map(Cell::from))
             .style(theme::heading());
         let rows = view.groups.iter().map(|g| {
             Row::new(vec![
                 Cell::from(text::clean(&g.name)),
                 Cell::from(g.state.name().to_owned()).style(state_style(&g.state)),
+                Cell::from(g.kind.name()),
                 Cell::from(format!("{:>7}", g.members.len())),
                 Cell::from(format!("{:>7}", g.lag())),
             ])
         });
         let widths = [
-            Constraint::Min(16),
+            Constraint::Min(12),
             Constraint::Length(11),
+            Constraint::Length(8),
             Constraint::Length(7),
             Constraint::Length(7),
         ];
@@ -143,6 +148,21 @@ fn draw_group(frame: &mut Frame, area: Rect, group: &Group, history: Option<&Lag
         },
         state_style(&group.state),
     )];
+    lines.push(Line::styled(
+        format!(
+            "type {}{}",
+            group.kind.name(),
+            group
+                .protocol
+                .as_ref()
+                .map(|p| format!(", protocol {}", text::clean(p)))
+                .unwrap_or_default()
+        ),
+        theme::dim(),
+    ));
+    if let Some(why) = group.kind.reset_refusal(&group.name) {
+        lines.push(Line::styled(text::clean(&why), theme::warning()));
+    }
     for m in &group.members {
         let assigned: Vec<String> = m
             .assignment

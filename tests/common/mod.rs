@@ -430,6 +430,17 @@ impl GroupMember {
     /// Joins `group` on `topic` and waits until it has partitions (and, with `commit`,
     /// until it has read what is there and committed it).
     pub fn join(bootstrap: &str, group: &str, topic: &str, commit: bool) -> GroupMember {
+        GroupMember::join_with(bootstrap, group, topic, commit, "classic")
+    }
+
+    /// Joins with `protocol`: `classic`, or KIP-848's `consumer`.
+    pub fn join_with(
+        bootstrap: &str,
+        group: &str,
+        topic: &str,
+        commit: bool,
+        protocol: &str,
+    ) -> GroupMember {
         use std::io::BufRead;
         // Built by `cargo build --examples` (scripts/test does it first): `cargo test
         // --all-targets` builds examples only as test harnesses.
@@ -438,7 +449,7 @@ impl GroupMember {
             .unwrap()
             .join("examples/group_member");
         let mut cmd = Command::new(&exe);
-        cmd.args([bootstrap, group, topic]);
+        cmd.args([bootstrap, group, topic, "--protocol", protocol]);
         if commit {
             cmd.arg("--commit");
         }
@@ -589,4 +600,152 @@ impl Drop for SchemaRegistry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Apache Kafka 4, the reference broker: one KRaft node started by `scripts/kafka`
+/// (which fetches the jars from Maven Central once) on free loopback ports. It runs
+/// while `scripts/kafka start` has its standard input open: a test process that ends,
+/// however it ends, stops its brokers.
+pub struct Kafka {
+    child: Option<Child>,
+    pub bootstrap: String,
+    /// The node's directory: server.properties, broker.log, data/.
+    pub dir: PathBuf,
+}
+
+static SHARED_KAFKA: std::sync::OnceLock<Kafka> = std::sync::OnceLock::new();
+
+fn kafka_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka")
+}
+
+impl Kafka {
+    /// A node of this test's own, with extra `server.properties` lines (`key=value`).
+    pub fn start(extra: &[&str]) -> Kafka {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "kafka-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut child = Command::new(kafka_script())
+            .arg("start")
+            .arg(&dir)
+            .args(extra)
+            .env("REWIND_KAFKA_CLEAN", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run scripts/kafka (it needs java and mvn)");
+        let bootstrap = {
+            use std::io::BufRead;
+            let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+            loop {
+                match lines.next() {
+                    Some(Ok(line)) => {
+                        if let Some(b) = line.strip_prefix("bootstrap=") {
+                            break b.to_owned();
+                        }
+                    }
+                    other => panic!(
+                        "Apache Kafka did not start ({other:?}); see {}/broker.log",
+                        dir.display()
+                    ),
+                }
+            }
+        };
+        Kafka {
+            child: Some(child),
+            bootstrap,
+            dir,
+        }
+    }
+
+    /// The broker shared by the tests: the one `scripts/test` started
+    /// (`REWIND_TEST_KAFKA=HOST:PORT`), else one started for this test process.
+    pub fn shared() -> &'static Kafka {
+        SHARED_KAFKA.get_or_init(|| match std::env::var("REWIND_TEST_KAFKA") {
+            Ok(bootstrap) if !bootstrap.is_empty() => Kafka {
+                child: None,
+                bootstrap,
+                dir: PathBuf::from(std::env::var("REWIND_TEST_KAFKA_DIR").unwrap_or_default()),
+            },
+            _ => Kafka::start(&[]),
+        })
+    }
+
+    /// Runs one of Kafka's own tools (a class of the kafka-tools jar) against this
+    /// broker: `--bootstrap-server` is added first.
+    pub fn tool(&self, class: &str, args: &[&str]) -> Output {
+        Command::new(kafka_script())
+            .args(["tool", class, "--bootstrap-server", &self.bootstrap])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/kafka tool")
+    }
+
+    /// Creates a topic (with `key=value` topic configs) and waits until its leaders
+    /// answer.
+    pub fn create_topic(&self, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        use rdkafka::client::DefaultClientContext;
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .set("log_level", "3")
+            .create()
+            .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+        for (k, v) in configs {
+            topic = topic.set(k, v);
+        }
+        for r in runtime
+            .block_on(admin.create_topics([&topic], &AdminOptions::new()))
+            .unwrap()
+        {
+            r.unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+        }
+        let consumer: rdkafka::consumer::BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .set("log_level", "3")
+            .create()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for p in 0..partitions {
+            use rdkafka::consumer::Consumer;
+            while consumer
+                .fetch_watermarks(name, p, Duration::from_secs(5))
+                .is_err()
+            {
+                assert!(Instant::now() < deadline, "{name}/{p} has no leader");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+impl Drop for Kafka {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Closing its stdin stops the node and removes its directory.
+            drop(child.stdin.take());
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A name no other test on a shared broker uses.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
 }
