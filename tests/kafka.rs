@@ -9,3 +9,5 @@ mod common;
 mod groups;
 #[path = "kafka/reset.rs"]
 mod reset;
+#[path = "kafka/tour.rs"]
+mod tour;
