@@ -5,6 +5,8 @@
 //! `cargo run --release --example bench_broker -- [EVENTS] [PARTITIONS] [KEYS]` prints
 //! `bootstrap=HOST:PORT`, seeds the topic `bench`, then prints `ready N`.
 //! The mock keeps about 37,500 small events per partition: use enough partitions.
+//! With `BENCH_BROKERS=HOST:PORT` the topic is made and seeded on that cluster (Apache
+//! Kafka, say) instead of a mock.
 
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
@@ -24,13 +26,23 @@ fn main() {
         .next()
         .and_then(|a| a.parse().ok())
         .unwrap_or((events / 10).max(1));
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    cluster.create_topic("bench", partitions, 1).expect("topic");
-    println!("bootstrap={}", cluster.bootstrap_servers());
+    let (_cluster, bootstrap) = match std::env::var("BENCH_BROKERS") {
+        Ok(brokers) => {
+            create_topic(&brokers, partitions);
+            (None, brokers)
+        }
+        Err(_) => {
+            let cluster = MockCluster::new(1).expect("mock cluster");
+            cluster.create_topic("bench", partitions, 1).expect("topic");
+            let bootstrap = cluster.bootstrap_servers();
+            (Some(cluster), bootstrap)
+        }
+    };
+    println!("bootstrap={bootstrap}");
     std::io::stdout().flush().unwrap();
     let started = Instant::now();
     let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("bootstrap.servers", &bootstrap)
         .set("partitioner", "murmur2_random")
         .set("linger.ms", "20")
         .set("batch.num.messages", "10000")
@@ -68,4 +80,26 @@ fn main() {
     std::io::stdout().flush().unwrap();
     // Serve until whoever started us closes our stdin.
     for _ in std::io::stdin().lock().lines() {}
+}
+
+/// The `bench` topic on a real cluster, through the admin API.
+fn create_topic(brokers: &str, partitions: i32) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("log_level", "3")
+        .create()
+        .expect("admin client");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let topic = NewTopic::new("bench", partitions, TopicReplication::Fixed(1));
+    for result in runtime
+        .block_on(admin.create_topics([&topic], &AdminOptions::new()))
+        .expect("CreateTopics")
+    {
+        result.expect("the bench topic");
+    }
 }
