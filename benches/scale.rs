@@ -90,6 +90,7 @@ fn stream_app() -> App {
             low: 0,
             high: 20_000,
         }],
+        ..Default::default()
     }])));
     let _ = app.update(Action::Open);
     let events: Vec<Event> = (0..20_000usize)

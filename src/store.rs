@@ -192,7 +192,7 @@ impl TopicIndex {
             return Err(format!("it is the index of {}", meta.topic));
         }
         if let (Some(held), Some(now)) = (meta.topic_id.as_deref(), topic_id) {
-            if held != now {
+            if !crate::model::topic::same_topic_id(held, now) {
                 return Err(format!(
                     "the topic was made again: its id is now {now}, the index's is {held}"
                 ));

@@ -66,7 +66,15 @@ fn topics_json_has_partitions_watermarks_and_counts() {
         .expect("row");
     assert_eq!(
         line.split_whitespace().collect::<Vec<_>>(),
-        ["inventory.v3", "4", "0", "22", "22"]
+        // CLEANUP and RETENTION unknown: the mock has no DescribeConfigs.
+        ["inventory.v3", "4", "0", "22", "22", "-", "-"]
+    );
+    assert_eq!(
+        (
+            by_name("audit")["cleanup_policy"].clone(),
+            by_name("audit")["retention_ms"].clone()
+        ),
+        (Value::Null, Value::Null)
     );
 }
 

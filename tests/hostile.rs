@@ -201,6 +201,7 @@ fn the_tui_never_passes_control_characters_to_the_terminal() {
             low: 0,
             high: events.len() as i64,
         }],
+        ..Default::default()
     }])));
     let _ = app.update(Action::Open);
     let n = events.len();

@@ -11,3 +11,5 @@ mod groups;
 mod reset;
 #[path = "kafka/tour.rs"]
 mod tour;
+#[path = "kafka/transactions.rs"]
+mod transactions;

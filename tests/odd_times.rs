@@ -104,6 +104,7 @@ fn odd_timestamps_and_random_records_never_crash_the_tui() {
             low: 0,
             high: total as i64,
         }],
+        ..Default::default()
     }])));
     draw_all_sizes(&app);
     let _ = app.update(Action::Open);

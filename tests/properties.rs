@@ -453,6 +453,7 @@ proptest! {
         app.apply(Msg::Topics(Ok(vec![kafka_rewind::model::TopicInfo {
             name: "t".into(),
             partitions: vec![kafka_rewind::model::PartitionInfo { partition: 0, low: 0, high: records.len() as i64 }],
+            ..Default::default()
         }])));
         let _ = app.update(kafka_rewind::app::Action::Open);
         let events: Vec<Event> = records

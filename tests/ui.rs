@@ -44,16 +44,29 @@ fn topic(name: &str, highs: &[i64]) -> TopicInfo {
                 high,
             })
             .collect(),
+        ..Default::default()
     }
 }
 
 fn app() -> App {
     let mut app = App::new("127.0.0.1:9092".into(), Config::default());
     let _ = app.start();
+    let kept = |mut t: TopicInfo, policy: &str, retention_ms: i64| {
+        t.settings = kafka_rewind::model::topic::TopicSettings {
+            cleanup_policy: Some(policy.into()),
+            retention_ms: Some(retention_ms),
+        };
+        t
+    };
     app.apply(Msg::Topics(Ok(vec![
-        topic("orders", &[921, 790, 723]),
-        topic("orders-snapshots", &[351]),
-        topic("payments", &[340, 322, 357]),
+        kept(topic("orders", &[921, 790, 723]), "delete", 604_800_000),
+        kept(topic("orders-snapshots", &[351]), "compact", -1),
+        kept(
+            topic("payments", &[340, 322, 357]),
+            "compact,delete",
+            86_400_000,
+        ),
+        // A broker that refused DescribeConfigs for it.
         topic("shipments", &[800, 799]),
     ])));
     app

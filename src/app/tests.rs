@@ -14,6 +14,7 @@ fn topic(name: &str, counts: &[i64]) -> TopicInfo {
                 high,
             })
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -360,8 +360,17 @@ impl Shared {
                     .map_err(anyhow::Error::from)
                     .and_then(|c| {
                         let rules = self.config.rules_for(&ask.topic);
-                        let plan = make_plan(&c.cluster, &rules, &ask)?;
-                        Ok((plan, c.cluster.group_state(&ask.group)))
+                        // Asked first: a share group has no offsets to shift, and the
+                        // refusal says what it is rather than why the plan failed.
+                        let status = c.cluster.group_state(&ask.group);
+                        let plan = make_plan(&c.cluster, &rules, &ask).map_err(|e| match status
+                            .kind
+                            .reset_refusal(&ask.group)
+                        {
+                            Some(why) => anyhow::anyhow!("{why} ({e})"),
+                            None => e,
+                        })?;
+                        Ok((plan, status))
                     })
                     .map_err(|e| format!("{e:#}"));
                 let planned = result.is_ok();

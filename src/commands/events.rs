@@ -57,6 +57,7 @@ pub fn run(
                 .filter(|q| q.partition == p)
                 .copied()
                 .collect(),
+            settings: topic.settings.clone(),
         };
         let printed = emit(&cluster, config, &one, &only, search.as_ref(), out)?;
         if printed > 0 {

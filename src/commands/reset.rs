@@ -9,7 +9,7 @@ use crate::cli::{Output, ResetArgs};
 use crate::config::{Config, Connection};
 use crate::kafka::rewind::{self, ExecuteOptions, PlanRequest};
 use crate::kafka::Cluster;
-use crate::model::group::{GroupState, GroupStatus, GroupType};
+use crate::model::group::{GroupState, GroupStatus};
 use crate::model::plan::{self, Plan, Scope, TimeSource};
 use crate::model::position::format_time;
 
@@ -79,10 +79,7 @@ pub fn run(
             None => return Err(e),
         },
     };
-    let command = match status.kind {
-        GroupType::Share => plan.share_group_command(&conn.brokers, &conn.properties),
-        _ => plan.equivalent_command(&conn.brokers, &conn.properties),
-    };
+    let command = plan.command_for(status.kind, &conn.brokers, &conn.properties);
     let execution = match args.execute {
         false => None,
         true => {
@@ -204,9 +201,9 @@ fn print_table(
             s if s.is_active() => format!("{} (its coordinator's answer) — consumers are running: this plan cannot be executed", s.name()),
             s => format!("{} (its coordinator's answer)", s.name()),
         },
-        match status.kind {
-            GroupType::Classic | GroupType::Consumer | GroupType::Unknown => String::new(),
-            kind => format!(" — a {} group: rewind does not reset it", kind.name()),
+        match status.kind.reset_refusal(&plan.group) {
+            None => String::new(),
+            Some(_) => format!(" — a {} group: rewind does not reset it", status.kind.name()),
         }
     )?;
     let mut table = Table::new(&[

@@ -18,7 +18,15 @@ pub fn run(conn: &Connection, output: Output, out: &mut dyn Write) -> Result<()>
             writeln!(out, "{}", super::json_text(&json, true))?;
         }
         Output::Table | Output::Csv => {
-            let mut table = Table::new(&["TOPIC", ">PARTITIONS", ">LOW", ">HIGH", ">EVENTS"]);
+            let mut table = Table::new(&[
+                "TOPIC",
+                ">PARTITIONS",
+                ">LOW",
+                ">HIGH",
+                ">EVENTS",
+                "CLEANUP",
+                ">RETENTION",
+            ]);
             for t in &topics {
                 table.row(vec![
                     t.name.clone(),
@@ -26,6 +34,8 @@ pub fn run(conn: &Connection, output: Output, out: &mut dyn Write) -> Result<()>
                     t.low().to_string(),
                     t.high().to_string(),
                     t.count().to_string(),
+                    t.settings.cleanup_label().to_owned(),
+                    t.settings.retention_label(),
                 ]);
             }
             table.print(out)?;

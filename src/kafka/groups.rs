@@ -10,9 +10,17 @@ use super::admin::{Description, GroupAdmin};
 use super::wire::{self, ListedGroup};
 use super::{client_config, Cluster, ClusterError};
 use crate::model::group::{
-    groups_to_describe, CoordinatorAnswer, Group, GroupOffset, GroupState, GroupStatus, GroupType,
-    Member,
+    groups_to_describe, settle, CoordinatorAnswer, Group, GroupOffset, GroupState, GroupStatus,
+    GroupType, Listed, Listing, Member,
 };
+
+/// What the typed listing gave: the groups the brokers that answered listed, and why it
+/// is incomplete, when a broker did not answer or could not be asked.
+#[derive(Default)]
+struct TypedListing {
+    groups: Vec<ListedGroup>,
+    incomplete: Option<String>,
+}
 use crate::model::TopicInfo;
 
 /// How a group's offsets were written.
@@ -45,7 +53,7 @@ impl Cluster {
 
     /// Whether the connection is plain TCP (no TLS, no SASL): only then can rewind send
     /// the requests librdkafka lacks (`wire`).
-    fn plaintext(&self) -> bool {
+    pub(super) fn plaintext(&self) -> bool {
         self.conn
             .properties
             .iter()
@@ -54,71 +62,79 @@ impl Cluster {
     }
 
     /// Every group the brokers coordinate with its type (ListGroups v5, sent to each
-    /// broker), or why they could not be asked.
-    fn listed_with_types(&self) -> Result<Vec<ListedGroup>, String> {
+    /// broker): what the brokers that answered listed, and why the listing is not
+    /// complete, when it is not.
+    fn listed_with_types(&self) -> TypedListing {
         if !self.plaintext() {
-            return Err("group types are asked only on PLAINTEXT listeners: share, streams and Connect groups are not listed".into());
+            return TypedListing {
+                groups: vec![],
+                incomplete: Some("group types are asked only on PLAINTEXT listeners".into()),
+            };
         }
-        let metadata = self
-            .consumer
-            .fetch_metadata(None, self.conn.timeout())
-            .map_err(|e| e.to_string())?;
-        let mut all = Vec::new();
+        let metadata = match self.consumer.fetch_metadata(None, self.conn.timeout()) {
+            Ok(m) => m,
+            Err(e) => {
+                return TypedListing {
+                    groups: vec![],
+                    incomplete: Some(format!("no metadata: {e}")),
+                }
+            }
+        };
+        let mut listing = TypedListing::default();
+        let mut failed = Vec::new();
         for b in metadata.brokers() {
             let address = format!("{}:{}", b.host(), b.port());
-            let listed = wire::Broker::connect(&address, self.conn.timeout())
+            match wire::Broker::connect(&address, self.conn.timeout())
                 .and_then(|mut broker| broker.list_groups())
-                .map_err(|e| format!("ListGroups to {address}: {e}"))?;
-            all.extend(listed);
+            {
+                Ok(listed) => listing.groups.extend(listed),
+                Err(e) => failed.push(format!("ListGroups to {address}: {e}")),
+            }
         }
-        Ok(all)
+        if metadata.brokers().is_empty() {
+            failed.push("the metadata named no broker".into());
+        }
+        if !failed.is_empty() {
+            listing.incomplete = Some(failed.join("; "));
+        }
+        listing
     }
 
-    /// Each group's coordinator asked about it by name, with its type: from the typed
-    /// listing where the group is in it, else from how it was described. Share and
-    /// streams groups, which librdkafka describes as `Dead` classic groups, take their
-    /// state from the API that answers for them (ShareGroupDescribe) or from their
-    /// coordinator's listing.
-    fn describe(
-        &self,
-        names: &[String],
-        listed: &Result<Vec<ListedGroup>, String>,
-    ) -> Vec<(Description, GroupType)> {
-        let listed: &[ListedGroup] = listed.as_deref().unwrap_or_default();
-        let mut out: Vec<(Description, GroupType)> = self
-            .describe_consumer_groups(names)
-            .into_iter()
-            .map(|d| {
-                let kind = match listed.iter().find(|l| l.group == d.group) {
-                    Some(l) => GroupType::from_listing(&l.group_type, &l.protocol_type),
-                    None => match &d.answer {
-                        CoordinatorAnswer::State(Some(s)) if !s.eq_ignore_ascii_case("Dead") => {
-                            match d.consumer_protocol {
-                                true => GroupType::Consumer,
-                                false => GroupType::Classic,
-                            }
-                        }
-                        _ => GroupType::Unknown,
-                    },
-                };
-                (d, kind)
-            })
-            .collect();
-        for (d, kind) in out.iter_mut() {
-            let l = listed.iter().find(|l| l.group == d.group);
-            d.answer = std::mem::replace(&mut d.answer, CoordinatorAnswer::NotFound)
-                .named(l.map(|l| l.state.as_str()), d.members.len());
-            let Some(l) = l else {
-                continue;
-            };
-            match kind {
-                GroupType::Share => describe_share_group(d, l, self.conn.timeout()),
-                GroupType::Streams => {
+    /// Each group's coordinator asked about it by name, with its type, settled with the
+    /// typed listing (`model::group::settle`). Share groups, which librdkafka describes
+    /// as `Dead` classic groups, are described by the API that answers for them
+    /// (ShareGroupDescribe); streams groups take their coordinator's listed state.
+    fn describe(&self, names: &[String], listing: &TypedListing) -> Vec<(Description, GroupType)> {
+        let complete = match &listing.incomplete {
+            None => Listing::Complete,
+            Some(why) => Listing::Incomplete(why),
+        };
+        let mut out = Vec::new();
+        for mut d in self.describe_consumer_groups(names) {
+            let l = listing.groups.iter().find(|l| l.group == d.group);
+            let typed = l.map(|l| Listed {
+                group_type: &l.group_type,
+                protocol_type: &l.protocol_type,
+                state: &l.state,
+            });
+            let answer = std::mem::replace(&mut d.answer, CoordinatorAnswer::NotFound);
+            let (answer, kind) = settle(
+                answer,
+                d.consumer_protocol,
+                d.members.len(),
+                typed,
+                complete,
+            );
+            d.answer = answer;
+            match (kind, l) {
+                (GroupType::Share, Some(l)) => describe_share_group(&mut d, l, self.conn.timeout()),
+                (GroupType::Streams, Some(l)) => {
                     d.answer = CoordinatorAnswer::State(Some(l.state.clone()));
                     d.members.clear();
                 }
                 _ => {}
             }
+            out.push((d, kind));
         }
         out
     }
@@ -209,12 +225,12 @@ impl Cluster {
             },
         };
         let typed = self.listed_with_types();
-        if let Err(why) = &typed {
-            tracing::info!(why, "groups listed without their types");
+        if let Some(why) = &typed.incomplete {
+            tracing::info!(why, "groups listed without all their types");
         }
         let mut listed = listed;
         if only.is_none() {
-            listed.extend(typed.iter().flatten().map(|l| l.group.clone()));
+            listed.extend(typed.groups.iter().map(|l| l.group.clone()));
         }
         let names = groups_to_describe(&listed, configured, only);
         let described = self.describe(&names, &typed);

@@ -8,6 +8,7 @@ pub mod produce;
 mod reuse;
 pub mod rewind;
 mod scan;
+mod settings;
 mod topic_id;
 mod wire;
 
@@ -68,6 +69,10 @@ pub fn client_config(conn: &Connection) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
         .set("allow.auto.create.topics", "false")
+        // Records of aborted and open transactions are never events (SPEC: reads are
+        // read_committed), said here once for every consumer rewind makes; producers
+        // ignore it.
+        .set("isolation.level", "read_committed")
         // A broker that comes back is noticed within a second.
         .set("reconnect.backoff.ms", "100")
         .set("reconnect.backoff.max.ms", "1000")
@@ -130,10 +135,15 @@ impl Cluster {
             .map(|t| (t.name().to_owned(), t.partitions().len()))
             .collect();
         names.sort();
-        names
+        let mut topics: Vec<TopicInfo> = names
             .into_iter()
             .map(|(name, count)| self.watermarks(&name, count))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        let settings = self.settings(topics.iter().map(|t| t.name.as_str()));
+        for (t, s) in topics.iter_mut().zip(settings) {
+            t.settings = s;
+        }
+        Ok(topics)
     }
 
     /// One topic with watermarks; an error when it does not exist.
@@ -168,6 +178,7 @@ impl Cluster {
         Ok(TopicInfo {
             name: name.to_owned(),
             partitions,
+            settings: Default::default(),
         })
     }
 

@@ -131,6 +131,7 @@ pub fn make_plan(cluster: &Cluster, rules: &TopicRules, req: &PlanRequest) -> Re
     for p in partitions.iter_mut().filter(|p| p.target < p.high) {
         p.first_event = scanner.first_at(&req.topic, p.partition, p.target, p.high, rules)?;
     }
+    count_records(&scanner, &req.topic, &mut partitions)?;
     let aggregate = req
         .aggregate
         .clone()
@@ -173,6 +174,37 @@ pub fn make_plan(cluster: &Cluster, rules: &TopicRules, req: &PlanRequest) -> Re
         partitions,
         impact,
     })
+}
+
+/// Counts the records each partition's change moves over (read_committed: what the group
+/// will receive), all partitions read at once.
+fn count_records(
+    scanner: &Scanner,
+    topic: &str,
+    partitions: &mut [plan::PartitionPlan],
+) -> Result<()> {
+    let ranges: Vec<PartitionRange> = partitions
+        .iter()
+        .filter_map(|p| {
+            let (start, end) = p.moved_range()?;
+            Some(PartitionRange {
+                partition: p.partition,
+                start,
+                end,
+            })
+        })
+        .collect();
+    let mut counted: BTreeMap<i32, i64> = BTreeMap::new();
+    let _ = scanner.scan_unordered(topic, &ranges, &mut |r| {
+        *counted.entry(r.partition).or_default() += 1;
+        ControlFlow::Continue(())
+    })?;
+    for p in partitions.iter_mut() {
+        if p.current.is_some() {
+            p.set_records(counted.get(&p.partition).copied().unwrap_or(0));
+        }
+    }
+    Ok(())
 }
 
 /// Takes the broker's answer for a time when the records around it agree, else searches

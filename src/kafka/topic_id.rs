@@ -94,13 +94,15 @@ unsafe fn described_ids(event: *mut rd::rd_kafka_event_t) -> HashMap<String, Str
         {
             continue;
         }
-        let text = rd::rd_kafka_Uuid_base64str(uuid);
-        if !text.is_null() {
-            ids.insert(
-                CStr::from_ptr(name).to_string_lossy().into_owned(),
-                CStr::from_ptr(text).to_string_lossy().into_owned(),
-            );
-        }
+        // Written as Kafka writes it (librdkafka's base64str uses the standard
+        // alphabet, kafka-topics.sh the URL-safe one).
+        ids.insert(
+            CStr::from_ptr(name).to_string_lossy().into_owned(),
+            crate::model::topic::topic_id_text(
+                rd::rd_kafka_Uuid_most_significant_bits(uuid),
+                rd::rd_kafka_Uuid_least_significant_bits(uuid),
+            ),
+        );
     }
     ids
 }

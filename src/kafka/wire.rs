@@ -12,6 +12,8 @@ use std::time::Duration;
 const API_VERSIONS: i16 = 18;
 const LIST_GROUPS: i16 = 16;
 const SHARE_GROUP_DESCRIBE: i16 = 77;
+/// DescribeConfigs' API key.
+pub const DESCRIBE_CONFIGS: i16 = 32;
 /// Larger answers are refused rather than allocated.
 const MAX_RESPONSE: usize = 64 << 20;
 
@@ -129,6 +131,23 @@ impl Broker {
             d.tags()?;
         }
         Ok(d.rest().to_vec())
+    }
+
+    /// Whether the broker serves `api` at all (ApiVersions).
+    pub fn supports(&mut self, api: i16) -> Result<bool, WireError> {
+        let body = self.call(API_VERSIONS, 0, false, &[])?;
+        let mut d = Decoder::new(&body);
+        let error = d.i16()?;
+        if error != 0 {
+            return Err(WireError::Broker(error));
+        }
+        for _ in 0..d.i32()?.max(0) {
+            let (key, _min, _max) = (d.i16()?, d.i16()?, d.i16()?);
+            if key == api {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The highest version of `api` both sides speak, if any, from `wanted` down.

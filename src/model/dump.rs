@@ -308,6 +308,7 @@ impl Dump {
                 super::TopicInfo {
                     name: name.clone(),
                     partitions,
+                    ..Default::default()
                 }
             })
             .collect()

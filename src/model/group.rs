@@ -25,21 +25,64 @@ pub enum CoordinatorAnswer {
     Failed(String),
 }
 
-impl CoordinatorAnswer {
-    /// librdkafka names only the classic states, so a KIP-848 group that is Assigning or
-    /// Reconciling comes back unnamed. The coordinator's own listing (ListGroups v5)
-    /// names it; failing that, a group with members is active all the same.
-    pub fn named(self, listed_state: Option<&str>, members: usize) -> CoordinatorAnswer {
-        match (self, listed_state) {
-            (CoordinatorAnswer::State(None), Some(s)) if !s.is_empty() => {
-                CoordinatorAnswer::State(Some(s.to_owned()))
-            }
-            (CoordinatorAnswer::State(None), _) if members > 0 => CoordinatorAnswer::State(Some(
-                format!("active ({members} member(s), in a state librdkafka does not name)"),
-            )),
-            (answer, _) => answer,
+/// A group as its coordinator's ListGroups v5 answer gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listed<'a> {
+    pub group_type: &'a str,
+    pub protocol_type: &'a str,
+    pub state: &'a str,
+}
+
+/// What the typed listing could say: every broker answered (a group it left out does
+/// not exist), or why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing<'a> {
+    Complete,
+    Incomplete(&'a str),
+}
+
+/// A group's state and type from its description (librdkafka's DescribeConsumerGroups:
+/// `answer`, whether ConsumerGroupDescribe answered, how many members) and the typed
+/// listing. librdkafka describes a share or streams group as a `Dead` classic group, so
+/// a `Dead` group the listing does not name is only taken as absent when the listing is
+/// complete; otherwise its state is unknown. librdkafka names only the classic states,
+/// so a KIP-848 group that is Assigning or Reconciling comes back unnamed: the listing
+/// names it, and a group with members is active whatever it is called.
+pub fn settle(
+    answer: CoordinatorAnswer,
+    consumer_protocol: bool,
+    members: usize,
+    listed: Option<Listed<'_>>,
+    listing: Listing<'_>,
+) -> (CoordinatorAnswer, GroupType) {
+    let dead = match &answer {
+        CoordinatorAnswer::NotFound => true,
+        CoordinatorAnswer::State(Some(s)) => s.eq_ignore_ascii_case("Dead"),
+        _ => false,
+    };
+    let kind = match listed {
+        Some(l) => GroupType::from_listing(l.group_type, l.protocol_type),
+        None if dead || matches!(answer, CoordinatorAnswer::Failed(_)) => GroupType::Unknown,
+        None if consumer_protocol => GroupType::Consumer,
+        None => GroupType::Classic,
+    };
+    // A listing taken before the description may be stale: with members, an inactive
+    // state from it is not believed.
+    let inactive = |s: &str| s.eq_ignore_ascii_case("Empty") || s.eq_ignore_ascii_case("Dead");
+    let believable = |s: &str| !s.is_empty() && (members == 0 || !inactive(s));
+    let answer = match (answer, listed, listing) {
+        (CoordinatorAnswer::State(None), Some(l), _) if believable(l.state) => {
+            CoordinatorAnswer::State(Some(l.state.to_owned()))
         }
-    }
+        (CoordinatorAnswer::State(None), _, _) if members > 0 => CoordinatorAnswer::State(Some(
+            format!("active ({members} member(s), in a state librdkafka does not name)"),
+        )),
+        (_, None, Listing::Incomplete(why)) if dead => CoordinatorAnswer::Failed(format!(
+            "described as Dead, which is also how a share or streams group is described, and the typed listing could not tell ({why})"
+        )),
+        (answer, _, _) => answer,
+    };
+    (answer, kind)
 }
 
 impl GroupState {
@@ -105,6 +148,8 @@ pub enum GroupType {
     /// groups with their types).
     #[default]
     Unknown,
+    /// A type the listing names that rewind does not know (from a newer broker).
+    Unrecognized,
 }
 
 impl GroupType {
@@ -116,7 +161,7 @@ impl GroupType {
             GroupType::Share => "share",
             GroupType::Streams => "streams",
             GroupType::Connect => "connect",
-            GroupType::Unknown => "unknown",
+            GroupType::Unknown | GroupType::Unrecognized => "unknown",
         }
     }
 
@@ -128,7 +173,8 @@ impl GroupType {
             ("consumer", _) => GroupType::Consumer,
             ("share", _) => GroupType::Share,
             ("streams", _) => GroupType::Streams,
-            _ => GroupType::Unknown,
+            ("", _) => GroupType::Unknown,
+            _ => GroupType::Unrecognized,
         }
     }
 
@@ -140,6 +186,7 @@ impl GroupType {
             GroupType::Share => "a share group (KIP-932): its offsets are the start of a queue, not a consumer's position, and are reset with kafka-share-groups.sh",
             GroupType::Streams => "a Kafka Streams group (KIP-1071): its offsets are reset with kafka-streams-groups.sh, which also resets the application's internal topics",
             GroupType::Connect => "a Kafka Connect group: it coordinates workers and has no consumer offsets",
+            GroupType::Unrecognized => "of a type rewind does not know (a newer broker's): only classic and consumer groups are reset",
         };
         Some(format!("group {group} is {why}; nothing was changed"))
     }
@@ -510,26 +557,87 @@ mod tests {
     }
 
     #[test]
-    fn an_unnamed_state_takes_the_listings_name_and_members_make_it_active() {
+    fn a_description_and_the_typed_listing_settle_state_and_type() {
+        let listed = |group_type, state| {
+            Some(Listed {
+                group_type,
+                protocol_type: "",
+                state,
+            })
+        };
+        let settle_state = |answer, members, l, listing| {
+            let (answer, kind) = settle(answer, false, members, l, listing);
+            (GroupState::from_answer(answer), kind)
+        };
         let unnamed = CoordinatorAnswer::State(None);
-        let reconciling = GroupState::from_answer(unnamed.clone().named(Some("Reconciling"), 1));
-        assert_eq!(reconciling, GroupState::Known("Reconciling".into()));
-        assert!(reconciling.is_active());
-        let active = GroupState::from_answer(unnamed.clone().named(None, 2));
-        assert!(active.is_active(), "{active:?}");
-        assert!(
-            active.check_inactive("g", true).is_err(),
-            "never allowed as unknown"
+        let dead = CoordinatorAnswer::State(Some("Dead".into()));
+        // KIP-848's states librdkafka does not name take the listing's name.
+        let (state, kind) = settle_state(
+            unnamed.clone(),
+            1,
+            listed("Consumer", "Reconciling"),
+            Listing::Complete,
         );
+        assert_eq!(
+            (state.clone(), kind),
+            (GroupState::Known("Reconciling".into()), GroupType::Consumer)
+        );
+        assert!(state.is_active());
+        // Members make it active whatever a stale listing says, and without one.
+        for l in [listed("Consumer", "Empty"), None] {
+            let (state, _) = settle_state(unnamed.clone(), 2, l, Listing::Complete);
+            assert!(state.is_active(), "{state:?}");
+            assert!(
+                state.check_inactive("g", true).is_err(),
+                "never allowed as unknown"
+            );
+        }
         assert!(matches!(
-            GroupState::from_answer(unnamed.named(None, 0)),
+            settle_state(unnamed.clone(), 0, None, Listing::Complete).0,
             GroupState::Unknown(_)
         ));
+        // A share group librdkafka calls Dead is a share group when listed…
+        let (state, kind) = settle_state(
+            dead.clone(),
+            0,
+            listed("Share", "Stable"),
+            Listing::Incomplete("x"),
+        );
+        assert_eq!(
+            (state, kind),
+            (GroupState::Known("Dead".into()), GroupType::Share)
+        );
+        // …absent when a complete listing leaves it out…
+        let (state, kind) = settle_state(dead.clone(), 0, None, Listing::Complete);
+        assert_eq!(
+            (state, kind),
+            (GroupState::Known("Dead".into()), GroupType::Unknown)
+        );
+        // …and unknown, refused without the allowance, when the listing is incomplete.
+        for answer in [dead, CoordinatorAnswer::NotFound] {
+            let (state, kind) = settle_state(answer, 0, None, Listing::Incomplete("TLS listener"));
+            assert_eq!(kind, GroupType::Unknown);
+            let why = state.check_inactive("g", false).unwrap_err();
+            assert!(
+                why.contains("share or streams") && why.contains("TLS listener"),
+                "{why}"
+            );
+        }
+        // Described groups keep their protocol's type; a named state stays.
         let stable = CoordinatorAnswer::State(Some("Stable".into()));
         assert_eq!(
-            stable.clone().named(Some("Empty"), 0),
-            stable,
-            "a named state stays"
+            settle(stable.clone(), true, 1, None, Listing::Complete),
+            (stable.clone(), GroupType::Consumer)
+        );
+        assert_eq!(
+            settle(
+                stable.clone(),
+                false,
+                1,
+                listed("Classic", "Empty"),
+                Listing::Complete
+            ),
+            (stable, GroupType::Classic)
         );
     }
 
@@ -554,6 +662,10 @@ mod tests {
             GroupType::Streams
         );
         assert_eq!(GroupType::from_listing("", ""), GroupType::Unknown);
+        assert_eq!(
+            GroupType::from_listing("Mystery", "x"),
+            GroupType::Unrecognized
+        );
         let status = |kind, state: &str| GroupStatus {
             state: GroupState::Known(state.into()),
             kind,
@@ -566,10 +678,15 @@ mod tests {
                 .unwrap()
                 .contains("is Stable"));
         }
-        for kind in [GroupType::Share, GroupType::Streams, GroupType::Connect] {
+        for kind in [
+            GroupType::Share,
+            GroupType::Streams,
+            GroupType::Connect,
+            GroupType::Unrecognized,
+        ] {
             let empty = status(kind, "Empty");
             let why = empty.check_resettable("q", true).unwrap_err();
-            assert!(why.starts_with("group q is a "), "{why}");
+            assert!(why.starts_with("group q is "), "{why}");
             assert_eq!(empty.refused("q"), Some(why), "refused even as a dry run");
         }
         assert!(GroupType::Share

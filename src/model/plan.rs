@@ -121,6 +121,10 @@ pub struct PartitionPlan {
     pub time: Option<TimeOffset>,
     /// The record at the target (the first one the group will receive).
     pub first_event: Option<Event>,
+    /// Records between the committed offset and the target, signed like `delta`
+    /// (negative: received again), once counted. Offsets are not records: transaction
+    /// markers, aborted records and compacted ones take offsets and are never delivered.
+    pub records: Option<i64>,
 }
 
 /// What a partition's change does to the group.
@@ -152,6 +156,23 @@ impl PartitionPlan {
 
     pub fn clamped(&self) -> bool {
         self.requested != self.target
+    }
+
+    /// The offsets between the committed offset and the target, `[from, to)`, where
+    /// the records to count lie (none without a commit, or when they are equal).
+    pub fn moved_range(&self) -> Option<(i64, i64)> {
+        let current = self.current?;
+        let (from, to) = (current.min(self.target), current.max(self.target));
+        let (from, to) = (from.max(self.low), to.min(self.high));
+        (to > from).then_some((from, to))
+    }
+
+    /// `records` from a count of the records in `moved_range`.
+    pub fn set_records(&mut self, counted: i64) {
+        self.records = self.delta().map(|d| match d < 0 {
+            true => -counted,
+            false => counted,
+        });
     }
 }
 
@@ -264,6 +285,7 @@ pub fn targets(
             target: requested.clamp(p.low, p.high.max(p.low)),
             time,
             first_event: None,
+            records: None,
         });
     }
     Ok(plans)
@@ -423,6 +445,21 @@ pub struct Plan {
 
 impl Plan {
     /// Warnings a careful user wants before executing, one line each.
+    /// Where the offsets moved and the records delivered differ: how many of each, and
+    /// why ("1204 offsets, 1180 records: …").
+    pub fn records_note(&self) -> Option<String> {
+        let (mut offsets, mut records) = (0i64, 0i64);
+        for p in &self.partitions {
+            if let (Some(d), Some(r)) = (p.delta(), p.records) {
+                offsets += d.abs();
+                records += r.abs();
+            }
+        }
+        (offsets != records).then(|| {
+            format!("{offsets} offsets, {records} records: the rest are transaction markers, aborted or compacted away")
+        })
+    }
+
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         for p in &self.partitions {
@@ -455,6 +492,9 @@ impl Plan {
                 ));
             }
         }
+        if let Some(note) = self.records_note() {
+            warnings.push(note);
+        }
         if let Some(impact) = &self.impact {
             if !impact.redelivered.is_empty() {
                 warnings.push(format!(
@@ -486,6 +526,7 @@ impl Plan {
                     "current": p.current,
                     "target": p.target,
                     "delta": p.delta(),
+                    "records": p.records,
                     "requested": p.requested,
                     "low": p.low,
                     "high": p.high,
@@ -557,16 +598,27 @@ impl Plan {
     /// become `--from-file` with this plan's CSV. Properties are never inlined: they go
     /// in a `--command-config` file, described with secrets redacted.
     pub fn equivalent_command(&self, brokers: &str, properties: &[(String, String)]) -> String {
-        self.command_of("kafka-consumer-groups.sh", brokers, properties)
+        self.command_of(false, brokers, properties)
     }
 
-    /// The same plan for a share group: `kafka-share-groups.sh`, which has no
-    /// `--shift-by` or `--by-duration` (those become `--from-file` with this plan's CSV).
-    pub fn share_group_command(&self, brokers: &str, properties: &[(String, String)]) -> String {
-        self.command_of("kafka-share-groups.sh", brokers, properties)
+    /// The command that does this plan for a group of this kind: for a share group
+    /// `kafka-share-groups.sh`, which has no `--shift-by` or `--by-duration` (those
+    /// become `--from-file` with this plan's CSV); else kafka-consumer-groups.sh's.
+    pub fn command_for(
+        &self,
+        kind: super::group::GroupType,
+        brokers: &str,
+        properties: &[(String, String)],
+    ) -> String {
+        let share = kind == super::group::GroupType::Share;
+        self.command_of(share, brokers, properties)
     }
 
-    fn command_of(&self, tool: &str, brokers: &str, properties: &[(String, String)]) -> String {
+    fn command_of(&self, share: bool, brokers: &str, properties: &[(String, String)]) -> String {
+        let tool = match share {
+            true => "kafka-share-groups.sh",
+            false => "kafka-consumer-groups.sh",
+        };
         let broker_time_wrong = self.partitions.iter().any(|p| {
             matches!(
                 p.time,
@@ -576,7 +628,6 @@ impl Plan {
                 })
             )
         });
-        let share = tool == "kafka-share-groups.sh";
         let scope = match &self.scope {
             Scope::Event(_) => "--from-file rewind-plan.csv".to_owned(),
             Scope::DateTime(_) | Scope::Duration { .. } if broker_time_wrong => {

@@ -144,7 +144,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
                     plan.time.map(short_time).unwrap_or_default()
                 )),
             ])];
-            lines.extend(plan_lines(plan, app));
+            lines.extend(plan_lines(plan, status.kind, app));
             if let Some((file, replayed)) = &dialog.replay {
                 lines.push(replay_line(file, replayed, &plan.topic));
             }
@@ -279,7 +279,7 @@ fn draw_pick_group(frame: &mut Frame, area: Rect, dialog: &RewindDialog) {
 }
 
 /// The plan as lines: partitions, first events, re-delivered events, warnings, command.
-fn plan_lines(plan: &Plan, app: &App) -> Vec<Line<'static>> {
+fn plan_lines(plan: &Plan, kind: crate::model::group::GroupType, app: &App) -> Vec<Line<'static>> {
     let bold = theme::heading();
     let mut lines = vec![
         Line::raw(""),
@@ -344,9 +344,11 @@ fn plan_lines(plan: &Plan, app: &App) -> Vec<Line<'static>> {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Equivalent command:", bold));
-    lines.push(Line::raw(text::clean(
-        &plan.equivalent_command(&app.brokers, &app.properties),
-    )));
+    lines.push(Line::raw(text::clean(&plan.command_for(
+        kind,
+        &app.brokers,
+        &app.properties,
+    ))));
     lines
 }
 

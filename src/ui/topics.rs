@@ -41,6 +41,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             "    EVENTS",
             "       LOW",
             "      HIGH",
+            "CLEANUP",
+            "RETENTION",
         ]
         .map(Cell::from),
     )
@@ -52,6 +54,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(format!("{:>10}", t.count())),
             Cell::from(format!("{:>10}", t.low())),
             Cell::from(format!("{:>10}", t.high())),
+            Cell::from(t.settings.cleanup_label().to_owned()),
+            Cell::from(format!("{:>9}", t.settings.retention_label())),
         ])
     });
     let widths = [
@@ -60,6 +64,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(10),
         Constraint::Length(10),
         Constraint::Length(10),
+        Constraint::Length(7),
+        Constraint::Length(9),
     ];
     let height = area.height.saturating_sub(3) as usize;
     let mut state = TableState::default()

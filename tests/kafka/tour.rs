@@ -100,6 +100,13 @@ fn the_commands_read_and_write_apache_kafka_as_they_do_the_other_brokers() {
     std::fs::write(dir.path().join("rewind.toml"), config(&orders, &payments)).unwrap();
     let run = |args: &[&str]| rewind_in(dir.path(), &[&["-b", b][..], args].concat());
 
+    // DescribeConfigs: how long records stay, as each topic was made.
+    let changelog = unique("changelog");
+    kafka.create_topic(
+        &changelog,
+        1,
+        &[("cleanup.policy", "compact"), ("retention.ms", "3600000")],
+    );
     let topics: Value = serde_json::from_str(&stdout(&run(&["-o", "json", "topics"]))).unwrap();
     let t = topic_entry(&topics, &orders);
     assert_eq!(
@@ -107,6 +114,20 @@ fn the_commands_read_and_write_apache_kafka_as_they_do_the_other_brokers() {
         (json!(3), json!(14)),
         "{t}"
     );
+    assert_eq!(
+        (t["cleanup_policy"].clone(), t["retention_ms"].clone()),
+        (json!("delete"), json!(-1)),
+        "{t}"
+    );
+    let c = topic_entry(&topics, &changelog);
+    assert_eq!(
+        (c["cleanup_policy"].clone(), c["retention_ms"].clone()),
+        (json!("compact"), json!(3_600_000)),
+        "{c}"
+    );
+    let table = stdout(&run(&["topics"]));
+    let row = table.lines().find(|l| l.starts_with(&changelog)).unwrap();
+    assert!(row.ends_with("compact      1h 0m"), "{row}");
 
     let events = json_lines(&run(&["events", &orders]));
     assert_eq!(events.len(), 14);
@@ -227,8 +248,27 @@ fn follow_prints_new_events_as_kafka_takes_them() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    // Lines read on a thread of their own, so that a missing one fails the test after a
+    // while rather than hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || -> Value {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a line from events --follow within 30 s");
+        serde_json::from_str(&line).unwrap()
+    };
+    let first = next();
     assert_eq!(first["value"]["n"], 0);
     produce(
         b,
@@ -238,10 +278,7 @@ fn follow_prints_new_events_as_kafka_takes_them() {
         ],
     );
     let mut seen: Vec<i64> = (0..2)
-        .map(|_| {
-            let l: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-            l["value"]["n"].as_i64().unwrap()
-        })
+        .map(|_| next()["value"]["n"].as_i64().unwrap())
         .collect();
     seen.sort();
     assert_eq!(seen, [1, 2]);

@@ -1,0 +1,155 @@
+//! Transactions on Apache Kafka, the only broker here that writes their markers: reads
+//! are read_committed, so records of aborted and open transactions are never events,
+//! in any command, and no fold includes them.
+
+use std::time::Duration;
+
+use crate::common::*;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::ClientConfig;
+use serde_json::{json, Value};
+
+const CONFIG: &str = r#"
+[[topics]]
+name = "TOPIC"
+[topics.reducers]
+Opened = "{balance: $event.amount}"
+Deposited = ".balance += $event.amount"
+Withdrawn = ".balance -= $event.amount"
+"#;
+
+/// A transactional producer of the test's own.
+fn transactional(bootstrap: &str, id: &str) -> BaseProducer {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("transactional.id", id)
+        .set("log_level", "3")
+        .create()
+        .expect("transactional producer");
+    producer
+        .init_transactions(Duration::from_secs(30))
+        .expect("init_transactions");
+    producer
+}
+
+fn send(producer: &BaseProducer, topic: &str, kind: &str, amount: i64) {
+    let value = json!({"type": kind, "amount": amount}).to_string();
+    producer
+        .send(
+            BaseRecord::to(topic)
+                .partition(0)
+                .key("acct-1")
+                .payload(&value),
+        )
+        .expect("send");
+    producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// Committed, aborted, committed again, and one transaction left open (the producer is
+/// returned: the transaction stays open while it lives). Offsets: 0-1 data, 2 commit
+/// marker, 3-4 aborted, 5 abort marker, 6 data, 7 commit marker, 8 open.
+fn ledger(kafka: &Kafka, topic: &str) -> BaseProducer {
+    kafka.create_topic(topic, 1, &[]);
+    let p = transactional(&kafka.bootstrap, &unique("tx"));
+    let t = Duration::from_secs(30);
+    p.begin_transaction().unwrap();
+    send(&p, topic, "Opened", 100);
+    send(&p, topic, "Deposited", 50);
+    p.commit_transaction(t).unwrap();
+    p.begin_transaction().unwrap();
+    send(&p, topic, "Withdrawn", 999);
+    send(&p, topic, "Withdrawn", 999);
+    p.abort_transaction(t).unwrap();
+    p.begin_transaction().unwrap();
+    send(&p, topic, "Deposited", 25);
+    p.commit_transaction(t).unwrap();
+    let open = transactional(&kafka.bootstrap, &unique("tx-open"));
+    open.begin_transaction().unwrap();
+    send(&open, topic, "Withdrawn", 5);
+    open
+}
+
+#[test]
+fn only_committed_records_are_events_and_folded() {
+    let kafka = Kafka::shared();
+    let topic = unique("tx");
+    let _open = ledger(kafka, &topic);
+    let dir = sandbox();
+    std::fs::write(
+        dir.path().join("rewind.toml"),
+        CONFIG.replace("TOPIC", &topic),
+    )
+    .unwrap();
+    let b = kafka.bootstrap.as_str();
+    let run = |args: &[&str]| rewind_in(dir.path(), &[&["-b", b][..], args].concat());
+
+    let events = json_lines(&run(&["events", &topic]));
+    let seen: Vec<(i64, &str)> = events
+        .iter()
+        .map(|e| (e["offset"].as_i64().unwrap(), e["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen, [(0, "Opened"), (1, "Deposited"), (6, "Deposited")]);
+
+    let state: Value =
+        serde_json::from_str(&stdout(&run(&["state", &topic, "--aggregate", "acct-1"]))).unwrap();
+    assert_eq!(state["state"], json!({"balance": 175}), "{state}");
+    assert_eq!(
+        (state["index"].clone(), state["offset"].clone()),
+        (json!(2), json!(6))
+    );
+
+    let aggregates: Value =
+        serde_json::from_str(&stdout(&run(&["-o", "json", "aggregates", &topic]))).unwrap();
+    assert_eq!(aggregates[0]["count"], 3, "{aggregates}");
+    assert_eq!(aggregates[0]["last"]["offset"], 6, "{aggregates}");
+
+    // A plan counts records, not offsets: from offset 7 back to the start are 7 offsets
+    // and 3 records (the rest are two markers and two aborted records).
+    let group = unique("tx-reader");
+    commit(b, &group, &topic, &[(0, 7)]);
+    let plan: Value = serde_json::from_str(&stdout(&run(&[
+        "-o",
+        "json",
+        "reset",
+        "--group",
+        &group,
+        "--topic",
+        &topic,
+        "--to-earliest",
+    ])))
+    .unwrap();
+    let p = &plan["partitions"][0];
+    assert_eq!(
+        (p["delta"].clone(), p["records"].clone()),
+        (json!(-7), json!(-3)),
+        "{plan}"
+    );
+    let warnings = plan["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "7 offsets, 3 records: the rest are transaction markers, aborted or compacted away"
+        ),
+        "{warnings}"
+    );
+    let table = stdout(&run(&[
+        "reset",
+        "--group",
+        &group,
+        "--topic",
+        &topic,
+        "--to-earliest",
+    ]));
+    assert!(table.contains("7 offsets, 3 records"), "{table}");
+
+    // The TUI's load: the same three.
+    let mut d = Driver::with_index(b, None);
+    let loaded: Vec<(i64, String)> = d.load(&topic).into_iter().map(|e| (e.1, e.3)).collect();
+    assert_eq!(
+        loaded,
+        [
+            (0, "Opened".into()),
+            (1, "Deposited".into()),
+            (6, "Deposited".into())
+        ]
+    );
+}
