@@ -52,6 +52,9 @@ pub struct Limits {
     /// How many events a topic may hold before the TUI opens it on its newest window
     /// (default 5,000,000).
     pub open_events: Option<u64>,
+    /// A plan whose target is due to be deleted by retention within this ISO 8601
+    /// duration says so (default PT1H).
+    pub retention_warn: Option<String>,
 }
 
 /// A named cluster. Property values may be `${VAR}`, read from the environment (keep
@@ -228,6 +231,16 @@ impl Config {
         Ok(config)
     }
 
+    /// How near its deletion by retention a plan's target is said to be (`[limits]
+    /// retention_warn`, checked when the config is read; default an hour).
+    pub fn retention_warn_ms(&self) -> i64 {
+        self.limits
+            .retention_warn
+            .as_deref()
+            .and_then(|t| crate::model::plan::parse_duration(t).ok())
+            .unwrap_or(3_600_000)
+    }
+
     /// The story named so, or an error listing the configured ones.
     pub fn story(&self, name: &str) -> Result<&StoryConfig> {
         self.stories.iter().find(|s| s.name == name).with_context(|| {
@@ -292,6 +305,11 @@ impl Config {
             anyhow::anyhow!("config {}{line}: {}", path.display(), e.message().trim())
         })?;
         config.path = Some(path.to_path_buf());
+        if let Some(text) = &config.limits.retention_warn {
+            crate::model::plan::parse_duration(text).map_err(|e| {
+                anyhow::anyhow!("config {}: [limits] retention_warn: {e}", path.display())
+            })?;
+        }
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         for topic in config.topics.iter_mut() {
             topic.base = Some(base.clone());

@@ -9,6 +9,8 @@ mod common;
 mod groups;
 #[path = "kafka/reset.rs"]
 mod reset;
+#[path = "kafka/retention.rs"]
+mod retention;
 #[path = "kafka/tour.rs"]
 mod tour;
 #[path = "kafka/transactions.rs"]

@@ -274,6 +274,7 @@ impl App {
                         topic: dialog.target.topic.clone(),
                         scope: Scope::Event(dialog.target.coord()),
                         now_ms: chrono::Utc::now().timestamp_millis(),
+                        retention_warn_ms: self.config.retention_warn_ms(),
                         aggregate: Some(dialog.target.aggregate.clone()),
                         known: self.known_for(&dialog.target),
                     };

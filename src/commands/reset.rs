@@ -66,6 +66,7 @@ pub fn run(
         topic: args.topic.clone(),
         scope,
         now_ms: chrono::Utc::now().timestamp_millis(),
+        retention_warn_ms: config.retention_warn_ms(),
         aggregate: args.aggregate.clone(),
         known: None,
     };

@@ -31,6 +31,8 @@ pub struct PlanRequest {
     pub topic: String,
     pub scope: Scope,
     pub now_ms: i64,
+    /// Targets due to be deleted by retention within this many ms are said to be.
+    pub retention_warn_ms: i64,
     /// The aggregate whose re-delivered events to list (default: the marked event's).
     pub aggregate: Option<String>,
     pub known: Option<Known>,
@@ -132,6 +134,12 @@ pub fn make_plan(cluster: &Cluster, rules: &TopicRules, req: &PlanRequest) -> Re
         p.first_event = scanner.first_at(&req.topic, p.partition, p.target, p.high, rules)?;
     }
     count_records(&scanner, &req.topic, &mut partitions)?;
+    let settings = cluster
+        .settings(std::iter::once(req.topic.as_str()))
+        .remove(0);
+    for p in partitions.iter_mut() {
+        p.set_expiry(&settings, req.now_ms, req.retention_warn_ms);
+    }
     let aggregate = req
         .aggregate
         .clone()

@@ -125,6 +125,9 @@ pub struct PartitionPlan {
     /// (negative: received again), once counted. Offsets are not records: transaction
     /// markers, aborted records and compacted ones take offsets and are never delivered.
     pub records: Option<i64>,
+    /// When the record at the target is due to be deleted by retention within the
+    /// warning window: in how many ms (0: any moment now).
+    pub expires_in_ms: Option<i64>,
 }
 
 /// What a partition's change does to the group.
@@ -165,6 +168,30 @@ impl PartitionPlan {
         let (from, to) = (current.min(self.target), current.max(self.target));
         let (from, to) = (from.max(self.low), to.min(self.high));
         (to > from).then_some((from, to))
+    }
+
+    /// `expires_in_ms` from the topic's retention: a record goes no sooner than its
+    /// timestamp plus `retention.ms` (the broker deletes whole segments, once their
+    /// newest record is that old), so this is when it may go; set only within `warn_ms`.
+    pub fn set_expiry(
+        &mut self,
+        settings: &super::topic::TopicSettings,
+        now_ms: i64,
+        warn_ms: i64,
+    ) {
+        let deletes = settings
+            .cleanup_policy
+            .as_deref()
+            .is_some_and(|p| p.contains("delete"));
+        let (Some(retention), Some(ts)) = (
+            settings.retention_ms.filter(|r| *r >= 0 && deletes),
+            self.first_event.as_ref().and_then(|e| e.timestamp),
+        ) else {
+            self.expires_in_ms = None;
+            return;
+        };
+        let left = ts.saturating_add(retention).saturating_sub(now_ms);
+        self.expires_in_ms = (left <= warn_ms).then_some(left.max(0));
     }
 
     /// `records` from a count of the records in `moved_range`.
@@ -286,6 +313,7 @@ pub fn targets(
             time,
             first_event: None,
             records: None,
+            expires_in_ms: None,
         });
     }
     Ok(plans)
@@ -463,15 +491,28 @@ impl Plan {
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         for p in &self.partitions {
-            if p.clamped() {
-                let bound = if p.requested > p.high {
-                    "log end"
-                } else {
-                    "log start"
-                };
+            if p.clamped() && p.requested > p.high {
                 warnings.push(format!(
-                    "partition {}: {} is past the {bound}; clamped to {}",
+                    "partition {}: {} is past the log end; clamped to {}",
                     p.partition, p.requested, p.target
+                ));
+            } else if p.clamped() && p.requested < 0 {
+                warnings.push(format!(
+                    "partition {}: {} is before the log start; clamped to {}",
+                    p.partition, p.requested, p.target
+                ));
+            } else if p.clamped() {
+                warnings.push(format!(
+                    "partition {}: offset {} is gone (deleted by retention, compaction of the log's start or DeleteRecords: the log starts at {}); clamped to {}",
+                    p.partition, p.requested, p.low, p.target
+                ));
+            }
+            if let Some(ms) = p.expires_in_ms {
+                warnings.push(format!(
+                    "partition {}: the event at the target, offset {}, is due to be deleted by retention in {} or less: a rewind that waits may find it gone",
+                    p.partition,
+                    p.target,
+                    super::group::duration_label(ms)
                 ));
             }
             if let Some(TimeOffset {
@@ -527,6 +568,7 @@ impl Plan {
                     "target": p.target,
                     "delta": p.delta(),
                     "records": p.records,
+                    "expires_in_ms": p.expires_in_ms,
                     "requested": p.requested,
                     "low": p.low,
                     "high": p.high,

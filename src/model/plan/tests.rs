@@ -356,3 +356,71 @@ fn durations_parse_like_java_duration() {
         assert!(parse_duration(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn records_expiry_and_a_target_gone_are_said_per_partition() {
+    let mut plans = targets(
+        "t",
+        &Scope::Offset(5),
+        &parts(&[Some(50), Some(60)]),
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    // Offset 5 is below the log start (10): gone, clamped.
+    assert_eq!(plans[0].moved_range(), Some((10, 50)));
+    plans[0].set_records(37);
+    plans[1].set_records(50);
+    assert_eq!((plans[0].records, plans[0].delta()), (Some(-37), Some(-40)));
+    // The record at partition 0's target is 6 days and 23 hours old; retention 7 days.
+    let now = 1_000_000_000_000i64;
+    plans[0].first_event = Some(ev(0, 10, now - 6 * 86_400_000 - 23 * 3_600_000, "a", "e1"));
+    plans[1].first_event = Some(ev(1, 10, now - 3_600_000, "a", "e2"));
+    let week = crate::model::topic::TopicSettings {
+        cleanup_policy: Some("delete".into()),
+        retention_ms: Some(7 * 86_400_000),
+    };
+    for p in plans.iter_mut() {
+        p.set_expiry(&week, now, 3_600_000);
+    }
+    assert_eq!(
+        (plans[0].expires_in_ms, plans[1].expires_in_ms),
+        (Some(3_600_000), None)
+    );
+    // Compacted only, or kept forever: nothing expires.
+    for settings in [
+        crate::model::topic::TopicSettings {
+            cleanup_policy: Some("compact".into()),
+            retention_ms: Some(1),
+        },
+        crate::model::topic::TopicSettings {
+            cleanup_policy: Some("delete".into()),
+            retention_ms: Some(-1),
+        },
+    ] {
+        plans[0].set_expiry(&settings, now, 3_600_000);
+        assert_eq!(plans[0].expires_in_ms, None);
+    }
+    plans[0].set_expiry(&week, now, 3_600_000);
+    let plan = Plan {
+        group: "g".into(),
+        topic: "t".into(),
+        scope: Scope::Offset(5),
+        time: None,
+        partitions: plans,
+        impact: None,
+    };
+    let warnings = plan.warnings().join("\n");
+    assert!(
+        warnings.contains("partition 0: offset 5 is gone (deleted by retention"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("partition 0: the event at the target, offset 10, is due to be deleted by retention in 1h 0m or less"), "{warnings}");
+    assert!(
+        warnings.contains("90 offsets, 87 records: the rest are transaction markers"),
+        "{warnings}"
+    );
+    let json = plan.to_json(false, None, "cmd");
+    assert_eq!(json["partitions"][0]["records"], -37);
+    assert_eq!(json["partitions"][0]["expires_in_ms"], 3_600_000);
+    assert_eq!(json["partitions"][1]["expires_in_ms"], Value::Null);
+}
