@@ -5,6 +5,8 @@
 
 mod common;
 
+#[path = "kafka/compaction.rs"]
+mod compaction;
 #[path = "kafka/groups.rs"]
 mod groups;
 #[path = "kafka/reset.rs"]
