@@ -7,8 +7,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value};
@@ -18,22 +16,7 @@ const PARTITIONS: i32 = 4;
 /// Tansu with topic `ledger`: 4 partitions of 5 records each.
 fn ledger() -> Tansu {
     let tansu = Tansu::start();
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &tansu.bootstrap)
-        .set("log_level", "3")
-        .create()
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let topic = NewTopic::new("ledger", PARTITIONS, TopicReplication::Fixed(1));
-    for r in runtime
-        .block_on(admin.create_topics([&topic], &AdminOptions::new()))
-        .unwrap()
-    {
-        r.expect("topic created");
-    }
+    create_topic(&tansu.bootstrap, "ledger", PARTITIONS, &[]);
     let records: Vec<Rec> = (0..20)
         .map(|i| {
             Rec::new(
@@ -62,16 +45,8 @@ fn listed(bootstrap: &str) -> Vec<String> {
     list.groups().iter().map(|g| g.name().to_owned()).collect()
 }
 
-fn groups_json(bootstrap: &str, extra: &[&str]) -> Vec<Value> {
-    let mut args = vec!["-b", bootstrap, "-o", "json", "groups"];
-    args.extend_from_slice(extra);
-    serde_json::from_str::<Vec<Value>>(&stdout(&rewind(&args))).unwrap()
-}
-
 fn group(bootstrap: &str, name: &str) -> Value {
-    let all = groups_json(bootstrap, &["--group", name]);
-    assert_eq!(all.len(), 1, "{all:?}");
-    all[0].clone()
+    group_json(bootstrap, name)
 }
 
 fn reset(bootstrap: &str, name: &str, extra: &[&str]) -> std::process::Output {

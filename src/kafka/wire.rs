@@ -133,39 +133,31 @@ impl Broker {
         Ok(d.rest().to_vec())
     }
 
-    /// Whether the broker serves `api` at all (ApiVersions).
-    pub fn supports(&mut self, api: i16) -> Result<bool, WireError> {
+    /// The APIs the broker serves: (key, min version, max version).
+    fn api_versions(&mut self) -> Result<Vec<(i16, i16, i16)>, WireError> {
         let body = self.call(API_VERSIONS, 0, false, &[])?;
         let mut d = Decoder::new(&body);
         let error = d.i16()?;
         if error != 0 {
             return Err(WireError::Broker(error));
         }
-        for _ in 0..d.i32()?.max(0) {
-            let (key, _min, _max) = (d.i16()?, d.i16()?, d.i16()?);
-            if key == api {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        (0..d.i32()?.max(0))
+            .map(|_| Ok((d.i16()?, d.i16()?, d.i16()?)))
+            .collect()
+    }
+
+    /// Whether the broker serves `api` at all.
+    pub fn supports(&mut self, api: i16) -> Result<bool, WireError> {
+        Ok(self.api_versions()?.iter().any(|(key, _, _)| *key == api))
     }
 
     /// The highest version of `api` both sides speak, if any, from `wanted` down.
     fn version(&mut self, api: i16, wanted: &[i16]) -> Result<Option<i16>, WireError> {
-        let body = self.call(API_VERSIONS, 0, false, &[])?;
-        let mut d = Decoder::new(&body);
-        let error = d.i16()?;
-        if error != 0 {
-            return Err(WireError::Broker(error));
-        }
-        let count = d.i32()?;
-        for _ in 0..count.max(0) {
-            let (key, min, max) = (d.i16()?, d.i16()?, d.i16()?);
-            if key == api {
-                return Ok(wanted.iter().copied().find(|v| (min..=max).contains(v)));
-            }
-        }
-        Ok(None)
+        Ok(self
+            .api_versions()?
+            .into_iter()
+            .find(|(key, _, _)| *key == api)
+            .and_then(|(_, min, max)| wanted.iter().copied().find(|v| (min..=max).contains(v))))
     }
 
     /// Every group this broker coordinates, with its type and state.

@@ -690,44 +690,65 @@ impl Kafka {
     /// Creates a topic (with `key=value` topic configs) and waits until its leaders
     /// answer.
     pub fn create_topic(&self, name: &str, partitions: i32, configs: &[(&str, &str)]) {
-        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-        use rdkafka::client::DefaultClientContext;
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", &self.bootstrap)
-            .set("log_level", "3")
-            .create()
-            .unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-        for (k, v) in configs {
-            topic = topic.set(k, v);
-        }
-        for r in runtime
-            .block_on(admin.create_topics([&topic], &AdminOptions::new()))
-            .unwrap()
+        create_topic(&self.bootstrap, name, partitions, configs);
+    }
+}
+
+/// Creates a topic through the admin API (CreateTopics, which the mock cluster lacks),
+/// with `key=value` topic configs, and waits until its partitions' leaders answer.
+pub fn create_topic(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("log_level", "3")
+        .create()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    for (k, v) in configs {
+        topic = topic.set(k, v);
+    }
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    for r in runtime
+        .block_on(admin.create_topics([&topic], &options))
+        .unwrap()
+    {
+        r.unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+    }
+    let consumer: rdkafka::consumer::BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("log_level", "3")
+        .create()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for p in 0..partitions {
+        use rdkafka::consumer::Consumer;
+        while consumer
+            .fetch_watermarks(name, p, Duration::from_secs(5))
+            .is_err()
         {
-            r.unwrap_or_else(|e| panic!("create {name}: {e:?}"));
-        }
-        let consumer: rdkafka::consumer::BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.bootstrap)
-            .set("log_level", "3")
-            .create()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        for p in 0..partitions {
-            use rdkafka::consumer::Consumer;
-            while consumer
-                .fetch_watermarks(name, p, Duration::from_secs(5))
-                .is_err()
-            {
-                assert!(Instant::now() < deadline, "{name}/{p} has no leader");
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            assert!(Instant::now() < deadline, "{name}/{p} has no leader");
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// `rewind groups -o json` (with `extra` arguments) against `bootstrap`.
+pub fn groups_json(bootstrap: &str, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["-b", bootstrap, "-o", "json", "groups"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&stdout(&rewind(&args))).unwrap()
+}
+
+/// The one group `rewind groups --group NAME -o json` describes.
+pub fn group_json(bootstrap: &str, name: &str) -> serde_json::Value {
+    let all = groups_json(bootstrap, &["--group", name]);
+    assert_eq!(all.len(), 1, "{all:?}");
+    all[0].clone()
 }
 
 impl Drop for Kafka {
@@ -748,4 +769,19 @@ pub fn unique(prefix: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     )
+}
+
+/// `rewind -o json reset --group G --topic T SCOPE…` run in `dir`: the plan.
+pub fn reset_json(
+    dir: &std::path::Path,
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    scope: &[&str],
+) -> serde_json::Value {
+    let mut args = vec![
+        "-b", bootstrap, "-o", "json", "reset", "--group", group, "--topic", topic,
+    ];
+    args.extend_from_slice(scope);
+    serde_json::from_str(&stdout(&rewind_in(dir, &args))).unwrap()
 }

@@ -81,17 +81,7 @@ fn a_compacted_topic_reads_as_its_survivors_and_a_tombstone_ends_its_aggregate()
         "{aggregates}"
     );
 
-    let plan: Value = serde_json::from_str(&stdout(&run(&[
-        "-o",
-        "json",
-        "reset",
-        "--group",
-        &group,
-        "--topic",
-        &topic,
-        "--to-earliest",
-    ])))
-    .unwrap();
+    let plan: Value = reset_json(dir.path(), b, &group, &topic, &["--to-earliest"]);
     let p = &plan["partitions"][0];
     assert_eq!(
         (p["delta"].clone(), p["records"].clone()),

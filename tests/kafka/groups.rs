@@ -27,16 +27,8 @@ fn ledger(kafka: &Kafka) -> String {
     topic
 }
 
-fn groups_json(bootstrap: &str, extra: &[&str]) -> Vec<Value> {
-    let mut args = vec!["-b", bootstrap, "-o", "json", "groups"];
-    args.extend_from_slice(extra);
-    serde_json::from_str::<Vec<Value>>(&stdout(&rewind(&args))).unwrap()
-}
-
 fn group(bootstrap: &str, name: &str) -> Value {
-    let all = groups_json(bootstrap, &["--group", name]);
-    assert_eq!(all.len(), 1, "{all:?}");
-    all[0].clone()
+    group_json(bootstrap, name)
 }
 
 fn reset(

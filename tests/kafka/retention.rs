@@ -6,14 +6,6 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 use serde_json::{json, Value};
 
-fn plan(dir: &std::path::Path, b: &str, group: &str, topic: &str, scope: &[&str]) -> Value {
-    let mut args = vec![
-        "-b", b, "-o", "json", "reset", "--group", group, "--topic", topic,
-    ];
-    args.extend_from_slice(scope);
-    serde_json::from_str(&stdout(&rewind_in(dir, &args))).unwrap()
-}
-
 #[test]
 fn an_expired_target_is_clamped_and_gone_and_one_near_expiry_says_when() {
     let kafka = Kafka::shared();
@@ -36,7 +28,7 @@ fn an_expired_target_is_clamped_and_gone_and_one_near_expiry_says_when() {
     produce(b, &recs);
     let group = unique("reader");
     commit(b, &group, &soon, &[(0, 3)]);
-    let p = plan(dir.path(), b, &group, &soon, &["--to-earliest"]);
+    let p = reset_json(dir.path(), b, &group, &soon, &["--to-earliest"]);
     let ms = p["partitions"][0]["expires_in_ms"]
         .as_i64()
         .unwrap_or_else(|| panic!("{p}"));
@@ -48,7 +40,7 @@ fn an_expired_target_is_clamped_and_gone_and_one_near_expiry_says_when() {
         "{p}"
     );
     // Its last record has 1 h 50 min left: no warning.
-    let later = plan(dir.path(), b, &group, &soon, &["--to-offset", "2"]);
+    let later = reset_json(dir.path(), b, &group, &soon, &["--to-offset", "2"]);
     assert_eq!(
         later["partitions"][0]["expires_in_ms"],
         Value::Null,
@@ -85,7 +77,7 @@ fn an_expired_target_is_clamped_and_gone_and_one_near_expiry_says_when() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    let p = plan(dir.path(), b, &group, &gone, &["--to-offset", "2"]);
+    let p = reset_json(dir.path(), b, &group, &gone, &["--to-offset", "2"]);
     assert_eq!(p["partitions"][0]["target"], low, "{p}");
     assert!(
         p["warnings"]

@@ -107,17 +107,7 @@ fn only_committed_records_are_events_and_folded() {
     // and 3 records (the rest are two markers and two aborted records).
     let group = unique("tx-reader");
     commit(b, &group, &topic, &[(0, 7)]);
-    let plan: Value = serde_json::from_str(&stdout(&run(&[
-        "-o",
-        "json",
-        "reset",
-        "--group",
-        &group,
-        "--topic",
-        &topic,
-        "--to-earliest",
-    ])))
-    .unwrap();
+    let plan: Value = reset_json(dir.path(), b, &group, &topic, &["--to-earliest"]);
     let p = &plan["partitions"][0];
     assert_eq!(
         (p["delta"].clone(), p["records"].clone()),
