@@ -668,6 +668,37 @@ fn rewind_dialog_from_a_mark() {
 }
 
 #[test]
+fn a_share_group_cannot_be_confirmed_and_the_dialog_shows_kafka_share_groups() {
+    let mut app = stream_app();
+    let _ = app.update(Action::Mark);
+    let _ = app.update(Action::Rewind);
+    app.apply(Msg::Groups(Ok(groups())));
+    let _ = app.update(Action::Open);
+    let share = GroupStatus {
+        state: GroupState::Known("Empty".into()),
+        kind: kafka_rewind::model::group::GroupType::Share,
+    };
+    app.apply(Msg::Plan {
+        request: asked(&app),
+        result: Ok((plan_to_first_event(&app), share)),
+    });
+    let text = screen(&app).replace(['│', '\n', '"'], " ");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("kafka-share-groups.sh --bootstrap-server"),
+        "{text}"
+    );
+    assert!(!text.contains("kafka-consumer-groups.sh"), "{text}");
+    assert!(text.contains("is a share group (KIP-932)"), "{text}");
+    for c in "projector".chars() {
+        let _ = app.update(Action::Type(c));
+    }
+    assert!(app.update(Action::Submit).is_empty(), "never committed");
+    let _ = app.update(Action::NextPane);
+    assert!(app.update(Action::Submit).is_empty(), "not even with Tab");
+}
+
+#[test]
 fn an_active_group_cannot_be_confirmed_and_marks_are_listed() {
     let mut app = stream_app();
     let _ = app.update(Action::Mark);
