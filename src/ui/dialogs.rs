@@ -135,7 +135,11 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
         RewindStep::Plan { plan, status, typed, allow_unknown } => {
             let state = &status.state;
             let mut lines = vec![Line::from(vec![
-                Span::raw(format!("Group {}, state ", text::clean(&plan.group))),
+                Span::raw(format!(
+                    "Group {} ({}), state ",
+                    text::clean(&plan.group),
+                    status.kind.name()
+                )),
                 Span::styled(state.name().to_owned(), state_style(state)),
                 Span::raw(format!(
                     ":  {} on {} from {}",
