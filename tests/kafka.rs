@@ -7,6 +7,8 @@ mod common;
 
 #[path = "kafka/compaction.rs"]
 mod compaction;
+#[path = "kafka/faults.rs"]
+mod faults;
 #[path = "kafka/groups.rs"]
 mod groups;
 #[path = "kafka/reset.rs"]

@@ -1,0 +1,168 @@
+//! Faults on Apache Kafka: a member that joins between the plan and the commit, a topic
+//! deleted and made again under the same name, and records deleted below an index.
+
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use kafka_rewind::kafka::rewind::{execute, make_plan, ExecuteOptions, PlanRequest};
+use kafka_rewind::model::plan::Scope;
+use serde_json::json;
+
+fn records(topic: &str, partitions: i32, range: std::ops::Range<i32>, tag: &str) -> Vec<Rec> {
+    range
+        .map(|i| {
+            Rec::new(
+                topic,
+                i % partitions,
+                &format!("acct-{}", i % 3),
+                &json!({"type": tag, "n": i}).to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_member_that_joins_after_the_plan_is_refused_and_nothing_is_committed() {
+    let kafka = Kafka::shared();
+    let b = kafka.bootstrap.as_str();
+    let topic = unique("late");
+    kafka.create_topic(&topic, 2, &[]);
+    produce(b, &records(&topic, 2, 0..10, "A"));
+    let group = unique("late-joiner");
+    commit(b, &group, &topic, &[(0, 5), (1, 5)]);
+    let conn = kafka_rewind::config::Connection {
+        brokers: b.to_owned(),
+        ..Default::default()
+    };
+    let cluster = kafka_rewind::kafka::Cluster::connect(&conn).unwrap();
+    let request = PlanRequest {
+        group: group.clone(),
+        topic: topic.clone(),
+        scope: Scope::Earliest,
+        now_ms: chrono::Utc::now().timestamp_millis(),
+        retention_warn_ms: 3_600_000,
+        aggregate: None,
+        known: None,
+    };
+    let plan = make_plan(&cluster, &Default::default(), &request).unwrap();
+    assert_eq!(cluster.group_state(&group).state.name(), "Empty");
+    // Planned while Empty; a consumer starts before the commit.
+    let member = GroupMember::join(b, &group, &topic, false);
+    let dir = sandbox();
+    let options = ExecuteOptions {
+        allow_unknown_state: true,
+        undo_file: Some(dir.path().join("undo.csv")),
+    };
+    let refused = execute(&cluster, &plan, &options).unwrap_err().to_string();
+    assert!(
+        refused.contains(&format!("group {group} is Stable"))
+            && refused.contains("nothing was changed"),
+        "{refused}"
+    );
+    assert_eq!(committed_by_client(b, &group, &topic, 2), [5, 5]);
+    member.leave();
+}
+
+/// Waits until the worker has the topic's id from DescribeTopics.
+fn topic_id(d: &Driver, topic: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(id) = d.worker.topic_id(topic) {
+            return id;
+        }
+        assert!(Instant::now() < deadline, "no topic id for {topic}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_topic_made_again_under_its_name_is_read_anew_by_its_new_id() {
+    let kafka = Kafka::shared();
+    let b = kafka.bootstrap.as_str();
+    let topic = unique("again");
+    kafka.create_topic(&topic, 2, &[]);
+    // The same records both times, timestamps included: the last-record check cannot
+    // tell the two topics apart, only the topic id can.
+    let same = || -> Vec<Rec> {
+        records(&topic, 2, 0..10, "A")
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| r.at(1_795_687_200_000 + i as i64))
+            .collect()
+    };
+    produce(b, &same());
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Driver::with_index(b, Some(dir.path()));
+    let old_id = topic_id(&d, &topic);
+    assert_eq!(d.load(&topic).len(), 10);
+    drop(d);
+
+    // Deleted and made again.
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", b)
+        .set("log_level", "3")
+        .create()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for r in runtime
+        .block_on(admin.delete_topics(&[&topic], &AdminOptions::new()))
+        .unwrap()
+    {
+        r.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match std::panic::catch_unwind(|| kafka.create_topic(&topic, 2, &[])) {
+            Ok(()) => break,
+            Err(_) => {
+                assert!(Instant::now() < deadline, "{topic} could not be made again");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+    produce(b, &same());
+    let mut d = Driver::with_index(b, Some(dir.path()));
+    let new_id = topic_id(&d, &topic);
+    assert_ne!(new_id, old_id);
+    assert_eq!(d.load(&topic).len(), 10);
+    assert_eq!(
+        d.worker.records_loaded(),
+        10,
+        "read anew, not from the old index"
+    );
+}
+
+#[test]
+fn records_deleted_below_the_index_are_dropped_on_reopen() {
+    let kafka = Kafka::shared();
+    let b = kafka.bootstrap.as_str();
+    let topic = unique("trimmed");
+    kafka.create_topic(&topic, 2, &[]);
+    produce(b, &records(&topic, 2, 0..20, "A"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Driver::with_index(b, Some(dir.path()));
+    assert_eq!(d.load(&topic).len(), 20);
+    drop(d);
+    let offsets = dir.path().join("delete.json");
+    std::fs::write(
+        &offsets,
+        format!(r#"{{"version":1,"partitions":[{{"topic":"{topic}","partition":0,"offset":4}}]}}"#),
+    )
+    .unwrap();
+    let deleted = kafka.tool(
+        "org.apache.kafka.tools.DeleteRecordsCommand",
+        &["--offset-json-file", offsets.to_str().unwrap()],
+    );
+    assert!(deleted.status.success(), "{deleted:?}");
+    let mut d = Driver::with_index(b, Some(dir.path()));
+    let events = d.load(&topic);
+    let partition0: Vec<i64> = events.iter().filter(|e| e.0 == 0).map(|e| e.1).collect();
+    assert_eq!(partition0, (4..10).collect::<Vec<i64>>());
+    assert_eq!(events.len(), 16);
+    // The index's prefix was dropped: only the two checks were read.
+    assert_eq!(d.worker.records_loaded(), 2);
+}
