@@ -49,6 +49,12 @@ pub struct GlobalArgs {
         global = true
     )]
     pub schema_registry: Option<String>,
+    /// Which records are read: `committed` (read_committed, the default: records of
+    /// aborted and open transactions are never events) or `uncommitted` (`rewind events`
+    /// shows every data record and marks those of aborted and open transactions; what
+    /// folds still reads committed records only).
+    #[arg(long, value_enum, global = true)]
+    pub isolation: Option<ReadIsolation>,
     /// Keep no index on disk: read every topic whole, write nothing under
     /// $XDG_CACHE_HOME/rewind/index.
     #[arg(long, global = true)]
@@ -56,6 +62,27 @@ pub struct GlobalArgs {
     /// Output format for commands that print data.
     #[arg(short, long, value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,
+}
+
+/// Which records a read returns (librdkafka's `isolation.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadIsolation {
+    /// read_committed: records of aborted and open transactions are skipped.
+    #[default]
+    Committed,
+    /// read_uncommitted: every data record (control records never).
+    Uncommitted,
+}
+
+impl ReadIsolation {
+    /// librdkafka's name for it.
+    pub fn level(self) -> &'static str {
+        match self {
+            ReadIsolation::Committed => "read_committed",
+            ReadIsolation::Uncommitted => "read_uncommitted",
+        }
+    }
 }
 
 /// How commands print data.

@@ -55,6 +55,8 @@ pub struct Limits {
     /// A plan whose target is due to be deleted by retention within this ISO 8601
     /// duration says so (default PT1H).
     pub retention_warn: Option<String>,
+    /// `committed` (default) or `uncommitted`: what `rewind events` reads (`--isolation`).
+    pub isolation: Option<crate::cli::ReadIsolation>,
 }
 
 /// A named cluster. Property values may be `${VAR}`, read from the environment (keep
@@ -189,6 +191,8 @@ pub struct Connection {
     pub groups: Vec<String>,
     /// How long a broker request may take (`--timeout`, `[limits] request_ms`).
     pub timeout: Option<std::time::Duration>,
+    /// Which records reads return (`--isolation`, `[limits] isolation`).
+    pub isolation: crate::cli::ReadIsolation,
 }
 
 impl std::fmt::Debug for Connection {
@@ -202,11 +206,20 @@ impl std::fmt::Debug for Connection {
             .field("read_only", &self.read_only)
             .field("groups", &self.groups)
             .field("timeout", &self.timeout)
+            .field("isolation", &self.isolation)
             .finish()
     }
 }
 
 impl Connection {
+    /// This connection reading committed records only: what every fold reads.
+    pub fn committed(&self) -> Connection {
+        Connection {
+            isolation: crate::cli::ReadIsolation::Committed,
+            ..self.clone()
+        }
+    }
+
     /// The request timeout (default 10 s).
     pub fn timeout(&self) -> std::time::Duration {
         self.timeout.unwrap_or(std::time::Duration::from_secs(10))
@@ -602,6 +615,7 @@ impl Config {
             read_only: args.read_only || profile.read_only,
             groups: profile.groups,
             timeout,
+            isolation: args.isolation.or(self.limits.isolation).unwrap_or_default(),
         })
     }
 
@@ -811,9 +825,34 @@ mod tests {
             read_only: false,
             timeout: None,
             schema_registry: None,
+            isolation: None,
             no_cache: false,
             output: crate::cli::Output::Table,
         }
+    }
+
+    #[test]
+    fn isolation_comes_from_the_flag_else_the_limits_and_folds_read_committed() {
+        use crate::cli::ReadIsolation;
+        let config = Config::parse(
+            "[profiles.default]\nbrokers = \"b:9092\"\n[limits]\nisolation = \"uncommitted\"\n",
+            Path::new("rewind.toml"),
+        )
+        .unwrap();
+        let conn = config.connection(&args()).unwrap();
+        assert_eq!(conn.isolation, ReadIsolation::Uncommitted);
+        assert_eq!(conn.committed().isolation, ReadIsolation::Committed);
+        let flag = GlobalArgs {
+            isolation: Some(ReadIsolation::Committed),
+            ..args()
+        };
+        assert_eq!(
+            config.connection(&flag).unwrap().isolation,
+            ReadIsolation::Committed
+        );
+        assert!(
+            Config::parse("[limits]\nretention_warn = \"soon\"\n", Path::new("r.toml")).is_err()
+        );
     }
 
     #[test]

@@ -93,7 +93,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Some(CliCommand::Demo { serve }) => demo::run(&cli.global, *serve),
         None => match &cli.file {
             Some(file) => app::run_file(file, config),
-            None => app::run(config.connection(&cli.global)?, config),
+            // The TUI folds what it shows: it reads committed records only.
+            None => app::run(config.connection(&cli.global)?.committed(), config),
         },
         Some(_) => commands::run(cli, &config, &mut std::io::stdout().lock()),
     }

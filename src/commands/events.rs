@@ -19,6 +19,11 @@ pub fn run(
     args: &EventsArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
+    if conn.isolation == crate::cli::ReadIsolation::Uncommitted
+        && (args.follow || args.where_.is_some())
+    {
+        anyhow::bail!("--isolation uncommitted marks aborted and open records only on a plain read: drop --follow and --where, or read committed records");
+    }
     let search = args
         .where_
         .as_deref()

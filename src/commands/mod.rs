@@ -24,7 +24,13 @@ pub use table::Table;
 
 /// Runs a printing command (not `demo` and not the TUI).
 pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
-    let conn = config.connection(&cli.global)?;
+    let asked = config.connection(&cli.global)?;
+    // Only `events` shows uncommitted records; everything else folds or counts, and
+    // reads what a read_committed consumer sees.
+    let conn = match &cli.command {
+        Some(CliCommand::Events { .. }) => asked,
+        _ => asked.committed(),
+    };
     let output = cli.global.output;
     if output == crate::cli::Output::Csv && !matches!(cli.command, Some(CliCommand::Reset(_))) {
         anyhow::bail!("-o csv is only for `rewind reset` (kafka-consumer-groups' export format); use -o table or -o json");

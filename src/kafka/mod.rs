@@ -70,9 +70,9 @@ pub fn client_config(conn: &Connection) -> ClientConfig {
         .set("enable.partition.eof", "true")
         .set("allow.auto.create.topics", "false")
         // Records of aborted and open transactions are never events (SPEC: reads are
-        // read_committed), said here once for every consumer rewind makes; producers
-        // ignore it.
-        .set("isolation.level", "read_committed")
+        // read_committed) unless `--isolation uncommitted` asked for them, said here once
+        // for every consumer rewind makes; producers ignore it.
+        .set("isolation.level", conn.isolation.level())
         // A broker that comes back is noticed within a second.
         .set("reconnect.backoff.ms", "100")
         .set("reconnect.backoff.max.ms", "1000")

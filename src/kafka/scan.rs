@@ -25,6 +25,9 @@ pub struct Scanner {
     /// How long a scan waits without any record before it reports a stall: the request
     /// timeout and 5 s more (15 s by default).
     stall: Duration,
+    /// Reading uncommitted: the same connection reading committed, to tell aborted and
+    /// open records apart (a second read of every range, only when asked).
+    committed: Option<Connection>,
 }
 
 impl Scanner {
@@ -47,6 +50,8 @@ impl Scanner {
             read: std::cell::Cell::new((0, 0)),
             brokers: conn.brokers.clone(),
             stall: conn.timeout() + Duration::from_secs(5),
+            committed: (conn.isolation == crate::cli::ReadIsolation::Uncommitted)
+                .then(|| conn.committed()),
         })
     }
 
@@ -227,10 +232,20 @@ impl Scanner {
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
         watch: &mut dyn FnMut(Option<String>),
     ) -> Result<ControlFlow<()>, ClusterError> {
+        let views = match &self.committed {
+            Some(conn) => Some(committed_views(conn, topic, ranges)?),
+            None => None,
+        };
         self.scan_watching_raw(
             topic,
             ranges,
-            &mut |raw| sink(Event::decode(raw, rules)),
+            &mut |raw| {
+                let mut event = Event::decode(raw, rules);
+                if let Some(view) = views.as_ref().and_then(|v| v.get(&raw.partition)) {
+                    event.transaction = view.mark(raw.offset);
+                }
+                sink(event)
+            },
             watch,
         )
     }
@@ -398,4 +413,34 @@ fn is_fatal_for_scan(code: RDKafkaErrorCode) -> bool {
             | RDKafkaErrorCode::SaslAuthenticationFailed
             | RDKafkaErrorCode::Authentication
     )
+}
+
+/// What a read_committed consumer returns of each range: which offsets, and where the
+/// partition's last stable offset is.
+fn committed_views(
+    conn: &Connection,
+    topic: &str,
+    ranges: &[OffsetRange],
+) -> Result<HashMap<i32, crate::model::event::CommittedView>, ClusterError> {
+    let scanner = Scanner::new(conn)?;
+    let mut views: HashMap<i32, crate::model::event::CommittedView> = HashMap::new();
+    for range in ranges {
+        let (_, last_stable) = scanner
+            .consumer
+            .fetch_watermarks(topic, range.partition, conn.timeout())
+            .map_err(|cause| ClusterError::Read {
+                topic: topic.to_owned(),
+                cause,
+            })?;
+        views.entry(range.partition).or_default().last_stable = last_stable;
+    }
+    let _ = scanner.scan_unordered(topic, ranges, &mut |raw| {
+        views
+            .entry(raw.partition)
+            .or_default()
+            .offsets
+            .insert(raw.offset);
+        ControlFlow::Continue(())
+    })?;
+    Ok(views)
 }

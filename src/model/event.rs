@@ -170,6 +170,44 @@ pub struct Event {
     /// them, so that a dump is produced back byte for byte).
     pub raw_value: Option<Vec<u8>>,
     pub raw_key: Option<Vec<u8>>,
+    /// Read with `--isolation uncommitted`: the record belongs to a transaction that
+    /// aborted, or that is still open (past the last stable offset). Shown, never folded.
+    pub transaction: Option<Transaction>,
+}
+
+/// How a record read uncommitted stands: of an aborted transaction, or an open one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transaction {
+    Aborted,
+    Open,
+}
+
+impl Transaction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transaction::Aborted => "aborted",
+            Transaction::Open => "open",
+        }
+    }
+}
+
+/// What a read_committed consumer returns of one partition: the offsets of its records
+/// and the last stable offset. A record read uncommitted and missing here was aborted
+/// when it lies below the last stable offset, and is in an open transaction at or past it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommittedView {
+    pub offsets: std::collections::HashSet<i64>,
+    pub last_stable: i64,
+}
+
+impl CommittedView {
+    pub fn mark(&self, offset: i64) -> Option<Transaction> {
+        match (self.offsets.contains(&offset), offset >= self.last_stable) {
+            (true, _) => None,
+            (false, true) => Some(Transaction::Open),
+            (false, false) => Some(Transaction::Aborted),
+        }
+    }
 }
 
 /// The raw parts of a record, before decoding.
@@ -236,6 +274,7 @@ impl Event {
             schema: value.schema.map(Box::new),
             key_schema: key.schema.map(Box::new),
             decode_error,
+            transaction: None,
         };
         event.event_type = rules.event_type(&event, raw_key);
         event.aggregate = rules.aggregate(&event, raw_key);
@@ -272,6 +311,7 @@ impl Event {
             decode_error: None,
             raw_value: None,
             raw_key: None,
+            transaction: None,
         }
     }
 
@@ -348,6 +388,9 @@ impl Event {
         if let Some(e) = &self.decode_error {
             line["decode_error"] = json!(e);
         }
+        if let Some(t) = self.transaction {
+            line["transaction"] = json!(t.name());
+        }
         for (name, raw) in [("raw_value", &self.raw_value), ("raw_key", &self.raw_key)] {
             if let Some(bytes) = raw {
                 line[name] = Payload::Bytes(bytes.clone()).to_json();
@@ -361,6 +404,25 @@ impl Event {
 mod tests {
     use super::*;
     use crate::model::TopicRules;
+
+    #[test]
+    fn a_record_the_committed_read_lacks_is_aborted_below_the_lso_and_open_past_it() {
+        // Offsets 0-1 committed, 2 a marker, 3-4 aborted, 5 a marker, 6 committed, 7 a
+        // marker, 8 open (the LSO).
+        let view = CommittedView {
+            offsets: [0, 1, 6].into_iter().collect(),
+            last_stable: 8,
+        };
+        let marks: Vec<Option<Transaction>> = [0, 1, 3, 4, 6, 8].map(|o| view.mark(o)).to_vec();
+        use Transaction::*;
+        assert_eq!(
+            marks,
+            [None, None, Some(Aborted), Some(Aborted), None, Some(Open)]
+        );
+        let mut e = Event::decode(&raw(Some(b"k"), Some(b"{}")), &TopicRules::default());
+        e.transaction = Some(Open);
+        assert_eq!(e.to_json()["transaction"], "open");
+    }
 
     fn raw<'a>(key: Option<&'a [u8]>, value: Option<&'a [u8]>) -> RawRecord<'a> {
         RawRecord {

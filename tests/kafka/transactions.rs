@@ -103,6 +103,54 @@ fn only_committed_records_are_events_and_folded() {
     assert_eq!(aggregates[0]["count"], 3, "{aggregates}");
     assert_eq!(aggregates[0]["last"]["offset"], 6, "{aggregates}");
 
+    // Uncommitted, `events` shows every data record and marks the aborted and the open
+    // ones exactly as written; what folds still reads committed records.
+    let all = json_lines(&run(&["--isolation", "uncommitted", "events", &topic]));
+    let marked: Vec<(i64, &str, Value)> = all
+        .iter()
+        .map(|e| {
+            (
+                e["offset"].as_i64().unwrap(),
+                e["type"].as_str().unwrap(),
+                e["transaction"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            (0, "Opened", Value::Null),
+            (1, "Deposited", Value::Null),
+            (3, "Withdrawn", json!("aborted")),
+            (4, "Withdrawn", json!("aborted")),
+            (6, "Deposited", Value::Null),
+            (8, "Withdrawn", json!("open")),
+        ]
+    );
+    let state: Value = serde_json::from_str(&stdout(&run(&[
+        "--isolation",
+        "uncommitted",
+        "state",
+        &topic,
+        "--aggregate",
+        "acct-1",
+    ])))
+    .unwrap();
+    assert_eq!(
+        state["state"],
+        json!({"balance": 175}),
+        "never folded: {state}"
+    );
+    let refused = run(&[
+        "--isolation",
+        "uncommitted",
+        "events",
+        &topic,
+        "--where",
+        ".amount > 0",
+    ]);
+    assert!(!refused.status.success());
+
     // A plan counts records, not offsets: from offset 7 back to the start are 7 offsets
     // and 3 records (the rest are two markers and two aborted records).
     let group = unique("tx-reader");
