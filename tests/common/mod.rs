@@ -694,12 +694,14 @@ impl Kafka {
     }
 }
 
-/// Creates a topic through the admin API (CreateTopics, which the mock cluster lacks),
-/// with `key=value` topic configs, and waits until its partitions' leaders answer.
-pub fn create_topic(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
-    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    use rdkafka::client::DefaultClientContext;
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+/// An admin client and a runtime to wait on its answers.
+fn admin(
+    bootstrap: &str,
+) -> (
+    rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>,
+    tokio::runtime::Runtime,
+) {
+    let admin = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("log_level", "3")
         .create()
@@ -708,6 +710,26 @@ pub fn create_topic(bootstrap: &str, name: &str, partitions: i32, configs: &[(&s
         .enable_all()
         .build()
         .unwrap();
+    (admin, runtime)
+}
+
+/// Deletes a topic through the admin API (DeleteTopics).
+pub fn delete_topic(bootstrap: &str, name: &str) {
+    let (admin, runtime) = admin(bootstrap);
+    let options = rdkafka::admin::AdminOptions::new();
+    for r in runtime
+        .block_on(admin.delete_topics(&[name], &options))
+        .unwrap()
+    {
+        r.unwrap_or_else(|e| panic!("delete {name}: {e:?}"));
+    }
+}
+
+/// Creates a topic through the admin API (CreateTopics, which the mock cluster lacks),
+/// with `key=value` topic configs, and waits until its partitions' leaders answer.
+pub fn create_topic(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+    let (admin, runtime) = admin(bootstrap);
     let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
     for (k, v) in configs {
         topic = topic.set(k, v);

@@ -98,22 +98,7 @@ fn a_topic_made_again_under_its_name_is_read_anew_by_its_new_id() {
     drop(d);
 
     // Deleted and made again.
-    use rdkafka::admin::{AdminClient, AdminOptions};
-    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", b)
-        .set("log_level", "3")
-        .create()
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    for r in runtime
-        .block_on(admin.delete_topics(&[&topic], &AdminOptions::new()))
-        .unwrap()
-    {
-        r.unwrap();
-    }
+    delete_topic(b, &topic);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         match std::panic::catch_unwind(|| kafka.create_topic(&topic, 2, &[])) {
