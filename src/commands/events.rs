@@ -20,9 +20,11 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<()> {
     if conn.isolation == crate::cli::ReadIsolation::Uncommitted
-        && (args.follow || args.where_.is_some())
+        && (args.follow
+            || args.where_.is_some()
+            || matches!(args.from, Some(crate::model::Position::Index(_))))
     {
-        anyhow::bail!("--isolation uncommitted marks aborted and open records only on a plain read: drop --follow and --where, or read committed records");
+        anyhow::bail!("--isolation uncommitted marks aborted and open records only on a plain read, and a stream index counts committed events: drop --follow, --where and --from INDEX, or read committed records");
     }
     let search = args
         .where_
@@ -175,7 +177,14 @@ fn emit(
             all.push(e);
             ControlFlow::Continue(())
         })?;
-        let links = Links::build(&all, &compensations);
+        // Records of aborted and open transactions (read uncommitted) never happened:
+        // nothing is a duplicate of them or reversed by them.
+        let happened: Vec<Event> = all
+            .iter()
+            .filter(|e| e.transaction.is_none())
+            .cloned()
+            .collect();
+        let links = Links::build(&happened, &compensations);
         let in_ranges = |e: &&Event| {
             ranges
                 .iter()

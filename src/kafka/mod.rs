@@ -69,10 +69,6 @@ pub fn client_config(conn: &Connection) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
         .set("allow.auto.create.topics", "false")
-        // Records of aborted and open transactions are never events (SPEC: reads are
-        // read_committed) unless `--isolation uncommitted` asked for them, said here once
-        // for every consumer rewind makes; producers ignore it.
-        .set("isolation.level", conn.isolation.level())
         // A broker that comes back is noticed within a second.
         .set("reconnect.backoff.ms", "100")
         .set("reconnect.backoff.max.ms", "1000")
@@ -80,6 +76,11 @@ pub fn client_config(conn: &Connection) -> ClientConfig {
     for (key, value) in &conn.properties {
         config.set(key, value);
     }
+    // Records of aborted and open transactions are never events (SPEC: reads are
+    // read_committed) unless `--isolation uncommitted` asked for them: said here once for
+    // every consumer rewind makes, after the user's properties (folds must not read what
+    // `-X isolation.level` would let in); producers ignore it.
+    config.set("isolation.level", conn.isolation.level());
     config
 }
 

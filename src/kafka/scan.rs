@@ -424,6 +424,7 @@ fn committed_views(
 ) -> Result<HashMap<i32, crate::model::event::CommittedView>, ClusterError> {
     let scanner = Scanner::new(conn)?;
     let mut views: HashMap<i32, crate::model::event::CommittedView> = HashMap::new();
+    let mut below_stable = Vec::new();
     for range in ranges {
         let (_, last_stable) = scanner
             .consumer
@@ -433,8 +434,14 @@ fn committed_views(
                 cause,
             })?;
         views.entry(range.partition).or_default().last_stable = last_stable;
+        // Past the last stable offset every record is open: a committed read there would
+        // wait for records that do not come.
+        below_stable.push(OffsetRange {
+            end: range.end.min(last_stable),
+            ..*range
+        });
     }
-    let _ = scanner.scan_unordered(topic, ranges, &mut |raw| {
+    let _ = scanner.scan_unordered(topic, &below_stable, &mut |raw| {
         views
             .entry(raw.partition)
             .or_default()

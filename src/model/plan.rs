@@ -125,7 +125,7 @@ pub struct PartitionPlan {
     /// (negative: received again), once counted. Offsets are not records: transaction
     /// markers, aborted records and compacted ones take offsets and are never delivered.
     pub records: Option<i64>,
-    /// When the record at the target is due to be deleted by retention within the
+    /// When the record at the target may be deleted by retention within the
     /// warning window: in how many ms (0: any moment now).
     pub expires_in_ms: Option<i64>,
 }
@@ -211,6 +211,22 @@ impl std::fmt::Display for Effect {
             Effect::Unchanged => write!(f, "unchanged"),
             Effect::FirstCommit => write!(f, "first commit"),
         }
+    }
+}
+
+/// A count with thousands separated: `1,204`.
+fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    match n < 0 {
+        true => format!("-{out}"),
+        false => out,
     }
 }
 
@@ -476,15 +492,21 @@ impl Plan {
     /// Where the offsets moved and the records delivered differ: how many of each, and
     /// why ("1204 offsets, 1180 records: …").
     pub fn records_note(&self) -> Option<String> {
+        // The offsets the records were counted in (a commit outside the log moves over
+        // offsets that are not there at all).
         let (mut offsets, mut records) = (0i64, 0i64);
         for p in &self.partitions {
-            if let (Some(d), Some(r)) = (p.delta(), p.records) {
-                offsets += d.abs();
+            if let (Some((from, to)), Some(r)) = (p.moved_range(), p.records) {
+                offsets += to - from;
                 records += r.abs();
             }
         }
         (offsets != records).then(|| {
-            format!("{offsets} offsets, {records} records: the rest are transaction markers, aborted or compacted away")
+            format!(
+                "{} offsets, {} records: the rest are transaction markers, aborted or compacted away",
+                grouped(offsets),
+                grouped(records)
+            )
         })
     }
 
@@ -509,7 +531,7 @@ impl Plan {
             }
             if let Some(ms) = p.expires_in_ms {
                 warnings.push(format!(
-                    "partition {}: the event at the target, offset {}, is due to be deleted by retention in {} or less: a rewind that waits may find it gone",
+                    "partition {}: the event at the target, offset {}, may be deleted by retention as soon as {} from now: a rewind that waits may find it gone",
                     p.partition,
                     p.target,
                     super::group::duration_label(ms)

@@ -36,7 +36,7 @@ fn an_expired_target_is_clamped_and_gone_and_one_near_expiry_says_when() {
     assert!(
         p["warnings"]
             .to_string()
-            .contains("is due to be deleted by retention in"),
+            .contains("may be deleted by retention as soon as"),
         "{p}"
     );
     // Its last record has 1 h 50 min left: no warning.
@@ -78,7 +78,11 @@ fn an_expired_target_is_clamped_and_gone_and_one_near_expiry_says_when() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let p = reset_json(dir.path(), b, &group, &gone, &["--to-offset", "2"]);
-    assert_eq!(p["partitions"][0]["target"], low, "{p}");
+    // Retention may take the newest record too between the look and the plan: the plan's
+    // own log start is what it clamps to.
+    let start = p["partitions"][0]["low"].as_i64().unwrap();
+    assert!(start >= low, "{p}");
+    assert_eq!(p["partitions"][0]["target"], start, "{p}");
     assert!(
         p["warnings"]
             .to_string()

@@ -23,6 +23,9 @@ fn transactional(bootstrap: &str, id: &str) -> BaseProducer {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("transactional.id", id)
+        // The open transaction must stay open for the whole test (the default would
+        // abort it after a minute).
+        .set("transaction.timeout.ms", "600000")
         .set("log_level", "3")
         .create()
         .expect("transactional producer");
@@ -150,6 +153,34 @@ fn only_committed_records_are_events_and_folded() {
         ".amount > 0",
     ]);
     assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("marks aborted and open records only on a plain read"),
+        "{refused:?}"
+    );
+    // The newest records past the last stable offset alone: all open, and the read
+    // ends (a committed read there would wait for records that never come).
+    let last = json_lines(&run(&[
+        "--isolation",
+        "uncommitted",
+        "events",
+        &topic,
+        "--from",
+        "0/8",
+    ]));
+    let last: Vec<Value> = last.iter().map(|e| e["transaction"].clone()).collect();
+    assert_eq!(last, [json!("open")]);
+    // -X cannot make the folds read uncommitted.
+    let state: Value = serde_json::from_str(&stdout(&run(&[
+        "-X",
+        "isolation.level=read_uncommitted",
+        "state",
+        &topic,
+        "--aggregate",
+        "acct-1",
+    ])))
+    .unwrap();
+    assert_eq!(state["state"], json!({"balance": 175}), "{state}");
 
     // A plan counts records, not offsets: from offset 7 back to the start are 7 offsets
     // and 3 records (the rest are two markers and two aborted records).
