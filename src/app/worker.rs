@@ -298,7 +298,7 @@ impl Shared {
         match command {
             Command::LoadTopics => {
                 let result = self.client().and_then(|c| {
-                    let topics = c.cluster.topics()?;
+                    let topics = c.cluster.topics_with_settings()?;
                     self.describe_topics(&c, &topics);
                     Ok(topics)
                 });

@@ -11,7 +11,7 @@ use crate::config::Connection;
 use crate::kafka::Cluster;
 
 pub fn run(conn: &Connection, output: Output, out: &mut dyn Write) -> Result<()> {
-    let topics = Cluster::connect(conn)?.topics()?;
+    let topics = Cluster::connect(conn)?.topics_with_settings()?;
     match output {
         Output::Json => {
             let json: Vec<Value> = topics.iter().map(|t| t.to_json()).collect();

@@ -13,6 +13,7 @@ use crate::model::group::{
     groups_to_describe, settle, CoordinatorAnswer, Group, GroupOffset, GroupState, GroupStatus,
     GroupType, Listed, Listing, Member,
 };
+use crate::model::TopicInfo;
 
 /// What the typed listing gave: the groups the brokers that answered listed, and why it
 /// is incomplete, when a broker did not answer or could not be asked.
@@ -21,7 +22,6 @@ struct TypedListing {
     groups: Vec<ListedGroup>,
     incomplete: Option<String>,
 }
-use crate::model::TopicInfo;
 
 /// How a group's offsets were written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +88,9 @@ impl Cluster {
                 .and_then(|mut broker| broker.list_groups())
             {
                 Ok(listed) => listing.groups.extend(listed),
+                // A broker older than ListGroups v5 (Kafka 3.8) has no share or streams
+                // groups: what librdkafka describes there is all there is.
+                Err(wire::WireError::Unsupported { .. }) => {}
                 Err(e) => failed.push(format!("ListGroups to {address}: {e}")),
             }
         }

@@ -136,10 +136,16 @@ impl Cluster {
             .map(|t| (t.name().to_owned(), t.partitions().len()))
             .collect();
         names.sort();
-        let mut topics: Vec<TopicInfo> = names
+        names
             .into_iter()
             .map(|(name, count)| self.watermarks(&name, count))
-            .collect::<Result<_, _>>()?;
+            .collect()
+    }
+
+    /// `topics`, with how long each topic keeps its records (DescribeConfigs): for the
+    /// listings people read, not for the group look-ups that only need partitions.
+    pub fn topics_with_settings(&self) -> Result<Vec<TopicInfo>, ClusterError> {
+        let mut topics = self.topics()?;
         let settings = self.settings(topics.iter().map(|t| t.name.as_str()));
         for (t, s) in topics.iter_mut().zip(settings) {
             t.settings = s;

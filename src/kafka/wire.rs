@@ -151,24 +151,25 @@ impl Broker {
         Ok(self.api_versions()?.iter().any(|(key, _, _)| *key == api))
     }
 
-    /// The highest version of `api` both sides speak, if any, from `wanted` down.
-    fn version(&mut self, api: i16, wanted: &[i16]) -> Result<Option<i16>, WireError> {
-        Ok(self
+    /// Fails with `Unsupported` unless the broker speaks `api` at `version`.
+    fn require(&mut self, api: i16, name: &'static str, version: i16) -> Result<(), WireError> {
+        let served = self
             .api_versions()?
             .into_iter()
-            .find(|(key, _, _)| *key == api)
-            .and_then(|(_, min, max)| wanted.iter().copied().find(|v| (min..=max).contains(v))))
+            .any(|(key, min, max)| key == api && (min..=max).contains(&version));
+        match served {
+            true => Ok(()),
+            false => Err(WireError::Unsupported {
+                broker: self.address.clone(),
+                api: name,
+                version,
+            }),
+        }
     }
 
     /// Every group this broker coordinates, with its type and state.
     pub fn list_groups(&mut self) -> Result<Vec<ListedGroup>, WireError> {
-        if self.version(LIST_GROUPS, &[5])?.is_none() {
-            return Err(WireError::Unsupported {
-                broker: self.address.clone(),
-                api: "ListGroups",
-                version: 5,
-            });
-        }
+        self.require(LIST_GROUPS, "ListGroups", 5)?;
         let mut body = Encoder::default();
         body.varint(1); // no states filter
         body.varint(1); // no types filter
@@ -203,13 +204,7 @@ impl Broker {
         &mut self,
         groups: &[String],
     ) -> Result<Vec<ShareGroup>, WireError> {
-        if self.version(SHARE_GROUP_DESCRIBE, &[1])?.is_none() {
-            return Err(WireError::Unsupported {
-                broker: self.address.clone(),
-                api: "ShareGroupDescribe",
-                version: 1,
-            });
-        }
+        self.require(SHARE_GROUP_DESCRIBE, "ShareGroupDescribe", 1)?;
         let mut body = Encoder::default();
         body.varint(groups.len() as u64 + 1);
         for g in groups {
