@@ -93,8 +93,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Some(CliCommand::Demo { serve }) => demo::run(&cli.global, *serve),
         None => match &cli.file {
             Some(file) => app::run_file(file, config),
-            // The TUI folds what it shows: it reads committed records only.
-            None => app::run(config.connection(&cli.global)?.committed(), config),
+            // The TUI folds committed records only; with --isolation uncommitted its
+            // timeline shows (and marks) the others too.
+            None => app::run(config.connection(&cli.global)?, config),
         },
         Some(_) => commands::run(cli, &config, &mut std::io::stdout().lock()),
     }

@@ -550,6 +550,72 @@ pub fn list(root: &Path) -> std::io::Result<Vec<Listed>> {
     Ok(out)
 }
 
+/// What `records_held` needs to know of a topic: its partitions' watermarks now, and
+/// its id where the cluster gave one.
+pub struct Asked<'a> {
+    pub cluster: &'a str,
+    pub topic: &'a str,
+    pub topic_id: Option<&'a str>,
+    pub partitions: &'a [crate::model::PartitionInfo],
+}
+
+/// The topic id a topic's index was made for, where it holds one.
+pub fn indexed_id(root: &Path, cluster: &str, topic: &str) -> Option<String> {
+    read_meta(root, cluster, topic)?.topic_id
+}
+
+fn read_meta(root: &Path, cluster: &str, topic: &str) -> Option<Meta> {
+    let dir = root.join(component(cluster)).join(component(topic));
+    let meta: Meta = serde_json::from_slice(&fs::read(dir.join("meta.json")).ok()?).ok()?;
+    (meta.format == FORMAT && meta.topic == topic).then_some(meta)
+}
+
+/// How many records the topic holds, counted from its on-disk index: known only where
+/// the index covers every partition from its low to its high watermark (an index is
+/// made by read_committed loads, so it counts records, not offsets: no transaction
+/// markers, no aborted records). `None` when any partition is not covered, or the
+/// index is of a topic since made again. Entries are counted whatever settings they
+/// were derived with: every record has one.
+pub fn records_held(root: &Path, asked: &Asked<'_>) -> Option<u64> {
+    let meta = read_meta(root, asked.cluster, asked.topic)?;
+    let dir = root
+        .join(component(asked.cluster))
+        .join(component(asked.topic));
+    if let Some(held) = meta.topic_id.as_deref() {
+        // An index of an id the cluster does not confirm may be of an earlier topic.
+        if !asked
+            .topic_id
+            .is_some_and(|now| crate::model::topic::same_topic_id(held, now))
+        {
+            return None;
+        }
+    }
+    let mut records = 0u64;
+    for p in asked.partitions {
+        if p.high <= p.low {
+            continue;
+        }
+        let m = meta.partitions.get(&p.partition)?;
+        if m.start > p.low || m.end != p.high {
+            return None;
+        }
+        let file = File::open(dir.join(format!("{}.idx", p.partition))).ok()?;
+        let need = (m.skip + m.count) as usize * ENTRY_BYTES;
+        if need == 0 || (file.metadata().ok()?.len() as usize) < need {
+            return None;
+        }
+        // SAFETY: as in `remap`: the bytes counted are never changed in place.
+        let map = unsafe { memmap2::MmapOptions::new().len(need).map(&file) }.ok()?;
+        let view = Mapped {
+            bytes: Arc::new(map),
+            from: m.skip as usize,
+            len: m.count as usize,
+        };
+        records += view.within(p.low..p.high).len as u64;
+    }
+    Some(records)
+}
+
 /// Removes every topic's index (`topic` None) or one topic's on every cluster; returns
 /// what was removed.
 pub fn clear(root: &Path, topic: Option<&str>) -> std::io::Result<Vec<Listed>> {
@@ -638,6 +704,44 @@ mod tests {
         assert_eq!(entries(&index, 1), expected(1, 0..4));
         let listed = list(dir.path()).unwrap();
         assert_eq!((listed.len(), listed[0].entries), (1, 19));
+    }
+
+    #[test]
+    fn records_are_counted_where_the_index_covers_every_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = TopicIndex::open(dir.path(), "c1", "t", "f", Some("id-1")).unwrap();
+        // Offsets 0-1 and 6 are records; 2-5 and 7 markers or aborted (never read).
+        index.append(0, &part(0, 0..2), 2, Some((1, 1)));
+        index.append(0, &part(0, 6..7), 8, Some((6, 2)));
+        index.append(1, &part(1, 0..4), 4, Some((3, 3)));
+        index.commit();
+        let watermarks = |p0: (i64, i64), p1: (i64, i64)| {
+            [(0, p0), (1, p1)].map(|(partition, (low, high))| crate::model::PartitionInfo {
+                partition,
+                low,
+                high,
+            })
+        };
+        let count = |id: Option<&str>, parts: &[crate::model::PartitionInfo]| {
+            let asked = Asked {
+                cluster: "c1",
+                topic: "t",
+                topic_id: id,
+                partitions: parts,
+            };
+            records_held(dir.path(), &asked)
+        };
+        let id = Some("id-1");
+        assert_eq!(count(id, &watermarks((0, 8), (0, 4))), Some(7));
+        // Retention moved partition 1's start: its first record is gone.
+        assert_eq!(count(id, &watermarks((0, 8), (1, 4))), Some(6));
+        // Records past the index: not known.
+        assert_eq!(count(id, &watermarks((0, 9), (0, 4))), None);
+        // Of a topic made again, or one the cluster gives no id for: not known.
+        assert_eq!(count(Some("id-2"), &watermarks((0, 8), (0, 4))), None);
+        assert_eq!(count(None, &watermarks((0, 8), (0, 4))), None);
+        assert_eq!(indexed_id(dir.path(), "c1", "t").as_deref(), id);
+        assert_eq!(indexed_id(dir.path(), "c1", "other"), None);
     }
 
     #[test]

@@ -58,8 +58,11 @@ fn app() -> App {
         };
         t
     };
+    // Its on-disk index counts its records: transaction markers take offsets too.
+    let mut orders = kept(topic("orders", &[921, 790, 723]), "delete", 604_800_000);
+    orders.records = Some(2_380);
     app.apply(Msg::Topics(Ok(vec![
-        kept(topic("orders", &[921, 790, 723]), "delete", 604_800_000),
+        orders,
         kept(topic("orders-snapshots", &[351]), "compact", -1),
         kept(
             topic("payments", &[340, 322, 357]),
@@ -1364,4 +1367,106 @@ fn a_story_steps_through_topics_with_a_state_per_topic() {
     );
     let _ = app.update(Action::Back);
     assert!(matches!(app.screen, Screen::Topics));
+}
+
+#[test]
+fn the_topics_screen_shows_the_groups_reading_the_selected_topic_with_their_lag() {
+    let mut app = app();
+    app.apply(Msg::Groups(Ok(groups())));
+    insta::assert_snapshot!("topics_readers_orders", screen(&app));
+    let _ = app.update(Action::MoveDown);
+    let _ = app.update(Action::MoveDown);
+    let text = screen(&app);
+    assert!(text.contains("Groups reading payments (1)"), "{text}");
+    insta::assert_snapshot!("topics_readers_payments", text);
+    let _ = app.update(Action::MoveDown);
+    assert!(screen(&app).contains("No group has offsets on this topic."));
+}
+
+#[test]
+fn a_mark_whose_event_is_gone_is_shown_as_gone() {
+    let mut app = app();
+    let mark = |topic: &str, partition, offset| kafka_rewind::model::mark::Mark {
+        topic: topic.into(),
+        partition,
+        offset,
+        timestamp: Some(1_795_687_200_000 + offset * 61_000),
+        aggregate: "order-1001".into(),
+        event_type: "OrderPaid".into(),
+    };
+    app.marks = vec![
+        mark("orders", 0, 5),
+        mark("orders", 1, 40),
+        mark("returns", 0, 3),
+    ];
+    // Retention has moved partition 0's log start past the first mark.
+    let mut orders = topic("orders", &[921, 790]);
+    orders.partitions[0].low = 10;
+    app.apply(Msg::Topics(Ok(vec![orders])));
+    let _ = app.update(Action::ShowMarks);
+    let text = screen(&app);
+    insta::assert_snapshot!("marks_gone", text);
+    let gone: Vec<bool> = app
+        .marks
+        .iter()
+        .map(|m| app.mark_gone(m).is_some())
+        .collect();
+    assert_eq!(gone, [true, false, true]);
+    assert_eq!(
+        app.mark_gone(&app.marks[0]).unwrap(),
+        "partition 0 now starts at offset 10 (retention or DeleteRecords)"
+    );
+}
+
+/// Read with `--isolation uncommitted`: the timeline marks the records of aborted (✗)
+/// and open (⋯) transactions; the stream shows them and folds neither.
+#[test]
+fn a_timeline_with_aborted_and_open_records() {
+    use kafka_rewind::model::event::Transaction;
+    let mut app = configured(
+        "[[topics]]\nname = \"orders\"\n[topics.reducers]\nOrderCreated = \"$event.data\"\nOrderPaid = \".status = \\\"paid\\\" | .paid = $event.data.amount\"\n",
+        &[7],
+    );
+    let _ = app.update(Action::Open);
+    let mut events: Vec<Event> = events().into_iter().take(3).collect();
+    let mut aborted = event(
+        3,
+        Some(b"order-1001"),
+        Some(
+            br#"{"eventId":"e-9","type":"OrderPaid","orderId":"order-1001","data":{"amount":999}}"#,
+        ),
+        vec![],
+    );
+    aborted.transaction = Some(Transaction::Aborted);
+    let mut open = event(
+        5,
+        Some(b"order-1001"),
+        Some(
+            br#"{"eventId":"e-10","type":"OrderPaid","orderId":"order-1001","data":{"amount":5}}"#,
+        ),
+        vec![],
+    );
+    open.transaction = Some(Transaction::Open);
+    events.extend([aborted, open]);
+    app.apply(Msg::Events {
+        generation: 1,
+        events,
+    });
+    app.apply(Msg::Loaded {
+        generation: 1,
+        result: Ok(()),
+    });
+    let _ = app.update(Action::Last);
+    let _ = app.update(Action::MoveUp);
+    insta::assert_snapshot!("timeline_transactions", screen(&app));
+    let _ = app.update(Action::Open);
+    let _ = app.update(Action::Last);
+    let view = app.stream().unwrap();
+    assert_eq!(view.indices.len(), 4, "shown: all four of order-1001");
+    assert_eq!(
+        view.state["paid"], 89.9,
+        "the aborted 999 and the open 5 are not folded: {}",
+        view.state
+    );
+    insta::assert_snapshot!("stream_transactions", wide(&app));
 }

@@ -46,6 +46,27 @@ impl App {
             .any(|m| m.topic == self.events.topic && m.coord() == at)
     }
 
+    /// Why a mark's event is gone from its topic, as far as the topics listed say: the
+    /// topic was deleted, or the partition's log now starts past the event (retention,
+    /// DeleteRecords). `None` while it is there, or nothing is known.
+    pub fn mark_gone(&self, m: &Mark) -> Option<String> {
+        if self.topics.all.is_empty() || self.topics.loading {
+            return None;
+        }
+        let Some(topic) = self.topics.all.iter().find(|t| t.name == m.topic) else {
+            return Some(format!("{} is no longer listed", m.topic));
+        };
+        let partition = topic.partitions.iter().find(|p| p.partition == m.partition);
+        match partition {
+            None => Some(format!("{} has no partition {}", m.topic, m.partition)),
+            Some(p) if m.offset < p.low => Some(format!(
+                "partition {} now starts at offset {} (retention or DeleteRecords)",
+                p.partition, p.low
+            )),
+            Some(_) => None,
+        }
+    }
+
     pub(super) fn save_marks(&self) -> Vec<Command> {
         match &self.marks_file {
             Some(path) => vec![Command::SaveMarks {
@@ -95,6 +116,9 @@ impl App {
             },
             _ => selected,
         };
+        if let Some(why) = self.marks.get(selected).and_then(|m| self.mark_gone(m)) {
+            self.status = format!("this mark's event is gone: {why}");
+        }
         self.overlay = Some(Overlay::Marks { selected });
         vec![]
     }

@@ -640,7 +640,9 @@ impl App {
     pub(super) fn decode_kept(&mut self, at: crate::model::Coord) -> Option<std::rc::Rc<Event>> {
         let record = self.events.kept.get(&at)?;
         let rules = self.config.rules_for(&self.events.topic);
-        let event = std::rc::Rc::new(Event::decode(&record.raw(&self.events.topic), &rules));
+        let mut event = Event::decode(&record.raw(&self.events.topic), &rules);
+        event.transaction = self.events.index.transaction(at);
+        let event = std::rc::Rc::new(event);
         self.events.cache.insert(event.clone());
         Some(event)
     }
@@ -1048,8 +1050,12 @@ impl App {
         }
         let linker = self.linker.get_or_insert_with(Default::default);
         let from = self.linked;
-        for e in self.events.index.iter().skip(from) {
-            linker.add(e, &compensations);
+        let index = &self.events.index;
+        // Records of aborted and open transactions never happened: they link to nothing.
+        for e in index.iter().skip(from) {
+            if index.transaction(e.coord()).is_none() {
+                linker.add(e, &compensations);
+            }
         }
         self.linked = self.events.len();
     }
@@ -1115,7 +1121,8 @@ impl App {
             }
             Msg::Connection(trouble) => self.disconnected = trouble,
             Msg::Fetched { generation, events } if generation == self.generation => {
-                for e in events {
+                for mut e in events {
+                    e.transaction = self.events.index.transaction(e.coord());
                     let e = std::rc::Rc::new(e);
                     self.requested.remove(&e.coord());
                     self.arrived.insert(e.coord(), e.clone());

@@ -74,7 +74,11 @@ pub struct Worker {
 
 /// What the worker thread and its jobs share.
 struct Shared {
+    /// Reads committed records: everything that folds, counts, plans or follows.
     conn: Connection,
+    /// `--isolation uncommitted`: the topic's load and the payloads it shows read every
+    /// record, and mark those of aborted and open transactions (never folded).
+    uncommitted: bool,
     config: Config,
     tx: Sender<Msg>,
     /// The generation of the topic the UI wants now (0: none): loads and fetches of
@@ -105,6 +109,8 @@ struct Client {
     id: std::sync::OnceLock<String>,
     /// Idle scan consumers: each is unassigned when it comes back.
     scanners: Mutex<Vec<Scanner>>,
+    /// Idle scan consumers that read uncommitted (`Shared::uncommitted`).
+    shown: Mutex<Vec<Scanner>>,
     /// The topics' ids, as they arrive from a describe made in the background when
     /// the topics are listed (`describe_topics`).
     topic_ids: Mutex<std::collections::HashMap<String, String>>,
@@ -131,8 +137,10 @@ impl Worker {
         tx: Sender<Msg>,
         offline: Option<Arc<crate::model::dump::Dump>>,
     ) -> Worker {
+        let uncommitted = conn.isolation == crate::cli::ReadIsolation::Uncommitted;
         let shared = Arc::new(Shared {
-            conn,
+            conn: conn.committed(),
+            uncommitted,
             config,
             tx,
             latest: AtomicU64::new(0),
@@ -246,22 +254,49 @@ impl Client {
         shared: &Shared,
         f: impl FnOnce(&Scanner) -> Result<T, ClusterError>,
     ) -> Result<T, ClusterError> {
-        let idle = self
-            .scanners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
+        self.lend(&self.scanners, shared, None, f)
+    }
+
+    /// `scan` for the reads that show records (the topic's load, its payloads): with
+    /// `--isolation uncommitted` a consumer that reads every record.
+    fn scan_shown<T>(
+        &self,
+        shared: &Shared,
+        f: impl FnOnce(&Scanner) -> Result<T, ClusterError>,
+    ) -> Result<T, ClusterError> {
+        match shared.uncommitted {
+            true => {
+                let conn = Connection {
+                    isolation: crate::cli::ReadIsolation::Uncommitted,
+                    ..shared.conn.clone()
+                };
+                self.lend(&self.shown, shared, Some(&conn), f)
+            }
+            false => self.scan(shared, f),
+        }
+    }
+
+    fn lend<T>(
+        &self,
+        pool: &Mutex<Vec<Scanner>>,
+        shared: &Shared,
+        conn: Option<&Connection>,
+        f: impl FnOnce(&Scanner) -> Result<T, ClusterError>,
+    ) -> Result<T, ClusterError> {
+        let idle = pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let scanner = match idle {
             Some(s) => s,
             None => {
                 shared.made.fetch_add(1, Ordering::Relaxed);
-                self.cluster.scanner()?
+                match conn {
+                    Some(conn) => Scanner::new(conn)?,
+                    None => self.cluster.scanner()?,
+                }
             }
         };
         let result = f(&scanner);
         if result.is_ok() {
-            self.scanners
-                .lock()
+            pool.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(scanner);
         }
@@ -281,6 +316,7 @@ impl Shared {
             cluster: Cluster::connect(&self.conn)?,
             id: Default::default(),
             scanners: Mutex::new(vec![]),
+            shown: Mutex::new(vec![]),
             topic_ids: Default::default(),
         });
         *client = Some(made.clone());
@@ -298,11 +334,19 @@ impl Shared {
         match command {
             Command::LoadTopics => {
                 let result = self.client().and_then(|c| {
-                    let topics = c.cluster.topics_with_settings()?;
+                    let mut topics = c.cluster.topics_with_settings()?;
+                    if let Some(root) = &self.config.index_dir {
+                        c.cluster.count_records(root, &mut topics);
+                    }
                     self.describe_topics(&c, &topics);
                     Ok(topics)
                 });
+                let listed = result.is_ok();
                 self.send(Msg::Topics(result.map_err(|e| e.to_string())));
+                // The Topics screen shows the groups that read the selected topic.
+                if listed {
+                    self.short(Command::LoadGroups { also: None });
+                }
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
             Command::LoadAggregate { request, topic, id } => {
@@ -627,7 +671,7 @@ impl Shared {
             // Runs of nearby records in one range each, not a fetch per record.
             let ranges = crate::model::select::runs(&coords, 64);
             let rules = self.config.rules_for(topic);
-            let _ = c.scan(self, |scanner| {
+            let _ = c.scan_shown(self, |scanner| {
                 scanner.scan(topic, &ranges, &rules, &mut |e| {
                     if wanted_coords.contains(&e.coord()) {
                         events.push(e);
@@ -929,6 +973,11 @@ impl Shared {
         if disconnected {
             self.send(Msg::Connection(None));
         }
+        // Read uncommitted, the load goes to the log's end, past the last stable offset.
+        let mut info = info;
+        if self.uncommitted {
+            client.scan_shown(self, |s| s.high_watermarks(topic, &mut info.partitions))?;
+        }
         // Where each partition's reading stands, so a scan that stalls resumes there.
         let mut next = window.ranges(&info.partitions);
         self.send(Msg::TopicSize {
@@ -958,7 +1007,18 @@ impl Shared {
         let mut complete: std::collections::HashSet<i32> = Default::default();
         // The on-disk index: what it holds is sent first (read in place), and only the
         // records past it are read.
-        let mut disk = self.open_index(&client, topic, generation);
+        // The on-disk index holds committed records only: a load that reads them all
+        // (`--isolation uncommitted`) does without it.
+        let mut disk = match self.uncommitted {
+            true => None,
+            false => self.open_index(&client, topic, generation),
+        };
+        // Reading uncommitted: which records a committed read returns, to mark the
+        // others (aborted, open) as they are indexed.
+        let views = match self.uncommitted {
+            true => client.scan_shown(self, |scanner| scanner.committed_views(topic, &next))?,
+            false => None,
+        };
         // What is indexed, per partition, on its way to the UI.
         let mut queues: std::collections::HashMap<i32, Vec<Pending>> = Default::default();
         if let Some(disk) = disk.as_mut() {
@@ -1065,6 +1125,10 @@ impl Shared {
             let mut out = PartitionParts::default();
             each(&mut |raw| {
                 out.push(raw, &rules, reference.as_ref());
+                let view = views.as_ref().and_then(|v| v.get(&raw.partition));
+                if let Some(t) = view.and_then(|v| v.mark(raw.offset)) {
+                    out.mark(raw, t);
+                }
             });
             out
         };
@@ -1083,7 +1147,7 @@ impl Shared {
             if ranges.is_empty() {
                 break;
             }
-            let scanned = client.scan(self, |scanner| {
+            let scanned = client.scan_shown(self, |scanner| {
                 let read = &mut |raw: &crate::model::event::RawRecord<'_>| {
                     if let Some(range) = next.iter_mut().find(|r| r.partition == raw.partition) {
                         range.start = raw.offset + 1;

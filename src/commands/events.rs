@@ -65,6 +65,7 @@ pub fn run(
                 .copied()
                 .collect(),
             settings: topic.settings.clone(),
+            records: None,
         };
         let printed = emit(&cluster, config, &one, &only, search.as_ref(), out)?;
         if printed > 0 {

@@ -73,7 +73,9 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
             produce::run(&conn, config, &ask, output, out)
         }
         Some(CliCommand::Story { name, id }) => story::run(&conn, config, name, id, out),
-        Some(CliCommand::Topics) => topics::run(&conn, cli.global.output, out),
+        Some(CliCommand::Topics) => {
+            topics::run(&conn, config.index_dir.as_deref(), cli.global.output, out)
+        }
         Some(CliCommand::Events(args)) => events::run(&conn, config, args, out),
         Some(CliCommand::Aggregates {
             topic,

@@ -10,8 +10,19 @@ use crate::cli::Output;
 use crate::config::Connection;
 use crate::kafka::Cluster;
 
-pub fn run(conn: &Connection, output: Output, out: &mut dyn Write) -> Result<()> {
-    let topics = Cluster::connect(conn)?.topics_with_settings()?;
+/// `index` is where the on-disk indexes are (none with `--no-cache`): the records of
+/// a topic one covers are known.
+pub fn run(
+    conn: &Connection,
+    index: Option<&std::path::Path>,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let cluster = Cluster::connect(conn)?;
+    let mut topics = cluster.topics_with_settings()?;
+    if let Some(root) = index {
+        cluster.count_records(root, &mut topics);
+    }
     match output {
         Output::Json => {
             let json: Vec<Value> = topics.iter().map(|t| t.to_json()).collect();
@@ -23,7 +34,8 @@ pub fn run(conn: &Connection, output: Output, out: &mut dyn Write) -> Result<()>
                 ">PARTITIONS",
                 ">LOW",
                 ">HIGH",
-                ">EVENTS",
+                ">OFFSETS",
+                ">RECORDS",
                 "CLEANUP",
                 ">RETENTION",
             ]);
@@ -34,6 +46,7 @@ pub fn run(conn: &Connection, output: Output, out: &mut dyn Write) -> Result<()>
                     t.low().to_string(),
                     t.high().to_string(),
                     t.count().to_string(),
+                    t.records.map_or("-".into(), |r| r.to_string()),
                     t.settings.cleanup_label().to_owned(),
                     t.settings.retention_label(),
                 ]);

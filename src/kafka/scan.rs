@@ -222,6 +222,42 @@ impl Scanner {
         result
     }
 
+    /// The partitions' high watermarks as this consumer sees them: reading uncommitted
+    /// the log's end, reading committed its last stable offset (records past it are
+    /// in open transactions).
+    pub fn high_watermarks(
+        &self,
+        topic: &str,
+        partitions: &mut [crate::model::PartitionInfo],
+    ) -> Result<(), ClusterError> {
+        for p in partitions {
+            let (_, high) = self
+                .consumer
+                .fetch_watermarks(topic, p.partition, self.stall)
+                .map_err(|cause| ClusterError::Read {
+                    topic: topic.to_owned(),
+                    cause,
+                })?;
+            p.high = high;
+        }
+        Ok(())
+    }
+
+    /// Reading uncommitted: what a read_committed consumer returns of each range, so
+    /// that the records of aborted and open transactions can be marked (a second read
+    /// of the ranges, committed, up to their last stable offsets). `None` reading
+    /// committed.
+    pub fn committed_views(
+        &self,
+        topic: &str,
+        ranges: &[OffsetRange],
+    ) -> Result<Option<HashMap<i32, crate::model::event::CommittedView>>, ClusterError> {
+        match &self.committed {
+            Some(conn) => committed_views(conn, topic, ranges).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// `scan`, telling `watch` when the client reports trouble (`Some(what)`: the broker
     /// is unreachable, a request failed) and when records flow again (`None`).
     pub fn scan_watching(
@@ -232,10 +268,7 @@ impl Scanner {
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
         watch: &mut dyn FnMut(Option<String>),
     ) -> Result<ControlFlow<()>, ClusterError> {
-        let views = match &self.committed {
-            Some(conn) => Some(committed_views(conn, topic, ranges)?),
-            None => None,
-        };
+        let views = self.committed_views(topic, ranges)?;
         self.scan_watching_raw(
             topic,
             ranges,

@@ -462,6 +462,25 @@ impl Group {
         self.offsets.iter().filter_map(GroupOffset::lag).sum()
     }
 
+    /// The group as it reads one topic: its offsets there (lag and lag in time of that
+    /// topic alone); `None` when it neither has offsets there nor a member assigned it.
+    pub fn on_topic(&self, topic: &str) -> Option<Group> {
+        let offsets: Vec<GroupOffset> = self
+            .offsets
+            .iter()
+            .filter(|o| o.topic == topic)
+            .cloned()
+            .collect();
+        let assigned = self
+            .members
+            .iter()
+            .any(|m| m.assignment.iter().any(|(t, _)| t == topic));
+        (!offsets.is_empty() || assigned).then(|| Group {
+            offsets,
+            ..self.clone()
+        })
+    }
+
     /// The topics it has offsets on.
     pub fn topics(&self) -> Vec<&str> {
         let mut topics: Vec<&str> = self.offsets.iter().map(|o| o.topic.as_str()).collect();

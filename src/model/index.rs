@@ -495,6 +495,9 @@ pub struct EventIndex {
     /// Where each string of the on-disk index's table is in `strings` (mapped entries'
     /// ids go through it).
     disk_ids: Vec<u32>,
+    /// Records read uncommitted that belong to aborted or open transactions (few):
+    /// shown, never folded.
+    transactions: rustc_hash::FxHashMap<super::Coord, super::event::Transaction>,
 }
 
 impl fmt::Debug for EventIndex {
@@ -530,6 +533,25 @@ impl EventIndex {
         };
         self.heap().push(entry);
         self.len += 1;
+        if let Some(t) = e.transaction {
+            self.transactions.insert(e.coord(), t);
+        }
+    }
+
+    /// Whether the record at `at` is of an aborted or open transaction (read with
+    /// `--isolation uncommitted`).
+    pub fn transaction(&self, at: super::Coord) -> Option<super::event::Transaction> {
+        self.transactions.get(&at).copied()
+    }
+
+    /// How many records of aborted and of open transactions it holds.
+    pub fn transactions(&self) -> (usize, usize) {
+        let aborted = self
+            .transactions
+            .values()
+            .filter(|t| **t == super::event::Transaction::Aborted)
+            .count();
+        (aborted, self.transactions.len() - aborted)
     }
 
     /// The heap segment at the end, made when the last one is mapped.
@@ -716,6 +738,8 @@ pub struct IndexPart {
     /// Strings the on-disk index's table gained since the last part sent (the whole
     /// table with the first), before `mapped` refers to them.
     pub table: Vec<String>,
+    /// Its records that belong to aborted or open transactions (read uncommitted).
+    pub transactions: Vec<(super::Coord, super::event::Transaction)>,
     entries: Vec<Entry>,
     strings: Vec<String>,
     ids: rustc_hash::FxHashMap<String, u32>,
@@ -820,6 +844,7 @@ impl IndexPart {
                 .map(|e| e.mapped(|id| ids[id as usize])),
         );
         self.kept.extend(other.kept);
+        self.transactions.extend(other.transactions);
     }
 
     /// Keeps only its own entries whose times `keep` admits.
@@ -878,6 +903,16 @@ impl PartitionParts {
         part.push_raw(raw, rules, reference);
         part
     }
+
+    /// Marks the record just pushed as of an aborted or open transaction.
+    pub fn mark(&mut self, raw: &RawRecord<'_>, transaction: super::event::Transaction) {
+        let at = super::Coord {
+            partition: raw.partition,
+            offset: raw.offset,
+        };
+        let part = self.parts.entry(raw.partition).or_default();
+        part.transactions.push((at, transaction));
+    }
 }
 
 impl EventIndex {
@@ -895,6 +930,7 @@ impl EventIndex {
             self.len += m.len;
             self.segments.push(Segment::Mapped(m));
         }
+        self.transactions.extend(part.transactions);
         let ids: Vec<u32> = part.strings.iter().map(|s| self.strings.id(s)).collect();
         let added = part.entries.len();
         self.heap().extend(

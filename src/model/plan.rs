@@ -148,12 +148,15 @@ impl PartitionPlan {
         self.current.map(|c| self.target - c)
     }
 
+    /// What the group receives again or skips: records where they were counted
+    /// (offsets are not records: markers, aborted and compacted records take offsets),
+    /// else offsets.
     pub fn effect(&self) -> Effect {
-        match self.delta() {
-            None => Effect::FirstCommit,
-            Some(0) => Effect::Unchanged,
-            Some(d) if d < 0 => Effect::Replays(-d),
-            Some(d) => Effect::Skips(d),
+        match (self.delta(), self.records) {
+            (None, _) => Effect::FirstCommit,
+            (Some(0), _) => Effect::Unchanged,
+            (Some(d), records) if d < 0 => Effect::Replays(records.map_or(-d, |r| -r)),
+            (Some(d), records) => Effect::Skips(records.unwrap_or(d)),
         }
     }
 

@@ -24,6 +24,9 @@ struct FoldInput {
     /// Why the payload could not be decoded: the event is marked with it and folds as
     /// if it were not there (its value is bytes, no reducer can mean anything by it).
     undecodable: Option<String>,
+    /// Of an aborted or open transaction (read uncommitted): it never happened, and
+    /// folds as if it were not there (marked as such, not as an error).
+    never: Option<super::event::Transaction>,
 }
 
 /// The projection of one aggregate stream.
@@ -74,6 +77,7 @@ impl Projection {
                     .decode_error
                     .as_ref()
                     .map(|why| format!("payload not decoded: {why}")),
+                never: e.transaction,
             })
             .collect();
         Projection {
@@ -161,7 +165,10 @@ impl Projection {
     /// Folds events `from..to` onto `state`, recording reducer errors.
     fn fold(&mut self, state: Val, from: usize, to: usize) -> Val {
         let steps: Vec<Step<'_>> = (from..to)
-            .filter(|i| !self.skipped.contains(i) && self.inputs[*i].undecodable.is_none())
+            .filter(|i| {
+                let input = &self.inputs[*i];
+                !self.skipped.contains(i) && input.undecodable.is_none() && input.never.is_none()
+            })
             .map(|i| Step {
                 stream: self.stream,
                 index: i,

@@ -17,6 +17,9 @@ pub struct TopicInfo {
     pub partitions: Vec<PartitionInfo>,
     /// How long its records stay, where the broker says (DescribeConfigs).
     pub settings: TopicSettings,
+    /// The records it holds, where they are known (its on-disk index covers it):
+    /// offsets are not records on a topic with transactions.
+    pub records: Option<u64>,
 }
 
 /// A topic id (KIP-516) as Kafka writes it (`Uuid.toString`, what kafka-topics.sh
@@ -135,6 +138,7 @@ impl TopicInfo {
             "low": self.low(),
             "high": self.high(),
             "count": self.count(),
+            "records": self.records,
             "cleanup_policy": self.settings.cleanup_policy,
             "retention_ms": self.settings.retention_ms,
             "watermarks": self.partitions.iter().map(|p| json!({

@@ -68,18 +68,26 @@ fn draw_marks(frame: &mut Frame, area: Rect, app: &App, selected: usize) {
         );
         return;
     }
-    let header = Row::new(["TOPIC", "P/O", "TIME", "TYPE", "AGGREGATE"].map(Cell::from))
+    let header = Row::new(["", "TOPIC", "P/O", "TIME", "TYPE", "AGGREGATE"].map(Cell::from))
         .style(theme::heading());
     let rows = app.marks.iter().map(|m| {
-        Row::new(vec![
+        // A mark whose event the log no longer holds: a rewind to it is clamped.
+        let gone = app.mark_gone(m).is_some();
+        let row = Row::new(vec![
+            Cell::from(if gone { "gone" } else { "" }).style(theme::warning()),
             Cell::from(text::clean(&m.topic)),
             Cell::from(m.coord().to_string()),
             Cell::from(m.timestamp.map(short_time).unwrap_or_default()),
             Cell::from(text::clean(&m.event_type)),
             Cell::from(text::clean(&m.aggregate)),
-        ])
+        ]);
+        match gone {
+            true => row.style(theme::dim()),
+            false => row,
+        }
     });
     let widths = [
+        Constraint::Length(4),
         Constraint::Length(16),
         Constraint::Length(10),
         Constraint::Length(14),

@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use super::{scroll_offset, selectable, short_time, text, theme};
 use crate::app::{App, EventsView, Pane};
+use crate::model::event::Transaction;
 use crate::model::position::format_time;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -64,6 +65,15 @@ fn draw_progress(frame: &mut Frame, area: Rect, view: &EventsView) {
     );
 }
 
+/// The mark of a record of an aborted (✗) or open (⋯) transaction, read uncommitted.
+pub(super) fn transaction_mark(t: Option<Transaction>) -> &'static str {
+    match t {
+        Some(Transaction::Aborted) => "✗",
+        Some(Transaction::Open) => "⋯",
+        None => "",
+    }
+}
+
 fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
     let title = match (&view.error, view.done) {
         (Some(_), _) => format!(
@@ -77,6 +87,13 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
             text::clean(&view.topic),
             view.len()
         ),
+    };
+    // Read uncommitted: how many records never happened (yet).
+    let title = match view.index.transactions() {
+        (0, 0) => title,
+        (aborted, open) => {
+            format!("{title}({aborted} aborted ✗, {open} open ⋯: not folded) ")
+        }
     };
     let block = Block::bordered()
         .title(title)
@@ -100,16 +117,21 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
     let end = (offset + height).min(view.len());
     let rows = (offset..end).map(|i| {
         let e = view.index.get(i);
-        let style = if !view.matches(i) {
-            Style::new()
-        } else {
-            theme::warning()
+        let transaction = view.index.transaction(e.coord());
+        let style = match (view.matches(i), transaction.is_some()) {
+            (true, _) => theme::warning(),
+            (false, true) => theme::dim(),
+            (false, false) => Style::new(),
+        };
+        let kind = match transaction_mark(transaction) {
+            "" => text::clean(e.event_type()),
+            mark => format!("{mark} {}", text::clean(e.event_type())),
         };
         Row::new(vec![
             Cell::from(e.coord().to_string()),
             Cell::from(e.timestamp().map(short_time).unwrap_or_else(|| "-".into())),
             Cell::from(text::clean(e.key())),
-            Cell::from(text::clean(e.event_type())),
+            Cell::from(kind),
         ])
         .style(style)
     });
@@ -188,6 +210,19 @@ fn draw_detail(frame: &mut Frame, area: Rect, view: &EventsView) {
                 Span::raw(format!(": {}", text::clean(&value.label()))),
             ]));
         }
+    }
+    if let Some(t) = e.transaction {
+        let said = match t {
+            Transaction::Aborted => "aborted: its transaction was rolled back; it never happened and is never folded",
+            Transaction::Open => "open: past the last stable offset, its transaction is not committed yet; not folded",
+        };
+        lines.push(Line::from(vec![
+            Span::styled("transaction ", theme::dim()),
+            Span::styled(
+                format!("{} {said}", transaction_mark(Some(t))),
+                theme::warning(),
+            ),
+        ]));
     }
     lines.push(Line::from(""));
     if let Some(why) = &e.decode_error {

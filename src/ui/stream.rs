@@ -87,6 +87,10 @@ fn markers(app: &App, view: &StreamView, i: usize, e: &Indexed<'_>) -> String {
     if app.is_marked(e.coord()) {
         marks.push("●".to_owned());
     }
+    let transaction = app.events.index.transaction(e.coord());
+    if transaction.is_some() {
+        marks.push(super::events::transaction_mark(transaction).to_owned());
+    }
     if view.projection.error_at(i).is_some() {
         marks.push("✗".to_owned());
     }

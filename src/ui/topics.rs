@@ -1,15 +1,40 @@
 //! The Topics screen.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
 use super::{scroll_offset, selectable, text, theme};
 use crate::app::App;
+use crate::model::group::{duration_label, Group};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let view = &app.topics;
     let visible = view.visible();
+    // The groups that read the selected topic, below the list (once they are known).
+    let selected = visible.get(view.selected).map(|t| t.name.as_str());
+    let readers: Vec<Group> = match (selected, view.error.is_none()) {
+        (Some(topic), true) => app
+            .groups
+            .groups
+            .iter()
+            .filter_map(|g| g.on_topic(topic))
+            .collect(),
+        _ => vec![],
+    };
+    let area = match (
+        selected,
+        app.groups.groups.is_empty() && !app.groups.loading,
+    ) {
+        (Some(topic), false) if view.error.is_none() => {
+            let height = (readers.len().max(1) as u16 + 3).min(area.height / 3);
+            let [list, below] =
+                Layout::vertical([Constraint::Min(5), Constraint::Length(height)]).areas(area);
+            draw_readers(frame, below, topic, &readers);
+            list
+        }
+        _ => area,
+    };
     let title = match (view.filter.is_empty(), view.loading) {
         (_, true) => " Topics (loading…) ".to_owned(),
         (true, false) => format!(" Topics ({}) ", visible.len()),
@@ -38,7 +63,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         [
             "TOPIC",
             "PARTITIONS",
-            "    EVENTS",
+            "   OFFSETS",
+            "   RECORDS",
             "       LOW",
             "      HIGH",
             "CLEANUP",
@@ -52,6 +78,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(text::clean(&t.name)),
             Cell::from(format!("{:>10}", t.partitions.len())),
             Cell::from(format!("{:>10}", t.count())),
+            Cell::from(format!(
+                "{:>10}",
+                t.records.map_or("-".into(), |r| r.to_string())
+            )),
             Cell::from(format!("{:>10}", t.low())),
             Cell::from(format!("{:>10}", t.high())),
             Cell::from(t.settings.cleanup_label().to_owned()),
@@ -60,6 +90,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     });
     let widths = [
         Constraint::Min(20),
+        Constraint::Length(10),
         Constraint::Length(10),
         Constraint::Length(10),
         Constraint::Length(10),
@@ -78,4 +109,57 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             .column_spacing(2),
     );
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The groups with offsets on (or members assigned) the selected topic, with their lag
+/// there.
+fn draw_readers(frame: &mut Frame, area: Rect, topic: &str, readers: &[Group]) {
+    let block = Block::bordered()
+        .title(format!(
+            " Groups reading {} ({}) ",
+            text::clean(topic),
+            readers.len()
+        ))
+        .border_style(theme::border(false));
+    if readers.is_empty() {
+        frame.render_widget(
+            Paragraph::new("No group has offsets on this topic.")
+                .style(theme::dim())
+                .block(block),
+            area,
+        );
+        return;
+    }
+    let header =
+        Row::new(["GROUP", "STATE", "TYPE", "MEMBERS", "       LAG", "BEHIND"].map(Cell::from))
+            .style(theme::heading());
+    let rows = readers.iter().map(|g| {
+        let lag = match g.offsets.iter().any(|o| o.committed.is_some()) {
+            true => g.lag().to_string(),
+            false => "-".into(),
+        };
+        Row::new(vec![
+            Cell::from(text::clean(&g.name)),
+            Cell::from(g.state.name().to_owned()).style(super::groups::state_style(&g.state)),
+            Cell::from(g.kind.name()),
+            Cell::from(format!("{:>7}", g.members.len())),
+            Cell::from(format!("{lag:>10}")),
+            Cell::from(g.lag_ms().map_or("-".into(), duration_label)),
+        ])
+    });
+    let widths = [
+        Constraint::Min(20),
+        Constraint::Length(11),
+        Constraint::Length(8),
+        Constraint::Length(7),
+        Constraint::Length(10),
+        Constraint::Length(10),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .block(block)
+            .column_spacing(2),
+        area,
+    );
 }

@@ -76,7 +76,7 @@ fn ledger(kafka: &Kafka, topic: &str) -> BaseProducer {
 fn only_committed_records_are_events_and_folded() {
     let kafka = Kafka::shared();
     let topic = unique("tx");
-    let _open = ledger(kafka, &topic);
+    let open = ledger(kafka, &topic);
     let dir = sandbox();
     std::fs::write(
         dir.path().join("rewind.toml"),
@@ -221,4 +221,104 @@ fn only_committed_records_are_events_and_folded() {
             (6, "Deposited".into())
         ]
     );
+    drop(d);
+
+    // `topics` counts records where an on-disk index covers the topic (the TUI's load
+    // makes one): 3, beside the offsets a read_committed consumer sees (up to the
+    // last stable offset, 8, while the transaction is open; 10 once it aborted).
+    let cache = dir.path().join("cache");
+    let topic_json = || -> Value {
+        let out = rewind_command(dir.path())
+            .env("XDG_CACHE_HOME", &cache)
+            .args(["-b", b, "-o", "json", "topics"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let found = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == topic.as_str());
+        found.cloned().unwrap()
+    };
+    assert_eq!(topic_json()["records"], Value::Null, "no index yet");
+    let index_dir = cache.join("rewind").join("index");
+    let mut counted = vec![];
+    for abort in [false, true] {
+        if abort {
+            open.abort_transaction(Duration::from_secs(30)).unwrap();
+        }
+        let mut d = Driver::with_index(b, Some(&index_dir));
+        assert_eq!(d.load(&topic).len(), 3);
+        drop(d);
+        let t = topic_json();
+        counted.push((t["count"].clone(), t["records"].clone()));
+    }
+    assert_eq!(counted, [(json!(8), json!(3)), (json!(10), json!(3))]);
+}
+
+/// The TUI with `--isolation uncommitted`: its timeline shows every data record and
+/// marks the aborted (✗) and the open (⋯) ones exactly as the test wrote them; the
+/// stream shows them and folds only the committed ones.
+#[test]
+fn the_tui_read_uncommitted_marks_aborted_and_open_records_and_folds_neither() {
+    use kafka_rewind::app::Action;
+    use kafka_rewind::model::event::Transaction;
+    let kafka = Kafka::shared();
+    let topic = unique("tx-tui");
+    let _open = ledger(kafka, &topic);
+    let dir = sandbox();
+    let path = dir.path().join("rewind.toml");
+    std::fs::write(&path, CONFIG.replace("TOPIC", &topic)).unwrap();
+    let config = kafka_rewind::config::Config::load(Some(&path)).unwrap();
+    let conn = kafka_rewind::config::Connection {
+        brokers: kafka.bootstrap.clone(),
+        isolation: kafka_rewind::cli::ReadIsolation::Uncommitted,
+        ..Default::default()
+    };
+    let mut d = Driver::start(conn, config);
+    d.wait("the topics", |a| !a.topics.all.is_empty());
+    let loaded: Vec<(i64, String, Option<Transaction>)> = d
+        .load(&topic)
+        .into_iter()
+        .map(|e| {
+            let at = kafka_rewind::model::Coord {
+                partition: e.0,
+                offset: e.1,
+            };
+            (e.1, e.3, d.app.events.index.transaction(at))
+        })
+        .collect();
+    let aborted = Some(Transaction::Aborted);
+    assert_eq!(
+        loaded,
+        [
+            (0, "Opened".into(), None),
+            (1, "Deposited".into(), None),
+            (3, "Withdrawn".into(), aborted),
+            (4, "Withdrawn".into(), aborted),
+            (6, "Deposited".into(), None),
+            (8, "Withdrawn".into(), Some(Transaction::Open)),
+        ]
+    );
+    let screen = d.screen(120, 20);
+    assert!(
+        screen.contains("2 aborted ✗, 1 open ⋯: not folded"),
+        "{screen}"
+    );
+    assert!(screen.contains("✗ Withdrawn"), "{screen}");
+    assert!(screen.contains("⋯ Withdrawn"), "{screen}");
+    // The stream of acct-1 shows all six; its state at the end folds the three
+    // committed ones.
+    d.act(Action::Open);
+    d.wait("the stream", |a| a.stream().is_some_and(|s| s.ready));
+    assert_eq!(d.app.stream().unwrap().indices.len(), 6);
+    d.act(Action::Last);
+    d.wait("the last state", |a| {
+        a.stream()
+            .is_some_and(|s| s.state == json!({"balance": 175}))
+    });
+    let screen = d.screen(140, 24);
+    assert!(screen.contains("⋯"), "{screen}");
 }

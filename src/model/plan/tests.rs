@@ -371,6 +371,8 @@ fn records_expiry_and_a_target_gone_are_said_per_partition() {
     plans[0].set_records(37);
     plans[1].set_records(50);
     assert_eq!((plans[0].records, plans[0].delta()), (Some(-37), Some(-40)));
+    // The effect counts the records delivered again, not the offsets.
+    assert_eq!(plans[0].effect().to_string(), "replays 37");
     // The record at partition 0's target is 6 days and 23 hours old; retention 7 days.
     let now = 1_000_000_000_000i64;
     plans[0].first_event = Some(ev(0, 10, now - 6 * 86_400_000 - 23 * 3_600_000, "a", "e1"));
