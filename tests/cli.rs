@@ -56,6 +56,7 @@ fn topics_json_has_partitions_watermarks_and_counts() {
         json!({"partition": 2, "low": 0, "high": 13})
     );
     assert_eq!(by_name("audit")["count"], 5);
+    assert_eq!(inv["records"], Value::Null, "no index counts them yet");
     assert_eq!(by_name("empty-topic")["count"], 0);
     assert_eq!(by_name("empty-topic")["partitions"], 2);
 
@@ -66,9 +67,26 @@ fn topics_json_has_partitions_watermarks_and_counts() {
         .expect("row");
     assert_eq!(
         line.split_whitespace().collect::<Vec<_>>(),
-        // CLEANUP and RETENTION unknown: the mock has no DescribeConfigs.
-        ["inventory.v3", "4", "0", "22", "22", "-", "-"]
+        // RECORDS unknown (no index yet); CLEANUP and RETENTION unknown: the mock has
+        // no DescribeConfigs.
+        ["inventory.v3", "4", "0", "22", "22", "-", "-", "-"]
     );
+    // Once an on-disk index covers the topic (`aggregates` makes one), its records are
+    // counted.
+    let dir = sandbox();
+    let b = cluster.bootstrap_servers();
+    assert!(
+        rewind_in(dir.path(), &["-b", &b, "aggregates", "inventory.v3"])
+            .status
+            .success()
+    );
+    let indexed: Value = serde_json::from_str(&stdout(&rewind_in(
+        dir.path(),
+        &["-b", &b, "-o", "json", "topics"],
+    )))
+    .unwrap();
+    assert_eq!(topic_entry(&indexed, "inventory.v3")["records"], 22);
+    assert_eq!(topic_entry(&indexed, "audit")["records"], Value::Null);
     assert_eq!(
         (
             by_name("audit")["cleanup_policy"].clone(),

@@ -15,6 +15,8 @@ mod groups;
 mod reset;
 #[path = "kafka/retention.rs"]
 mod retention;
+#[path = "kafka/security.rs"]
+mod security;
 #[path = "kafka/tour.rs"]
 mod tour;
 #[path = "kafka/transactions.rs"]

@@ -894,10 +894,17 @@ impl App {
                         return vec![];
                     }
                 };
-                if self.topics.all.iter().any(|t| t.name == name) || self.topics.all.is_empty() {
-                    return self.open_topic_in(name, (!flags.is_empty()).then_some(window));
+                // On a cluster, a topic that is not listed is asked for all the same:
+                // brokers list only what the ACLs let this principal describe (and
+                // the broker's answer, not found or not authorized, is what the load
+                // says). A dump holds what it lists.
+                let listed = self.topics.all.iter().any(|t| t.name == name);
+                if self.offline.is_some() && !listed {
+                    self.status =
+                        format!("the dump holds no topic `{name}` (press Esc for the topics list)");
+                    return vec![];
                 }
-                self.status = format!("no topic `{name}` (press Esc for the topics list)");
+                return self.open_topic_in(name, (!flags.is_empty()).then_some(window));
             }
             "agg" | "a" if !arg.is_empty() => return self.open_aggregate(arg),
             "goto" | "g" if !arg.is_empty() => self.goto(arg),

@@ -151,9 +151,13 @@ fn command_line_opens_topics_and_reports_mistakes() {
         }]
     );
     let _ = app.update(Action::StartCommand);
+    // Not listed: asked all the same (ACLs hide topics from listings); the load says
+    // what the broker answered.
     type_text(&mut app, "topic nope");
-    assert!(app.update(Action::Submit).is_empty());
-    assert!(app.status.contains("no topic `nope`"), "{}", app.status);
+    assert!(matches!(
+        app.update(Action::Submit).as_slice(),
+        [Command::LoadTopic { topic, .. }] if topic == "nope"
+    ));
     let _ = app.update(Action::StartCommand);
     type_text(&mut app, "frobnicate");
     let _ = app.update(Action::Submit);

@@ -63,7 +63,7 @@ pub struct Listing {
 pub struct GroupAdmin<'c> {
     rk: NonNull<rd::rd_kafka_t>,
     timeout: Duration,
-    _client: PhantomData<&'c BaseConsumer>,
+    _client: PhantomData<&'c ()>,
 }
 
 /// Frees what one admin request allocated, whatever way it ends.
@@ -93,7 +93,10 @@ impl Drop for Request {
 
 impl<'c> GroupAdmin<'c> {
     /// Admin calls through this consumer's client, each bounded by `timeout`.
-    pub fn new(consumer: &'c BaseConsumer, timeout: Duration) -> GroupAdmin<'c> {
+    pub fn new<C: rdkafka::consumer::ConsumerContext>(
+        consumer: &'c BaseConsumer<C>,
+        timeout: Duration,
+    ) -> GroupAdmin<'c> {
         GroupAdmin {
             rk: NonNull::new(consumer.client().native_ptr()).expect("a live client"),
             timeout,
@@ -210,6 +213,13 @@ impl<'c> GroupAdmin<'c> {
                     let code: RDKafkaErrorCode = rd::rd_kafka_error_code(error).into();
                     match code {
                         RDKafkaErrorCode::GroupIdNotFound => CoordinatorAnswer::NotFound,
+                        RDKafkaErrorCode::GroupAuthorizationFailed => {
+                            CoordinatorAnswer::Failed(format!(
+                                "{} to describe the group: the principal lacks DESCRIBE on it ({})",
+                                super::groups::NOT_AUTHORIZED,
+                                text(rd::rd_kafka_error_string(error))
+                            ))
+                        }
                         RDKafkaErrorCode::UnsupportedFeature
                         | RDKafkaErrorCode::UnsupportedVersion => {
                             CoordinatorAnswer::Failed(format!(

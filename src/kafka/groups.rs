@@ -15,6 +15,10 @@ use crate::model::group::{
 };
 use crate::model::TopicInfo;
 
+/// How an answer refused by the ACLs begins (a group's state is then unknown, never Dead
+/// or Empty).
+pub(super) const NOT_AUTHORIZED: &str = "not authorized";
+
 /// What the typed listing gave: the groups the brokers that answered listed, and why it
 /// is incomplete, when a broker did not answer or could not be asked.
 #[derive(Default)]
@@ -241,11 +245,17 @@ impl Cluster {
         let groups = described
             .into_iter()
             .map(|(d, kind)| {
-                let offsets = self
-                    .committed(&d.group, &topics)?
-                    .into_iter()
-                    .filter(|o| o.committed.is_some())
-                    .collect();
+                // A group this principal may not describe: its offsets cannot be read
+                // either (OffsetFetch needs the same ACL).
+                let refused = matches!(&d.answer, CoordinatorAnswer::Failed(why) if why.starts_with(NOT_AUTHORIZED));
+                let offsets = match refused {
+                    true => vec![],
+                    false => self
+                        .committed(&d.group, &topics)?
+                        .into_iter()
+                        .filter(|o| o.committed.is_some())
+                        .collect(),
+                };
                 Ok(Group {
                     name: d.group,
                     state: GroupState::from_answer(d.answer),
@@ -326,9 +336,9 @@ impl Cluster {
             }
         }
         let consumer = self.group_consumer(group)?;
-        let answer = consumer
-            .committed_offsets(request, self.conn.timeout())
-            .map_err(|e| self.unreachable(e))?;
+        let answer = self.patiently(&consumer, |t| {
+            consumer.committed_offsets(request.clone(), t)
+        })?;
         let mut offsets = Vec::new();
         for t in topics {
             for p in &t.partitions {
@@ -432,10 +442,10 @@ impl Cluster {
             .collect())
     }
 
-    fn group_consumer(&self, group: &str) -> Result<BaseConsumer, ClusterError> {
+    fn group_consumer(&self, group: &str) -> Result<BaseConsumer<super::Watch>, ClusterError> {
         client_config(&self.conn)
             .set("group.id", group)
-            .create()
+            .create_with_context(super::Watch::default())
             .map_err(ClusterError::Client)
     }
 }

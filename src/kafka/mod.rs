@@ -32,6 +32,12 @@ pub enum ClusterError {
         brokers: String,
         cause: rdkafka::error::KafkaError,
     },
+    #[error("authentication with the brokers at {brokers} failed: {reason}; check -X sasl.mechanisms, sasl.username and sasl.password (or the profile's properties)")]
+    Authentication { brokers: String, reason: String },
+    #[error("TLS with the brokers at {brokers} failed: {reason}; check -X ssl.ca.location: the certificate authority that signed the broker's certificate")]
+    Certificate { brokers: String, reason: String },
+    #[error("not authorized: {reason} (the brokers at {brokers} refused this principal; an ACL must allow it)")]
+    NotAuthorized { brokers: String, reason: String },
     #[error("topic `{0}` does not exist on this cluster: `rewind topics` lists the topics")]
     TopicNotFound(String),
     #[error("cannot create a Kafka client: {0} (check the -X properties)")]
@@ -84,16 +90,88 @@ pub fn client_config(conn: &Connection) -> ClientConfig {
     config
 }
 
+/// The cluster client's context: keeps what librdkafka last reported of a broker that
+/// would not talk (a failed authentication, a TLS handshake), so that a request that
+/// fails can say why in one line, and need not wait out its timeout.
+#[derive(Default)]
+pub struct Watch {
+    trouble: std::sync::Mutex<Option<Trouble>>,
+}
+
+/// What stops every request to a broker until the settings change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Trouble {
+    Authentication(String),
+    Certificate(String),
+    /// A request refused by the ACLs (a group's coordinator, say), retried by
+    /// librdkafka until its timeout.
+    Authorization(String),
+}
+
+impl Trouble {
+    /// The trouble in a librdkafka error report, if it is one of those (librdkafka's
+    /// reports name the broker and never carry a password).
+    fn of(reason: &str) -> Option<Trouble> {
+        // Its log lines start with the thread's name: `[thrd:sasl_ssl://host:9093/1]: `.
+        let reason = match reason.trim().split_once("]: ") {
+            Some((thread, rest)) if thread.starts_with("[thrd:") => rest,
+            _ => reason.trim(),
+        };
+        let reason = reason.to_owned();
+        if reason.contains("SASL authentication error") || reason.contains("Authentication failed")
+        {
+            return Some(Trouble::Authentication(reason));
+        }
+        if reason.contains("SSL handshake failed") || reason.contains("certificate verify failed") {
+            return Some(Trouble::Certificate(reason));
+        }
+        let lower = reason.to_ascii_lowercase();
+        if lower.contains("authorization failed") || lower.contains("not authorized") {
+            return Some(Trouble::Authorization(reason));
+        }
+        None
+    }
+}
+
+impl Watch {
+    fn saw(&self, reason: &str) {
+        if let Some(t) = Trouble::of(reason) {
+            *self.trouble.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
+        }
+    }
+}
+
+impl rdkafka::ClientContext for Watch {
+    // librdkafka reports a broker that fails the handshake in its log and as an error
+    // event, both delivered when the client is polled.
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        tracing::debug!(?level, fac, message, "librdkafka");
+        use rdkafka::config::RDKafkaLogLevel as L;
+        if matches!(level, L::Emerg | L::Alert | L::Critical | L::Error) {
+            self.saw(message);
+        }
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "librdkafka");
+        self.saw(reason);
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for Watch {}
+
 /// A connection to one cluster for metadata and scans.
 pub struct Cluster {
     pub(crate) conn: Connection,
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<Watch>,
 }
 
 impl Cluster {
     /// Creates the client; nothing is sent until the first request.
     pub fn connect(conn: &Connection) -> Result<Cluster, ClusterError> {
-        let consumer = client_config(conn).create().map_err(ClusterError::Client)?;
+        let consumer = client_config(conn)
+            .create_with_context(Watch::default())
+            .map_err(ClusterError::Client)?;
         Ok(Cluster {
             conn: conn.clone(),
             consumer,
@@ -101,10 +179,74 @@ impl Cluster {
     }
 
     fn unreachable(&self, source: rdkafka::error::KafkaError) -> ClusterError {
-        ClusterError::Unreachable {
-            brokers: self.conn.brokers.clone(),
-            cause: source,
+        let brokers = self.conn.brokers.clone();
+        let trouble = self.consumer.context().trouble.lock();
+        match trouble.unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(Trouble::Authentication(reason)) => {
+                ClusterError::Authentication { brokers, reason }
+            }
+            Some(Trouble::Certificate(reason)) => ClusterError::Certificate { brokers, reason },
+            Some(Trouble::Authorization(reason)) => ClusterError::NotAuthorized { brokers, reason },
+            None => ClusterError::Unreachable {
+                brokers,
+                cause: source,
+            },
         }
+    }
+
+    /// `unreachable` for a consumer of its own (`watched`): what its context saw.
+    fn refused_or(
+        &self,
+        consumer: &BaseConsumer<Watch>,
+        source: rdkafka::error::KafkaError,
+    ) -> ClusterError {
+        let brokers = self.conn.brokers.clone();
+        let trouble = consumer.context().trouble.lock();
+        match trouble.unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(Trouble::Authentication(reason)) => {
+                ClusterError::Authentication { brokers, reason }
+            }
+            Some(Trouble::Certificate(reason)) => ClusterError::Certificate { brokers, reason },
+            Some(Trouble::Authorization(reason)) => ClusterError::NotAuthorized { brokers, reason },
+            None => self.unreachable(source),
+        }
+    }
+
+    /// Runs `ask` (a blocking librdkafka request given a timeout) in short slices of
+    /// the request timeout on `consumer`, serving its queue between them: a request the
+    /// broker refuses (credentials, certificate, ACLs), which librdkafka would retry
+    /// until the timeout, fails at once with what the broker said.
+    fn patiently<T>(
+        &self,
+        consumer: &BaseConsumer<Watch>,
+        ask: impl Fn(std::time::Duration) -> rdkafka::error::KafkaResult<T>,
+    ) -> Result<T, ClusterError> {
+        let deadline = std::time::Instant::now() + self.conn.timeout();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let slice = left.min(std::time::Duration::from_millis(250));
+            match ask(slice) {
+                Ok(answer) => return Ok(answer),
+                Err(e) => {
+                    // librdkafka's logs and error events wait on the client's queue
+                    // (rust-rdkafka routes them there): served here, they reach Watch.
+                    // These consumers are never assigned, so no record is taken.
+                    let _ = consumer.poll(std::time::Duration::ZERO);
+                    let trouble = consumer.context().trouble.lock();
+                    let refused = trouble.unwrap_or_else(|p| p.into_inner()).is_some();
+                    if refused || left <= slice {
+                        return Err(self.refused_or(consumer, e));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The cluster's metadata (of one topic, or all), asked in short slices of the
+    /// request timeout: a broker that refused the client's credentials or certificate
+    /// is said at once, not after the timeout.
+    fn metadata(&self, topic: Option<&str>) -> Result<rdkafka::metadata::Metadata, ClusterError> {
+        self.patiently(&self.consumer, |t| self.consumer.fetch_metadata(topic, t))
     }
 
     /// The cluster's id (a name for its on-disk indexes); where the broker gives none,
@@ -125,10 +267,7 @@ impl Cluster {
 
     /// Every topic (internal `__` topics left out) with watermarks, sorted by name.
     pub fn topics(&self) -> Result<Vec<TopicInfo>, ClusterError> {
-        let metadata = self
-            .consumer
-            .fetch_metadata(None, self.conn.timeout())
-            .map_err(|e| self.unreachable(e))?;
+        let metadata = self.metadata(None)?;
         let mut names: Vec<(String, usize)> = metadata
             .topics()
             .iter()
@@ -189,14 +328,18 @@ impl Cluster {
 
     /// One topic with watermarks; an error when it does not exist.
     pub fn topic(&self, name: &str) -> Result<TopicInfo, ClusterError> {
-        let metadata = self
-            .consumer
-            .fetch_metadata(Some(name), self.conn.timeout())
-            .map_err(|e| self.unreachable(e))?;
-        let topic = metadata
-            .topics()
-            .iter()
-            .find(|t| t.name() == name)
+        let metadata = self.metadata(Some(name))?;
+        let found = metadata.topics().iter().find(|t| t.name() == name);
+        if let Some(code) = found.and_then(|t| t.error()) {
+            let code = rdkafka::types::RDKafkaErrorCode::from(code);
+            if code == rdkafka::types::RDKafkaErrorCode::TopicAuthorizationFailed {
+                return Err(ClusterError::NotAuthorized {
+                    brokers: self.conn.brokers.clone(),
+                    reason: format!("topic `{name}` may not be described or read by this principal (TopicAuthorizationFailed)"),
+                });
+            }
+        }
+        let topic = found
             .filter(|t| t.error().is_none() && !t.partitions().is_empty())
             .ok_or_else(|| ClusterError::TopicNotFound(name.to_owned()))?;
         self.watermarks(name, topic.partitions().len())

@@ -411,6 +411,12 @@ impl Group {
         json!({
             "group": self.name,
             "state": self.state.name(),
+            // Why the state is unknown (not authorized, a broker that cannot describe
+            // groups…); null when the coordinator said it.
+            "state_reason": match &self.state {
+                GroupState::Unknown(why) => Some(why.as_str()),
+                GroupState::Known(_) => None,
+            },
             "type": self.kind.name(),
             "protocol": self.protocol,
             "members": self.members.iter().map(|m| json!({

@@ -622,6 +622,12 @@ fn kafka_script() -> PathBuf {
 impl Kafka {
     /// A node of this test's own, with extra `server.properties` lines (`key=value`).
     pub fn start(extra: &[&str]) -> Kafka {
+        Kafka::start_with(extra, &[])
+    }
+
+    /// `start` with `scripts/kafka`'s variables set (`REWIND_KAFKA_LISTENERS`,
+    /// `REWIND_KAFKA_FORMAT_ARGS`).
+    pub fn start_with(extra: &[&str], env: &[(&str, &str)]) -> Kafka {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "kafka-{}-{}",
@@ -633,6 +639,7 @@ impl Kafka {
             .arg("start")
             .arg(&dir)
             .args(extra)
+            .envs(env.iter().copied())
             .env("REWIND_KAFKA_CLEAN", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
