@@ -37,6 +37,34 @@ pub fn root() -> Option<PathBuf> {
     Some(base.join("rewind").join("index"))
 }
 
+/// Where the index of `topic` on `cluster` lives.
+fn topic_dir(root: &Path, cluster: &str, topic: &str) -> PathBuf {
+    root.join(component(cluster)).join(component(topic))
+}
+
+/// A partition's file of entries in its topic's directory.
+fn partition_file(dir: &Path, partition: i32) -> PathBuf {
+    dir.join(format!("{partition}.idx"))
+}
+
+/// Maps the entries a partition's meta counts of its file (`None`: it counts none).
+fn map_counted(file: &Path, m: &PartitionMeta) -> Result<Option<memmap2::Mmap>, String> {
+    let file = File::open(file).map_err(|e| e.to_string())?;
+    let need = (m.skip + m.count) as usize * ENTRY_BYTES;
+    let len = file.metadata().map_err(|e| e.to_string())?.len() as usize;
+    if len < need {
+        return Err(format!("{len} bytes, fewer than the {need} counted"));
+    }
+    if need == 0 {
+        return Ok(None);
+    }
+    // SAFETY: the file is only appended to, or replaced by renaming; the bytes mapped
+    // here are never changed while mapped.
+    let map =
+        unsafe { memmap2::MmapOptions::new().len(need).map(&file) }.map_err(|e| e.to_string())?;
+    Ok(Some(map))
+}
+
 /// A name safe as one path component.
 fn component(name: &str) -> String {
     let safe: String = name
@@ -114,7 +142,7 @@ impl TopicIndex {
         fingerprint: &str,
         topic_id: Option<&str>,
     ) -> std::io::Result<TopicIndex> {
-        let dir = root.join(component(cluster)).join(component(topic));
+        let dir = topic_dir(root, cluster, topic);
         fs::create_dir_all(&dir)?;
         let lock = OpenOptions::new()
             .create(true)
@@ -218,7 +246,7 @@ impl TopicIndex {
     }
 
     fn file(&self, partition: i32) -> PathBuf {
-        self.dir.join(format!("{partition}.idx"))
+        partition_file(&self.dir, partition)
     }
 
     /// Maps a partition's file and checks its live entries.
@@ -237,22 +265,10 @@ impl TopicIndex {
 
     /// Maps what the meta counts of a partition's file.
     fn remap(&mut self, partition: i32) -> Result<(), String> {
-        let m = self.meta.partitions[&partition];
-        let file = File::open(self.file(partition)).map_err(|e| e.to_string())?;
-        let need = (m.skip + m.count) as usize * ENTRY_BYTES;
-        let len = file.metadata().map_err(|e| e.to_string())?.len() as usize;
-        if len < need {
-            return Err(format!("{len} bytes, fewer than the {need} counted"));
-        }
-        if need == 0 {
-            self.maps.remove(&partition);
-            return Ok(());
-        }
-        // SAFETY: the file is only appended to, or replaced by renaming; the bytes
-        // mapped here are never changed while mapped.
-        let map = unsafe { memmap2::MmapOptions::new().len(need).map(&file) }
-            .map_err(|e| e.to_string())?;
-        self.maps.insert(partition, Arc::new(map));
+        match map_counted(&self.file(partition), &self.meta.partitions[&partition])? {
+            Some(map) => self.maps.insert(partition, Arc::new(map)),
+            None => self.maps.remove(&partition),
+        };
         Ok(())
     }
 
@@ -565,7 +581,7 @@ pub fn indexed_id(root: &Path, cluster: &str, topic: &str) -> Option<String> {
 }
 
 fn read_meta(root: &Path, cluster: &str, topic: &str) -> Option<Meta> {
-    let dir = root.join(component(cluster)).join(component(topic));
+    let dir = topic_dir(root, cluster, topic);
     let meta: Meta = serde_json::from_slice(&fs::read(dir.join("meta.json")).ok()?).ok()?;
     (meta.format == FORMAT && meta.topic == topic).then_some(meta)
 }
@@ -578,9 +594,7 @@ fn read_meta(root: &Path, cluster: &str, topic: &str) -> Option<Meta> {
 /// were derived with: every record has one.
 pub fn records_held(root: &Path, asked: &Asked<'_>) -> Option<u64> {
     let meta = read_meta(root, asked.cluster, asked.topic)?;
-    let dir = root
-        .join(component(asked.cluster))
-        .join(component(asked.topic));
+    let dir = topic_dir(root, asked.cluster, asked.topic);
     if let Some(held) = meta.topic_id.as_deref() {
         // An index of an id the cluster does not confirm may be of an earlier topic.
         if !asked
@@ -599,13 +613,10 @@ pub fn records_held(root: &Path, asked: &Asked<'_>) -> Option<u64> {
         if m.start > p.low || m.end != p.high {
             return None;
         }
-        let file = File::open(dir.join(format!("{}.idx", p.partition))).ok()?;
-        let need = (m.skip + m.count) as usize * ENTRY_BYTES;
-        if need == 0 || (file.metadata().ok()?.len() as usize) < need {
-            return None;
-        }
-        // SAFETY: as in `remap`: the bytes counted are never changed in place.
-        let map = unsafe { memmap2::MmapOptions::new().len(need).map(&file) }.ok()?;
+        // No entry: every offset there is a marker or an aborted record.
+        let Some(map) = map_counted(&partition_file(&dir, p.partition), m).ok()? else {
+            continue;
+        };
         let view = Mapped {
             bytes: Arc::new(map),
             from: m.skip as usize,

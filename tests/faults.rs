@@ -12,14 +12,6 @@ use kafka_rewind::app::Action;
 use kafka_rewind::config::{Config, Connection};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn every_command_fails_fast_with_one_line_naming_the_broker() {
     let broker = format!("127.0.0.1:{}", free_port());

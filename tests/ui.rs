@@ -780,14 +780,7 @@ fn a_long_stream_folds_a_slice_at_a_time_and_keys_work_meanwhile() {
     let events: Vec<Event> = (0..5000)
         .map(|i| event(i, Some(b"a"), Some(br#"{"type":"Tick"}"#), vec![]))
         .collect();
-    app.apply(Msg::Events {
-        generation: 1,
-        events,
-    });
-    app.apply(Msg::Loaded {
-        generation: 1,
-        result: Ok(()),
-    });
+    deliver(&mut app, events);
     let _ = app.update(Action::Last);
     let _ = app.update(Action::Open);
     let view = app.stream().unwrap();
@@ -852,14 +845,7 @@ fn events_protobuf_detail_names_its_schema() {
         events[0].aggregate, "order-7",
         "paths read the decoded value"
     );
-    app.apply(Msg::Events {
-        generation: 1,
-        events,
-    });
-    app.apply(Msg::Loaded {
-        generation: 1,
-        result: Ok(()),
-    });
+    deliver(&mut app, events);
     insta::assert_snapshot!("protobuf_detail", screen_sized(&app, 110, 40));
     let _ = app.update(Action::MoveDown);
     insta::assert_snapshot!("protobuf_not_decoded", screen(&app));
@@ -1448,14 +1434,7 @@ fn a_timeline_with_aborted_and_open_records() {
     );
     open.transaction = Some(Transaction::Open);
     events.extend([aborted, open]);
-    app.apply(Msg::Events {
-        generation: 1,
-        events,
-    });
-    app.apply(Msg::Loaded {
-        generation: 1,
-        result: Ok(()),
-    });
+    deliver(&mut app, events);
     let _ = app.update(Action::Last);
     let _ = app.update(Action::MoveUp);
     insta::assert_snapshot!("timeline_transactions", screen(&app));

@@ -175,6 +175,10 @@ pub enum Command {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Topics(Result<Vec<TopicInfo>, String>),
+    /// Topics' records counted from their on-disk indexes once the topics' ids arrived
+    /// (an index of a topic made again counts nothing): each as it was listed, with its
+    /// `records`; a topic listed since with other watermarks keeps its own.
+    TopicRecords(Vec<TopicInfo>),
     /// A topic's event count, known before its events arrive.
     TopicSize {
         generation: u64,
@@ -1077,6 +1081,14 @@ impl App {
                 self.topics.error = None;
                 let len = self.topics.visible().len();
                 self.topics.selected = self.topics.selected.min(len.saturating_sub(1));
+            }
+            Msg::TopicRecords(counted) => {
+                for c in counted {
+                    let listed = self.topics.all.iter_mut().find(|t| t.name == c.name);
+                    if let Some(t) = listed.filter(|t| t.partitions == c.partitions) {
+                        t.records = c.records;
+                    }
+                }
             }
             // Topics already listed stay usable; the status bar says what happened.
             Msg::Topics(Err(e)) if !self.topics.all.is_empty() => {

@@ -270,3 +270,16 @@ fn a_followed_event_does_not_reopen_a_stream_that_was_left() {
     );
     assert_eq!(app.events.len(), 3);
 }
+
+#[test]
+fn records_counted_later_reach_only_topics_listed_with_the_same_watermarks() {
+    let mut app = app_with_topics();
+    let mut orders = topic("orders", &[3, 2]);
+    orders.records = Some(4);
+    // Counted against watermarks since moved on: not taken.
+    let mut payments = topic("payments", &[3]);
+    payments.records = Some(3);
+    app.apply(Msg::TopicRecords(vec![orders, payments]));
+    let records: Vec<Option<u64>> = app.topics.all.iter().map(|t| t.records).collect();
+    assert_eq!(records, [Some(4), None, None]);
+}

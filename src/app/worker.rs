@@ -232,6 +232,16 @@ fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
                 let job = shared.clone();
                 std::thread::spawn(move || job.long(command));
             }
+            Command::LoadTopics => {
+                shared.short(Command::LoadTopics);
+                // The Topics screen shows the groups that read the selected topic:
+                // listed on a thread of their own, so that the short commands behind
+                // do not wait for every group's coordinator. A dump has no groups.
+                if shared.offline.is_none() {
+                    let job = shared.clone();
+                    std::thread::spawn(move || job.short(Command::LoadGroups { also: None }));
+                }
+            }
             command => shared.short(command),
         }
     }
@@ -335,18 +345,20 @@ impl Shared {
             Command::LoadTopics => {
                 let result = self.client().and_then(|c| {
                     let mut topics = c.cluster.topics_with_settings()?;
+                    // Counted with the ids known so far; again once they arrive.
                     if let Some(root) = &self.config.index_dir {
-                        c.cluster.count_records(root, &mut topics);
+                        let ids = c
+                            .topic_ids
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .clone();
+                        let cluster = c.id.get_or_init(|| c.cluster.id());
+                        crate::kafka::records_from_indexes(root, cluster, &mut topics, &ids);
                     }
                     self.describe_topics(&c, &topics);
                     Ok(topics)
                 });
-                let listed = result.is_ok();
                 self.send(Msg::Topics(result.map_err(|e| e.to_string())));
-                // The Topics screen shows the groups that read the selected topic.
-                if listed {
-                    self.short(Command::LoadGroups { also: None });
-                }
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
             Command::LoadAggregate { request, topic, id } => {
@@ -671,16 +683,24 @@ impl Shared {
             // Runs of nearby records in one range each, not a fetch per record.
             let ranges = crate::model::select::runs(&coords, 64);
             let rules = self.config.rules_for(topic);
+            // Read raw: the index the UI holds already marks the records of aborted and
+            // open transactions (read uncommitted), which a decoding scan would read a
+            // second time, committed, to tell.
             let _ = c.scan_shown(self, |scanner| {
-                scanner.scan(topic, &ranges, &rules, &mut |e| {
-                    if wanted_coords.contains(&e.coord()) {
-                        events.push(e);
+                let sink = &mut |raw: &crate::model::event::RawRecord<'_>| {
+                    let at = crate::model::Coord {
+                        partition: raw.partition,
+                        offset: raw.offset,
+                    };
+                    if wanted_coords.contains(&at) {
+                        events.push(crate::model::Event::decode(raw, &rules));
                     }
                     match wanted() {
                         true => ControlFlow::Continue(()),
                         false => ControlFlow::Break(()),
                     }
-                })
+                };
+                scanner.scan_watching_raw(topic, &ranges, sink, &mut |_| {})
             })?;
             Ok(events)
         });
@@ -1228,22 +1248,44 @@ impl Shared {
     }
 
     /// Asks the topics' ids on a thread of its own, for the on-disk indexes (an index
-    /// of a topic since made again is discarded). A load does not wait for them: a
+    /// of a topic since made again is discarded), then counts the records of indexes
+    /// made for those ids (`Msg::TopicRecords`). A load does not wait for them: a
     /// broker may answer late or never (librdkafka's mock cluster never does), and then
     /// the index's last records are what tells a topic made again.
     fn describe_topics(&self, client: &Arc<Client>, topics: &[crate::kafka::TopicInfo]) {
-        if self.config.index_dir.is_none() {
+        let Some(root) = self.config.index_dir.clone() else {
             return;
-        }
+        };
         let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+        let mut topics = topics.to_vec();
         let client = client.clone();
+        let tx = self.tx.clone();
         let asked = std::thread::Builder::new()
             .name("rewind-topic-ids".into())
             .spawn(move || {
                 let found = client.cluster.topic_ids(&names);
                 tracing::debug!(topics = names.len(), ids = found.len(), "topic ids");
-                let ids = client.topic_ids.lock();
-                ids.unwrap_or_else(PoisonError::into_inner).extend(found);
+                let ids = {
+                    let mut ids = client
+                        .topic_ids
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    ids.extend(found);
+                    ids.clone()
+                };
+                // The records of indexes made for these ids can be counted now.
+                let before: Vec<Option<u64>> = topics.iter().map(|t| t.records).collect();
+                let cluster = client.id.get_or_init(|| client.cluster.id());
+                crate::kafka::records_from_indexes(&root, cluster, &mut topics, &ids);
+                let changed: Vec<_> = topics
+                    .into_iter()
+                    .zip(before)
+                    .filter(|(t, b)| t.records != *b)
+                    .map(|(t, _)| t)
+                    .collect();
+                if !changed.is_empty() {
+                    let _ = tx.send(Msg::TopicRecords(changed));
+                }
             });
         if let Err(e) = asked {
             tracing::warn!("topic ids not asked: {e}");

@@ -90,6 +90,35 @@ pub fn client_config(conn: &Connection) -> ClientConfig {
     config
 }
 
+/// `records` of each topic its on-disk index under `root` (of cluster `cluster`)
+/// covers, with the topic ids the cluster gave (`ids`): an index made for another id
+/// counts nothing. Not on a compacted topic: an index keeps the entries of records
+/// compacted away since. No request is made.
+pub fn records_from_indexes(
+    root: &std::path::Path,
+    cluster: &str,
+    topics: &mut [TopicInfo],
+    ids: &std::collections::HashMap<String, String>,
+) {
+    for t in topics.iter_mut() {
+        let compacted = t
+            .settings
+            .cleanup_policy
+            .as_deref()
+            .is_some_and(|p| p.contains("compact"));
+        let asked = crate::store::Asked {
+            cluster,
+            topic: &t.name,
+            topic_id: ids.get(&t.name).map(String::as_str),
+            partitions: &t.partitions,
+        };
+        t.records = match compacted {
+            true => None,
+            false => crate::store::records_held(root, &asked),
+        };
+    }
+}
+
 /// The cluster client's context: keeps what librdkafka last reported of a broker that
 /// would not talk (a failed authentication, a TLS handshake), so that a request that
 /// fails can say why in one line, and need not wait out its timeout.
@@ -133,11 +162,32 @@ impl Trouble {
     }
 }
 
+impl Trouble {
+    fn into_error(self, brokers: String) -> ClusterError {
+        match self {
+            Trouble::Authentication(reason) => ClusterError::Authentication { brokers, reason },
+            Trouble::Certificate(reason) => ClusterError::Certificate { brokers, reason },
+            Trouble::Authorization(reason) => ClusterError::NotAuthorized { brokers, reason },
+        }
+    }
+}
+
 impl Watch {
     fn saw(&self, reason: &str) {
         if let Some(t) = Trouble::of(reason) {
-            *self.trouble.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
+            *self.lock() = Some(t);
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Trouble>> {
+        self.trouble.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The trouble seen, as the error to report.
+    fn refusal(&self, brokers: &str) -> Option<ClusterError> {
+        self.lock()
+            .clone()
+            .map(|t| t.into_error(brokers.to_owned()))
     }
 }
 
@@ -178,38 +228,25 @@ impl Cluster {
         })
     }
 
+    /// A failed request as the error to report: what the client's context saw the
+    /// broker refuse, else the brokers unreachable.
     fn unreachable(&self, source: rdkafka::error::KafkaError) -> ClusterError {
-        let brokers = self.conn.brokers.clone();
-        let trouble = self.consumer.context().trouble.lock();
-        match trouble.unwrap_or_else(|p| p.into_inner()).clone() {
-            Some(Trouble::Authentication(reason)) => {
-                ClusterError::Authentication { brokers, reason }
-            }
-            Some(Trouble::Certificate(reason)) => ClusterError::Certificate { brokers, reason },
-            Some(Trouble::Authorization(reason)) => ClusterError::NotAuthorized { brokers, reason },
-            None => ClusterError::Unreachable {
-                brokers,
-                cause: source,
-            },
-        }
+        self.failed(&self.consumer, source)
     }
 
-    /// `unreachable` for a consumer of its own (`watched`): what its context saw.
-    fn refused_or(
+    fn failed(
         &self,
         consumer: &BaseConsumer<Watch>,
         source: rdkafka::error::KafkaError,
     ) -> ClusterError {
-        let brokers = self.conn.brokers.clone();
-        let trouble = consumer.context().trouble.lock();
-        match trouble.unwrap_or_else(|p| p.into_inner()).clone() {
-            Some(Trouble::Authentication(reason)) => {
-                ClusterError::Authentication { brokers, reason }
-            }
-            Some(Trouble::Certificate(reason)) => ClusterError::Certificate { brokers, reason },
-            Some(Trouble::Authorization(reason)) => ClusterError::NotAuthorized { brokers, reason },
-            None => self.unreachable(source),
-        }
+        let brokers = &self.conn.brokers;
+        consumer
+            .context()
+            .refusal(brokers)
+            .unwrap_or_else(|| ClusterError::Unreachable {
+                brokers: brokers.clone(),
+                cause: source,
+            })
     }
 
     /// Runs `ask` (a blocking librdkafka request given a timeout) in short slices of
@@ -221,21 +258,32 @@ impl Cluster {
         consumer: &BaseConsumer<Watch>,
         ask: impl Fn(std::time::Duration) -> rdkafka::error::KafkaResult<T>,
     ) -> Result<T, ClusterError> {
+        let watch = consumer.context();
+        // A refusal by the ACLs is of one request: an earlier one's says nothing of this
+        // one (credentials and certificates are of the connection, and stay refused).
+        {
+            let mut trouble = watch.lock();
+            if matches!(*trouble, Some(Trouble::Authorization(_))) {
+                *trouble = None;
+            }
+        }
         let deadline = std::time::Instant::now() + self.conn.timeout();
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             let slice = left.min(std::time::Duration::from_millis(250));
             match ask(slice) {
-                Ok(answer) => return Ok(answer),
+                Ok(answer) => {
+                    // Answered: whatever was refused before is no longer.
+                    *watch.lock() = None;
+                    return Ok(answer);
+                }
                 Err(e) => {
                     // librdkafka's logs and error events wait on the client's queue
                     // (rust-rdkafka routes them there): served here, they reach Watch.
                     // These consumers are never assigned, so no record is taken.
                     let _ = consumer.poll(std::time::Duration::ZERO);
-                    let trouble = consumer.context().trouble.lock();
-                    let refused = trouble.unwrap_or_else(|p| p.into_inner()).is_some();
-                    if refused || left <= slice {
-                        return Err(self.refused_or(consumer, e));
+                    if watch.lock().is_some() || left <= slice {
+                        return Err(self.failed(consumer, e));
                     }
                 }
             }
@@ -292,38 +340,20 @@ impl Cluster {
         Ok(topics)
     }
 
-    /// `records` of each topic its on-disk index under `root` covers (`store::
-    /// records_held`); the ids of topics whose index holds one are asked first, in one
-    /// request, so that an index of a topic since made again counts nothing. Not on a
-    /// compacted topic: an index keeps the entries of records compacted away since.
+    /// `records_from_indexes`, the ids of topics whose index holds one asked first, in
+    /// one request.
     pub fn count_records(&self, root: &std::path::Path, topics: &mut [TopicInfo]) {
-        let compacted = |t: &TopicInfo| {
-            t.settings
-                .cleanup_policy
-                .as_deref()
-                .is_some_and(|p| p.contains("compact"))
-        };
         let cluster = self.id();
         let with_ids: Vec<String> = topics
             .iter()
-            .filter(|t| {
-                !compacted(t) && crate::store::indexed_id(root, &cluster, &t.name).is_some()
-            })
+            .filter(|t| crate::store::indexed_id(root, &cluster, &t.name).is_some())
             .map(|t| t.name.clone())
             .collect();
         let ids = match with_ids.is_empty() {
             true => Default::default(),
             false => self.topic_ids(&with_ids),
         };
-        for t in topics.iter_mut().filter(|t| !compacted(t)) {
-            let asked = crate::store::Asked {
-                cluster: &cluster,
-                topic: &t.name,
-                topic_id: ids.get(&t.name).map(String::as_str),
-                partitions: &t.partitions,
-            };
-            t.records = crate::store::records_held(root, &asked);
-        }
+        records_from_indexes(root, &cluster, topics, &ids);
     }
 
     /// One topic with watermarks; an error when it does not exist.

@@ -482,8 +482,12 @@ impl Group {
             .iter()
             .any(|m| m.assignment.iter().any(|(t, _)| t == topic));
         (!offsets.is_empty() || assigned).then(|| Group {
+            name: self.name.clone(),
+            state: self.state.clone(),
+            kind: self.kind,
+            protocol: self.protocol.clone(),
+            members: self.members.clone(),
             offsets,
-            ..self.clone()
         })
     }
 

@@ -6,34 +6,31 @@ use ratatui::Frame;
 
 use super::{scroll_offset, selectable, text, theme};
 use crate::app::App;
-use crate::model::group::{duration_label, Group};
+use crate::model::group::Group;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let view = &app.topics;
     let visible = view.visible();
-    // The groups that read the selected topic, below the list (once they are known).
-    let selected = visible.get(view.selected).map(|t| t.name.as_str());
-    let readers: Vec<Group> = match (selected, view.error.is_none()) {
-        (Some(topic), true) => app
-            .groups
-            .groups
-            .iter()
-            .filter_map(|g| g.on_topic(topic))
-            .collect(),
-        _ => vec![],
-    };
-    let area = match (
-        selected,
-        app.groups.groups.is_empty() && !app.groups.loading,
-    ) {
-        (Some(topic), false) if view.error.is_none() => {
+    // The groups that read the selected topic, below the list, once groups are known.
+    let selected = visible
+        .get(view.selected)
+        .map(|t| t.name.as_str())
+        .filter(|_| view.error.is_none() && !app.groups.groups.is_empty());
+    let area = match selected {
+        Some(topic) => {
+            let readers: Vec<Group> = app
+                .groups
+                .groups
+                .iter()
+                .filter_map(|g| g.on_topic(topic))
+                .collect();
             let height = (readers.len().max(1) as u16 + 3).min(area.height / 3);
             let [list, below] =
                 Layout::vertical([Constraint::Min(5), Constraint::Length(height)]).areas(area);
             draw_readers(frame, below, topic, &readers);
             list
         }
-        _ => area,
+        None => area,
     };
     let title = match (view.filter.is_empty(), view.loading) {
         (_, true) => " Topics (loading…) ".to_owned(),
@@ -112,7 +109,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 /// The groups with offsets on (or members assigned) the selected topic, with their lag
-/// there.
+/// there (in offsets: lag in time would take two reads per partition at every listing).
 fn draw_readers(frame: &mut Frame, area: Rect, topic: &str, readers: &[Group]) {
     let block = Block::bordered()
         .title(format!(
@@ -130,9 +127,8 @@ fn draw_readers(frame: &mut Frame, area: Rect, topic: &str, readers: &[Group]) {
         );
         return;
     }
-    let header =
-        Row::new(["GROUP", "STATE", "TYPE", "MEMBERS", "       LAG", "BEHIND"].map(Cell::from))
-            .style(theme::heading());
+    let header = Row::new(["GROUP", "STATE", "TYPE", "MEMBERS", "       LAG"].map(Cell::from))
+        .style(theme::heading());
     let rows = readers.iter().map(|g| {
         let lag = match g.offsets.iter().any(|o| o.committed.is_some()) {
             true => g.lag().to_string(),
@@ -144,7 +140,6 @@ fn draw_readers(frame: &mut Frame, area: Rect, topic: &str, readers: &[Group]) {
             Cell::from(g.kind.name()),
             Cell::from(format!("{:>7}", g.members.len())),
             Cell::from(format!("{lag:>10}")),
-            Cell::from(g.lag_ms().map_or("-".into(), duration_label)),
         ])
     });
     let widths = [
@@ -152,7 +147,6 @@ fn draw_readers(frame: &mut Frame, area: Rect, topic: &str, readers: &[Group]) {
         Constraint::Length(11),
         Constraint::Length(8),
         Constraint::Length(7),
-        Constraint::Length(10),
         Constraint::Length(10),
     ];
     frame.render_widget(

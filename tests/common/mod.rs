@@ -120,6 +120,15 @@ pub fn commit(bootstrap: &str, group: &str, topic: &str, offsets: &[(i32, i64)])
     consumer.commit(&list, CommitMode::Sync).expect("commit");
 }
 
+/// A loopback port free when asked (nothing listens there).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A scratch directory used as HOME, cwd and XDG dirs so the user's config and state
 /// never leak into a test.
 pub fn sandbox() -> tempfile::TempDir {
@@ -208,11 +217,7 @@ fn tansu_binary() -> PathBuf {
 impl Tansu {
     /// Starts Tansu with in-memory storage and waits until it accepts connections.
     pub fn start() -> Tansu {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(tansu_binary())
             .args([
