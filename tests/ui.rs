@@ -1379,16 +1379,25 @@ fn a_mark_whose_event_is_gone_is_shown_as_gone() {
         timestamp: Some(1_795_687_200_000 + offset * 61_000),
         aggregate: "order-1001".into(),
         event_type: "OrderPaid".into(),
+        topic_id: Some("3q2-796tvu_erb7v3q2-7w".into()),
     };
     app.marks = vec![
         mark("orders", 0, 5),
         mark("orders", 1, 40),
         mark("returns", 0, 3),
+        kafka_rewind::model::mark::Mark {
+            topic_id: Some("AAAAAAAAAAAAAAAAAAAAAA".into()),
+            ..mark("orders", 1, 41)
+        },
     ];
     // Retention has moved partition 0's log start past the first mark.
     let mut orders = topic("orders", &[921, 790]);
     orders.partitions[0].low = 10;
     app.apply(Msg::Topics(Ok(vec![orders])));
+    // The last mark was made on an orders deleted since and made again.
+    app.apply(Msg::TopicIds(
+        [("orders".to_owned(), "3q2-796tvu_erb7v3q2-7w".to_owned())].into(),
+    ));
     let _ = app.update(Action::ShowMarks);
     let text = screen(&app);
     insta::assert_snapshot!("marks_gone", text);
@@ -1397,11 +1406,26 @@ fn a_mark_whose_event_is_gone_is_shown_as_gone() {
         .iter()
         .map(|m| app.mark_gone(m).is_some())
         .collect();
-    assert_eq!(gone, [true, false, true]);
+    assert_eq!(gone, [true, false, true, true]);
     assert_eq!(
         app.mark_gone(&app.marks[0]).unwrap(),
         "partition 0 now starts at offset 10 (retention or DeleteRecords)"
     );
+    let made_again = "orders was deleted and made again since the mark (topic id \
+        3q2-796tvu_erb7v3q2-7w, the mark's AAAAAAAAAAAAAAAAAAAAAA): 1/41 holds another record now";
+    assert_eq!(app.mark_gone(&app.marks[3]).unwrap(), made_again);
+    // Neither opened nor rewound to: its offset is another event's.
+    let _ = app.update(Action::Last);
+    assert_eq!(
+        app.status,
+        format!("this mark's event is gone: {made_again}")
+    );
+    assert!(app.update(Action::Rewind).is_empty());
+    assert_eq!(app.status, format!("no rewind to this mark: {made_again}"));
+    let _ = app.update(Action::ShowMarks);
+    let _ = app.update(Action::Last);
+    assert!(app.update(Action::Open).is_empty());
+    assert_eq!(app.status, format!("not opened: {made_again}"));
 }
 
 /// Read with `--isolation uncommitted`: the timeline marks the records of aborted (✗)

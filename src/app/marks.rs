@@ -33,10 +33,30 @@ impl App {
                 timestamp: e.timestamp,
                 aggregate: e.aggregate.clone(),
                 event_type: e.event_type.clone(),
+                topic_id: self.topics.ids.get(&strand.topic).cloned(),
             });
         }
         let e = self.events.index.get(self.current_index()?);
-        Some(Mark::at(&self.events.topic, &e))
+        Some(Mark {
+            topic_id: self.topics.ids.get(&self.events.topic).cloned(),
+            ..Mark::at(&self.events.topic, &e)
+        })
+    }
+
+    /// Why a mark no longer points at its event: its topic was deleted and made again
+    /// under its name (another topic id), so its offset is another event's now.
+    pub fn mark_made_again(&self, m: &Mark) -> Option<String> {
+        let now = self.topics.ids.get(&m.topic).map(String::as_str);
+        m.made_again(now).then(|| {
+            format!(
+                "{} was deleted and made again since the mark (topic id {}, the mark's {}): \
+                 {} holds another record now",
+                m.topic,
+                now.unwrap_or_default(),
+                m.topic_id.as_deref().unwrap_or_default(),
+                m.coord()
+            )
+        })
     }
 
     /// Whether the event at this coordinate of the open topic is marked.
@@ -50,6 +70,9 @@ impl App {
     /// topic was deleted, or the partition's log now starts past the event (retention,
     /// DeleteRecords). `None` while it is there, or nothing is known.
     pub fn mark_gone(&self, m: &Mark) -> Option<String> {
+        if let Some(why) = self.mark_made_again(m) {
+            return Some(why);
+        }
         if self.topics.all.is_empty() || self.topics.loading {
             return None;
         }
@@ -125,6 +148,10 @@ impl App {
 
     /// Opens the marked event in its aggregate's stream, loading its topic if needed.
     pub(super) fn jump_to(&mut self, m: Mark) -> Vec<Command> {
+        if let Some(why) = self.mark_made_again(&m) {
+            self.status = format!("not opened: {why}");
+            return vec![];
+        }
         if self.events.topic == m.topic && self.events.done {
             self.show_coord(&m.topic, m.coord());
             return vec![];

@@ -179,6 +179,8 @@ pub enum Msg {
     /// (an index of a topic made again counts nothing): each as it was listed, with its
     /// `records`; a topic listed since with other watermarks keeps its own.
     TopicRecords(Vec<TopicInfo>),
+    /// The topics' ids, once the cluster gave them (DescribeTopics).
+    TopicIds(std::collections::HashMap<String, String>),
     /// A topic's event count, known before its events arrive.
     TopicSize {
         generation: u64,
@@ -318,6 +320,9 @@ pub struct TopicsView {
     pub selected: usize,
     pub loading: bool,
     pub error: Option<String>,
+    /// The topics' ids (KIP-516) as the cluster gave them: a mark made on a topic since
+    /// deleted and made again under its name is told by them.
+    pub ids: std::collections::HashMap<String, String>,
 }
 
 impl TopicsView {
@@ -1082,6 +1087,7 @@ impl App {
                 let len = self.topics.visible().len();
                 self.topics.selected = self.topics.selected.min(len.saturating_sub(1));
             }
+            Msg::TopicIds(ids) => self.topics.ids.extend(ids),
             Msg::TopicRecords(counted) => {
                 for c in counted {
                     let listed = self.topics.all.iter_mut().find(|t| t.name == c.name);

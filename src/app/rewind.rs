@@ -127,6 +127,10 @@ impl RewindDialog {
 impl App {
     /// Opens the Rewind dialog for a marked event and asks for the groups.
     pub(super) fn start_rewind(&mut self, target: Mark) -> Vec<Command> {
+        if let Some(why) = self.mark_made_again(&target) {
+            self.status = format!("no rewind to this mark: {why}");
+            return vec![];
+        }
         self.status.clear();
         self.overlay = Some(Overlay::Rewind(Box::new(RewindDialog {
             target,

@@ -291,7 +291,39 @@ impl App {
         self.screen = Screen::Stream(Box::new(view));
         self.aggregates.refresh(&self.events.index);
         self.aggregates.select(aggregate, &self.events.index);
-        self.status.clear();
+        self.status = self.stream_start_gone(aggregate).unwrap_or_default();
+    }
+
+    /// Says that a stream may have lost its first events: a partition it has events in
+    /// now starts past offset 0 (retention or DeleteRecords), so what it held before is
+    /// gone and its state is folded from what is left.
+    fn stream_start_gone(&self, aggregate: &str) -> Option<String> {
+        let topic = self
+            .topics
+            .all
+            .iter()
+            .find(|t| t.name == self.events.topic)?;
+        let mut firsts: BTreeMap<i32, i64> = BTreeMap::new();
+        for i in self.events.index.of_aggregate(aggregate) {
+            let at = self.events.index.get(i).coord();
+            firsts.entry(at.partition).or_insert(at.offset);
+        }
+        let trimmed: Vec<String> = firsts
+            .iter()
+            .filter_map(|(&partition, &first)| {
+                let p = topic.partitions.iter().find(|p| p.partition == partition)?;
+                (p.low > 0 && first >= p.low).then(|| format!("{partition}/{}", p.low))
+            })
+            .collect();
+        if trimmed.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "the log now starts at {} (retention or DeleteRecords): events of {} before it, \
+             if it had any, are gone; its state is folded from what is left",
+            trimmed.join(", "),
+            aggregate
+        ))
     }
 
     /// Stores the topic's snapshots by aggregate and checks the open stream's.

@@ -1247,15 +1247,14 @@ impl Shared {
         Ok(())
     }
 
-    /// Asks the topics' ids on a thread of its own, for the on-disk indexes (an index
-    /// of a topic since made again is discarded), then counts the records of indexes
-    /// made for those ids (`Msg::TopicRecords`). A load does not wait for them: a
-    /// broker may answer late or never (librdkafka's mock cluster never does), and then
-    /// the index's last records are what tells a topic made again.
+    /// Asks the topics' ids on a thread of its own (`Msg::TopicIds`: a mark made on a
+    /// topic since made again is told by them), for the on-disk indexes (an index of a
+    /// topic since made again is discarded), then counts the records of indexes made
+    /// for those ids (`Msg::TopicRecords`). A load does not wait for them: a broker may
+    /// answer late or never (librdkafka's mock cluster never does), and then the
+    /// index's last records are what tells a topic made again.
     fn describe_topics(&self, client: &Arc<Client>, topics: &[crate::kafka::TopicInfo]) {
-        let Some(root) = self.config.index_dir.clone() else {
-            return;
-        };
+        let root = self.config.index_dir.clone();
         let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
         let mut topics = topics.to_vec();
         let client = client.clone();
@@ -1265,14 +1264,19 @@ impl Shared {
             .spawn(move || {
                 let found = client.cluster.topic_ids(&names);
                 tracing::debug!(topics = names.len(), ids = found.len(), "topic ids");
+                if found.is_empty() {
+                    return;
+                }
                 let ids = {
                     let mut ids = client
                         .topic_ids
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner);
-                    ids.extend(found);
+                    ids.extend(found.clone());
                     ids.clone()
                 };
+                let _ = tx.send(Msg::TopicIds(found));
+                let Some(root) = root else { return };
                 // The records of indexes made for these ids can be counted now.
                 let before: Vec<Option<u64>> = topics.iter().map(|t| t.records).collect();
                 let cluster = client.id.get_or_init(|| client.cluster.id());

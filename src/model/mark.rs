@@ -14,6 +14,10 @@ pub struct Mark {
     pub aggregate: String,
     #[serde(rename = "type", default)]
     pub event_type: String,
+    /// The id of the topic it was made on, where the cluster had given it: a topic
+    /// deleted and made again under its name has another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_id: Option<String>,
 }
 
 impl Mark {
@@ -26,6 +30,16 @@ impl Mark {
             timestamp: e.timestamp(),
             aggregate: e.aggregate().to_owned(),
             event_type: e.event_type().to_owned(),
+            topic_id: None,
+        }
+    }
+
+    /// Whether its topic was deleted and made again since: its id is not the one the
+    /// mark was made on (unknown ids tell nothing).
+    pub fn made_again(&self, topic_id: Option<&str>) -> bool {
+        match (&self.topic_id, topic_id) {
+            (Some(made_on), Some(now)) => !super::topic::same_topic_id(made_on, now),
+            _ => false,
         }
     }
 
@@ -100,6 +114,7 @@ mod tests {
             timestamp: Some(5),
             aggregate: "order-1".into(),
             event_type: "OrderPaid".into(),
+            topic_id: None,
         }
     }
 
@@ -112,6 +127,24 @@ mod tests {
         assert_eq!(marks, [mark(4)]);
         assert_eq!(parse(&to_text(&marks)), Ok(marks));
         assert!(parse("{").unwrap_err().contains("does not parse"));
+    }
+
+    #[test]
+    fn a_mark_knows_its_topic_by_id_and_older_files_without_one_still_read() {
+        let old = r#"[{"topic":"orders","partition":1,"offset":3,"timestamp":5,
+            "aggregate":"order-1","type":"OrderPaid"}]"#;
+        let marks = parse(old).unwrap();
+        assert_eq!(marks, [mark(3)]);
+        assert!(!marks[0].made_again(Some("AAAAAAAAAAAAAAAAAAAAAA")));
+        assert!(!to_text(&marks).contains("topic_id"));
+        let made_on = Mark {
+            topic_id: Some("3q2-796tvu_erb7v3q2-7w".into()),
+            ..mark(3)
+        };
+        assert!(parse(&to_text(&[made_on.clone()])).unwrap()[0] == made_on);
+        assert!(!made_on.made_again(None));
+        assert!(!made_on.made_again(Some("3q2+796tvu/erb7v3q2+7w")));
+        assert!(made_on.made_again(Some("AAAAAAAAAAAAAAAAAAAAAA")));
     }
 
     #[test]

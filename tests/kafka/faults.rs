@@ -95,6 +95,15 @@ fn a_topic_made_again_under_its_name_is_read_anew_by_its_new_id() {
     let mut d = Driver::with_index(b, Some(dir.path()));
     let old_id = topic_id(&d, &topic);
     assert_eq!(d.load(&topic).len(), 10);
+    // A mark on the old topic, as the user makes it: `m` on its fourth event.
+    d.wait("the topic's id", |a| a.topics.ids.contains_key(&topic));
+    for _ in 0..3 {
+        d.act(kafka_rewind::app::Action::MoveDown);
+    }
+    d.act(kafka_rewind::app::Action::Mark);
+    let marks = d.app.marks.clone();
+    assert_eq!(marks.len(), 1, "{}", d.app.status);
+    assert_eq!(marks[0].topic_id.as_deref(), Some(old_id.as_str()));
     drop(d);
 
     // Deleted and made again.
@@ -111,6 +120,7 @@ fn a_topic_made_again_under_its_name_is_read_anew_by_its_new_id() {
     }
     produce(b, &same());
     let mut d = Driver::with_index(b, Some(dir.path()));
+    d.app.marks = marks;
     let new_id = topic_id(&d, &topic);
     assert_ne!(new_id, old_id);
     assert_eq!(d.load(&topic).len(), 10);
@@ -118,6 +128,25 @@ fn a_topic_made_again_under_its_name_is_read_anew_by_its_new_id() {
         d.worker.records_loaded(),
         10,
         "read anew, not from the old index"
+    );
+    // The old topic's mark says its topic was made again, and is neither opened nor
+    // rewound to.
+    d.wait("the topic's id", |a| a.topics.ids.contains_key(&topic));
+    let why = d.app.mark_gone(&d.app.marks[0]).expect("the mark is gone");
+    assert!(
+        why.contains(&format!(
+            "{topic} was deleted and made again since the mark"
+        )) && why.contains(&new_id)
+            && why.contains(&old_id),
+        "{why}"
+    );
+    d.act(kafka_rewind::app::Action::ShowMarks);
+    d.act(kafka_rewind::app::Action::Rewind);
+    assert!(d.app.overlay.is_none(), "no rewind dialog");
+    assert!(
+        d.app.status.starts_with("no rewind to this mark"),
+        "{}",
+        d.app.status
     );
 }
 
@@ -150,4 +179,24 @@ fn records_deleted_below_the_index_are_dropped_on_reopen() {
     assert_eq!(events.len(), 16);
     // The index's prefix was dropped: only the two checks were read.
     assert_eq!(d.worker.records_loaded(), 2);
+    // acct-0's stream lost its events at 0/0 and 0/3: it opens on what is left and
+    // says so.
+    d.command("agg acct-0");
+    d.wait("the stream", |a| a.stream().is_some_and(|s| s.ready));
+    let stream = d.app.stream().unwrap();
+    let mut coords: Vec<String> = stream
+        .indices
+        .iter()
+        .map(|&i| d.app.events.index.get(i).coord().to_string())
+        .collect();
+    coords.sort();
+    assert_eq!(
+        coords,
+        ["0/6", "0/9", "1/1", "1/4", "1/7"].map(String::from)
+    );
+    assert!(
+        d.app.status.starts_with("the log now starts at 0/4 (retention or DeleteRecords): events of acct-0 before it, if it had any, are gone"),
+        "{}",
+        d.app.status
+    );
 }
