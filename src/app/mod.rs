@@ -1144,6 +1144,13 @@ impl App {
                     self.show_coord(&topic, at);
                 }
             }
+            Msg::Connection(None) if self.disconnected.is_some() => {
+                let why = self.disconnected.take().unwrap_or_default();
+                self.status = format!("the broker was lost and is back ({why})");
+                if !self.events.done && !self.events.topic.is_empty() {
+                    self.status.push_str("; the load goes on where it was");
+                }
+            }
             Msg::Connection(trouble) => self.disconnected = trouble,
             Msg::Fetched { generation, events } if generation == self.generation => {
                 for mut e in events {

@@ -298,10 +298,16 @@ impl Client {
             Some(s) => s,
             None => {
                 shared.made.fetch_add(1, Ordering::Relaxed);
-                match conn {
+                let mut scanner = match conn {
                     Some(conn) => Scanner::new(conn)?,
                     None => self.cluster.scanner()?,
-                }
+                };
+                // The status line says when the brokers are lost and when they are back.
+                let tx = shared.tx.clone();
+                scanner.watch_link(Box::new(move |trouble| {
+                    let _ = tx.send(Msg::Connection(trouble));
+                }));
+                scanner
             }
         };
         let result = f(&scanner);

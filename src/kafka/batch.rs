@@ -129,3 +129,66 @@ unsafe fn item<'a>(topic: &'a str, m: &'a rd::rd_kafka_message_t) -> Item<'a> {
         value: bytes(m.payload, m.len),
     })
 }
+
+/// A scan consumer's log, on a queue of its own. librdkafka puts its log lines (and the
+/// errors no callback takes, as "ERROR" lines) on the client's main queue, which a
+/// consumer forwards to the queue `BatchQueue` reads; served there, they would be
+/// printed on stderr by librdkafka's default logger (over the TUI's screen). Here they
+/// are taken and handed to the caller instead.
+pub struct Logs {
+    queue: NonNull<rd::rd_kafka_queue_t>,
+}
+
+// SAFETY: librdkafka's queues are thread-safe; the handle is used by one owner at a time.
+unsafe impl Send for Logs {}
+
+impl Logs {
+    /// Redirects `consumer`'s log to a new queue. The owner must drop it before the
+    /// consumer (the queue handle refers to the consumer's client).
+    pub fn new(consumer: &BaseConsumer) -> Option<Logs> {
+        let rk = consumer.client().native_ptr();
+        // SAFETY: `rk` is the consumer's live client; the queue is released in `drop`,
+        // and librdkafka keeps its own reference to the queue it forwards the log to.
+        unsafe {
+            let queue = NonNull::new(rd::rd_kafka_queue_new(rk))?;
+            if rd::rd_kafka_set_log_queue(rk, queue.as_ptr())
+                != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+            {
+                rd::rd_kafka_queue_destroy(queue.as_ptr());
+                return None;
+            }
+            Some(Logs { queue })
+        }
+    }
+
+    /// Hands every log line waiting to `f` (its level, as syslog's, and text), without
+    /// waiting.
+    pub fn drain(&self, f: &mut dyn FnMut(i32, &str)) {
+        loop {
+            // SAFETY: the queue is live (owned here); each event is destroyed after its
+            // strings, which it owns, have been used.
+            unsafe {
+                let event = rd::rd_kafka_queue_poll(self.queue.as_ptr(), 0);
+                if event.is_null() {
+                    return;
+                }
+                if rd::rd_kafka_event_type(event) == rd::RD_KAFKA_EVENT_LOG {
+                    let (mut fac, mut text, mut level) = (std::ptr::null(), std::ptr::null(), 0);
+                    if rd::rd_kafka_event_log(event, &mut fac, &mut text, &mut level) == 0
+                        && !text.is_null()
+                    {
+                        f(level, &std::ffi::CStr::from_ptr(text).to_string_lossy());
+                    }
+                }
+                rd::rd_kafka_event_destroy(event);
+            }
+        }
+    }
+}
+
+impl Drop for Logs {
+    fn drop(&mut self) {
+        // SAFETY: releases the handle made in `new`.
+        unsafe { rd::rd_kafka_queue_destroy(self.queue.as_ptr()) }
+    }
+}

@@ -16,8 +16,16 @@ use crate::model::event::RawRecord;
 use crate::model::select::PartitionRange as OffsetRange;
 use crate::model::{Event, TopicRules};
 
+/// Told when a scan's brokers are lost (`Some(why)`) and when records come again (`None`).
+pub type LinkWatch = Box<dyn Fn(Option<String>) + Send>;
+
 /// Reads ranges of a topic with one consumer (no group, nothing committed).
 pub struct Scanner {
+    /// The consumer's log (dropped before the consumer, whose client it refers to).
+    logs: Option<super::batch::Logs>,
+    /// Why the brokers were lost, while they are; whom to tell.
+    lost: std::cell::RefCell<Option<String>>,
+    link_watch: Option<LinkWatch>,
     consumer: BaseConsumer,
     /// Records and bytes (keys, values, headers) read so far.
     read: std::cell::Cell<(u64, u64)>,
@@ -46,6 +54,9 @@ impl Scanner {
             .create()
             .map_err(ClusterError::Client)?;
         Ok(Scanner {
+            logs: super::batch::Logs::new(&consumer),
+            lost: Default::default(),
+            link_watch: None,
             consumer,
             read: std::cell::Cell::new((0, 0)),
             brokers: conn.brokers.clone(),
@@ -53,6 +64,40 @@ impl Scanner {
             committed: (conn.isolation == crate::cli::ReadIsolation::Uncommitted)
                 .then(|| conn.committed()),
         })
+    }
+
+    /// Tells `watch` when the brokers are lost during a scan and when records come
+    /// again.
+    pub fn watch_link(&mut self, watch: LinkWatch) {
+        self.link_watch = Some(watch);
+    }
+
+    /// Takes the client's log lines: into rewind's log, and the loss of every broker
+    /// (librdkafka's "N/N brokers are down") to the link's watcher. `arrived`: records
+    /// came since the last call, so the brokers are back.
+    fn serve_log(&self, arrived: bool) {
+        let mut lost = self.lost.borrow_mut();
+        if arrived {
+            if lost.take().is_some() {
+                tracing::info!(brokers = %self.brokers, "scan: the brokers are back");
+                if let Some(watch) = &self.link_watch {
+                    watch(None);
+                }
+            }
+        }
+        let Some(logs) = &self.logs else { return };
+        logs.drain(&mut |level, text| {
+            tracing::debug!(level, text, "librdkafka");
+            if lost.is_none() && text.contains("brokers are down") {
+                // "rewind#consumer-2: 1/1 brokers are down": the client's name is not news.
+                let why = text.rsplit(": ").next().unwrap_or(text).to_owned();
+                tracing::warn!(%why, "scan: the brokers are lost");
+                if let Some(watch) = &self.link_watch {
+                    watch(Some(format!("{why} at {}", self.brokers)));
+                }
+                *lost = Some(why);
+            }
+        });
     }
 
     /// Reads every record in `ranges`, one range after the other (so in partition then
@@ -154,6 +199,7 @@ impl Scanner {
                     }
                 }
             });
+            self.serve_log(progressed);
             if progressed {
                 last_progress = Instant::now();
             } else if last_progress.elapsed() > self.stall {
@@ -162,7 +208,7 @@ impl Scanner {
                     topic: topic.to_owned(),
                     seconds: self.stall.as_secs(),
                     missing: remaining.len(),
-                    detail: last_error,
+                    detail: self.lost.borrow().clone().unwrap_or(last_error),
                 });
             }
         }

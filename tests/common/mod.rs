@@ -613,6 +613,8 @@ impl Drop for SchemaRegistry {
 /// however it ends, stops its brokers.
 pub struct Kafka {
     child: Option<Child>,
+    /// `scripts/kafka restart`s of this node, each watching its own stdin.
+    restarts: Vec<Child>,
     pub bootstrap: String,
     /// The node's directory: server.properties, broker.log, data/.
     pub dir: PathBuf,
@@ -670,6 +672,7 @@ impl Kafka {
         };
         Kafka {
             child: Some(child),
+            restarts: vec![],
             bootstrap,
             dir,
         }
@@ -681,6 +684,7 @@ impl Kafka {
         SHARED_KAFKA.get_or_init(|| match std::env::var("REWIND_TEST_KAFKA") {
             Ok(bootstrap) if !bootstrap.is_empty() => Kafka {
                 child: None,
+                restarts: vec![],
                 bootstrap,
                 dir: PathBuf::from(std::env::var("REWIND_TEST_KAFKA_DIR").unwrap_or_default()),
             },
@@ -785,8 +789,47 @@ pub fn group_json(bootstrap: &str, name: &str) -> serde_json::Value {
     all[0].clone()
 }
 
+impl Kafka {
+    /// Kills the node's JVM with SIGKILL, as a crash would: no clean shutdown.
+    pub fn kill(&self) {
+        let pid = std::fs::read_to_string(self.dir.join("pid")).expect("the node's pid");
+        let killed = Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(killed.success(), "kill -9 {pid}");
+    }
+
+    /// Starts the node again on its ports and data (`scripts/kafka restart`) and waits
+    /// until it serves.
+    pub fn restart(&mut self) {
+        use std::io::BufRead;
+        let mut child = Command::new(kafka_script())
+            .arg("restart")
+            .arg(&self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run scripts/kafka restart");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let started = lines.any(|l| l.is_ok_and(|l| l.starts_with("bootstrap=")));
+        assert!(
+            started,
+            "Apache Kafka did not start again; see {}/broker.log",
+            self.dir.display()
+        );
+        self.restarts.push(child);
+    }
+}
+
 impl Drop for Kafka {
     fn drop(&mut self) {
+        // The latest start stops the node; the first removes its directory.
+        for mut child in self.restarts.drain(..).rev() {
+            drop(child.stdin.take());
+            let _ = child.wait();
+        }
         if let Some(mut child) = self.child.take() {
             // Closing its stdin stops the node and removes its directory.
             drop(child.stdin.take());

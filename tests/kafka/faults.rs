@@ -200,3 +200,95 @@ fn records_deleted_below_the_index_are_dropped_on_reopen() {
         d.app.status
     );
 }
+
+/// The broker is killed with SIGKILL during the TUI's first load of a 500,000-event
+/// topic and started again on its ports and data: the load goes on where it was, every
+/// event once and in order, and the status says the broker was lost and is back. Then
+/// `aggregates` in the same situation: the exact counts, or one line.
+#[test]
+fn a_broker_killed_mid_load_comes_back_and_the_load_goes_on() {
+    const EVENTS: i32 = 500_000;
+    let mut kafka = Kafka::start(&[]);
+    let b = kafka.bootstrap.clone();
+    let topic = "restarted";
+    kafka.create_topic(topic, 8, &[]);
+    produce(&b, &records(topic, 8, 0..EVENTS, "A"));
+
+    let mut d = Driver::with_index(&b, None);
+    d.command(&format!("topic {topic}"));
+    d.wait("the load to start", |a| a.events.read > 0);
+    kafka.kill();
+    assert!(
+        !d.app.events.done,
+        "the load ended before the broker was killed"
+    );
+    d.wait("the loss to be said", |a| a.disconnected.is_some());
+    let why = d.app.disconnected.clone().unwrap();
+    assert!(
+        why.contains("brokers are down") && why.contains(&b),
+        "{why}"
+    );
+    kafka.restart();
+    d.wait("the load", |a| a.events.done);
+    assert_eq!(d.app.events.error, None);
+    assert!(
+        d.app
+            .status
+            .starts_with("the broker was lost and is back (1/1 brokers are down at"),
+        "{}",
+        d.app.status
+    );
+    assert_eq!(d.app.disconnected, None);
+    // Every event once, and each partition's in offset order.
+    let mut next = [0i64; 8];
+    for e in d.app.events.index.iter() {
+        let at = e.coord();
+        assert_eq!(at.offset, next[at.partition as usize], "at {at}");
+        next[at.partition as usize] += 1;
+    }
+    assert_eq!(next.iter().sum::<i64>(), EVENTS as i64);
+    assert_eq!(next, [EVENTS as i64 / 8; 8]);
+    drop(d);
+
+    // `aggregates`, the broker killed as it reads and started again.
+    let dir = sandbox();
+    let reading = rewind_command(dir.path())
+        .args(["-b", &b, "--no-cache", "aggregates", topic, "-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    kafka.kill();
+    std::thread::sleep(Duration::from_secs(1));
+    kafka.restart();
+    let out = reading.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("aggregates across the restart: {} {err}", out.status);
+    if out.status.success() {
+        let counts: Vec<(String, i64)> = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["aggregate"].as_str().unwrap().to_owned(),
+                    a["count"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, i64)> = (0..3)
+            .map(|k| {
+                (
+                    format!("acct-{k}"),
+                    (0..EVENTS).filter(|i| i % 3 == k).count() as i64,
+                )
+            })
+            .collect();
+        assert_eq!(counts, expected, "{err}");
+        assert_eq!(err, "", "nothing on stderr but failures");
+    } else {
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+}
