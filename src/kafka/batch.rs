@@ -18,8 +18,8 @@ const BATCH: usize = 1024;
 /// What the queue gave.
 pub enum Item<'a> {
     Record(RawRecord<'a>),
-    /// The end of a partition was reached.
-    Eof(i32),
+    /// The end of a partition was reached: the partition, and the offset its log ends at.
+    Eof(i32, i64),
     Error(KafkaError),
 }
 
@@ -82,7 +82,7 @@ unsafe fn item<'a>(topic: &'a str, m: &'a rd::rd_kafka_message_t) -> Item<'a> {
     if m.err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
         let code = RDKafkaErrorCode::from(m.err);
         return match code {
-            RDKafkaErrorCode::PartitionEOF => Item::Eof(m.partition),
+            RDKafkaErrorCode::PartitionEOF => Item::Eof(m.partition, m.offset),
             code => Item::Error(KafkaError::MessageConsumption(code)),
         };
     }

@@ -50,6 +50,12 @@ pub enum ClusterError {
         missing: usize,
         detail: String,
     },
+    #[error("reading {topic} cannot go on: {detail}; the brokers at {brokers} answer but no longer hold the records being read (a broker back without its data, or the topic deleted or truncated)")]
+    RecordsGone {
+        brokers: String,
+        topic: String,
+        detail: String,
+    },
     #[error("committing offsets for group {group} failed: {cause}")]
     Commit {
         group: String,

@@ -305,6 +305,15 @@ pub fn default_undo_file(group: &str, topic: &str, now_ms: i64) -> PathBuf {
     ))
 }
 
+/// A refusal to commit: a plan is only made for a group no consumer is in, so one that
+/// is active now became active since.
+fn became_active(status: &crate::model::group::GroupStatus, refusal: String) -> anyhow::Error {
+    match status.state.is_active() {
+        true => anyhow::anyhow!("the group became active since the plan was made: {refusal}"),
+        false => anyhow::Error::msg(refusal),
+    }
+}
+
 /// Executes a plan: refuses when read-only or the group is active (checked twice, the
 /// second time right before committing) or its offsets moved since the plan; writes the
 /// undo file; commits; reads the offsets back. A refusal changes nothing.
@@ -313,10 +322,10 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
     if cluster.conn.read_only {
         bail!("refusing to commit offsets for group {group}: rewind is read-only here (--read-only or the profile's read_only = true); nothing was changed");
     }
-    cluster
-        .group_state(group)
+    let status = cluster.group_state(group);
+    status
         .check_resettable(group, options.allow_unknown_state)
-        .map_err(anyhow::Error::msg)?;
+        .map_err(|e| became_active(&status, e))?;
     let info = cluster.topic(&plan.topic)?;
     let now: Vec<Option<i64>> = cluster
         .committed(group, std::slice::from_ref(&info))?
@@ -343,12 +352,13 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
     });
     write_undo(&undo_file, &plan.undo_csv())?;
     // Checked again immediately before committing: a consumer may have joined meanwhile.
-    cluster
-        .group_state(group)
+    let status = cluster.group_state(group);
+    status
         .check_resettable(group, options.allow_unknown_state)
         .map_err(|e| {
             anyhow::anyhow!(
-                "{e} (the undo file {} was written but not needed)",
+                "{} (the undo file {} was written but not needed)",
+                became_active(&status, e),
                 undo_file.display()
             )
         })?;

@@ -49,6 +49,10 @@ impl Scanner {
             // Prefetched records held locally: librdkafka's 64 MB default is what a
             // topic-wide read of many partitions fills; a quarter reads as fast here.
             .set("queued.max.messages.kbytes", "16384")
+            // An offset out of range (records deleted under the read, a broker back
+            // without them) is an error, not a silent jump to the log's end that would
+            // make a read look complete.
+            .set("auto.offset.reset", "error")
             // librdkafka wants a group for assign(); it is never joined nor committed to.
             .set("group.id", "rewind-scanner")
             .create()
@@ -66,6 +70,98 @@ impl Scanner {
         })
     }
 
+    /// A partition's end reached at offset `at`: done with it, unless its log now ends
+    /// before the range it was read for (`at` below its end). Then the records being
+    /// read are gone, and saying the read was complete would give wrong counts: a
+    /// broker back without its data answers an out-of-range offset, which librdkafka
+    /// resets to the (new) end of the log.
+    fn ended_short(
+        &self,
+        topic: &str,
+        remaining: &mut HashMap<i32, i64>,
+        partition: i32,
+        at: i64,
+    ) -> Option<ClusterError> {
+        let end = remaining.remove(&partition)?;
+        (at >= 0 && at < end).then(|| ClusterError::RecordsGone {
+            brokers: self.brokers.clone(),
+            topic: topic.to_owned(),
+            detail: format!("partition {partition} now ends at offset {at}, not {end}"),
+        })
+    }
+
+    /// An offset being read that the broker says is out of range now.
+    fn out_of_range(&self, topic: &str) -> ClusterError {
+        ClusterError::RecordsGone {
+            brokers: self.brokers.clone(),
+            topic: topic.to_owned(),
+            detail: "an offset being read is out of range now".into(),
+        }
+    }
+
+    /// A read that got no record for `stall`, as the error to report once the brokers
+    /// were asked where the partitions it still reads end now: brokers that answer but
+    /// no longer hold the records being read (a broker back without its data, as Tansu's
+    /// memory store comes back; a topic deleted or truncated) are said to be so, since
+    /// waiting longer would not bring them.
+    fn stalled(&self, topic: &str, remaining: &HashMap<i32, i64>, detail: String) -> ClusterError {
+        let mut short = Vec::new();
+        let mut answered = false;
+        let mut partitions: Vec<(&i32, &i64)> = remaining.iter().collect();
+        partitions.sort();
+        for (&partition, &end) in partitions {
+            match self
+                .consumer
+                .fetch_watermarks(topic, partition, Duration::from_secs(2))
+            {
+                Ok((_, high)) if high < end => short.push(format!(
+                    "partition {partition} now ends at offset {high}, not {end}"
+                )),
+                Ok(_) => {}
+                Err(KafkaError::MetadataFetch(
+                    RDKafkaErrorCode::UnknownTopicOrPartition
+                    | RDKafkaErrorCode::UnknownTopic
+                    | RDKafkaErrorCode::UnknownPartition,
+                )) => {
+                    short = vec![format!("{topic} no longer exists")];
+                    answered = true;
+                    break;
+                }
+                // Not answered: the brokers are still away.
+                Err(e) => {
+                    tracing::info!(topic, partition, error = %e, "stalled: watermarks not given");
+                    break;
+                }
+            }
+            answered = true;
+        }
+        // Brokers that answer are back, whatever they hold.
+        if answered && self.lost.borrow_mut().take().is_some() {
+            if let Some(watch) = &self.link_watch {
+                watch(None);
+            }
+        }
+        if short.is_empty() {
+            return ClusterError::Stalled {
+                brokers: self.brokers.clone(),
+                topic: topic.to_owned(),
+                seconds: self.stall.as_secs(),
+                missing: remaining.len(),
+                detail,
+            };
+        }
+        if short.len() > 3 {
+            let more = short.len() - 3;
+            short.truncate(3);
+            short.push(format!("{more} more partition(s) too"));
+        }
+        ClusterError::RecordsGone {
+            brokers: self.brokers.clone(),
+            topic: topic.to_owned(),
+            detail: short.join("; "),
+        }
+    }
+
     /// Tells `watch` when the brokers are lost during a scan and when records come
     /// again.
     pub fn watch_link(&mut self, watch: LinkWatch) {
@@ -77,18 +173,16 @@ impl Scanner {
     /// came since the last call, so the brokers are back.
     fn serve_log(&self, arrived: bool) {
         let mut lost = self.lost.borrow_mut();
-        if arrived {
-            if lost.take().is_some() {
-                tracing::info!(brokers = %self.brokers, "scan: the brokers are back");
-                if let Some(watch) = &self.link_watch {
-                    watch(None);
-                }
+        if arrived && lost.take().is_some() {
+            tracing::info!(brokers = %self.brokers, "scan: the brokers are back");
+            if let Some(watch) = &self.link_watch {
+                watch(None);
             }
         }
         let Some(logs) = &self.logs else { return };
         logs.drain(&mut |level, text| {
             tracing::debug!(level, text, "librdkafka");
-            if lost.is_none() && text.contains("brokers are down") {
+            if lost.is_none() && every_broker_down(text) {
                 // "rewind#consumer-2: 1/1 brokers are down": the client's name is not news.
                 let why = text.rsplit(": ").next().unwrap_or(text).to_owned();
                 tracing::warn!(%why, "scan: the brokers are lost");
@@ -164,9 +258,16 @@ impl Scanner {
                     return;
                 }
                 match item {
-                    Item::Eof(partition) => {
-                        remaining.remove(&partition);
+                    Item::Eof(partition, at) => {
                         progressed = true;
+                        if let Some(gone) = self.ended_short(topic, remaining, partition, at) {
+                            outcome = Some(Err(gone));
+                        }
+                    }
+                    Item::Error(KafkaError::MessageConsumption(
+                        RDKafkaErrorCode::AutoOffsetReset,
+                    )) => {
+                        outcome = Some(Err(self.out_of_range(topic)));
                     }
                     Item::Error(e @ KafkaError::MessageConsumption(code))
                         if is_fatal_for_scan(code) =>
@@ -203,13 +304,8 @@ impl Scanner {
             if progressed {
                 last_progress = Instant::now();
             } else if last_progress.elapsed() > self.stall {
-                return Err(ClusterError::Stalled {
-                    brokers: self.brokers.clone(),
-                    topic: topic.to_owned(),
-                    seconds: self.stall.as_secs(),
-                    missing: remaining.len(),
-                    detail: self.lost.borrow().clone().unwrap_or(last_error),
-                });
+                let detail = self.lost.borrow().clone().unwrap_or(last_error);
+                return Err(self.stalled(topic, remaining, detail));
             }
         }
         outcome.unwrap_or(Ok(ControlFlow::Continue(())))
@@ -416,8 +512,23 @@ impl Scanner {
             match polled {
                 None => {}
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
-                    remaining.remove(&partition);
                     progressed = true;
+                    // Where the log ended: the consumer's position there.
+                    let at = self
+                        .consumer
+                        .position()
+                        .ok()
+                        .and_then(|tpl| {
+                            tpl.find_partition(topic, partition)
+                                .and_then(|p| p.offset().to_raw())
+                        })
+                        .unwrap_or(-1);
+                    if let Some(gone) = self.ended_short(topic, remaining, partition, at) {
+                        return Err(gone);
+                    }
+                }
+                Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset))) => {
+                    return Err(self.out_of_range(topic));
                 }
                 Some(Err(e @ KafkaError::MessageConsumption(code))) if is_fatal_for_scan(code) => {
                     return Err(ClusterError::Read {
@@ -455,13 +566,7 @@ impl Scanner {
                 }
             }
             if !progressed && last_progress.elapsed() > self.stall {
-                return Err(ClusterError::Stalled {
-                    brokers: self.brokers.clone(),
-                    topic: topic.to_owned(),
-                    seconds: self.stall.as_secs(),
-                    missing: remaining.len(),
-                    detail: last_error,
-                });
+                return Err(self.stalled(topic, remaining, last_error));
             }
         }
         Ok(ControlFlow::Continue(()))
@@ -481,6 +586,19 @@ fn raw_record<'a>(topic: &'a str, message: &'a BorrowedMessage<'_>) -> RawRecord
             .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
             .unwrap_or_default(),
         value: message.payload(),
+    }
+}
+
+/// Whether a librdkafka log line says every broker is down ("2/2 brokers are down"; it
+/// also logs "0/2 brokers are down" as they come back).
+fn every_broker_down(text: &str) -> bool {
+    let Some(head) = text.strip_suffix(" brokers are down") else {
+        return false;
+    };
+    let counts = head.rsplit(' ').next().unwrap_or(head);
+    match counts.split_once('/') {
+        Some((down, all)) => down == all && down != "0",
+        None => false,
     }
 }
 
@@ -529,4 +647,22 @@ fn committed_views(
         ControlFlow::Continue(())
     })?;
     Ok(views)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_broker_down_is_told_from_some_down_and_from_back() {
+        assert!(super::every_broker_down(
+            "[thrd:app]: rewind#consumer-2: 1/1 brokers are down"
+        ));
+        assert!(super::every_broker_down("3/3 brokers are down"));
+        assert!(!super::every_broker_down(
+            "rewind#consumer-2: 0/2 brokers are down"
+        ));
+        assert!(!super::every_broker_down("1/3 brokers are down"));
+        assert!(!super::every_broker_down(
+            "Connect to ipv4#127.0.0.1:9092 failed"
+        ));
+    }
 }

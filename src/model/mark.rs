@@ -141,7 +141,10 @@ mod tests {
             topic_id: Some("3q2-796tvu_erb7v3q2-7w".into()),
             ..mark(3)
         };
-        assert!(parse(&to_text(&[made_on.clone()])).unwrap()[0] == made_on);
+        assert_eq!(
+            parse(&to_text(std::slice::from_ref(&made_on))),
+            Ok(vec![made_on.clone()])
+        );
         assert!(!made_on.made_again(None));
         assert!(!made_on.made_again(Some("3q2+796tvu/erb7v3q2+7w")));
         assert!(made_on.made_again(Some("AAAAAAAAAAAAAAAAAAAAAA")));

@@ -67,7 +67,9 @@ pub fn produce_with(bootstrap: &str, records: &[Rec], properties: &[(&str, &str)
     for (k, v) in properties {
         config.set(*k, *v);
     }
-    let producer: BaseProducer = config.create().expect("producer");
+    let producer: BaseProducer<Delivered> = config
+        .create_with_context(Delivered::default())
+        .expect("producer");
     for r in records {
         let mut headers = OwnedHeaders::new();
         for (name, value) in &r.headers {
@@ -100,6 +102,35 @@ pub fn produce_with(bootstrap: &str, records: &[Rec], properties: &[(&str, &str)
         }
     }
     producer.flush(Duration::from_secs(30)).expect("flush");
+    let failed = producer.context().failed.lock().unwrap();
+    assert!(
+        failed.0 == 0,
+        "{} of {} records were not delivered to {bootstrap}; the first: {}",
+        failed.0,
+        records.len(),
+        failed.1
+    );
+}
+
+/// A producer's context that counts the records the broker did not take.
+#[derive(Default)]
+pub struct Delivered {
+    failed: std::sync::Mutex<(usize, String)>,
+}
+
+impl rdkafka::ClientContext for Delivered {}
+
+impl rdkafka::producer::ProducerContext for Delivered {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &rdkafka::message::DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            let mut failed = self.failed.lock().unwrap();
+            if failed.0 == 0 {
+                failed.1 = e.to_string();
+            }
+            failed.0 += 1;
+        }
+    }
 }
 
 /// Commits a group's offsets without joining it (as a tool does; the mock cluster
@@ -217,7 +248,28 @@ fn tansu_binary() -> PathBuf {
 impl Tansu {
     /// Starts Tansu with in-memory storage and waits until it accepts connections.
     pub fn start() -> Tansu {
-        let port = free_port();
+        Tansu::start_on(free_port())
+    }
+
+    /// Kills it with SIGKILL and starts it again on its port: empty, as its memory
+    /// store comes back.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_secs(1));
+        let port = self.bootstrap.rsplit(':').next().unwrap().parse().unwrap();
+        self.child = Tansu::spawn(port);
+    }
+
+    fn start_on(port: u16) -> Tansu {
+        Tansu {
+            child: Tansu::spawn(port),
+            bootstrap: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    /// Runs Tansu on `port` until it accepts connections.
+    fn spawn(port: u16) -> Child {
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(tansu_binary())
             .args([
@@ -244,7 +296,7 @@ impl Tansu {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Tansu { child, bootstrap }
+        child
     }
 }
 
