@@ -378,7 +378,8 @@ fn keys_held(
 /// again on its port a second later (empty: its memory store) made librdkafka 2.12.1
 /// strcmp a NULL topic name on its main thread (a Fetch answer's leader hint with
 /// Tansu's zero topic id; vendor/rdkafka-sys/PATCHED.md). Now the command ends with
-/// the exact counts (when it finished first) or one line, never a signal.
+/// the exact counts (when it finished first) or one line, never a signal; the TUI's load
+/// in process likewise.
 #[test]
 fn a_tansu_restart_under_a_read_ends_in_the_exact_result_or_one_line_never_a_crash() {
     const EVENTS: i32 = 300_000;
@@ -395,6 +396,32 @@ fn a_tansu_restart_under_a_read_ends_in_the_exact_result_or_one_line_never_a_cra
             )
         })
         .collect();
+    produce(&b, &records);
+
+    // The TUI's load: Tansu comes back empty, so the load ends in one clear error.
+    let mut d = Driver::with_index(&b, None);
+    d.command("topic restarted");
+    d.wait("the load to start", |a| a.events.read > 0);
+    tansu.restart();
+    d.wait("the load to end", |a| {
+        a.events.done || a.events.error.is_some()
+    });
+    eprintln!(
+        "the TUI's load across Tansu's restart: {:?}",
+        d.app.events.error
+    );
+    if let Some(error) = &d.app.events.error {
+        assert!(
+            error.contains("cannot go on") && !error.contains('\n'),
+            "{error}"
+        );
+        // The broker answered: not "disconnected" any more.
+        d.wait("the broker said back", |a| a.disconnected.is_none());
+    }
+    drop(d);
+
+    // Again, for `aggregates`.
+    create_topics(&b, &[("restarted", 8)]);
     produce(&b, &records);
     // The oracle: what Tansu holds, read by a plain consumer (Tansu 0.6.0's memory store
     // keeps fewer records than it acknowledged: about 290,000 of 300,000 here).

@@ -1147,10 +1147,13 @@ impl App {
             Msg::Connection(None) if self.disconnected.is_some() => {
                 let why = self.disconnected.take().unwrap_or_default();
                 self.status = format!("the broker was lost and is back ({why})");
-                if !self.events.done && !self.events.topic.is_empty() {
+                let loading = !self.events.done && self.events.error.is_none();
+                if loading && !self.events.topic.is_empty() {
                     self.status.push_str("; the load goes on where it was");
                 }
             }
+            // The first reason stays: a stall reported later says less than the loss.
+            Msg::Connection(Some(_)) if self.disconnected.is_some() => {}
             Msg::Connection(trouble) => self.disconnected = trouble,
             Msg::Fetched { generation, events } if generation == self.generation => {
                 for mut e in events {

@@ -283,3 +283,27 @@ fn records_counted_later_reach_only_topics_listed_with_the_same_watermarks() {
     let records: Vec<Option<u64>> = app.topics.all.iter().map(|t| t.records).collect();
     assert_eq!(records, [Some(4), None, None]);
 }
+
+#[test]
+fn a_broker_lost_and_back_is_said_and_a_load_end_without_a_loss_says_nothing() {
+    let mut app = app_with_topics();
+    let _ = app.update(Action::Open);
+    app.apply(Msg::Connection(None));
+    assert_eq!(app.status, "");
+    app.apply(Msg::Connection(Some(
+        "1/1 brokers are down at 127.0.0.1:9092".into(),
+    )));
+    // A stall said later does not replace the loss.
+    app.apply(Msg::Connection(Some("reading orders stalled".into())));
+    assert!(app
+        .disconnected
+        .as_deref()
+        .unwrap()
+        .starts_with("1/1 brokers"));
+    app.apply(Msg::Connection(None));
+    assert_eq!(app.disconnected, None);
+    assert_eq!(
+        app.status,
+        "the broker was lost and is back (1/1 brokers are down at 127.0.0.1:9092); the load goes on where it was"
+    );
+}

@@ -83,6 +83,7 @@ impl Scanner {
         at: i64,
     ) -> Option<ClusterError> {
         let end = remaining.remove(&partition)?;
+        self.answered();
         (at >= 0 && at < end).then(|| ClusterError::RecordsGone {
             brokers: self.brokers.clone(),
             topic: topic.to_owned(),
@@ -90,8 +91,18 @@ impl Scanner {
         })
     }
 
+    /// Brokers that answer are back, whatever they hold.
+    fn answered(&self) {
+        if self.lost.borrow_mut().take().is_some() {
+            if let Some(watch) = &self.link_watch {
+                watch(None);
+            }
+        }
+    }
+
     /// An offset being read that the broker says is out of range now.
     fn out_of_range(&self, topic: &str) -> ClusterError {
+        self.answered();
         ClusterError::RecordsGone {
             brokers: self.brokers.clone(),
             topic: topic.to_owned(),
@@ -135,11 +146,8 @@ impl Scanner {
             }
             answered = true;
         }
-        // Brokers that answer are back, whatever they hold.
-        if answered && self.lost.borrow_mut().take().is_some() {
-            if let Some(watch) = &self.link_watch {
-                watch(None);
-            }
+        if answered {
+            self.answered();
         }
         if short.is_empty() {
             return ClusterError::Stalled {
