@@ -397,8 +397,11 @@ fn a_tansu_restart_under_a_read_ends_in_the_exact_result_or_one_line_never_a_cra
         })
         .collect();
     produce(&b, &records);
+    // The oracle: what Tansu holds, read by a plain consumer (Tansu 0.6.0's memory store
+    // keeps fewer records than it acknowledged: about 290,000 of 300,000 here).
+    let held = keys_held(&b, "restarted", 8);
 
-    // The TUI's load: Tansu comes back empty, so the load ends in one clear error.
+    // The TUI's load: all of it (had it ended first), or one clear error.
     let mut d = Driver::with_index(&b, None);
     d.command("topic restarted");
     d.wait("the load to start", |a| a.events.read > 0);
@@ -410,23 +413,23 @@ fn a_tansu_restart_under_a_read_ends_in_the_exact_result_or_one_line_never_a_cra
         "the TUI's load across Tansu's restart: {:?}",
         d.app.events.error
     );
-    if let Some(error) = &d.app.events.error {
-        assert!(
-            error.contains("cannot go on") && !error.contains('\n'),
-            "{error}"
-        );
-        // The broker answered: not "disconnected" any more.
-        d.wait("the broker said back", |a| a.disconnected.is_none());
+    match &d.app.events.error {
+        Some(error) => {
+            assert!(
+                error.contains("cannot go on") && !error.contains('\n'),
+                "{error}"
+            );
+            // The broker answered: not "disconnected" any more.
+            d.wait("the broker said back", |a| a.disconnected.is_none());
+        }
+        None => assert_eq!(d.app.events.len() as i64, held.values().sum::<i64>()),
     }
     drop(d);
 
     // Again, for `aggregates`.
     create_topics(&b, &[("restarted", 8)]);
     produce(&b, &records);
-    // The oracle: what Tansu holds, read by a plain consumer (Tansu 0.6.0's memory store
-    // keeps fewer records than it acknowledged: about 290,000 of 300,000 here).
     let held = keys_held(&b, "restarted", 8);
-    assert!(held.values().sum::<i64>() > 0);
     let dir = sandbox();
     let reading = rewind_command(dir.path())
         .args([
@@ -445,31 +448,5 @@ fn a_tansu_restart_under_a_read_ends_in_the_exact_result_or_one_line_never_a_cra
     std::thread::sleep(Duration::from_millis(300));
     tansu.restart();
     let out = reading.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    eprintln!("aggregates across Tansu's restart: {} {err}", out.status);
-    assert!(
-        out.status.code().is_some(),
-        "ended by a signal: {}",
-        out.status
-    );
-    if out.status.success() {
-        let counts: std::collections::BTreeMap<String, i64> =
-            serde_json::from_slice::<Value>(&out.stdout)
-                .unwrap()
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| {
-                    let key = a["aggregate"].as_str().unwrap().to_owned();
-                    (key, a["count"].as_i64().unwrap())
-                })
-                .collect();
-        assert_eq!(counts, held, "{err}");
-    } else {
-        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-        assert!(
-            err.contains("cannot go on") || err.contains("stalled"),
-            "{err}"
-        );
-    }
+    assert_exact_or_one_line(&out, &held, true);
 }

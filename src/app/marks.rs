@@ -61,9 +61,10 @@ impl App {
 
     /// Whether the event at this coordinate of the open topic is marked.
     pub fn is_marked(&self, at: Coord) -> bool {
+        let id = self.topics.ids.get(&self.events.topic).map(String::as_str);
         self.marks
             .iter()
-            .any(|m| m.topic == self.events.topic && m.coord() == at)
+            .any(|m| m.topic == self.events.topic && m.coord() == at && !m.made_again(id))
     }
 
     /// Why a mark's event is gone from its topic, as far as the topics listed say: the

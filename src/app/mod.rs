@@ -171,6 +171,9 @@ pub enum Command {
     },
 }
 
+/// Said after the broker came back while a topic loads.
+const LOAD_GOES_ON: &str = "; the load goes on where it was";
+
 /// What the worker reports back.
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -1137,7 +1140,13 @@ impl App {
                 self.events.done = true;
                 match result {
                     Ok(()) => self.link_events(),
-                    Err(e) => self.events.error = Some(e),
+                    Err(e) => {
+                        // A load that failed does not go on.
+                        if let Some(said) = self.status.strip_suffix(LOAD_GOES_ON) {
+                            self.status = said.to_owned();
+                        }
+                        self.events.error = Some(e);
+                    }
                 }
                 if let Some(at) = self.pending_jump.take() {
                     let topic = self.events.topic.clone();
@@ -1146,10 +1155,13 @@ impl App {
             }
             Msg::Connection(None) if self.disconnected.is_some() => {
                 let why = self.disconnected.take().unwrap_or_default();
-                self.status = format!("the broker was lost and is back ({why})");
+                self.status = match why.contains("brokers are down") {
+                    true => format!("the broker was lost and is back ({why})"),
+                    false => format!("the broker answers again (after: {why})"),
+                };
                 let loading = !self.events.done && self.events.error.is_none();
                 if loading && !self.events.topic.is_empty() {
-                    self.status.push_str("; the load goes on where it was");
+                    self.status.push_str(LOAD_GOES_ON);
                 }
             }
             // The first reason stays: a stall reported later says less than the loss.

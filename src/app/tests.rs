@@ -306,4 +306,14 @@ fn a_broker_lost_and_back_is_said_and_a_load_end_without_a_loss_says_nothing() {
         app.status,
         "the broker was lost and is back (1/1 brokers are down at 127.0.0.1:9092); the load goes on where it was"
     );
+    // A load that fails after all does not go on.
+    let generation = app.generation;
+    app.apply(Msg::Loaded {
+        generation,
+        result: Err("reading orders cannot go on".into()),
+    });
+    assert_eq!(
+        app.status,
+        "the broker was lost and is back (1/1 brokers are down at 127.0.0.1:9092)"
+    );
 }

@@ -454,6 +454,8 @@ impl Shared {
             } => {
                 let options = ExecuteOptions {
                     allow_unknown_state: allow_unknown,
+                    // The dialog confirms no plan for a group with consumers.
+                    planned_active: Some(false),
                     undo_file: None,
                 };
                 let result = self

@@ -86,6 +86,7 @@ pub fn run(
         true => {
             let options = ExecuteOptions {
                 allow_unknown_state: args.allow_unknown_state,
+                planned_active: Some(status.state.is_active()),
                 undo_file: args.undo_file.clone(),
             };
             match rewind::execute(&cluster, &plan, &options) {

@@ -130,6 +130,24 @@ unsafe fn item<'a>(topic: &'a str, m: &'a rd::rd_kafka_message_t) -> Item<'a> {
     })
 }
 
+/// The high watermark of `partition` as the consumer's last fetch answer gave it (no
+/// request is made), where known.
+pub fn cached_high(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1i64, -1i64);
+    // SAFETY: the client is the consumer's live client; the out-pointers are writable.
+    let err = unsafe {
+        rd::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0).then_some(high)
+}
+
 /// A scan consumer's log, on a queue of its own. librdkafka puts its log lines (and the
 /// errors no callback takes, as "ERROR" lines) on the client's main queue, which a
 /// consumer forwards to the queue `BatchQueue` reads; served there, they would be

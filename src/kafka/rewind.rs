@@ -268,6 +268,9 @@ fn resolve_time(
 #[derive(Debug, Clone, Default)]
 pub struct ExecuteOptions {
     pub allow_unknown_state: bool,
+    /// Whether the group had consumers when the plan was made, where that was asked: a
+    /// group without any then that has some now became active since.
+    pub planned_active: Option<bool>,
     /// Where to write the undo file (default: a timestamped file in the state directory).
     pub undo_file: Option<PathBuf>,
 }
@@ -305,10 +308,14 @@ pub fn default_undo_file(group: &str, topic: &str, now_ms: i64) -> PathBuf {
     ))
 }
 
-/// A refusal to commit: a plan is only made for a group no consumer is in, so one that
-/// is active now became active since.
-fn became_active(status: &crate::model::group::GroupStatus, refusal: String) -> anyhow::Error {
-    match status.state.is_active() {
+/// A refusal to commit, saying that the group became active since the plan where it
+/// had no consumers then.
+fn became_active(
+    status: &crate::model::group::GroupStatus,
+    options: &ExecuteOptions,
+    refusal: String,
+) -> anyhow::Error {
+    match options.planned_active == Some(false) && status.state.is_active() {
         true => anyhow::anyhow!("the group became active since the plan was made: {refusal}"),
         false => anyhow::Error::msg(refusal),
     }
@@ -325,7 +332,7 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
     let status = cluster.group_state(group);
     status
         .check_resettable(group, options.allow_unknown_state)
-        .map_err(|e| became_active(&status, e))?;
+        .map_err(|e| became_active(&status, options, e))?;
     let info = cluster.topic(&plan.topic)?;
     let now: Vec<Option<i64>> = cluster
         .committed(group, std::slice::from_ref(&info))?
@@ -358,7 +365,7 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
         .map_err(|e| {
             anyhow::anyhow!(
                 "{} (the undo file {} was written but not needed)",
-                became_active(&status, e),
+                became_active(&status, options, e),
                 undo_file.display()
             )
         })?;

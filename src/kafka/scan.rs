@@ -16,6 +16,24 @@ use crate::model::event::RawRecord;
 use crate::model::select::PartitionRange as OffsetRange;
 use crate::model::{Event, TopicRules};
 
+/// Where each partition a read still reads is: the next offset it takes, and the end.
+type Remaining = HashMap<i32, Span>;
+
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    next: i64,
+    end: i64,
+}
+
+impl Span {
+    fn of(range: &OffsetRange) -> Span {
+        Span {
+            next: range.start,
+            end: range.end,
+        }
+    }
+}
+
 /// Told when a scan's brokers are lost (`Some(why)`) and when records come again (`None`).
 pub type LinkWatch = Box<dyn Fn(Option<String>) + Send>;
 
@@ -49,10 +67,11 @@ impl Scanner {
             // Prefetched records held locally: librdkafka's 64 MB default is what a
             // topic-wide read of many partitions fills; a quarter reads as fast here.
             .set("queued.max.messages.kbytes", "16384")
-            // An offset out of range (records deleted under the read, a broker back
-            // without them) is an error, not a silent jump to the log's end that would
-            // make a read look complete.
-            .set("auto.offset.reset", "error")
+            // An offset out of range goes to the log's start, not its end (librdkafka's
+            // default): records deleted under a read (retention) leave what is left to
+            // read; a log that went back under the read (a broker back without its data)
+            // is told by the offsets it gives again (`Scanner::admit`).
+            .set("auto.offset.reset", "earliest")
             // librdkafka wants a group for assign(); it is never joined nor committed to.
             .set("group.id", "rewind-scanner")
             .create()
@@ -70,43 +89,98 @@ impl Scanner {
         })
     }
 
-    /// A partition's end reached at offset `at`: done with it, unless its log now ends
-    /// before the range it was read for (`at` below its end). Then the records being
-    /// read are gone, and saying the read was complete would give wrong counts: a
-    /// broker back without its data answers an out-of-range offset, which librdkafka
-    /// resets to the (new) end of the log.
-    fn ended_short(
+    /// What a record of `partition` at `offset` means for the read: to be handed over
+    /// (`Ok(true)`), or past its range (`Ok(false)`). An offset below one already read
+    /// (or below the range's start) means the log went back under the read: a broker
+    /// back without its data gives the log's new start again.
+    fn admit(
         &self,
         topic: &str,
-        remaining: &mut HashMap<i32, i64>,
+        remaining: &mut Remaining,
+        partition: i32,
+        offset: i64,
+    ) -> Result<bool, ClusterError> {
+        let Some(span) = remaining.get_mut(&partition) else {
+            return Ok(false);
+        };
+        if offset >= span.end {
+            remaining.remove(&partition);
+            return Ok(false);
+        }
+        if offset < span.next {
+            let detail = format!(
+                "partition {partition} went back to offset {offset}, before {} already read",
+                span.next
+            );
+            return Err(self.gone(topic, detail));
+        }
+        span.next = offset + 1;
+        if span.next >= span.end {
+            remaining.remove(&partition);
+        }
+        Ok(true)
+    }
+
+    /// A partition's end reached at offset `at`: done with it, unless its log ends
+    /// before the range it was read for. That is checked with the brokers first (a new
+    /// leader's high watermark may lag a moment); if the log still reaches the range's
+    /// end, the partition is read on.
+    fn ended(
+        &self,
+        topic: &str,
+        remaining: &mut Remaining,
         partition: i32,
         at: i64,
-    ) -> Option<ClusterError> {
-        let end = remaining.remove(&partition)?;
+    ) -> Result<(), ClusterError> {
+        let Some(span) = remaining.remove(&partition) else {
+            return Ok(());
+        };
         self.answered();
-        (at >= 0 && at < end).then(|| ClusterError::RecordsGone {
-            brokers: self.brokers.clone(),
-            topic: topic.to_owned(),
-            detail: format!("partition {partition} now ends at offset {at}, not {end}"),
-        })
+        if at < 0 || at >= span.end {
+            return Ok(());
+        }
+        match self
+            .consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(2))
+        {
+            Ok((_, high)) if high >= span.end => {
+                remaining.insert(partition, span);
+                Ok(())
+            }
+            Ok((_, high)) => Err(self.gone(
+                topic,
+                format!(
+                    "partition {partition} now ends at offset {high}, not {}",
+                    span.end
+                ),
+            )),
+            Err(_) => Err(self.gone(
+                topic,
+                format!(
+                    "partition {partition} ended at offset {at}, not {}",
+                    span.end
+                ),
+            )),
+        }
     }
 
     /// Brokers that answer are back, whatever they hold.
     fn answered(&self) {
         if self.lost.borrow_mut().take().is_some() {
+            tracing::info!(brokers = %self.brokers, "scan: the brokers are back");
             if let Some(watch) = &self.link_watch {
                 watch(None);
             }
         }
     }
 
-    /// An offset being read that the broker says is out of range now.
-    fn out_of_range(&self, topic: &str) -> ClusterError {
+    /// The records being read are gone: `detail` says where.
+    fn gone(&self, topic: &str, detail: String) -> ClusterError {
         self.answered();
         ClusterError::RecordsGone {
             brokers: self.brokers.clone(),
             topic: topic.to_owned(),
-            detail: "an offset being read is out of range now".into(),
+            detail,
         }
     }
 
@@ -115,12 +189,12 @@ impl Scanner {
     /// no longer hold the records being read (a broker back without its data, as Tansu's
     /// memory store comes back; a topic deleted or truncated) are said to be so, since
     /// waiting longer would not bring them.
-    fn stalled(&self, topic: &str, remaining: &HashMap<i32, i64>, detail: String) -> ClusterError {
+    fn stalled(&self, topic: &str, remaining: &Remaining, detail: String) -> ClusterError {
         let mut short = Vec::new();
         let mut answered = false;
-        let mut partitions: Vec<(&i32, &i64)> = remaining.iter().collect();
+        let mut partitions: Vec<(i32, i64)> = remaining.iter().map(|(&p, s)| (p, s.end)).collect();
         partitions.sort();
-        for (&partition, &end) in partitions {
+        for (partition, end) in partitions {
             match self
                 .consumer
                 .fetch_watermarks(topic, partition, Duration::from_secs(2))
@@ -155,7 +229,10 @@ impl Scanner {
                 topic: topic.to_owned(),
                 seconds: self.stall.as_secs(),
                 missing: remaining.len(),
-                detail,
+                detail: match answered {
+                    true => "the brokers answer, but sent no record".into(),
+                    false => detail,
+                },
             };
         }
         if short.len() > 3 {
@@ -163,11 +240,7 @@ impl Scanner {
             short.truncate(3);
             short.push(format!("{more} more partition(s) too"));
         }
-        ClusterError::RecordsGone {
-            brokers: self.brokers.clone(),
-            topic: topic.to_owned(),
-            detail: short.join("; "),
-        }
+        self.gone(topic, short.join("; "))
     }
 
     /// Tells `watch` when the brokers are lost during a scan and when records come
@@ -180,13 +253,10 @@ impl Scanner {
     /// (librdkafka's "N/N brokers are down") to the link's watcher. `arrived`: records
     /// came since the last call, so the brokers are back.
     fn serve_log(&self, arrived: bool) {
-        let mut lost = self.lost.borrow_mut();
-        if arrived && lost.take().is_some() {
-            tracing::info!(brokers = %self.brokers, "scan: the brokers are back");
-            if let Some(watch) = &self.link_watch {
-                watch(None);
-            }
+        if arrived {
+            self.answered();
         }
+        let mut lost = self.lost.borrow_mut();
         let Some(logs) = &self.logs else { return };
         logs.drain(&mut |level, text| {
             tracing::debug!(level, text, "librdkafka");
@@ -200,6 +270,14 @@ impl Scanner {
                 *lost = Some(why);
             }
         });
+    }
+
+    /// Takes the log lines left from an earlier read into rewind's log only: a loss
+    /// they tell of is over or will be seen again.
+    fn forget_log(&self) {
+        if let Some(logs) = &self.logs {
+            logs.drain(&mut |level, text| tracing::debug!(level, text, "librdkafka"));
+        }
     }
 
     /// Reads every record in `ranges`, one range after the other (so in partition then
@@ -237,8 +315,8 @@ impl Scanner {
         self.consumer
             .assign(&assignment)
             .map_err(ClusterError::Client)?;
-        let mut remaining: HashMap<i32, i64> =
-            ranges.iter().map(|r| (r.partition, r.end)).collect();
+        self.forget_log();
+        let mut remaining: Remaining = ranges.iter().map(|r| (r.partition, Span::of(r))).collect();
         let flow = match super::batch::BatchQueue::new(&self.consumer) {
             Some(mut queue) => self.drain_batched(&mut queue, topic, &mut remaining, on_record),
             None => self.drain(topic, &mut remaining, on_record, &mut |_| {}),
@@ -252,7 +330,7 @@ impl Scanner {
         &self,
         queue: &mut super::batch::BatchQueue,
         topic: &str,
-        remaining: &mut HashMap<i32, i64>,
+        remaining: &mut Remaining,
         on_record: &mut dyn FnMut(&RawRecord<'_>) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, ClusterError> {
         use super::batch::Item;
@@ -268,14 +346,9 @@ impl Scanner {
                 match item {
                     Item::Eof(partition, at) => {
                         progressed = true;
-                        if let Some(gone) = self.ended_short(topic, remaining, partition, at) {
+                        if let Err(gone) = self.ended(topic, remaining, partition, at) {
                             outcome = Some(Err(gone));
                         }
-                    }
-                    Item::Error(KafkaError::MessageConsumption(
-                        RDKafkaErrorCode::AutoOffsetReset,
-                    )) => {
-                        outcome = Some(Err(self.out_of_range(topic)));
                     }
                     Item::Error(e @ KafkaError::MessageConsumption(code))
                         if is_fatal_for_scan(code) =>
@@ -291,15 +364,13 @@ impl Scanner {
                     }
                     Item::Record(raw) => {
                         progressed = true;
-                        let Some(&end) = remaining.get(&raw.partition) else {
-                            return;
-                        };
-                        if raw.offset >= end {
-                            remaining.remove(&raw.partition);
-                            return;
-                        }
-                        if raw.offset + 1 >= end {
-                            remaining.remove(&raw.partition);
+                        match self.admit(topic, remaining, raw.partition, raw.offset) {
+                            Ok(true) => {}
+                            Ok(false) => return,
+                            Err(gone) => {
+                                outcome = Some(Err(gone));
+                                return;
+                            }
                         }
                         self.count(&raw);
                         if on_record(&raw).is_break() {
@@ -339,12 +410,17 @@ impl Scanner {
         self.consumer
             .assign(&assignment)
             .map_err(ClusterError::Client)?;
+        self.forget_log();
+        // The next offset of each partition: a log that goes back under a follow (a
+        // broker back without its data) would give offsets again.
+        let mut next: HashMap<i32, i64> = starts.iter().copied().collect();
         // `wanted` is asked when the stream is quiet, and every 1,024 records.
         let mut quiet = true;
         let mut since_asked = 0u32;
         let result = loop {
             if quiet || since_asked >= 1024 {
                 since_asked = 0;
+                self.serve_log(false);
                 if !wanted() {
                     break Ok(());
                 }
@@ -362,6 +438,17 @@ impl Scanner {
                 }
                 Some(Err(e)) => tracing::warn!(topic, error = %e, "follow: transient error"),
                 Some(Ok(message)) => {
+                    self.answered();
+                    let (partition, offset) = (message.partition(), message.offset());
+                    let expected = next.entry(partition).or_insert(offset);
+                    if offset < *expected {
+                        let detail = format!(
+                            "partition {partition} went back to offset {offset}, before {} already followed",
+                            *expected
+                        );
+                        break Err(self.gone(topic, detail));
+                    }
+                    *expected = offset + 1;
                     if sink(Event::decode(&raw_record(topic, &message), rules)).is_break() {
                         break Ok(());
                     }
@@ -442,6 +529,7 @@ impl Scanner {
         sink: &mut dyn FnMut(&RawRecord<'_>) -> ControlFlow<()>,
         watch: &mut dyn FnMut(Option<String>),
     ) -> Result<ControlFlow<()>, ClusterError> {
+        self.forget_log();
         for range in ranges.iter().filter(|r| r.end > r.start) {
             let mut assignment = TopicPartitionList::new();
             assignment
@@ -450,7 +538,7 @@ impl Scanner {
             self.consumer
                 .assign(&assignment)
                 .map_err(ClusterError::Client)?;
-            let mut remaining = HashMap::from([(range.partition, range.end)]);
+            let mut remaining = Remaining::from([(range.partition, Span::of(range))]);
             let flow = self.drain(topic, &mut remaining, sink, watch);
             let _ = self.consumer.unassign();
             if flow?.is_break() {
@@ -496,7 +584,7 @@ impl Scanner {
     fn drain(
         &self,
         topic: &str,
-        remaining: &mut HashMap<i32, i64>,
+        remaining: &mut Remaining,
         on_record: &mut dyn FnMut(&RawRecord<'_>) -> ControlFlow<()>,
         watch: &mut dyn FnMut(Option<String>),
     ) -> Result<ControlFlow<()>, ClusterError> {
@@ -510,9 +598,11 @@ impl Scanner {
             // only when the queue is empty.
             let polled = match self.consumer.poll(Duration::ZERO) {
                 None => {
-                    if std::mem::take(&mut progressed) {
+                    let arrived = std::mem::take(&mut progressed);
+                    if arrived {
                         last_progress = Instant::now();
                     }
+                    self.serve_log(arrived);
                     self.consumer.poll(Duration::from_millis(100))
                 }
                 some => some,
@@ -521,22 +611,9 @@ impl Scanner {
                 None => {}
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
                     progressed = true;
-                    // Where the log ended: the consumer's position there.
-                    let at = self
-                        .consumer
-                        .position()
-                        .ok()
-                        .and_then(|tpl| {
-                            tpl.find_partition(topic, partition)
-                                .and_then(|p| p.offset().to_raw())
-                        })
-                        .unwrap_or(-1);
-                    if let Some(gone) = self.ended_short(topic, remaining, partition, at) {
-                        return Err(gone);
-                    }
-                }
-                Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset))) => {
-                    return Err(self.out_of_range(topic));
+                    // Where the log ended: the high watermark of the last fetch.
+                    let at = super::batch::cached_high(&self.consumer, topic, partition);
+                    self.ended(topic, remaining, partition, at.unwrap_or(-1))?;
                 }
                 Some(Err(e @ KafkaError::MessageConsumption(code))) if is_fatal_for_scan(code) => {
                     return Err(ClusterError::Read {
@@ -555,16 +632,8 @@ impl Scanner {
                     if std::mem::take(&mut troubled) {
                         watch(None);
                     }
-                    let partition = message.partition();
-                    let Some(&end) = remaining.get(&partition) else {
+                    if !self.admit(topic, remaining, message.partition(), message.offset())? {
                         continue;
-                    };
-                    if message.offset() >= end {
-                        remaining.remove(&partition);
-                        continue;
-                    }
-                    if message.offset() + 1 >= end {
-                        remaining.remove(&partition);
                     }
                     let raw = raw_record(topic, &message);
                     self.count(&raw);
@@ -574,7 +643,8 @@ impl Scanner {
                 }
             }
             if !progressed && last_progress.elapsed() > self.stall {
-                return Err(self.stalled(topic, remaining, last_error));
+                let detail = self.lost.borrow().clone().unwrap_or(last_error);
+                return Err(self.stalled(topic, remaining, detail));
             }
         }
         Ok(ControlFlow::Continue(()))

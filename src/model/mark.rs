@@ -54,10 +54,13 @@ impl Mark {
 /// Marks a list with `mark` toggled: added at the end, or removed when it is there.
 /// Says whether it was added.
 pub fn toggle(marks: &mut Vec<Mark>, mark: Mark) -> bool {
-    match marks
-        .iter()
-        .position(|m| m.topic == mark.topic && m.coord() == mark.coord())
-    {
+    // A mark made on a topic since made again under its name marks another record.
+    let same = |m: &Mark| {
+        m.topic == mark.topic
+            && m.coord() == mark.coord()
+            && !m.made_again(mark.topic_id.as_deref())
+    };
+    match marks.iter().position(same) {
         Some(i) => {
             marks.remove(i);
             false

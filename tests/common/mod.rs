@@ -914,3 +914,42 @@ pub fn reset_json(
     args.extend_from_slice(scope);
     serde_json::from_str(&stdout(&rewind_in(dir, &args))).unwrap()
 }
+
+/// `aggregates -o json` run across a broker's restart: it gave exactly the counts of
+/// `expected` (aggregate → events), with nothing on stderr, or failed with one line;
+/// `gone_allowed` says whether that line may say the records are gone (a broker back
+/// without its data), else it must not.
+pub fn assert_exact_or_one_line(
+    out: &Output,
+    expected: &std::collections::BTreeMap<String, i64>,
+    gone_allowed: bool,
+) {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("aggregates across the restart: {} {err}", out.status);
+    assert!(
+        out.status.code().is_some(),
+        "ended by a signal: {}",
+        out.status
+    );
+    if out.status.success() {
+        let counts: std::collections::BTreeMap<String, i64> =
+            serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    let key = a["aggregate"].as_str().unwrap().to_owned();
+                    (key, a["count"].as_i64().unwrap())
+                })
+                .collect();
+        assert_eq!(&counts, expected, "{err}");
+        assert_eq!(err, "", "nothing on stderr but failures");
+    } else {
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(
+            gone_allowed || !err.contains("cannot go on"),
+            "the broker kept its data: {err}"
+        );
+    }
+}

@@ -51,6 +51,7 @@ fn a_member_that_joins_after_the_plan_is_refused_and_nothing_is_committed() {
     let dir = sandbox();
     let options = ExecuteOptions {
         allow_unknown_state: true,
+        planned_active: Some(false),
         undo_file: Some(dir.path().join("undo.csv")),
     };
     let refused = execute(&cluster, &plan, &options).unwrap_err().to_string();
@@ -220,7 +221,7 @@ fn a_broker_killed_mid_load_comes_back_and_the_load_goes_on() {
     d.wait("the load to start", |a| a.events.read > 0);
     kafka.kill();
     assert!(
-        !d.app.events.done,
+        d.worker.records_loaded() < EVENTS as u64,
         "the load ended before the broker was killed"
     );
     d.wait("the loss to be said", |a| a.disconnected.is_some());
@@ -265,32 +266,12 @@ fn a_broker_killed_mid_load_comes_back_and_the_load_goes_on() {
     std::thread::sleep(Duration::from_secs(1));
     kafka.restart();
     let out = reading.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    eprintln!("aggregates across the restart: {} {err}", out.status);
-    if out.status.success() {
-        let counts: Vec<(String, i64)> = serde_json::from_slice::<serde_json::Value>(&out.stdout)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| {
-                (
-                    a["aggregate"].as_str().unwrap().to_owned(),
-                    a["count"].as_i64().unwrap(),
-                )
-            })
-            .collect();
-        let expected: Vec<(String, i64)> = (0..3)
-            .map(|k| {
-                (
-                    format!("acct-{k}"),
-                    (0..EVENTS).filter(|i| i % 3 == k).count() as i64,
-                )
-            })
-            .collect();
-        assert_eq!(counts, expected, "{err}");
-        assert_eq!(err, "", "nothing on stderr but failures");
-    } else {
-        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-    }
+    let expected = (0..3)
+        .map(|k| {
+            let count = (0..EVENTS).filter(|i| i % 3 == k).count() as i64;
+            (format!("acct-{k}"), count)
+        })
+        .collect();
+    // Apache Kafka keeps its data: the records are never gone.
+    assert_exact_or_one_line(&out, &expected, false);
 }
