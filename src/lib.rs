@@ -11,7 +11,7 @@ pub mod demo;
 pub mod isolation;
 pub mod kafka;
 pub mod logging;
-pub mod model;
+pub use rewind_model as model;
 pub mod registry;
 pub mod store;
 pub mod ui;

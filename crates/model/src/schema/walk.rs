@@ -10,7 +10,7 @@ use base64::Engine;
 use prost_reflect::{Kind, MessageDescriptor};
 
 use super::avro::AvroSchema;
-use crate::model::extract::PathStep;
+use crate::extract::PathStep;
 
 /// A path being followed: which output slot it fills, and the steps left.
 type Wanted<'p> = (usize, &'p [PathStep]);
@@ -355,7 +355,7 @@ fn proto_walk(
 mod tests {
     use super::super::protobuf::{self as pb, ProtoSchema};
     use super::*;
-    use crate::model::extract::Extractor;
+    use crate::extract::Extractor;
     use serde_json::{json, Value};
 
     fn paths(specs: &[&str]) -> Vec<Vec<PathStep>> {

@@ -177,7 +177,7 @@ impl TopicRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::RawRecord;
+    use crate::event::RawRecord;
     use serde_json::json;
 
     fn field(f: &str) -> PathStep {

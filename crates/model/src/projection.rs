@@ -364,9 +364,9 @@ impl Drop for Projection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::RawRecord;
-    use crate::model::reducer::Reducers;
-    use crate::model::TopicRules;
+    use crate::event::RawRecord;
+    use crate::reducer::Reducers;
+    use crate::TopicRules;
     use serde_json::json;
 
     fn events(n: usize) -> Vec<Event> {

@@ -151,8 +151,8 @@ impl Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::RawRecord;
-    use crate::model::TopicRules;
+    use crate::event::RawRecord;
+    use crate::TopicRules;
 
     fn shipped() -> Event {
         let value = json!({"type": "OrderShipped", "eventId": "e-7", "orderId": "order-7", "data": {"carrier": "DHL"}}).to_string();

@@ -41,8 +41,8 @@ impl SnapshotRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::RawRecord;
-    use crate::model::TopicRules;
+    use crate::event::RawRecord;
+    use crate::TopicRules;
     use serde_json::json;
 
     #[test]

@@ -682,7 +682,6 @@ impl EventIndex {
     }
 
     /// Each entry's offset, aggregate and type (what tests compare).
-    #[cfg(test)]
     pub fn rows(&self) -> Vec<(i64, String, String)> {
         let row = |e: Indexed<'_>| {
             (
@@ -995,7 +994,7 @@ impl<'a> Indexed<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Event;
+    use crate::Event;
 
     #[test]
     fn an_index_entry_is_small_and_gives_back_what_it_was_given() {
@@ -1102,7 +1101,7 @@ mod tests {
 
     #[test]
     fn the_aggregate_list_counts_as_the_command_does_and_merges_new_ones_in_order() {
-        use crate::model::stream::{AggregateIndex, AggregateList};
+        use crate::stream::{AggregateIndex, AggregateList};
         let mut index = mixed();
         let mut list = AggregateList::default();
         assert!(list.refresh(&index));

@@ -137,7 +137,7 @@ impl<T> Found<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::RawRecord;
+    use crate::event::RawRecord;
 
     fn raw<'a>(value: Option<&'a [u8]>) -> RawRecord<'a> {
         RawRecord {

@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn records_close_together_are_read_in_one_range() {
-        let at = |partition, offset| crate::model::Coord { partition, offset };
+        let at = |partition, offset| crate::Coord { partition, offset };
         let got = runs(
             &[
                 at(1, 50),
@@ -361,8 +361,8 @@ mod tests {
         let got: Vec<(i32, i64, i64)> = got.iter().map(|r| (r.partition, r.start, r.end)).collect();
         assert_eq!(got, [(0, 3, 8), (0, 100, 101), (1, 50, 53)]);
     }
-    use crate::model::event::{Payload, RawRecord};
-    use crate::model::TopicRules;
+    use crate::event::{Payload, RawRecord};
+    use crate::TopicRules;
 
     fn parts() -> Vec<PartitionInfo> {
         vec![

@@ -236,7 +236,7 @@ impl RawRecord<'_> {
 
 impl Event {
     /// Decodes a raw record, deriving type and aggregate id with the topic's rules.
-    pub fn decode(raw: &RawRecord<'_>, rules: &crate::model::TopicRules) -> Event {
+    pub fn decode(raw: &RawRecord<'_>, rules: &crate::TopicRules) -> Event {
         let headers = raw
             .headers
             .iter()
@@ -291,7 +291,7 @@ impl Event {
 
     /// An event known only by its index entry: coordinates, time, type, aggregate and
     /// event id, no payload (for plans, which need no more).
-    pub fn skeleton(topic: &str, indexed: &crate::model::index::Indexed<'_>) -> Event {
+    pub fn skeleton(topic: &str, indexed: &crate::index::Indexed<'_>) -> Event {
         let at = indexed.coord();
         Event {
             topic: topic.to_owned(),
@@ -403,7 +403,7 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::TopicRules;
+    use crate::TopicRules;
 
     #[test]
     fn a_record_the_committed_read_lacks_is_aborted_below_the_lso_and_open_past_it() {

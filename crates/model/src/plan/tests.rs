@@ -1,6 +1,6 @@
 use super::*;
-use crate::model::event::RawRecord;
-use crate::model::{Extractor, TopicRules};
+use crate::event::RawRecord;
+use crate::{Extractor, TopicRules};
 
 fn parts(committed: &[Option<i64>]) -> Vec<GroupPartition> {
     committed
@@ -377,7 +377,7 @@ fn records_expiry_and_a_target_gone_are_said_per_partition() {
     let now = 1_000_000_000_000i64;
     plans[0].first_event = Some(ev(0, 10, now - 6 * 86_400_000 - 23 * 3_600_000, "a", "e1"));
     plans[1].first_event = Some(ev(1, 10, now - 3_600_000, "a", "e2"));
-    let week = crate::model::topic::TopicSettings {
+    let week = crate::topic::TopicSettings {
         cleanup_policy: Some("delete".into()),
         retention_ms: Some(7 * 86_400_000),
     };
@@ -390,11 +390,11 @@ fn records_expiry_and_a_target_gone_are_said_per_partition() {
     );
     // Compacted only, or kept forever: nothing expires.
     for settings in [
-        crate::model::topic::TopicSettings {
+        crate::topic::TopicSettings {
             cleanup_policy: Some("compact".into()),
             retention_ms: Some(1),
         },
-        crate::model::topic::TopicSettings {
+        crate::topic::TopicSettings {
             cleanup_policy: Some("delete".into()),
             retention_ms: Some(-1),
         },

@@ -114,14 +114,14 @@ mod tests {
     #[test]
     fn a_topics_events_fold_in_offset_order_per_partition_merged_by_time() {
         let event = |partition: i32, offset: i64, t: i64| {
-            let raw = crate::model::event::RawRecord {
+            let raw = crate::event::RawRecord {
                 topic: "t",
                 partition,
                 offset,
                 timestamp: Some(t),
                 ..Default::default()
             };
-            crate::model::Event::decode(&raw, &Default::default())
+            crate::Event::decode(&raw, &Default::default())
         };
         let events = vec![
             event(1, 0, 60),

@@ -547,8 +547,8 @@ mod tests {
             (3, "Shipped", Some(10), Some(40))
         );
     }
-    use crate::model::event::RawRecord;
-    use crate::model::{Extractor, TopicRules};
+    use crate::event::RawRecord;
+    use crate::{Extractor, TopicRules};
 
     fn ev(offset: i64, agg: &str, kind: &str, id: &str, reverses: Option<&str>, ts: i64) -> Event {
         let mut value = json!({"type": kind, "id": id, "agg": agg});

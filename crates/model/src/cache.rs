@@ -107,8 +107,8 @@ impl PayloadCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::RawRecord;
-    use crate::model::TopicRules;
+    use crate::event::RawRecord;
+    use crate::TopicRules;
 
     fn event(offset: i64, bytes: usize) -> Rc<Event> {
         let value = "x".repeat(bytes);

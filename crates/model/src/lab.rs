@@ -175,9 +175,9 @@ impl Changed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::RawRecord;
-    use crate::model::Event;
-    use crate::model::TopicRules;
+    use crate::event::RawRecord;
+    use crate::Event;
+    use crate::TopicRules;
 
     fn event(offset: i64) -> Event {
         let raw = RawRecord {
