@@ -9,7 +9,7 @@ use kafka_rewind::model::group::{GroupState, GroupStatus};
 /// A classic group's status as its coordinator answers it.
 fn classic(state: &str) -> GroupStatus {
     GroupStatus {
-        state: GroupState::Known(state.into()),
+        state: GroupState::named(state),
         kind: kafka_rewind::model::group::GroupType::Classic,
     }
 }
@@ -404,7 +404,7 @@ fn groups() -> Vec<kafka_rewind::model::group::Group> {
     vec![
         Group {
             name: "billing".into(),
-            state: GroupState::Known("Stable".into()),
+            state: GroupState::named("Stable"),
             kind: GroupType::Consumer,
             protocol: Some("uniform".into()),
             members: vec![Member {
@@ -420,7 +420,7 @@ fn groups() -> Vec<kafka_rewind::model::group::Group> {
         },
         Group {
             name: "projector".into(),
-            state: GroupState::Known("Empty".into()),
+            state: GroupState::named("Empty"),
             kind: GroupType::Classic,
             protocol: None,
             members: vec![],
@@ -436,7 +436,7 @@ fn groups() -> Vec<kafka_rewind::model::group::Group> {
         },
         Group {
             name: "orders-queue".into(),
-            state: GroupState::Known("Stable".into()),
+            state: GroupState::named("Stable"),
             kind: GroupType::Share,
             protocol: Some("simple".into()),
             members: vec![],
@@ -678,7 +678,7 @@ fn a_share_group_cannot_be_confirmed_and_the_dialog_shows_kafka_share_groups() {
     app.apply(Msg::Groups(Ok(groups())));
     let _ = app.update(Action::Open);
     let share = GroupStatus {
-        state: GroupState::Known("Empty".into()),
+        state: GroupState::named("Empty"),
         kind: kafka_rewind::model::group::GroupType::Share,
     };
     app.apply(Msg::Plan {

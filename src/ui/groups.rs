@@ -88,8 +88,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 pub fn state_style(state: &GroupState) -> Style {
     match state {
         GroupState::Unknown(_) => theme::warning(),
-        s if s.check_inactive("", false).is_ok() => theme::fine(),
-        _ => theme::error(),
+        GroupState::Inactive(_) => theme::fine(),
+        GroupState::Active(_) => theme::error(),
     }
 }
 
@@ -140,11 +140,10 @@ fn draw_group(frame: &mut Frame, area: Rect, group: &Group, history: Option<&Lag
     let mut lines = vec![Line::styled(
         match &group.state {
             GroupState::Unknown(why) => format!("state unknown: {}", text::clean(why)),
-            s if s.is_active() => format!(
-                "state {}: active, its consumers are running (offsets cannot be changed)",
-                s.name()
-            ),
-            GroupState::Known(s) => format!("state {s}"),
+            GroupState::Active(s) => {
+                format!("state {s}: active, its consumers are running (offsets cannot be changed)")
+            }
+            s @ GroupState::Inactive(_) => format!("state {}", s.name()),
         },
         state_style(&group.state),
     )];

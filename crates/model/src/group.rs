@@ -3,13 +3,26 @@
 
 use serde_json::{json, Value};
 
-/// What a group's coordinator says about it.
+/// What a group's coordinator says about it: whether a commit may go through is decided
+/// by the variant, never by comparing names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupState {
-    /// The coordinator's state name: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead…
-    Known(String),
+    /// No consumer is in it.
+    Inactive(Idle),
+    /// Consumers are in it: the coordinator's name for the state (Stable,
+    /// PreparingRebalance, CompletingRebalance, Assigning, Reconciling…).
+    Active(String),
     /// The coordinator could not be asked, or did not answer; the reason says why.
     Unknown(String),
+}
+
+/// The two states of a group no consumer is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// Known to the coordinator, with no member (it may hold commits).
+    Empty,
+    /// Unknown to the coordinator (never made, or gone).
+    Dead,
 }
 
 /// What a group's coordinator answered when asked about that group by name
@@ -57,7 +70,9 @@ pub fn settle(
 ) -> (CoordinatorAnswer, GroupType) {
     let dead = match &answer {
         CoordinatorAnswer::NotFound => true,
-        CoordinatorAnswer::State(Some(s)) => s.eq_ignore_ascii_case("Dead"),
+        CoordinatorAnswer::State(Some(s)) => {
+            GroupState::named(s) == GroupState::Inactive(Idle::Dead)
+        }
         _ => false,
     };
     let kind = match listed {
@@ -68,7 +83,7 @@ pub fn settle(
     };
     // A listing taken before the description may be stale: with members, an inactive
     // state from it is not believed.
-    let inactive = |s: &str| s.eq_ignore_ascii_case("Empty") || s.eq_ignore_ascii_case("Dead");
+    let inactive = |s: &str| !GroupState::named(s).is_active();
     let believable = |s: &str| !s.is_empty() && (members == 0 || !inactive(s));
     let answer = match (answer, listed, listing) {
         (CoordinatorAnswer::State(None), Some(l), _) if believable(l.state) => {
@@ -92,39 +107,64 @@ impl GroupState {
     /// commits) and a group left out may still have running consumers.
     pub fn from_answer(answer: CoordinatorAnswer) -> GroupState {
         match answer {
-            CoordinatorAnswer::State(Some(name)) => GroupState::Known(name),
+            CoordinatorAnswer::State(Some(name)) => GroupState::named(&name),
             CoordinatorAnswer::State(None) => {
                 GroupState::Unknown("the coordinator answered a state rewind does not know".into())
             }
-            CoordinatorAnswer::NotFound => GroupState::Known("Dead".into()),
+            CoordinatorAnswer::NotFound => GroupState::Inactive(Idle::Dead),
             CoordinatorAnswer::Failed(why) => GroupState::Unknown(why),
         }
     }
 
-    /// Whether consumers are in the group (any known state but Empty and Dead).
+    /// The state a coordinator named: Empty and Dead (in any case) are inactive, every
+    /// other name is a state with consumers in it.
+    pub fn named(name: &str) -> GroupState {
+        if name.eq_ignore_ascii_case("Empty") {
+            GroupState::Inactive(Idle::Empty)
+        } else if name.eq_ignore_ascii_case("Dead") {
+            GroupState::Inactive(Idle::Dead)
+        } else {
+            GroupState::Active(name.to_owned())
+        }
+    }
+
+    /// Whether consumers are in the group.
     pub fn is_active(&self) -> bool {
-        matches!(self, GroupState::Known(_)) && self.check_inactive("", false).is_err()
+        matches!(self, GroupState::Active(_))
+    }
+
+    /// Whether rewind may commit the group's offsets: no consumer is in it, or its state
+    /// is unknown and the user allowed that.
+    pub fn may_commit(&self, allow_unknown: bool) -> bool {
+        match self {
+            GroupState::Inactive(_) => true,
+            GroupState::Active(_) => false,
+            GroupState::Unknown(_) => allow_unknown,
+        }
     }
 
     /// The state's name (`unknown` when the broker cannot tell).
     pub fn name(&self) -> &str {
         match self {
-            GroupState::Known(s) => s,
+            GroupState::Inactive(Idle::Empty) => "Empty",
+            GroupState::Inactive(Idle::Dead) => "Dead",
+            GroupState::Active(s) => s,
             GroupState::Unknown(_) => "unknown",
         }
     }
 
-    /// Whether offsets may be committed: only for a group no consumer is in (Empty or
-    /// Dead), or an unknown one when the user allowed it.
+    /// `may_commit`, with the reason when not.
     pub fn check_inactive(&self, group: &str, allow_unknown: bool) -> Result<(), String> {
+        if self.may_commit(allow_unknown) {
+            return Ok(());
+        }
         match self {
-            GroupState::Known(s) if s.eq_ignore_ascii_case("Empty") || s.eq_ignore_ascii_case("Dead") => Ok(()),
-            GroupState::Known(s) => Err(format!(
-                "group {group} is {s}: its consumers are running. Stop them (the group must be Empty) and try again; nothing was changed"
-            )),
-            GroupState::Unknown(_) if allow_unknown => Ok(()),
             GroupState::Unknown(why) => Err(format!(
                 "the state of group {group} is unknown ({why}); make sure none of its consumers is running and pass --allow-unknown-state; nothing was changed"
+            )),
+            state => Err(format!(
+                "group {group} is {}: its consumers are running. Stop them (the group must be Empty) and try again; nothing was changed",
+                state.name()
             )),
         }
     }
@@ -415,7 +455,7 @@ impl Group {
             // groups…); null when the coordinator said it.
             "state_reason": match &self.state {
                 GroupState::Unknown(why) => Some(why.as_str()),
-                GroupState::Known(_) => None,
+                _ => None,
             },
             "type": self.kind.name(),
             "protocol": self.protocol,
@@ -547,7 +587,14 @@ mod tests {
 
     #[test]
     fn only_empty_or_dead_groups_may_be_reset_and_unknown_only_when_allowed() {
-        let known = |s: &str| GroupState::Known(s.into());
+        let known = |s: &str| GroupState::named(s);
+        // The variant decides, in whatever case the coordinator wrote the name.
+        assert_eq!(known("EMPTY"), GroupState::Inactive(Idle::Empty));
+        assert_eq!(known("dead").name(), "Dead");
+        assert!(known("Empty").may_commit(false) && known("Dead").may_commit(false));
+        assert!(!known("Stable").may_commit(true) && known("Stable").is_active());
+        let unknown = GroupState::Unknown("not authorized".into());
+        assert!(!unknown.may_commit(false) && unknown.may_commit(true) && !unknown.is_active());
         assert!(known("Empty").check_inactive("g", false).is_ok());
         assert!(known("Dead").check_inactive("g", false).is_ok());
         for active in ["Stable", "PreparingRebalance", "CompletingRebalance"] {
@@ -568,14 +615,11 @@ mod tests {
         let from = GroupState::from_answer;
         assert_eq!(
             from(CoordinatorAnswer::State(Some("Stable".into()))),
-            GroupState::Known("Stable".into())
+            GroupState::named("Stable")
         );
         assert!(from(CoordinatorAnswer::State(Some("Stable".into()))).is_active());
         assert!(from(CoordinatorAnswer::State(Some("CompletingRebalance".into()))).is_active());
-        assert_eq!(
-            from(CoordinatorAnswer::NotFound),
-            GroupState::Known("Dead".into())
-        );
+        assert_eq!(from(CoordinatorAnswer::NotFound), GroupState::named("Dead"));
         assert!(!from(CoordinatorAnswer::NotFound).is_active());
         let unknown = from(CoordinatorAnswer::State(None));
         assert!(matches!(unknown, GroupState::Unknown(_)) && !unknown.is_active());
@@ -609,7 +653,7 @@ mod tests {
         );
         assert_eq!(
             (state.clone(), kind),
-            (GroupState::Known("Reconciling".into()), GroupType::Consumer)
+            (GroupState::named("Reconciling"), GroupType::Consumer)
         );
         assert!(state.is_active());
         // Members make it active whatever a stale listing says, and without one.
@@ -632,15 +676,12 @@ mod tests {
             listed("Share", "Stable"),
             Listing::Incomplete("x"),
         );
-        assert_eq!(
-            (state, kind),
-            (GroupState::Known("Dead".into()), GroupType::Share)
-        );
+        assert_eq!((state, kind), (GroupState::named("Dead"), GroupType::Share));
         // …absent when a complete listing leaves it out…
         let (state, kind) = settle_state(dead.clone(), 0, None, Listing::Complete);
         assert_eq!(
             (state, kind),
-            (GroupState::Known("Dead".into()), GroupType::Unknown)
+            (GroupState::named("Dead"), GroupType::Unknown)
         );
         // …and unknown, refused without the allowance, when the listing is incomplete.
         for answer in [dead, CoordinatorAnswer::NotFound] {
@@ -696,7 +737,7 @@ mod tests {
             GroupType::Unrecognized
         );
         let status = |kind, state: &str| GroupStatus {
-            state: GroupState::Known(state.into()),
+            state: GroupState::named(state),
             kind,
         };
         for kind in [GroupType::Classic, GroupType::Consumer, GroupType::Unknown] {
@@ -768,7 +809,7 @@ mod tests {
         });
         let group = |offsets| Group {
             name: "g".into(),
-            state: GroupState::Known("Empty".into()),
+            state: GroupState::named("Empty"),
             kind: GroupType::Classic,
             protocol: None,
             members: vec![],
