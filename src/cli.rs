@@ -64,23 +64,19 @@ pub struct GlobalArgs {
     pub output: Output,
 }
 
-/// Which records a read returns (librdkafka's `isolation.level`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReadIsolation {
-    /// read_committed: records of aborted and open transactions are skipped.
-    #[default]
-    Committed,
-    /// read_uncommitted: every data record (control records never).
-    Uncommitted,
-}
+pub use crate::config::ReadIsolation;
 
-impl ReadIsolation {
-    /// librdkafka's name for it.
-    pub fn level(self) -> &'static str {
-        match self {
-            ReadIsolation::Committed => "read_committed",
-            ReadIsolation::Uncommitted => "read_uncommitted",
+impl GlobalArgs {
+    /// What these flags ask of the connection, for the config to resolve.
+    pub fn asked(&self) -> crate::config::Asked {
+        crate::config::Asked {
+            brokers: self.brokers.clone(),
+            properties: self.properties.clone(),
+            profile: self.profile.clone(),
+            read_only: self.read_only,
+            timeout: self.timeout,
+            schema_registry: self.schema_registry.clone(),
+            isolation: self.isolation,
         }
     }
 }
@@ -266,8 +262,8 @@ pub struct LabScope {
 }
 
 impl LabScope {
-    pub fn scope(&self) -> crate::commands::lab::Scope<'_> {
-        crate::commands::lab::Scope {
+    pub fn scope(&self) -> crate::engine::fold::Scope<'_> {
+        crate::engine::fold::Scope {
             topic: &self.topic,
             aggregate: self.aggregate.as_deref(),
             since: self.since,

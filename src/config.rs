@@ -6,8 +6,43 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::cli::GlobalArgs;
 use crate::model::{Extractor, TopicRules};
+
+/// What the command line asked of the connection (`-b`, `-X`, `-p`, `--read-only`,
+/// `--timeout`, `--schema-registry`, `--isolation`): the config resolves it with the
+/// profiles and limits. The command line makes it (`GlobalArgs::asked`); the config
+/// does not know the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub brokers: Option<String>,
+    pub properties: Vec<(String, String)>,
+    pub profile: Option<String>,
+    pub read_only: bool,
+    pub timeout: Option<u64>,
+    pub schema_registry: Option<String>,
+    pub isolation: Option<ReadIsolation>,
+}
+
+/// Which records a read returns (librdkafka's `isolation.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadIsolation {
+    /// read_committed: records of aborted and open transactions are skipped.
+    #[default]
+    Committed,
+    /// read_uncommitted: every data record (control records never).
+    Uncommitted,
+}
+
+impl ReadIsolation {
+    /// librdkafka's name for it.
+    pub fn level(self) -> &'static str {
+        match self {
+            ReadIsolation::Committed => "read_committed",
+            ReadIsolation::Uncommitted => "read_uncommitted",
+        }
+    }
+}
 
 /// The whole config file.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -56,7 +91,7 @@ pub struct Limits {
     /// duration says so (default PT1H).
     pub retention_warn: Option<String>,
     /// `committed` (default) or `uncommitted`: what `rewind events` reads (`--isolation`).
-    pub isolation: Option<crate::cli::ReadIsolation>,
+    pub isolation: Option<ReadIsolation>,
 }
 
 /// A named cluster. Property values may be `${VAR}`, read from the environment (keep
@@ -192,7 +227,7 @@ pub struct Connection {
     /// How long a broker request may take (`--timeout`, `[limits] request_ms`).
     pub timeout: Option<std::time::Duration>,
     /// Which records reads return (`--isolation`, `[limits] isolation`).
-    pub isolation: crate::cli::ReadIsolation,
+    pub isolation: ReadIsolation,
 }
 
 impl std::fmt::Debug for Connection {
@@ -215,7 +250,7 @@ impl Connection {
     /// This connection reading committed records only: what every fold reads.
     pub fn committed(&self) -> Connection {
         Connection {
-            isolation: crate::cli::ReadIsolation::Committed,
+            isolation: ReadIsolation::Committed,
             ..self.clone()
         }
     }
@@ -439,10 +474,7 @@ impl Config {
 
     /// The registry settings in force: `--schema-registry` / `REWIND_SCHEMA_REGISTRY`
     /// (with the profile's credentials, if any), else the profile's `[schema_registry]`.
-    pub fn registry_config(
-        &self,
-        args: &GlobalArgs,
-    ) -> Result<Option<crate::registry::RegistryConfig>> {
+    pub fn registry_config(&self, args: &Asked) -> Result<Option<crate::registry::RegistryConfig>> {
         // An unknown profile is `connection`'s error to report, for the commands that
         // connect.
         let profile = self.profile(args).ok().and_then(|p| p.schema_registry);
@@ -485,7 +517,7 @@ impl Config {
     }
 
     /// Connects the chosen registry (if any) so topics' framed payloads are decoded.
-    pub fn attach_registry(&mut self, args: &GlobalArgs) -> Result<()> {
+    pub fn attach_registry(&mut self, args: &Asked) -> Result<()> {
         if let Some(settings) = self.registry_config(args)? {
             let registry = crate::registry::Registry::new(settings).map_err(anyhow::Error::msg)?;
             self.registry = Some(std::sync::Arc::new(registry));
@@ -569,7 +601,7 @@ impl Config {
 
     /// The profile `-p` names (an error naming the known ones when there is none of that
     /// name), else the one named `default`, else an empty one.
-    fn profile(&self, args: &GlobalArgs) -> Result<Profile> {
+    fn profile(&self, args: &Asked) -> Result<Profile> {
         Ok(match &args.profile {
             Some(name) => self.profiles.get(name).cloned().with_context(|| {
                 let known: Vec<_> = self.profiles.keys().cloned().collect();
@@ -588,7 +620,7 @@ impl Config {
     }
 
     /// Resolves the cluster from `-b`/`REWIND_BROKERS`, `-X`, `-p` and `--read-only`.
-    pub fn connection(&self, args: &GlobalArgs) -> Result<Connection> {
+    pub fn connection(&self, args: &Asked) -> Result<Connection> {
         let profile = self.profile(args)?;
         let brokers = match args.brokers.clone().or(profile.brokers.clone()) {
             Some(b) if !b.trim().is_empty() => b,
@@ -816,24 +848,12 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn args() -> GlobalArgs {
-        GlobalArgs {
-            brokers: None,
-            properties: vec![],
-            profile: None,
-            config: None,
-            read_only: false,
-            timeout: None,
-            schema_registry: None,
-            isolation: None,
-            no_cache: false,
-            output: crate::cli::Output::Table,
-        }
+    fn args() -> Asked {
+        Asked::default()
     }
 
     #[test]
     fn isolation_comes_from_the_flag_else_the_limits_and_folds_read_committed() {
-        use crate::cli::ReadIsolation;
         let config = Config::parse(
             "[profiles.default]\nbrokers = \"b:9092\"\n[limits]\nisolation = \"uncommitted\"\n",
             Path::new("rewind.toml"),
@@ -842,7 +862,7 @@ mod tests {
         let conn = config.connection(&args()).unwrap();
         assert_eq!(conn.isolation, ReadIsolation::Uncommitted);
         assert_eq!(conn.committed().isolation, ReadIsolation::Committed);
-        let flag = GlobalArgs {
+        let flag = Asked {
             isolation: Some(ReadIsolation::Committed),
             ..args()
         };

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod engine;
 pub mod isolation;
 pub mod kafka;
 pub mod logging;

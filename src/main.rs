@@ -83,7 +83,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         config.index_dir = kafka_rewind::store::root();
     }
     config.register_secrets();
-    config.attach_registry(&cli.global)?;
+    config.attach_registry(&cli.global.asked())?;
     if cli.command.is_some() {
         for warning in &config.warnings {
             eprintln!("rewind: {warning}");
@@ -95,7 +95,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             Some(file) => app::run_file(file, config),
             // The TUI folds committed records only; with --isolation uncommitted its
             // timeline shows (and marks) the others too.
-            None => app::run(config.connection(&cli.global)?, config),
+            None => app::run(config.connection(&cli.global.asked())?, config),
         },
         Some(_) => commands::run(cli, &config, &mut std::io::stdout().lock()),
     }

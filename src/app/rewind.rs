@@ -247,7 +247,7 @@ impl App {
                     dialog.step = RewindStep::PickGroup;
                 } else {
                     let topic = &dialog.target.topic;
-                    match crate::commands::lab::candidate(
+                    match crate::engine::fold::candidate(
                         &self.config,
                         std::path::Path::new(&file),
                         topic,

@@ -681,7 +681,7 @@ impl App {
         } else {
             let topic = self.events.topic.clone();
             let fold =
-                crate::commands::lab::candidate(&self.config, std::path::Path::new(file), &topic)
+                crate::engine::fold::candidate(&self.config, std::path::Path::new(file), &topic)
                     .and_then(|logic| Ok((self.config.fold_for(&logic)?, logic)));
             match fold {
                 Ok((fold, logic)) => {

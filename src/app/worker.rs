@@ -372,7 +372,7 @@ impl Shared {
                     .client()
                     .map_err(anyhow::Error::from)
                     .and_then(|c| {
-                        crate::commands::state::read_aggregate(
+                        crate::engine::aggregate::read_aggregate(
                             &c.cluster,
                             &self.config,
                             &topic,
@@ -392,7 +392,7 @@ impl Shared {
                     .client()
                     .map_err(anyhow::Error::from)
                     .and_then(|c| {
-                        crate::commands::story::read_events(
+                        crate::engine::story::read_events(
                             &c.cluster,
                             &self.config,
                             &name,
@@ -438,7 +438,7 @@ impl Shared {
                 let planned = result.is_ok();
                 self.send(Msg::Plan { request, result });
                 if let Some(c) = candidate.filter(|_| planned) {
-                    let result = crate::commands::lab::count_changed(
+                    let result = crate::engine::fold::count_changed(
                         &self.conn,
                         &self.config,
                         &ask.topic,
@@ -774,7 +774,7 @@ impl Shared {
                 logic,
             } => {
                 let result =
-                    crate::commands::lab::first_flags(&self.conn, &self.config, &topic, &logic)
+                    crate::engine::fold::first_flags(&self.conn, &self.config, &topic, &logic)
                         .map_err(|e| format!("{e:#}"));
                 self.send(Msg::Checked { generation, result });
             }

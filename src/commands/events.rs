@@ -225,8 +225,10 @@ fn emit_where(
     let rules = config.rules_for(&topic.name);
     let code = search.source();
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut progress =
-        super::progress::Progress::new(&topic.name, ranges.iter().map(|r| r.end - r.start).sum());
+    let mut progress = crate::engine::progress::Progress::new(
+        &topic.name,
+        ranges.iter().map(|r| r.end - r.start).sum(),
+    );
     let parts = cluster.scanner()?.index_parallel(
         &topic.name,
         &ranges,

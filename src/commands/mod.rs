@@ -6,7 +6,7 @@ mod events;
 mod groups;
 pub mod lab;
 mod produce;
-mod progress;
+
 mod reset;
 pub(crate) mod state;
 pub mod story;
@@ -24,7 +24,7 @@ pub use table::Table;
 
 /// Runs a printing command (not `demo` and not the TUI).
 pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
-    let asked = config.connection(&cli.global)?;
+    let asked = config.connection(&cli.global.asked())?;
     // Only `events` shows uncommitted records; everything else folds or counts, and
     // reads what a read_committed consumer sees.
     let conn = match &cli.command {

@@ -189,7 +189,7 @@ fn produce(
     total: usize,
 ) -> Result<crate::kafka::produce::Written> {
     let mut producer = BulkProducer::new(cluster, ask.topic)?;
-    let mut progress = super::progress::Progress::producing(ask.topic, total as i64);
+    let mut progress = crate::engine::progress::Progress::producing(ask.topic, total as i64);
     let start = Instant::now();
     let mut sent: u64 = 0;
     let result = each_record(ask.file, placement, |_, record| {

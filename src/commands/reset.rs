@@ -150,7 +150,7 @@ pub fn run(
                     )?;
                 }
             }
-            let undo = rewind::undo_command(
+            let undo = crate::model::plan::undo_command(
                 &plan.group,
                 &plan.topic,
                 &e.undo_file,

@@ -67,7 +67,7 @@ pub fn aggregates(
         return print_aggregates(index, limit, output, out);
     }
     let mut progress =
-        super::progress::Progress::new(topic, ranges.iter().map(|r| r.end - r.start).sum());
+        crate::engine::progress::Progress::new(topic, ranges.iter().map(|r| r.end - r.start).sum());
     let mut parts = cluster.scanner()?.index_parallel(
         topic,
         &ranges,
@@ -128,7 +128,7 @@ fn indexed_aggregates(
     });
     let ends: HashMap<i32, i64> = ranges.iter().map(|r| (r.partition, r.end)).collect();
     let mut progress =
-        super::progress::Progress::new(topic, ranges.iter().map(|r| r.end - r.start).sum());
+        crate::engine::progress::Progress::new(topic, ranges.iter().map(|r| r.end - r.start).sum());
     let workers =
         std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
     type Batch = (PartitionParts, AggregateIndex);
@@ -227,94 +227,6 @@ fn print_aggregates(
     Ok(())
 }
 
-/// What reading an aggregate's stream took: the partitions read, records and bytes.
-pub struct Read {
-    pub partitions: Vec<i32>,
-    pub records: u64,
-    pub bytes: u64,
-}
-
-impl Read {
-    pub(super) fn to_json(&self) -> Value {
-        json!({"partitions": self.partitions, "records": self.records, "bytes": self.bytes})
-    }
-}
-
-/// Reads one aggregate's events, in partition then offset order. When the aggregate id
-/// is the record key, only the partition the topic's partitioner puts it in is read;
-/// if that finds nothing (producers that place keys otherwise), the whole topic is.
-fn stream(
-    cluster: &Cluster,
-    config: &Config,
-    topic: &str,
-    aggregate: &str,
-) -> Result<(Vec<crate::model::Event>, Read)> {
-    let (events, read) = read_aggregate(cluster, config, topic, aggregate, true)?;
-    if events.is_empty() {
-        bail!("aggregate `{aggregate}` has no events in {topic}: `rewind aggregates {topic}` lists the ids");
-    }
-    Ok((events, read))
-}
-
-/// `stream`, where no events is an answer; `show_progress`: on stderr when it is a terminal
-/// (never from the TUI).
-pub(crate) fn read_aggregate(
-    cluster: &Cluster,
-    config: &Config,
-    topic: &str,
-    aggregate: &str,
-    show_progress: bool,
-) -> Result<(Vec<crate::model::Event>, Read)> {
-    let info = cluster.topic(topic)?;
-    let rules = config.rules_for(topic);
-    let scanner = cluster.scanner()?;
-    let mut events = Vec::new();
-    let scan = |partitions: Vec<i32>, events: &mut Vec<crate::model::Event>| -> Result<Vec<i32>> {
-        let mut ranges = info.ranges();
-        ranges.retain(|r| partitions.contains(&r.partition));
-        let total = ranges.iter().map(|r| r.end - r.start).sum();
-        let mut progress = super::progress::Progress::new(topic, total);
-        if !show_progress {
-            progress = progress.off();
-        }
-        let _ = scanner.scan(topic, &ranges, &rules, &mut |e| {
-            progress.tick();
-            if e.aggregate == aggregate {
-                events.push(e);
-            }
-            std::ops::ControlFlow::Continue(())
-        })?;
-        Ok(partitions)
-    };
-    let all: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
-    let mut partitions = match config.key_partition(topic, aggregate, all.len()) {
-        Some(p) => scan(vec![p], &mut events)?,
-        None => scan(all.clone(), &mut events)?,
-    };
-    if events.is_empty() && partitions.len() < all.len() {
-        tracing::info!(
-            topic,
-            aggregate,
-            "not in its key's partition: reading the whole topic"
-        );
-        let rest: Vec<i32> = all
-            .into_iter()
-            .filter(|p| !partitions.contains(p))
-            .collect();
-        partitions.extend(scan(rest, &mut events)?);
-    }
-    let (records, bytes) = scanner.read();
-    partitions.sort();
-    Ok((
-        events,
-        Read {
-            partitions,
-            records,
-            bytes,
-        },
-    ))
-}
-
 /// What `rewind state` was asked for.
 pub struct StateArgs<'a> {
     pub topic: &'a str,
@@ -339,7 +251,7 @@ pub fn state(
     } = args;
     let reducers = config.reducers_for(topic)?;
     let cluster = Cluster::connect(conn)?;
-    let (events, read) = stream(&cluster, config, topic, aggregate)?;
+    let (events, read) = crate::engine::aggregate::stream(&cluster, config, topic, aggregate)?;
     let index = match at {
         Some(position) => resolve(&events, position)
             .with_context(|| format!("--at {position} in aggregate `{aggregate}`"))?,
@@ -418,7 +330,7 @@ pub fn snapshots(
     let rules = snapshot_rules(config, topic)?;
     let reducers = config.reducers_for(topic)?;
     let cluster = Cluster::connect(conn)?;
-    let (events, _) = stream(&cluster, config, topic, aggregate)?;
+    let (events, _) = crate::engine::aggregate::stream(&cluster, config, topic, aggregate)?;
     let stored = stored_snapshots(&cluster, config, &rules, aggregate)?;
     let mut projection = Projection::new(reducers, &events);
     let mut results = Vec::new();

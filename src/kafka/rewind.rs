@@ -406,7 +406,12 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
                 } else {
                     detail.join(", ")
                 },
-                undo_command(group, &plan.topic, &undo_file, options.allow_unknown_state)
+                crate::model::plan::undo_command(
+                    group,
+                    &plan.topic,
+                    &undo_file,
+                    options.allow_unknown_state
+                )
             );
         }
     };
@@ -416,19 +421,6 @@ pub fn execute(cluster: &Cluster, plan: &Plan, options: &ExecuteOptions) -> Resu
         mismatches,
         written_with,
     })
-}
-
-/// The command that puts a group's offsets back from an undo file.
-pub fn undo_command(group: &str, topic: &str, undo_file: &Path, allow_unknown: bool) -> String {
-    format!(
-        "rewind reset --group {group} --topic {topic} --from-file {} --execute{}",
-        undo_file.display(),
-        if allow_unknown {
-            " --allow-unknown-state"
-        } else {
-            ""
-        }
-    )
 }
 
 fn show(offset: Option<i64>) -> String {

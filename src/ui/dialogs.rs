@@ -206,7 +206,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
             lines.push(Line::raw(format!("Undo file: {}", text::clean(&done.undo_file.display().to_string()))));
             lines.push(Line::raw(format!(
                 "Undo: {}",
-                text::clean(&crate::kafka::rewind::undo_command(&done.group, &done.topic, &done.undo_file, done.allow_unknown))
+                text::clean(&crate::model::plan::undo_command(&done.group, &done.topic, &done.undo_file, done.allow_unknown))
             )));
             lines.push(Line::raw(""));
             lines.push(hint(&hint_line(Place::Outcome)));

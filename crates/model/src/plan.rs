@@ -831,3 +831,21 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
 
 #[cfg(test)]
 mod tests;
+
+/// The command that puts a group's offsets back from an undo file.
+pub fn undo_command(
+    group: &str,
+    topic: &str,
+    undo_file: &std::path::Path,
+    allow_unknown: bool,
+) -> String {
+    format!(
+        "rewind reset --group {group} --topic {topic} --from-file {} --execute{}",
+        undo_file.display(),
+        if allow_unknown {
+            " --allow-unknown-state"
+        } else {
+            ""
+        }
+    )
+}

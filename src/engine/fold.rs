@@ -1,0 +1,429 @@
+//! Every aggregate of a topic folded, on every core (what `rewind check`, `replay
+//! --with` and the TUI's `]` and Rewind dialog ask). One thread reads the topic in partition then offset order (the order
+//! `state` folds in) and deals the events, in batches, to one shard per core by
+//! aggregate; each shard folds its aggregates with its own isolated reducer workers, a
+//! batch's aggregates in one round trip per worker.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::rc::Rc;
+use std::sync::mpsc;
+
+use anyhow::{Context, Result};
+use jaq_json::Val;
+use serde_json::Value;
+
+use crate::config::{Config, Connection};
+use crate::kafka::Cluster;
+use crate::model::lab::Finding;
+use crate::model::reducer::{
+    from_val, new_stream_id, parse_val, to_val, Fold, Folded, Logic, ResidentRun, Step,
+};
+use crate::model::Event;
+
+/// An event as a shard needs it, compact: its value already JSON text (a decoded
+/// `Event` is several times larger, and many are in flight).
+struct LabEvent {
+    aggregate: String,
+    event_type: String,
+    partition: i32,
+    offset: i64,
+    timestamp: Option<i64>,
+    decode_error: Option<String>,
+    value: String,
+    /// The whole event, for `$meta`, only when a program reads it.
+    full: Option<Box<Event>>,
+}
+
+impl LabEvent {
+    fn new(e: Event, keep: bool) -> LabEvent {
+        let value = e.value.to_json().to_string();
+        LabEvent {
+            aggregate: e.aggregate.clone(),
+            event_type: e.event_type.clone(),
+            partition: e.partition,
+            offset: e.offset,
+            timestamp: e.timestamp,
+            decode_error: e.decode_error.clone(),
+            value,
+            full: keep.then(|| Box::new(e)),
+        }
+    }
+}
+
+/// Events sent to a shard at a time.
+const BATCH: usize = 65536;
+
+/// Which events of the topic are folded.
+#[derive(Debug, Clone, Default)]
+pub struct Scope<'a> {
+    pub topic: &'a str,
+    pub aggregate: Option<&'a str>,
+    /// Flags of events before this time are not counted (the fold still starts at the
+    /// first event, so states are right).
+    pub since: Option<i64>,
+    /// Events after this time are not folded.
+    pub until: Option<i64>,
+    pub partitions: Option<Vec<i32>>,
+    /// Show progress on stderr when it is a terminal (not from the TUI).
+    pub progress: bool,
+}
+
+/// One aggregate once folded: its final state under each logic, and what check found.
+pub struct Done {
+    pub states: Vec<Value>,
+    pub finding: Finding,
+}
+
+/// One aggregate as a shard holds it; its states are kept by the folds, under `key`.
+struct Aggregate {
+    key: u64,
+    /// Events folded so far.
+    count: usize,
+    /// The index of its first event at or after `--since`: flags count from there.
+    since_index: Option<usize>,
+    /// Per logic: the state after its last run as the fold said it (JSON text), and the
+    /// fold's `restarts` then (a restart since means seeding the fold with it).
+    saved: Vec<(String, u64)>,
+    finding: Finding,
+}
+
+/// What a shard folds with: one fold per logic.
+struct Shard {
+    folds: Vec<Rc<dyn Fold>>,
+    aggregates: HashMap<String, Aggregate>,
+    since: Option<i64>,
+}
+
+/// What a step is made of: the values, or their JSON text for an isolated fold.
+enum Input {
+    Values(Val, Val),
+    Text(String, String),
+}
+
+impl Shard {
+    /// Folds one batch (events of several aggregates, each aggregate's in order): one
+    /// round trip per fold, onto the states the folds keep.
+    fn fold(&mut self, batch: Vec<LabEvent>) {
+        let mut groups: Vec<(String, Vec<LabEvent>)> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for e in batch {
+            let i = *at.entry(e.aggregate.clone()).or_insert_with(|| {
+                groups.push((e.aggregate.clone(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[i].1.push(e);
+        }
+        let logics = self.folds.len();
+        for (id, events) in &groups {
+            let agg = self
+                .aggregates
+                .entry(id.clone())
+                .or_insert_with(|| Aggregate {
+                    key: new_stream_id(),
+                    count: 0,
+                    since_index: None,
+                    saved: vec![("null".to_owned(), 0); logics],
+                    finding: Finding {
+                        aggregate: id.clone(),
+                        ..Finding::default()
+                    },
+                });
+            if agg.since_index.is_none() {
+                let since = self.since;
+                let found = events.iter().position(|e| match since {
+                    None => true,
+                    Some(s) => e.timestamp.is_some_and(|t| t >= s),
+                });
+                agg.since_index = found.map(|j| agg.count + j);
+            }
+        }
+        let text = self.folds.iter().all(|f| f.takes_text());
+        let starts: Vec<usize> = groups
+            .iter()
+            .map(|(id, _)| self.aggregates[id].count)
+            .collect();
+        // Each event's value and `$meta` as the fold reads them.
+        let inputs: Vec<Vec<Input>> = groups
+            .iter()
+            .zip(&starts)
+            .map(|((_, events), &start)| {
+                events
+                    .iter()
+                    .enumerate()
+                    .map(|(j, e)| {
+                        let meta = match &e.full {
+                            Some(full) => full.meta(start + j),
+                            None => Value::Null,
+                        };
+                        match text {
+                            true => Input::Text(e.value.clone(), meta.to_string()),
+                            false => Input::Values(
+                                parse_val(&e.value).unwrap_or_default(),
+                                to_val(&meta),
+                            ),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        // One stream per aggregate of the batch (the workers key events by stream).
+        let streams: Vec<u64> = groups.iter().map(|_| new_stream_id()).collect();
+        let placeholder = Val::Null;
+        let steps_of = |g: usize| -> Vec<Step<'_>> {
+            let (_, events) = &groups[g];
+            events
+                .iter()
+                .enumerate()
+                .map(|(j, e)| {
+                    let (event, meta, text) = match &inputs[g][j] {
+                        Input::Values(v, m) => (v, m, None),
+                        Input::Text(v, m) => {
+                            (&placeholder, &placeholder, Some((v.as_str(), m.as_str())))
+                        }
+                    };
+                    Step {
+                        stream: streams[g],
+                        index: starts[g] + j,
+                        event_type: &e.event_type,
+                        event,
+                        meta,
+                        text,
+                        undecodable: e.decode_error.as_deref(),
+                    }
+                })
+                .collect()
+        };
+        let mut answers: Vec<Vec<Folded>> = Vec::with_capacity(self.folds.len());
+        for (k, fold) in self.folds.iter().enumerate() {
+            let runs = groups
+                .iter()
+                .enumerate()
+                .map(|(g, (id, _))| {
+                    let agg = &self.aggregates[id];
+                    let (saved, synced) = &agg.saved[k];
+                    ResidentRun {
+                        key: agg.key,
+                        steps: steps_of(g),
+                        // The first logic is the one checked.
+                        flag_state: k == 0 && !agg.finding.flagged(),
+                        flag_from: agg.since_index.unwrap_or(usize::MAX),
+                        saved,
+                        seed: *synced != fold.restarts(),
+                    }
+                })
+                .collect();
+            answers.push(fold.fold_resident(runs));
+        }
+        for (g, (id, events)) in groups.iter().enumerate() {
+            let agg = self.aggregates.get_mut(id).expect("added above");
+            let folded = &mut answers[0][g];
+            let from = agg.since_index.unwrap_or(usize::MAX);
+            folded.errors.retain(|(i, _)| *i >= from);
+            folded.violations.retain(|(i, _)| *i >= from);
+            let refs: Vec<(i32, i64, &str)> = events
+                .iter()
+                .map(|e| (e.partition, e.offset, e.event_type.as_str()))
+                .collect();
+            if agg.finding.count(agg.count, &refs, folded).is_some() {
+                let state = folded.flag_state.take().unwrap_or_default();
+                agg.finding.set_first_state(from_val(&state));
+            }
+            for (k, fold) in self.folds.iter().enumerate() {
+                if let Some(text) = answers[k][g].state_text.take() {
+                    agg.saved[k] = (text, fold.restarts());
+                }
+            }
+            agg.count += events.len();
+        }
+        drop(inputs);
+        // Folded events are never folded again: the workers can let them go.
+        for fold in &self.folds {
+            for stream in &streams {
+                fold.forget(*stream);
+            }
+        }
+    }
+
+    /// The aggregates with their final states under each logic (what the folds said
+    /// after each aggregate's last run).
+    fn finish(self) -> Vec<(String, Done)> {
+        self.aggregates
+            .into_iter()
+            .map(|(id, agg)| {
+                let states = agg
+                    .saved
+                    .iter()
+                    .map(|(text, _)| serde_json::from_str(text).unwrap_or(Value::Null))
+                    .collect();
+                (
+                    id,
+                    Done {
+                        states,
+                        finding: agg.finding,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// Folds every aggregate in `scope` with each of `logics`; returns the shards'
+/// aggregates.
+pub fn fold_topic(
+    conn: &Connection,
+    config: &Config,
+    scope: &Scope<'_>,
+    logics: &[Logic],
+) -> Result<Vec<(String, Done)>> {
+    let cluster = Cluster::connect(conn)?;
+    let info = cluster.topic(scope.topic)?;
+    let mut ranges = info.ranges();
+    if let Some(wanted) = &scope.partitions {
+        for p in wanted {
+            anyhow::ensure!(
+                ranges.iter().any(|r| r.partition == *p),
+                "{} has no partition {p} (it has {})",
+                scope.topic,
+                ranges.len()
+            );
+        }
+        ranges.retain(|r| wanted.contains(&r.partition));
+    }
+    // Each logic must compile and its fold start before the topic is read.
+    for logic in logics {
+        config.fold_for(logic)?;
+    }
+    let shards = std::thread::available_parallelism().map_or(2, usize::from);
+    let rules = config.rules_for(scope.topic);
+    let total = ranges.iter().map(|r| r.end - r.start).sum();
+    std::thread::scope(|threads| -> Result<Vec<(String, Done)>> {
+        let mut senders = Vec::new();
+        let mut workers = Vec::new();
+        for _ in 0..shards {
+            let (tx, rx) = mpsc::sync_channel::<Vec<LabEvent>>(1);
+            senders.push(tx);
+            workers.push(threads.spawn(move || -> Result<Vec<(String, Done)>> {
+                let folds = logics
+                    .iter()
+                    .map(|l| config.fold_for(l))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut shard = Shard {
+                    folds,
+                    aggregates: HashMap::new(),
+                    since: scope.since,
+                };
+                for batch in rx {
+                    shard.fold(batch);
+                }
+                // Values as serde JSON: jaq's are not Send.
+                Ok(shard.finish())
+            }));
+        }
+        let mut buffers: Vec<Vec<LabEvent>> = (0..shards).map(|_| Vec::new()).collect();
+        let keep = logics.iter().any(Logic::uses_meta);
+        let mut progress = super::progress::Progress::new(scope.topic, total);
+        if !scope.progress {
+            progress = progress.off();
+        }
+        let scanner = cluster.scanner()?;
+        let read = scanner.scan(scope.topic, &ranges, &rules, &mut |e| {
+            progress.tick();
+            if scope.aggregate.is_some_and(|a| a != e.aggregate)
+                || scope
+                    .until
+                    .is_some_and(|u| e.timestamp.is_some_and(|t| t > u))
+            {
+                return ControlFlow::Continue(());
+            }
+            let shard = shard_of(&e.aggregate, shards);
+            buffers[shard].push(LabEvent::new(e, keep));
+            if buffers[shard].len() >= BATCH {
+                let batch = std::mem::take(&mut buffers[shard]);
+                if senders[shard].send(batch).is_err() {
+                    return ControlFlow::Break(()); // the shard failed: its error is below
+                }
+            }
+            ControlFlow::Continue(())
+        });
+        for (tx, batch) in senders.iter().zip(buffers) {
+            let _ = tx.send(batch);
+        }
+        drop(senders);
+        drop(progress);
+        let mut all = Vec::new();
+        for worker in workers {
+            all.extend(worker.join().expect("a shard panicked")?);
+        }
+        let _ = read?;
+        Ok(all)
+    })
+}
+
+/// Each flagged aggregate of a topic with the index of its first flagged event, folded
+/// with `logic` (the TUI's `]` past a stream's last flag).
+pub fn first_flags(
+    conn: &Connection,
+    config: &Config,
+    topic: &str,
+    logic: &Logic,
+) -> Result<Vec<(String, usize)>> {
+    let scope = Scope {
+        topic,
+        ..Scope::default()
+    };
+    let done = fold_topic(conn, config, &scope, std::slice::from_ref(logic))?;
+    Ok(done
+        .into_iter()
+        .filter_map(|(id, d)| Some((id, d.finding.first?.index)))
+        .collect())
+}
+
+/// How many aggregates of `topic` fold to a different state with the second logic than
+/// with the first, of how many (the Rewind dialog's "N aggregates will change").
+pub fn count_changed(
+    conn: &Connection,
+    config: &Config,
+    topic: &str,
+    logics: &[Logic; 2],
+) -> Result<(usize, usize)> {
+    let scope = Scope {
+        topic,
+        ..Scope::default()
+    };
+    let done = fold_topic(conn, config, &scope, logics)?;
+    let changed = done
+        .iter()
+        .filter(|(_, d)| d.states[0] != d.states[1])
+        .count();
+    Ok((changed, done.len()))
+}
+
+/// The shard of an aggregate: the same one for all its events.
+fn shard_of(aggregate: &str, shards: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    aggregate.hash(&mut h);
+    (h.finish() % shards as u64) as usize
+}
+
+/// The logic of `topic` with a candidate file's entry for it in place of the current
+/// reducers, upcasters and invariants.
+pub fn candidate(config: &Config, file: &std::path::Path, topic: &str) -> Result<Logic> {
+    anyhow::ensure!(
+        file.exists(),
+        "--with {}: no such file (a rewind.toml with the candidate's [[topics]] entry for {topic})",
+        file.display()
+    );
+    let other = Config::load(Some(file)).with_context(|| format!("--with {}", file.display()))?;
+    let entry = other.topic(topic).with_context(|| {
+        format!(
+            "--with {}: it has no [[topics]] entry for {topic} (name = \"{topic}\" or a glob that matches it)",
+            file.display()
+        )
+    })?;
+    Ok(Logic {
+        version: config.logic_for(topic).version,
+        ..entry.logic()
+    })
+}
