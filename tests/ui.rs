@@ -566,7 +566,7 @@ fn rewind_dialog_from_a_mark() {
     assert_eq!(*asked_for, asked(&app));
     // An answer to another request (a dialog since closed) is not shown here.
     app.apply(Msg::Plan {
-        request: asked(&app) + 1,
+        request: kafka_rewind::app::PlanId(asked(&app).0 + 1),
         result: Err("an older plan".into()),
     });
     assert!(matches!(
@@ -634,7 +634,7 @@ fn rewind_dialog_from_a_mark() {
         lag_ms: Some((7 - done) * 61_000),
     };
     app.apply(Msg::ReplaySample {
-        id: *id + 1,
+        id: kafka_rewind::app::WatchId(id.0 + 1),
         sample: Ok(sample(0, 6)),
     });
     assert!(
@@ -852,7 +852,7 @@ fn events_protobuf_detail_names_its_schema() {
 }
 
 /// The number of the plan the open Rewind dialog waits for.
-fn asked(app: &App) -> u64 {
+fn asked(app: &App) -> kafka_rewind::app::PlanId {
     match &app.overlay {
         Some(kafka_rewind::app::Overlay::Rewind(d)) => match d.step {
             kafka_rewind::app::RewindStep::Planning { request, .. } => request,
@@ -1045,7 +1045,7 @@ fn compare_shows_current_and_candidate_at_the_cursor() {
     });
     assert!(screen_sized(&app, 200, 40).contains("Replaying orders with fixed.toml…"));
     app.apply(Msg::Replayed {
-        request: 1,
+        request: kafka_rewind::app::PlanId(1),
         result: Ok((1, 2)),
     });
     let text = screen_sized(&app, 200, 40);

@@ -103,7 +103,7 @@ pub enum Command {
     /// Make a plan; its `Msg::Plan` carries the same `request` number, so a plan asked
     /// by a dialog since closed is never shown in another.
     PlanRewind {
-        request: u64,
+        request: PlanId,
         ask: Box<crate::kafka::rewind::PlanRequest>,
         /// With `:compare FILE` on: after the plan, how many aggregates FILE's logic
         /// folds to another state (`Msg::Replayed`).
@@ -128,7 +128,7 @@ pub enum Command {
     /// Follow a group replaying after a commit, a sample every few seconds until it has
     /// caught up or `StopWatch`.
     WatchReplay {
-        id: u64,
+        id: WatchId,
         group: String,
         /// (topic, partition, target) of the committed plan.
         targets: Vec<(String, i32, i64)>,
@@ -144,7 +144,7 @@ pub enum Command {
     /// Read one aggregate of a topic (`:agg ID` not in the loaded events); `Msg::Story`
     /// answers with `request`.
     LoadAggregate {
-        request: u64,
+        request: StoryId,
         topic: String,
         id: String,
     },
@@ -153,13 +153,13 @@ pub enum Command {
     Search {
         topic: String,
         generation: u64,
-        id: u64,
+        id: SearchId,
         code: String,
         window: crate::model::select::Window,
     },
     /// Read a story's events (`:story NAME ID`); `Msg::Story` answers with `request`.
     LoadStory {
-        request: u64,
+        request: StoryId,
         name: String,
         id: String,
     },
@@ -169,6 +169,37 @@ pub enum Command {
         generation: u64,
         coords: Vec<crate::model::Coord>,
     },
+}
+
+/// Numbers of one kind of request: an answer carries the number of the request it
+/// answers, and one kind's numbers never stand for another's.
+macro_rules! request_id {
+    ($name:ident, $what:literal) => {
+        #[doc = concat!("The number of a ", $what, ".")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+        pub struct $name(pub u64);
+
+        impl $name {
+            /// The number after this one, which this becomes.
+            pub fn advance(&mut self) -> $name {
+                self.0 += 1;
+                *self
+            }
+        }
+    };
+}
+request_id!(PlanId, "rewind plan (and its candidate's replay count)");
+request_id!(SearchId, "content search (`/?JQ`)");
+request_id!(StoryId, "story or aggregate read (`:story`, `:agg`)");
+request_id!(WatchId, "replay watch");
+
+/// The last request of each kind.
+#[derive(Debug, Default)]
+pub struct Requests {
+    pub plan: PlanId,
+    pub search: SearchId,
+    pub story: StoryId,
+    pub watch: WatchId,
 }
 
 /// Said after the broker came back while a topic loads.
@@ -236,19 +267,19 @@ pub enum Msg {
     Groups(Result<Vec<crate::model::group::Group>, String>),
     /// A plan and the group's state, asked of its coordinator when the plan was made.
     Plan {
-        request: u64,
+        request: PlanId,
         result: Result<(crate::model::plan::Plan, crate::model::group::GroupStatus), String>,
     },
     /// For the plan of `request`: (aggregates whose state differs with the candidate,
     /// aggregates).
     Replayed {
-        request: u64,
+        request: PlanId,
         result: Result<(usize, usize), String>,
     },
     Rewound(Result<Rewound, String>),
     /// A look at the group a `WatchReplay` follows (an error ends the watch).
     ReplaySample {
-        id: u64,
+        id: WatchId,
         sample: Result<crate::model::group::ReplaySample, String>,
     },
     /// Each flagged aggregate of the topic with the stream index of its first flag.
@@ -259,18 +290,18 @@ pub enum Msg {
     Produced(Result<crate::model::Coord, String>),
     /// Matches of the `/?JQ` search `id` so far, and how many records were read.
     SearchFound {
-        id: u64,
+        id: SearchId,
         coords: Vec<crate::model::Coord>,
         scanned: i64,
     },
     /// The search `id` is over: events the predicate failed on, and the first.
     SearchDone {
-        id: u64,
+        id: SearchId,
         result: Result<(usize, Option<(crate::model::Coord, String)>), String>,
     },
     /// A story's topics with their events for the id, in fold order.
     Story {
-        request: u64,
+        request: StoryId,
         result: Result<Vec<(String, Vec<Event>)>, String>,
     },
 }
@@ -377,7 +408,7 @@ pub struct EventsView {
 pub struct ContentSearch {
     pub code: String,
     /// The `Command::Search` it waits for.
-    pub id: u64,
+    pub id: SearchId,
     pub found: std::collections::HashSet<crate::model::Coord>,
     pub scanned: i64,
     pub total: i64,
@@ -506,8 +537,8 @@ pub struct App {
     /// The open topic's compiled reducers, compiled when its first stream opens.
     reducers: Option<std::rc::Rc<dyn crate::model::reducer::Fold>>,
     generation: u64,
-    /// The last numbered request (plans), whose answer must carry its number.
-    request: u64,
+    /// The last request of each kind, whose answer must carry its number.
+    requests: Requests,
     /// The window over the screen, if one is open.
     pub overlay: Option<Overlay>,
     /// This cluster's marks, and the file they are saved to.
@@ -570,7 +601,7 @@ impl App {
             config,
             reducers: None,
             generation: 0,
-            request: 0,
+            requests: Requests::default(),
             overlay: None,
             marks: vec![],
             marks_file: None,
@@ -947,12 +978,12 @@ impl App {
             self.status = format!("?{code}: {e}");
             return vec![];
         }
-        self.request += 1;
+        let id = self.requests.search.advance();
         self.content_cursor = Some((self.events.selected, None));
         self.events.search.clear();
         self.events.content = Some(ContentSearch {
             code: code.to_owned(),
-            id: self.request,
+            id,
             total: self.events.len() as i64,
             ..ContentSearch::default()
         });
@@ -960,7 +991,7 @@ impl App {
         vec![Command::Search {
             topic: self.events.topic.clone(),
             generation: self.generation,
-            id: self.request,
+            id,
             code: code.to_owned(),
             window: self.events.window,
         }]

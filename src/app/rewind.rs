@@ -27,7 +27,7 @@ pub struct RewindDialog {
     /// (topic, partition, target) of the plan being committed, for the watch after.
     pub targets: Vec<(String, i32, i64)>,
     /// After the commit: the group replaying, sampled (`Command::WatchReplay`, by id).
-    pub watch: Option<(u64, crate::model::group::ReplayWatch)>,
+    pub watch: Option<(super::WatchId, crate::model::group::ReplayWatch)>,
 }
 
 /// (aggregates whose state differs with a candidate, all aggregates), or why not known.
@@ -53,7 +53,7 @@ pub enum RewindStep {
     Planning {
         group: String,
         /// The number of the plan asked for: only its answer is shown.
-        request: u64,
+        request: super::PlanId,
     },
     Plan {
         plan: Box<Plan>,
@@ -282,7 +282,7 @@ impl App {
                         aggregate: Some(dialog.target.aggregate.clone()),
                         known: self.known_for(&dialog.target),
                     };
-                    self.request += 1;
+                    let planned = self.requests.plan.advance();
                     let candidate = dialog.candidate.as_ref().map(|(file, logic)| {
                         Box::new(Candidate {
                             file: file.clone(),
@@ -292,13 +292,13 @@ impl App {
                     });
                     dialog.replay = candidate.as_ref().map(|c| (c.file.clone(), None));
                     commands.push(Command::PlanRewind {
-                        request: self.request,
+                        request: planned,
                         ask: Box::new(request),
                         candidate,
                     });
                     dialog.step = RewindStep::Planning {
                         group,
-                        request: self.request,
+                        request: planned,
                     };
                 }
             }
@@ -321,7 +321,11 @@ impl App {
         commands
     }
 
-    pub(super) fn receive_plan(&mut self, request: u64, plan: Result<(Plan, GroupStatus), String>) {
+    pub(super) fn receive_plan(
+        &mut self,
+        request: super::PlanId,
+        plan: Result<(Plan, GroupStatus), String>,
+    ) {
         let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
             return;
         };
@@ -351,10 +355,10 @@ impl App {
 
     pub(super) fn receive_replayed(
         &mut self,
-        request: u64,
+        request: super::PlanId,
         result: Result<(usize, usize), String>,
     ) {
-        if request != self.request {
+        if request != self.requests.plan {
             return;
         }
         if let Some(Overlay::Rewind(dialog)) = &mut self.overlay {
@@ -366,7 +370,7 @@ impl App {
 
     pub(super) fn receive_replay_sample(
         &mut self,
-        id: u64,
+        id: super::WatchId,
         sample: Result<crate::model::group::ReplaySample, String>,
     ) {
         let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
@@ -390,10 +394,10 @@ impl App {
                 dialog.step = match result {
                     Ok(done) => {
                         // Follow the replay the commit started.
-                        self.request += 1;
-                        dialog.watch = Some((self.request, Default::default()));
+                        let watch = self.requests.watch.advance();
+                        dialog.watch = Some((watch, Default::default()));
                         self.outbox.push(Command::WatchReplay {
-                            id: self.request,
+                            id: watch,
                             group: done.group.clone(),
                             targets: dialog.targets.clone(),
                         });

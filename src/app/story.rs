@@ -15,7 +15,7 @@ pub struct StoryView {
     pub name: String,
     pub id: String,
     /// The `Command::LoadStory` this view waits for.
-    pub request: u64,
+    pub request: super::StoryId,
     /// The topics once read (`None` while loading); `Err`: why not.
     pub strands: Option<Result<Vec<Strand>, String>>,
     /// The timeline: (strand, index in it), in time order.
@@ -106,7 +106,7 @@ impl App {
         self.show_story_loading(name, id, false);
         self.status.clear();
         vec![Command::LoadStory {
-            request: self.request,
+            request: self.requests.story,
             name: name.to_owned(),
             id: id.to_owned(),
         }]
@@ -115,7 +115,7 @@ impl App {
     /// Shows a story (or a lazily read aggregate) loading, under a new request number;
     /// Esc goes back to the screen before (before the first, from a story).
     fn show_story_loading(&mut self, name: &str, id: &str, lazy: bool) {
-        self.request += 1;
+        let request = self.requests.story.advance();
         let back = match std::mem::replace(&mut self.screen, Screen::Topics) {
             Screen::Story(view) => view.back,
             other => other,
@@ -123,7 +123,7 @@ impl App {
         self.screen = Screen::Story(Box::new(StoryView {
             name: name.to_owned(),
             id: id.to_owned(),
-            request: self.request,
+            request,
             strands: None,
             order: vec![],
             at: vec![],
@@ -149,7 +149,7 @@ impl App {
         self.status =
             format!("{id} is not in the loaded events of {topic}: reading it from the topic");
         vec![Command::LoadAggregate {
-            request: self.request,
+            request: self.requests.story,
             topic,
             id: id.to_owned(),
         }]
@@ -158,7 +158,7 @@ impl App {
     /// The story's events from the worker: each topic folded by its own reducers.
     pub(super) fn receive_story(
         &mut self,
-        request: u64,
+        request: super::StoryId,
         result: Result<Vec<(String, Vec<Event>)>, String>,
     ) {
         let Screen::Story(view) = &mut self.screen else {
@@ -206,11 +206,10 @@ impl App {
         if matches!(action, Action::Refresh) {
             if view.lazy {
                 let (topic, id) = (view.name.clone(), view.id.clone());
-                self.request += 1;
-                view.request = self.request;
+                view.request = self.requests.story.advance();
                 view.strands = None;
                 return Some(vec![Command::LoadAggregate {
-                    request: self.request,
+                    request: view.request,
                     topic,
                     id,
                 }]);

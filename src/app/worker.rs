@@ -204,8 +204,8 @@ impl Worker {
             Command::Follow { generation, .. } => {
                 shared.following.store(*generation, Ordering::Relaxed)
             }
-            Command::WatchReplay { id, .. } => shared.watching.store(*id, Ordering::Relaxed),
-            Command::Search { id, .. } => shared.searching.store(*id, Ordering::Relaxed),
+            Command::WatchReplay { id, .. } => shared.watching.store(id.0, Ordering::Relaxed),
+            Command::Search { id, .. } => shared.searching.store(id.0, Ordering::Relaxed),
             // Nothing to run: the load, the follow and the watch see the flags and stop.
             Command::StopFollow => return shared.following.store(0, Ordering::Relaxed),
             Command::StopWatch => return shared.watching.store(0, Ordering::Relaxed),
@@ -801,14 +801,14 @@ impl Shared {
         &self,
         topic: &str,
         generation: u64,
-        id: u64,
+        id: super::SearchId,
         code: &str,
         window: &crate::model::select::Window,
     ) -> anyhow::Result<(usize, Option<(crate::model::Coord, String)>)> {
         use crate::model::search::Found;
         use std::sync::atomic::AtomicI64;
         let wanted = || {
-            self.searching.load(Ordering::Relaxed) == id
+            self.searching.load(Ordering::Relaxed) == id.0
                 && self.latest.load(Ordering::Relaxed) == generation
         };
         let client = self.client()?;
@@ -891,8 +891,8 @@ impl Shared {
 
     /// Samples a group replaying after a commit every `WATCH_EVERY` until it has caught
     /// up, the watch is stopped, or the group cannot be read (said, and the end).
-    fn watch_replay(&self, id: u64, group: &str, targets: &[(String, i32, i64)]) {
-        let wanted = || self.watching.load(Ordering::Relaxed) == id;
+    fn watch_replay(&self, id: super::WatchId, group: &str, targets: &[(String, i32, i64)]) {
+        let wanted = || self.watching.load(Ordering::Relaxed) == id.0;
         while wanted() {
             let sample = self.client().map_err(|e| e.to_string()).and_then(|c| {
                 let (groups, _) = c
