@@ -165,7 +165,53 @@ impl<'v, 's> Run<'v, 's> {
     }
 }
 
+// The protocol between a fold and its worker process: a JSON header a line (states and
+// events follow some, a line each). Both sides write and read these same types.
+
+/// The first line to the worker: the logic it compiles.
 #[derive(serde::Serialize, Deserialize)]
+struct Hello<'a> {
+    logic: std::borrow::Cow<'a, Logic>,
+}
+
+impl Reply {
+    /// A reply that says only why the request failed.
+    fn failed(why: String) -> Reply {
+        Reply {
+            err: Some(why),
+            ..Reply::default()
+        }
+    }
+}
+
+impl std::fmt::Display for Reply {
+    /// As written on the pipe: one line of JSON.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&serde_json::to_string(self).map_err(|_| std::fmt::Error)?)
+    }
+}
+
+/// A request's header.
+#[derive(serde::Serialize, Deserialize)]
+struct Request<'a> {
+    /// States the worker keeps that it may drop.
+    #[serde(default, skip_serializing_if = "nothing_to_forget")]
+    forget: std::borrow::Cow<'a, [u64]>,
+    /// How many events seen for the first time follow the states.
+    new: usize,
+    /// The runs: stream and index of each event, in order; each given state follows
+    /// the header, a line each.
+    runs: std::borrow::Cow<'a, [RunHead]>,
+}
+
+// serde hands `skip_serializing_if` a reference to the field as it is.
+#[allow(clippy::ptr_arg)]
+fn nothing_to_forget(keys: &std::borrow::Cow<'_, [u64]>) -> bool {
+    keys.is_empty()
+}
+
+/// One run of a request.
+#[derive(Clone, serde::Serialize, Deserialize)]
 struct RunHead {
     steps: Vec<(u64, usize)>,
     /// The key of the state the worker keeps; `None`: the state follows the header.
@@ -203,15 +249,6 @@ struct Reply {
     flag_state: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ready: Option<bool>,
-}
-
-/// A request's header as it is written.
-#[derive(serde::Serialize)]
-struct RequestOut<'a> {
-    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
-    forget: &'a [u64],
-    new: usize,
-    runs: &'a [RunHead],
 }
 
 impl Isolated {
@@ -266,7 +303,10 @@ impl Isolated {
             },
             stderr,
         };
-        let hello = serde_json::json!({ "logic": self.logic }).to_string();
+        let hello = Hello {
+            logic: std::borrow::Cow::Borrowed(&self.logic),
+        };
+        let hello = serde_json::to_string(&hello).expect("a logic serializes");
         writeln!(worker.stdin, "{hello}")
             .and_then(|()| worker.stdin.flush())
             .map_err(|e| format!("cannot talk to the reducer worker: {e}"))?;
@@ -340,10 +380,10 @@ impl Isolated {
                 flag_from: r.flag_from,
             })
             .collect();
-        let head = RequestOut {
-            forget: &forget,
+        let head = Request {
+            forget: std::borrow::Cow::Borrowed(&forget),
             new,
-            runs: &heads,
+            runs: std::borrow::Cow::Borrowed(&heads),
         };
         let mut request = serde_json::to_string(&head).expect("a header serializes");
         request.push('\n');
@@ -575,22 +615,6 @@ fn crash_reason(stderr: &str) -> String {
     }
 }
 
-#[derive(Deserialize)]
-struct Hello {
-    logic: Logic,
-}
-
-#[derive(Deserialize)]
-struct RequestHead {
-    #[serde(default)]
-    forget: Vec<u64>,
-    /// How many events seen for the first time follow the states.
-    new: usize,
-    /// The runs: stream and index of each event, in order; each given state follows
-    /// the header, a line each.
-    runs: Vec<RunHead>,
-}
-
 /// An event the worker holds.
 struct Held {
     event_type: String,
@@ -624,16 +648,17 @@ pub fn serve() -> std::process::ExitCode {
         Some(Ok(Ok(hello))) => match Reducers::compile_logic(&hello.logic) {
             Ok(r) => r,
             Err(e) => {
-                let _ = writeln!(out, "{}", serde_json::json!({ "err": e.to_string() }));
+                let _ = writeln!(out, "{}", Reply::failed(e.to_string()));
                 return std::process::ExitCode::FAILURE;
             }
         },
         _ => return std::process::ExitCode::FAILURE,
     };
-    if writeln!(out, "{{\"ready\":true}}")
-        .and_then(|()| out.flush())
-        .is_err()
-    {
+    let ready = Reply {
+        ready: Some(true),
+        ..Reply::default()
+    };
+    if writeln!(out, "{ready}").and_then(|()| out.flush()).is_err() {
         return std::process::ExitCode::FAILURE;
     }
     let mut events: HashMap<u64, HashMap<usize, Held>> = HashMap::new();
@@ -641,8 +666,8 @@ pub fn serve() -> std::process::ExitCode {
     let mut resident: HashMap<u64, Val> = HashMap::new();
     let mut next = || lines.next().and_then(Result::ok);
     while let Some(line) = next() {
-        let Ok(head) = serde_json::from_str::<RequestHead>(&line) else {
-            let _ = writeln!(out, "{{\"err\":\"bad request\"}}");
+        let Ok(head) = serde_json::from_str::<Request>(&line) else {
+            let _ = writeln!(out, "{}", Reply::failed("bad request".into()));
             break;
         };
         let given = head
@@ -654,12 +679,12 @@ pub fn serve() -> std::process::ExitCode {
             .map(|_| next().as_deref().and_then(parse_val))
             .collect();
         let Some(states) = states else {
-            let _ = writeln!(out, "{{\"err\":\"bad state\"}}");
+            let _ = writeln!(out, "{}", Reply::failed("bad state".into()));
             break;
         };
         let mut states = states.into_iter();
-        for stream in head.forget {
-            events.remove(&stream);
+        for stream in head.forget.iter() {
+            events.remove(stream);
         }
         for _ in 0..head.new {
             let fresh = (next(), next(), next());
@@ -684,7 +709,7 @@ pub fn serve() -> std::process::ExitCode {
             );
         }
         let mut answer = String::new();
-        for run in &head.runs {
+        for run in head.runs.iter() {
             let state = match run.resident {
                 Some(key) if !run.seeded => resident.remove(&key).unwrap_or_default(),
                 _ => states.next().unwrap_or_default(),
