@@ -202,6 +202,23 @@ pub struct Requests {
     pub watch: WatchId,
 }
 
+/// Which way a search or a jump goes from the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Forward,
+    Back,
+}
+
+impl Direction {
+    /// `Forward` when `forward`, else `Back`.
+    pub fn of(forward: bool) -> Direction {
+        match forward {
+            true => Direction::Forward,
+            false => Direction::Back,
+        }
+    }
+}
+
 /// Said after the broker came back while a topic loads.
 const LOAD_GOES_ON: &str = "; the load goes on where it was";
 
@@ -476,12 +493,12 @@ impl EventsView {
                 .any(|s| s.to_lowercase().contains(&needle))
     }
 
-    fn find(&self, forward: bool) -> Option<usize> {
+    fn find(&self, direction: Direction) -> Option<usize> {
         let n = self.len();
         (1..=n)
-            .map(|step| match forward {
-                true => (self.selected + step) % n,
-                false => (self.selected + n - step % n) % n,
+            .map(|step| match direction {
+                Direction::Forward => (self.selected + step) % n,
+                Direction::Back => (self.selected + n - step % n) % n,
             })
             .find(|&i| self.matches(i))
     }
@@ -579,7 +596,7 @@ pub struct App {
     /// The open topic's flagged aggregates with their first flag, once checked.
     flags: Option<Vec<(String, usize)>>,
     /// A `]` (true) or `[` waiting for the topic's check.
-    pending_flag: Option<bool>,
+    pending_flag: Option<Direction>,
 }
 
 impl App {
@@ -735,7 +752,7 @@ impl App {
             Action::Compensate => return self.start_compensate(),
             Action::Follow => return self.toggle_follow(),
             Action::NextFlag | Action::PrevFlag => {
-                return self.jump_flag(action == Action::NextFlag)
+                return self.jump_flag(Direction::of(action == Action::NextFlag))
             }
             Action::ToggleUpcast => {
                 if let Screen::Stream(view) = &mut self.screen {
@@ -811,7 +828,7 @@ impl App {
                 self.events.pane = self.events.pane.other();
             }
             Action::NextMatch | Action::PrevMatch if matches!(self.screen, Screen::Events) => {
-                match self.events.find(action == Action::NextMatch) {
+                match self.events.find(Direction::of(action == Action::NextMatch)) {
                     Some(i) => self.events.selected = i,
                     None => {
                         self.status = match &self.events.content {
@@ -1247,7 +1264,7 @@ impl App {
                 let here = !self.events.is_empty() && self.events.matches(self.events.selected);
                 if let Some((_, moved @ None)) = &mut self.content_cursor {
                     if !here && any {
-                        if let Some(i) = self.events.find(true) {
+                        if let Some(i) = self.events.find(Direction::Forward) {
                             self.events.selected = i;
                             *moved = Some(i);
                         }
@@ -1270,7 +1287,7 @@ impl App {
                         if self.events.selected == moved {
                             self.events.selected = origin;
                             if !self.events.matches(origin) {
-                                if let Some(i) = self.events.find(true) {
+                                if let Some(i) = self.events.find(Direction::Forward) {
                                     self.events.selected = i;
                                 }
                             }

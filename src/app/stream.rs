@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::{Action, App, Command, Screen};
+use super::{Action, App, Command, Direction, Screen};
 use crate::model::diff::Change;
 use crate::model::index::EventIndex;
 use crate::model::projection::{Basis, Projection};
@@ -107,7 +107,7 @@ pub struct StreamView {
     pub compare: Option<Compare>,
     /// A `]` (true) or `[` waiting for the stream to be folded to its end, a slice per
     /// frame, so that keys keep working meanwhile.
-    seek: Option<bool>,
+    seek: Option<Direction>,
 }
 
 /// The stream folded with a candidate's logic (`:compare FILE`), at the cursor.
@@ -155,13 +155,13 @@ impl StreamView {
 
     /// Folds the whole stream (so every flag is known) and finds the flagged event after
     /// (or before) the cursor.
-    pub fn find_flag(&mut self, forward: bool) -> Option<usize> {
+    pub fn find_flag(&mut self, direction: Direction) -> Option<usize> {
         let last = self.projection.len().checked_sub(1)?;
         self.projection.errors_through(last);
         let flags = self.projection.flags();
-        match forward {
-            true => flags.into_iter().find(|&i| i > self.cursor),
-            false => flags.into_iter().rev().find(|&i| i < self.cursor),
+        match direction {
+            Direction::Forward => flags.into_iter().find(|&i| i > self.cursor),
+            Direction::Back => flags.into_iter().rev().find(|&i| i < self.cursor),
         }
     }
 
@@ -448,12 +448,12 @@ impl App {
         let Screen::Stream(view) = &mut self.screen else {
             return false;
         };
-        let Some(forward) = view.seek else {
+        let Some(direction) = view.seek else {
             return view.advance();
         };
         if view.projection.prepare(view.projection.len(), FOLD_SLICE) {
             view.seek = None;
-            let commands = self.jump_flag(forward);
+            let commands = self.jump_flag(direction);
             self.outbox.extend(commands);
         }
         true
@@ -550,7 +550,7 @@ impl App {
     /// `]` / `[`: the next (previous) flagged event of the stream; past the last one,
     /// the next (previous) aggregate with a flag, at its first, once the topic is
     /// checked (the worker folds every aggregate; asked once per topic).
-    pub(super) fn jump_flag(&mut self, forward: bool) -> Vec<Command> {
+    pub(super) fn jump_flag(&mut self, direction: Direction) -> Vec<Command> {
         let Screen::Stream(view) = &mut self.screen else {
             self.status = "] and [ step between flagged events of a stream: open one first (Enter on an event)".into();
             return vec![];
@@ -558,21 +558,21 @@ impl App {
         // Every flag is known once the stream is folded to its end: a long one is
         // folded a slice per frame first (`tick`), not here on the key press.
         if !view.projection.prepare(view.projection.len(), 0) {
-            view.seek = Some(forward);
+            view.seek = Some(direction);
             self.status = format!("folding {} to find its flags…", view.aggregate);
             return vec![];
         }
-        if let Some(i) = view.find_flag(forward) {
+        if let Some(i) = view.find_flag(direction) {
             view.cursor = i;
             view.refresh();
             self.status.clear();
             return vec![];
         }
         if self.flags.is_some() {
-            self.jump_across(forward);
+            self.jump_across(direction);
             return vec![];
         }
-        self.pending_flag = Some(forward);
+        self.pending_flag = Some(direction);
         self.status = format!(
             "no more flags in {}: checking every aggregate of {}…",
             view.aggregate, self.events.topic
@@ -588,8 +588,8 @@ impl App {
         match result {
             Ok(flags) => {
                 self.flags = Some(flags);
-                if let Some(forward) = self.pending_flag.take() {
-                    self.jump_across(forward);
+                if let Some(direction) = self.pending_flag.take() {
+                    self.jump_across(direction);
                 }
             }
             Err(e) => {
@@ -600,7 +600,7 @@ impl App {
     }
 
     /// Opens the next (previous) aggregate in the list that has a flag, at its first.
-    fn jump_across(&mut self, forward: bool) {
+    fn jump_across(&mut self, direction: Direction) {
         let flags: HashMap<&str, usize> = self
             .flags
             .iter()
@@ -618,14 +618,17 @@ impl App {
             let row = self.aggregates.row(*i, index);
             row.is_some_and(|r| flags.contains_key(r.aggregate))
         };
-        let next = match forward {
-            true => (here + 1..listed).find(flagged),
-            false => (0..here).rev().find(flagged),
+        let next = match direction {
+            Direction::Forward => (here + 1..listed).find(flagged),
+            Direction::Back => (0..here).rev().find(flagged),
         };
         let Some(next) = next.and_then(|i| self.aggregates.id(i, index)) else {
             self.status = format!(
                 "no flagged event {} this one: {} of {} aggregates of {} have flags",
-                if forward { "after" } else { "before" },
+                match direction {
+                    Direction::Forward => "after",
+                    Direction::Back => "before",
+                },
                 flags.len(),
                 listed,
                 self.events.topic
