@@ -101,9 +101,9 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
     d.act(Action::Submit);
     d.wait(
         "the rewind",
-        |a| matches!(&a.overlay, Some(Overlay::Rewind(r)) if matches!(r.step, RewindStep::Done(_) | RewindStep::Failed(_))),
+        |a| matches!(&a.overlay, Some(Overlay::Rewind(r)) if matches!(r.step, RewindStep::Done { .. } | RewindStep::Failed(_))),
     );
-    let RewindStep::Done(done) = step(&d) else {
+    let RewindStep::Done { rewound: done, .. } = step(&d) else {
         panic!("{:?}", step(&d))
     };
     assert!(done.mismatches.is_empty());
@@ -126,11 +126,14 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
     // The dialog follows the replay: the worker reads the group, and nothing has been
     // re-processed yet of the 15 events from the targets (3 and 2) to the ends (10, 10).
     d.wait("a look at the replay", |a| {
-        matches!(&a.overlay, Some(Overlay::Rewind(r)) if r.watch.as_ref().is_some_and(|(_, w)| w.last().is_some()))
+        matches!(&a.overlay, Some(Overlay::Rewind(r)) if matches!(&r.step, RewindStep::Done { watch: (_, w), .. } if w.last().is_some()))
     });
-    let Some(Overlay::Rewind(dialog)) = &d.app.overlay else {
+    let RewindStep::Done {
+        watch: (_, watch), ..
+    } = step(&d)
+    else {
         unreachable!()
     };
-    let last = dialog.watch.as_ref().unwrap().1.last().unwrap().clone();
+    let last = watch.last().unwrap().clone();
     assert_eq!((last.done, last.total, last.lag), (0, 15, 15));
 }

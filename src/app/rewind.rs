@@ -24,10 +24,6 @@ pub struct RewindDialog {
     /// The candidate logic the plan is replayed with: the `:compare` file's when the
     /// dialog opens, or one loaded in the dialog (Tab); `None`: no replay.
     pub candidate: Option<(String, crate::model::reducer::Logic)>,
-    /// (topic, partition, target) of the plan being committed, for the watch after.
-    pub targets: Vec<(String, i32, i64)>,
-    /// After the commit: the group replaying, sampled (`Command::WatchReplay`, by id).
-    pub watch: Option<(super::WatchId, crate::model::group::ReplayWatch)>,
 }
 
 /// (aggregates whose state differs with a candidate, all aggregates), or why not known.
@@ -63,8 +59,15 @@ pub enum RewindStep {
     },
     Executing {
         group: String,
+        /// (topic, partition, target) of the plan being committed, for the watch after.
+        targets: Vec<(String, i32, i64)>,
     },
-    Done(Rewound),
+    /// Committed: what was done, and the group replaying, sampled
+    /// (`Command::WatchReplay`, by id).
+    Done {
+        rewound: Rewound,
+        watch: (super::WatchId, crate::model::group::ReplayWatch),
+    },
     /// Planning or writing failed (a failed write leaves the offsets as they were):
     /// Esc goes back to the groups.
     Failed(String),
@@ -142,8 +145,6 @@ impl App {
                 .compare
                 .as_ref()
                 .map(|(file, _, logic)| (file.clone(), logic.clone())),
-            targets: vec![],
-            watch: None,
         })));
         vec![Command::LoadGroups { also: None }]
     }
@@ -208,7 +209,7 @@ impl App {
                 } else {
                     let group = plan.group.clone();
                     self.status.clear();
-                    dialog.targets = plan
+                    let targets = plan
                         .partitions
                         .iter()
                         .map(|p| (plan.topic.clone(), p.partition, p.target))
@@ -217,7 +218,7 @@ impl App {
                         plan: plan.clone(),
                         allow_unknown: *allow_unknown,
                     });
-                    dialog.step = RewindStep::Executing { group };
+                    dialog.step = RewindStep::Executing { group, targets };
                 }
             }
             (RewindStep::Plan { .. }, Action::Cancel) => {
@@ -310,7 +311,7 @@ impl App {
                 dialog.step = RewindStep::PickGroup;
             }
             (_, Action::Back | Action::Cancel | Action::Quit) => {
-                if dialog.watch.is_some() {
+                if matches!(dialog.step, RewindStep::Done { .. }) {
                     commands.push(Command::StopWatch);
                 }
                 return commands;
@@ -376,7 +377,11 @@ impl App {
         let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
             return;
         };
-        let Some((watching, watch)) = &mut dialog.watch else {
+        let RewindStep::Done {
+            watch: (watching, watch),
+            ..
+        } = &mut dialog.step
+        else {
             return;
         };
         if *watching != id {
@@ -391,17 +396,23 @@ impl App {
     pub(super) fn receive_rewound(&mut self, result: Result<Rewound, String>) {
         match &mut self.overlay {
             Some(Overlay::Rewind(dialog)) => {
+                let targets = match &mut dialog.step {
+                    RewindStep::Executing { targets, .. } => std::mem::take(targets),
+                    _ => vec![],
+                };
                 dialog.step = match result {
-                    Ok(done) => {
+                    Ok(rewound) => {
                         // Follow the replay the commit started.
-                        let watch = self.requests.watch.advance();
-                        dialog.watch = Some((watch, Default::default()));
+                        let id = self.requests.watch.advance();
                         self.outbox.push(Command::WatchReplay {
-                            id: watch,
-                            group: done.group.clone(),
-                            targets: dialog.targets.clone(),
+                            id,
+                            group: rewound.group.clone(),
+                            targets,
                         });
-                        RewindStep::Done(done)
+                        RewindStep::Done {
+                            rewound,
+                            watch: (id, Default::default()),
+                        }
                     }
                     Err(e) => RewindStep::Failed(e),
                 }

@@ -181,11 +181,14 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
             }));
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         }
-        RewindStep::Executing { group } => frame.render_widget(
+        RewindStep::Executing { group, .. } => frame.render_widget(
             Paragraph::new(format!("Committing {}'s offsets: checking its state again, writing the undo file, committing, reading back…", text::clean(group))),
             inner,
         ),
-        RewindStep::Done(done) => {
+        RewindStep::Done {
+            rewound: done,
+            watch: (_, watch),
+        } => {
             let mut lines = vec![Line::styled(
                 format!("✓ Rewound {} on {}.", text::clean(&done.group), text::clean(&done.topic)),
                 theme::success(),
@@ -200,9 +203,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
                     theme::error(),
                 ));
             }
-            if let Some((_, watch)) = &dialog.watch {
-                lines.push(watch_line(watch));
-            }
+            lines.push(watch_line(watch));
             lines.push(Line::raw(format!("Undo file: {}", text::clean(&done.undo_file.display().to_string()))));
             lines.push(Line::raw(format!(
                 "Undo: {}",
