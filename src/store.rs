@@ -481,9 +481,9 @@ impl Drop for TopicIndex {
     }
 }
 
-/// Writes a file aside and renames it over `path` (a mapping of the old file stays
-/// valid).
-fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a file aside and renames it over `path`: a reader sees the old file or the
+/// new one, never half of one (and a mapping of the old file stays valid).
+pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let aside = path.with_extension("new");
     fs::write(&aside, bytes)?;
     fs::rename(&aside, path)

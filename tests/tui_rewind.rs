@@ -67,10 +67,9 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
     d.act(Action::Open);
     assert!(matches!(d.app.screen, Screen::Stream(_)));
     d.act(Action::Mark);
-    d.wait("the marks file", |_| marks_file.exists());
-    assert!(std::fs::read_to_string(&marks_file)
-        .unwrap()
-        .contains("\"offset\": 2"));
+    d.wait("the marks file", |_| {
+        std::fs::read_to_string(&marks_file).is_ok_and(|t| t.contains("\"offset\": 2"))
+    });
 
     d.act(Action::Rewind);
     d.wait(

@@ -502,7 +502,8 @@ impl Shared {
         let saved = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(path, text));
+            // Whole or not at all: a marks file cut short would not parse.
+            .and_then(|()| crate::store::replace(path, text.as_bytes()));
         if let Err(e) = saved {
             tracing::warn!(path = %path.display(), error = %e, "marks not saved");
             self.send(Msg::Status(format!(
