@@ -595,7 +595,7 @@ pub struct App {
     )>,
     /// The open topic's flagged aggregates with their first flag, once checked.
     flags: Option<Vec<(String, usize)>>,
-    /// A `]` (true) or `[` waiting for the topic's check.
+    /// A `]` (forward) or `[` (back) waiting for the topic's check.
     pending_flag: Option<Direction>,
 }
 

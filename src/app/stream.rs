@@ -105,7 +105,7 @@ pub struct StreamView {
     pub raw: bool,
     /// `:compare FILE`: the same stream folded with the candidate's logic.
     pub compare: Option<Compare>,
-    /// A `]` (true) or `[` waiting for the stream to be folded to its end, a slice per
+    /// A `]` (forward) or `[` (back) waiting for the stream to be folded to its end, a slice per
     /// frame, so that keys keep working meanwhile.
     seek: Option<Direction>,
 }

@@ -6,7 +6,6 @@ mod events;
 mod groups;
 pub mod lab;
 mod produce;
-
 mod reset;
 pub(crate) mod state;
 pub mod story;

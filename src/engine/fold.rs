@@ -1,8 +1,8 @@
 //! Every aggregate of a topic folded, on every core (what `rewind check`, `replay
-//! --with` and the TUI's `]` and Rewind dialog ask). One thread reads the topic in partition then offset order (the order
-//! `state` folds in) and deals the events, in batches, to one shard per core by
-//! aggregate; each shard folds its aggregates with its own isolated reducer workers, a
-//! batch's aggregates in one round trip per worker.
+//! --with` and the TUI's `]` and Rewind dialog ask). One thread reads the topic in
+//! partition then offset order (the order `state` folds in) and deals the events, in
+//! batches, to one shard per core by aggregate; each shard folds its aggregates with
+//! its own isolated reducer workers, a batch's aggregates in one round trip per worker.
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;

@@ -682,6 +682,7 @@ impl EventIndex {
     }
 
     /// Each entry's offset, aggregate and type (what tests compare).
+    #[doc(hidden)]
     pub fn rows(&self) -> Vec<(i64, String, String)> {
         let row = |e: Indexed<'_>| {
             (
