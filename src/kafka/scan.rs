@@ -107,18 +107,45 @@ impl Scanner {
             remaining.remove(&partition);
             return Ok(false);
         }
-        if offset < span.next {
-            let detail = format!(
-                "partition {partition} went back to offset {offset}, before {} already read",
-                span.next
-            );
-            return Err(self.gone(topic, detail));
-        }
-        span.next = offset + 1;
+        self.in_order(topic, &mut span.next, partition, offset)?;
         if span.next >= span.end {
             remaining.remove(&partition);
         }
         Ok(true)
+    }
+
+    /// Takes `offset` as the next record of `partition`, whose next offset is `next`: an
+    /// offset below it means the log went back under the read.
+    fn in_order(
+        &self,
+        topic: &str,
+        next: &mut i64,
+        partition: i32,
+        offset: i64,
+    ) -> Result<(), ClusterError> {
+        if offset < *next {
+            let detail = format!(
+                "partition {partition} went back to offset {offset}, before {next} already read"
+            );
+            return Err(self.gone(topic, detail));
+        }
+        *next = offset + 1;
+        Ok(())
+    }
+
+    /// Where `partition`'s log ends now, when that is before `end`: what a read to `end`
+    /// can no longer get.
+    fn ends_before(
+        &self,
+        topic: &str,
+        partition: i32,
+        end: i64,
+    ) -> Result<Option<String>, KafkaError> {
+        let (_, high) = self
+            .consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(2))?;
+        Ok((high < end)
+            .then(|| format!("partition {partition} now ends at offset {high}, not {end}")))
     }
 
     /// A partition's end reached at offset `at`: done with it, unless its log ends
@@ -139,21 +166,12 @@ impl Scanner {
         if at < 0 || at >= span.end {
             return Ok(());
         }
-        match self
-            .consumer
-            .fetch_watermarks(topic, partition, Duration::from_secs(2))
-        {
-            Ok((_, high)) if high >= span.end => {
+        match self.ends_before(topic, partition, span.end) {
+            Ok(None) => {
                 remaining.insert(partition, span);
                 Ok(())
             }
-            Ok((_, high)) => Err(self.gone(
-                topic,
-                format!(
-                    "partition {partition} now ends at offset {high}, not {}",
-                    span.end
-                ),
-            )),
+            Ok(Some(short)) => Err(self.gone(topic, short)),
             Err(_) => Err(self.gone(
                 topic,
                 format!(
@@ -195,14 +213,9 @@ impl Scanner {
         let mut partitions: Vec<(i32, i64)> = remaining.iter().map(|(&p, s)| (p, s.end)).collect();
         partitions.sort();
         for (partition, end) in partitions {
-            match self
-                .consumer
-                .fetch_watermarks(topic, partition, Duration::from_secs(2))
-            {
-                Ok((_, high)) if high < end => short.push(format!(
-                    "partition {partition} now ends at offset {high}, not {end}"
-                )),
-                Ok(_) => {}
+            match self.ends_before(topic, partition, end) {
+                Ok(Some(ended)) => short.push(ended),
+                Ok(None) => {}
                 Err(KafkaError::MetadataFetch(
                     RDKafkaErrorCode::UnknownTopicOrPartition
                     | RDKafkaErrorCode::UnknownTopic
@@ -441,14 +454,9 @@ impl Scanner {
                     self.answered();
                     let (partition, offset) = (message.partition(), message.offset());
                     let expected = next.entry(partition).or_insert(offset);
-                    if offset < *expected {
-                        let detail = format!(
-                            "partition {partition} went back to offset {offset}, before {} already followed",
-                            *expected
-                        );
-                        break Err(self.gone(topic, detail));
+                    if let Err(gone) = self.in_order(topic, expected, partition, offset) {
+                        break Err(gone);
                     }
-                    *expected = offset + 1;
                     if sink(Event::decode(&raw_record(topic, &message), rules)).is_break() {
                         break Ok(());
                     }
