@@ -176,6 +176,29 @@ pub enum CliCommand {
         /// Exit with status 3 when anything was found.
         #[arg(long)]
         fail: bool,
+        /// Fold every event a second time onto the state it produced and print the
+        /// event types whose reducer is not idempotent, with a counter-example.
+        #[arg(long)]
+        idempotence: bool,
+    },
+    /// The whole read model at a moment: every aggregate's state after its last event
+    /// at or before --at, or below a group's committed offsets (what its consumer has
+    /// processed), a JSON line each.
+    States {
+        topic: String,
+        /// The moment: an RFC 3339 time (default: the end).
+        #[arg(long, value_name = "TIME", value_parser = parse_time_arg, conflicts_with = "group")]
+        at: Option<i64>,
+        /// The moment the group's consumer is at: its committed offsets (a partition
+        /// without a commit counts as not processed).
+        #[arg(long)]
+        group: Option<String>,
+        /// Only this aggregate.
+        #[arg(long)]
+        aggregate: Option<String>,
+        /// Only these partitions.
+        #[arg(long, value_name = "P[,P…]", value_delimiter = ',')]
+        partition: Option<Vec<i32>>,
     },
     /// Fold every aggregate with the current config and with a candidate (FILE's entry
     /// for the topic: reducers, upcasters, invariants) and print those whose state differs.
@@ -270,6 +293,7 @@ impl LabScope {
             until: self.until,
             partitions: self.partition.clone(),
             progress: true,
+            ..Default::default()
         }
     }
 }
@@ -328,6 +352,14 @@ pub struct ResetArgs {
     /// --to-event: the event's aggregate).
     #[arg(long)]
     pub aggregate: Option<String>,
+    /// The consumer after the rewind, for the outcome: a rewind.toml whose [[topics]]
+    /// entry for the topic holds the fixed reducers (default: the current ones).
+    #[arg(long, value_name = "FILE")]
+    pub with: Option<std::path::PathBuf>,
+    /// Leave out the outcome (what the read model holds after the rewind), which folds
+    /// the whole topic.
+    #[arg(long, conflicts_with = "with")]
+    pub no_outcome: bool,
 }
 
 /// Arguments of `rewind events`.

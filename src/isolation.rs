@@ -152,6 +152,8 @@ struct Run<'v, 's> {
     state: RunState<'v>,
     flag_state: bool,
     flag_from: usize,
+    /// Probe each event twice (`ResidentRun::twice`).
+    twice: bool,
 }
 
 impl<'v, 's> Run<'v, 's> {
@@ -161,6 +163,7 @@ impl<'v, 's> Run<'v, 's> {
             state: RunState::Given(state),
             flag_state: false,
             flag_from: 0,
+            twice: false,
         }
     }
 }
@@ -225,6 +228,9 @@ struct RunHead {
     flag_state: bool,
     #[serde(default)]
     flag_from: usize,
+    /// Probe each event twice: the answer says where that changes the state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    twice: bool,
 }
 
 /// Why a run did not finish: it overran the budget or the worker died.
@@ -247,6 +253,12 @@ struct Reply {
     /// The state after the first flagged event follows the state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     flag_state: bool,
+    /// The positions whose second application changed the state (a `twice` run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    twice: Vec<usize>,
+    /// Of those, the ones whose state once and twice follow the upcasts, two lines each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    examples: Vec<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ready: Option<bool>,
 }
@@ -378,6 +390,7 @@ impl Isolated {
                 seeded: matches!(r.state, RunState::Resident { seed: Some(_), .. }),
                 flag_state: r.flag_state,
                 flag_from: r.flag_from,
+                twice: r.twice,
             })
             .collect();
         let head = Request {
@@ -450,6 +463,14 @@ impl Isolated {
                         let v = value(worker)?;
                         upcasts.extend(at(i).map(|index| (index, v)));
                     }
+                    let mut twice = Vec::with_capacity(reply.twice.len());
+                    for i in reply.twice {
+                        let example = match reply.examples.contains(&i) {
+                            true => Some((value(worker)?, value(worker)?)),
+                            false => None,
+                        };
+                        twice.extend(at(i).map(|index| (index, example)));
+                    }
                     answers.push(Folded {
                         state,
                         errors: reply
@@ -465,6 +486,7 @@ impl Isolated {
                         upcasts,
                         flag_state,
                         state_text,
+                        twice,
                     });
                 }
                 Ok(())
@@ -482,10 +504,17 @@ impl Isolated {
     /// found and marked and the fold goes on from the state before it. With
     /// `flag_from`, the answer keeps the state after the first flagged event at or
     /// after that index.
-    fn fold_carefully(&self, state: Val, steps: &[Step<'_>], flag_from: Option<usize>) -> Folded {
+    fn fold_carefully(
+        &self,
+        state: Val,
+        steps: &[Step<'_>],
+        flag_from: Option<usize>,
+        twice: bool,
+    ) -> Folded {
         let whole = Run {
             flag_state: flag_from.is_some(),
             flag_from: flag_from.unwrap_or(0),
+            twice,
             ..Run::given(&state, steps)
         };
         if let Ok(mut folded) = self.run(&[whole], self.budget) {
@@ -495,12 +524,14 @@ impl Isolated {
             state,
             ..Folded::default()
         };
+        let mut exampled: Vec<&str> = Vec::new();
         for step in steps {
             let state = folded.state.clone();
-            let flagged = match self.run(
-                &[Run::given(&state, std::slice::from_ref(step))],
-                self.budget,
-            ) {
+            let one = Run {
+                twice,
+                ..Run::given(&state, std::slice::from_ref(step))
+            };
+            let flagged = match self.run(&[one], self.budget) {
                 Ok(mut one) => {
                     let one = one.pop().expect("one answer per run");
                     let flagged = !one.errors.is_empty() || !one.violations.is_empty();
@@ -508,6 +539,12 @@ impl Isolated {
                     folded.errors.extend(one.errors);
                     folded.violations.extend(one.violations);
                     folded.upcasts.extend(one.upcasts);
+                    // The example is the first of its type in the whole run.
+                    for (index, example) in one.twice {
+                        let first = !exampled.contains(&step.event_type);
+                        exampled.push(step.event_type);
+                        folded.twice.push((index, example.filter(|_| first)));
+                    }
                     flagged
                 }
                 Err(broken) => {
@@ -553,6 +590,7 @@ impl Fold for Isolated {
                 },
                 flag_state: r.flag_state,
                 flag_from: r.flag_from,
+                twice: r.twice,
             })
             .collect();
         if let Ok(folded) = self.run(&refs, budget) {
@@ -564,7 +602,7 @@ impl Fold for Isolated {
         for r in &runs {
             let state = parse_val(r.saved).unwrap_or_default();
             let flag_from = r.flag_state.then_some(r.flag_from);
-            let mut folded = self.fold_carefully(state, &r.steps, flag_from);
+            let mut folded = self.fold_carefully(state, &r.steps, flag_from, r.twice);
             let text = folded.state.to_string();
             // The fresh worker keeps the result under the run's key.
             let seeded = Run {
@@ -575,6 +613,7 @@ impl Fold for Isolated {
                 },
                 flag_state: false,
                 flag_from: 0,
+                twice: false,
             };
             let _ = self.run(&[seeded], self.budget);
             folded.state = Val::Null;
@@ -595,7 +634,7 @@ impl Fold for Isolated {
                 ..Folded::default()
             };
         }
-        self.fold_carefully(state, steps, None)
+        self.fold_carefully(state, steps, None, false)
     }
 }
 
@@ -718,6 +757,7 @@ pub fn serve() -> std::process::ExitCode {
                 state,
                 ..Folded::default()
             };
+            let mut examples_of: Vec<String> = Vec::new();
             for (i, (stream, index)) in run.steps.iter().enumerate() {
                 match events.get(stream).and_then(|s| s.get(index)) {
                     Some(held) => {
@@ -736,6 +776,7 @@ pub fn serve() -> std::process::ExitCode {
                             std::slice::from_ref(&step),
                             run.flag_state && folded.flag_state.is_none(),
                             run.flag_from,
+                            run.twice,
                         );
                         folded.state = one.state;
                         folded
@@ -747,6 +788,15 @@ pub fn serve() -> std::process::ExitCode {
                         folded
                             .upcasts
                             .extend(one.upcasts.into_iter().map(|(_, v)| (i, v)));
+                        for (_, example) in one.twice {
+                            // One example per event type in the run.
+                            let example =
+                                example.filter(|_| !examples_of.contains(&held.event_type));
+                            if example.is_some() {
+                                examples_of.push(held.event_type.clone());
+                            }
+                            folded.twice.push((i, example));
+                        }
                         if folded.flag_state.is_none() {
                             folded.flag_state = one.flag_state;
                         }
@@ -757,11 +807,18 @@ pub fn serve() -> std::process::ExitCode {
                 }
             }
             let (at, values): (Vec<usize>, Vec<Val>) = folded.upcasts.into_iter().unzip();
+            let examples: Vec<(usize, (Val, Val))> = folded
+                .twice
+                .iter_mut()
+                .filter_map(|(i, e)| Some((*i, e.take()?)))
+                .collect();
             let head = Reply {
                 errors: folded.errors,
                 violations: folded.violations,
                 upcasts: at,
                 flag_state: folded.flag_state.is_some(),
+                twice: folded.twice.iter().map(|(i, _)| *i).collect(),
+                examples: examples.iter().map(|(i, _)| *i).collect(),
                 ..Reply::default()
             };
             answer.push_str(&serde_json::to_string(&head).expect("a reply serializes"));
@@ -776,6 +833,9 @@ pub fn serve() -> std::process::ExitCode {
             }
             for v in values {
                 answer.push_str(&format!("{v}\n"));
+            }
+            for (_, (once, twice)) in examples {
+                answer.push_str(&format!("{once}\n{twice}\n"));
             }
         }
         if out

@@ -1,4 +1,5 @@
-//! `rewind check` and `rewind replay --with`: the folds of `engine::fold`, printed.
+//! `rewind check`, `check --idempotence`, `replay --with` and `states`: the folds of
+//! `engine::fold` and `engine::outcome`, printed.
 
 use std::io::Write;
 
@@ -7,7 +8,7 @@ use serde_json::Value;
 
 use crate::cli::Output;
 use crate::config::{Config, Connection};
-use crate::engine::fold::{candidate, fold_topic, Scope};
+use crate::engine::fold::{candidate, fold_pass, fold_topic, Scope, Select, Spec};
 use crate::model::lab::{Changed, CheckSummary};
 
 /// Said by `check --fail` when something was found: the process exits 3.
@@ -94,6 +95,104 @@ pub fn replay(
                 changed.len(),
                 scope.topic,
                 with.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `rewind check --idempotence`.
+pub fn idempotence(
+    conn: &Connection,
+    config: &Config,
+    scope: &Scope<'_>,
+    fail: bool,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let spec = Spec {
+        twice: true,
+        ..Spec::from(config.logic_for(scope.topic))
+    };
+    let pass = fold_pass(conn, config, scope, &[spec])?;
+    let results = pass.twice.results();
+    let names: Vec<&str> = results.iter().filter_map(|r| r["type"].as_str()).collect();
+    let line = format!(
+        "folded {} event(s) of {} type(s) of {} twice: {} not idempotent{}",
+        pass.taken[0],
+        pass.twice.types.len(),
+        scope.topic,
+        results.len(),
+        match names.is_empty() {
+            true => String::new(),
+            false => format!(" ({})", names.join(", ")),
+        }
+    );
+    match output {
+        Output::Json => {
+            let json = serde_json::json!({"events": pass.taken[0], "types": pass.twice.types.len(),
+                "not_idempotent": results.len(), "results": results});
+            writeln!(out, "{}", super::json_text(&json, true))?;
+        }
+        _ => {
+            for r in &results {
+                writeln!(out, "{}", super::json_text(r, false))?;
+            }
+        }
+    }
+    if fail && !results.is_empty() {
+        return Err(Found(line).into());
+    }
+    if output != Output::Json {
+        eprintln!("{line}");
+    }
+    Ok(())
+}
+
+/// The moment `rewind states` folds to.
+pub enum Moment<'a> {
+    End,
+    At(i64),
+    /// What the group's consumer has processed.
+    Group(&'a str),
+}
+
+/// `rewind states`.
+pub fn states(
+    conn: &Connection,
+    config: &Config,
+    scope: &Scope<'_>,
+    moment: Moment<'_>,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let select = match moment {
+        Moment::End => Select::All,
+        Moment::At(t) => Select::Until(t),
+        Moment::Group(g) => {
+            let committed = crate::engine::outcome::committed(conn, g, scope.topic)?;
+            Select::Below(std::sync::Arc::new(committed))
+        }
+    };
+    let (states, events) = crate::engine::outcome::states(conn, config, scope, select)?;
+    let lines = states.iter().map(|s| {
+        serde_json::json!({"aggregate": s.aggregate, "state": s.state, "index": s.last.index,
+            "partition": s.last.partition, "offset": s.last.offset})
+    });
+    match output {
+        Output::Json => {
+            let json = serde_json::json!({"aggregates": states.len(), "events": events,
+                "results": lines.collect::<Vec<_>>()});
+            writeln!(out, "{}", super::json_text(&json, true))?;
+        }
+        _ => {
+            for line in lines {
+                writeln!(out, "{}", super::json_text(&line, false))?;
+            }
+            eprintln!(
+                "{} aggregate(s) of {} from {events} event(s)",
+                states.len(),
+                scope.topic
             );
         }
     }

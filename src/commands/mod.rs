@@ -120,8 +120,34 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
         Some(CliCommand::Snapshots { topic, aggregate }) => {
             state::snapshots(&conn, config, topic, aggregate, cli.global.output, out)
         }
-        Some(CliCommand::Check { scope, fail }) => {
+        Some(CliCommand::Check {
+            scope,
+            fail,
+            idempotence: true,
+        }) => lab::idempotence(&conn, config, &scope.scope(), *fail, output, out),
+        Some(CliCommand::Check { scope, fail, .. }) => {
             lab::check(&conn, config, &scope.scope(), *fail, output, out)
+        }
+        Some(CliCommand::States {
+            topic,
+            at,
+            group,
+            aggregate,
+            partition,
+        }) => {
+            let scope = crate::engine::fold::Scope {
+                topic,
+                aggregate: aggregate.as_deref(),
+                partitions: partition.clone(),
+                progress: true,
+                ..Default::default()
+            };
+            let moment = match (at, group) {
+                (_, Some(g)) => lab::Moment::Group(g),
+                (Some(t), None) => lab::Moment::At(*t),
+                (None, None) => lab::Moment::End,
+            };
+            lab::states(&conn, config, &scope, moment, output, out)
         }
         Some(CliCommand::Replay { scope, with, at }) => {
             let mut lab_scope = scope.scope();

@@ -10,8 +10,12 @@ use crate::config::{Config, Connection};
 use crate::kafka::rewind::{self, ExecuteOptions, PlanRequest};
 use crate::kafka::Cluster;
 use crate::model::group::{GroupState, GroupStatus};
+use crate::model::outcome::Outcome;
 use crate::model::plan::{self, Plan, Scope, TimeSource};
 use crate::model::position::format_time;
+
+/// Wrong aggregates the table lists (after ↔ correct).
+const SHOWN: usize = 5;
 
 /// The scope the flags ask for.
 pub fn scope(args: &ResetArgs) -> Result<Scope> {
@@ -60,6 +64,11 @@ pub fn run(
             args.group
         );
     }
+    // A candidate that does not load fails before anything is asked.
+    let candidate = match &args.with {
+        Some(file) => Some(crate::engine::fold::candidate(config, file, &args.topic)?),
+        None => None,
+    };
     let cluster = Cluster::connect(conn)?;
     let request = PlanRequest {
         group: args.group.clone(),
@@ -81,6 +90,13 @@ pub fn run(
         },
     };
     let command = plan.command_for(status.kind, &conn.brokers, &conn.properties);
+    // What the read model will hold: asked before anything is committed.
+    let outcome = match args.no_outcome || output == Output::Csv {
+        true => None,
+        false => {
+            Some(plan_outcome(conn, config, &plan, candidate.clone()).map_err(|e| format!("{e:#}")))
+        }
+    };
     let execution = match args.execute {
         false => None,
         true => {
@@ -94,7 +110,7 @@ pub fn run(
                 Err(refused) => {
                     // The plan that was not applied, then why (on stderr, by main).
                     if output == Output::Table {
-                        print_table(&plan, &status, &command, out)?;
+                        print_table(&plan, &status, &command, outcome.as_ref(), out)?;
                     }
                     return Err(refused);
                 }
@@ -113,6 +129,14 @@ pub fn run(
             if let Some(e) = &execution {
                 json["written_with"] = e.written_with.label().into();
             }
+            match &outcome {
+                Some(Ok(o)) => {
+                    json["outcome"] = o.to_json();
+                    json["advice"] = o.advice().into();
+                }
+                Some(Err(why)) => json["outcome_error"] = why.as_str().into(),
+                None => {}
+            }
             if let Some(e) = &execution {
                 json["read_back"] = serde_json::json!({
                     "matches": e.mismatches.is_empty(),
@@ -121,7 +145,7 @@ pub fn run(
             }
             writeln!(out, "{}", super::json_text(&json, true))?;
         }
-        Output::Table => print_table(&plan, &status, &command, out)?,
+        Output::Table => print_table(&plan, &status, &command, outcome.as_ref(), out)?,
     }
     match &execution {
         // Like kafka-consumer-groups.sh, a plan for a group with running consumers is
@@ -178,10 +202,39 @@ pub fn run(
     Ok(())
 }
 
+/// The outcome of `plan`: what the group's read model holds once it has caught up
+/// after the rewind, modelled by the topic's reducers (or `candidate`'s).
+pub fn plan_outcome(
+    conn: &Connection,
+    config: &Config,
+    plan: &Plan,
+    candidate: Option<crate::model::reducer::Logic>,
+) -> Result<Outcome> {
+    let asked = crate::engine::outcome::Asked {
+        topic: &plan.topic,
+        committed: plan
+            .partitions
+            .iter()
+            .filter_map(|p| Some((p.partition, p.current?)))
+            .collect(),
+        targets: plan
+            .partitions
+            .iter()
+            .map(|p| (p.partition, p.target))
+            .collect(),
+        candidate,
+        progress: true,
+        cancel: None,
+        on_progress: None,
+    };
+    crate::engine::outcome::outcome(conn, config, &asked)
+}
+
 fn print_table(
     plan: &Plan,
     status: &GroupStatus,
     command: &str,
+    outcome: Option<&Result<Outcome, String>>,
     out: &mut dyn Write,
 ) -> Result<()> {
     let time = plan
@@ -259,6 +312,41 @@ fn print_table(
                 e.event_type,
                 e.event_id.as_deref().unwrap_or("")
             )?;
+        }
+    }
+    match outcome {
+        None => {}
+        Some(Err(why)) => writeln!(out, "\nOutcome: not known — {why}")?,
+        Some(Ok(o)) => {
+            writeln!(out, "\n{}", o.line())?;
+            for w in o.results.values().take(SHOWN) {
+                let changes: Vec<String> = w
+                    .changes
+                    .iter()
+                    .map(|c| {
+                        let v = |v: &Option<serde_json::Value>| {
+                            v.as_ref().map_or("absent".into(), |v| v.to_string())
+                        };
+                        format!("{} {} ↔ {}", c.path, v(&c.before), v(&c.after))
+                    })
+                    .collect();
+                writeln!(out, "  {}  {}", w.aggregate, changes.join(", "))?;
+            }
+            if o.wrong > SHOWN {
+                writeln!(
+                    out,
+                    "  … and {} more (-o json lists {})",
+                    o.wrong - SHOWN,
+                    o.results.len()
+                )?;
+            }
+            if o.wrong > 0 {
+                writeln!(
+                    out,
+                    "Advice: rebuild — reset the read model and rewind the group to earliest, or make the reducers idempotent (rewind check {} --idempotence; reset … --with FILE to try a fix)",
+                    plan.topic
+                )?;
+            }
         }
     }
     let warnings = plan.warnings();

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use anyhow::{Context, Result};
 use jaq_json::Val;
@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::config::{Config, Connection};
 use crate::kafka::Cluster;
-use crate::model::lab::Finding;
+use crate::model::lab::{Finding, Idempotence};
 use crate::model::reducer::{
     from_val, new_stream_id, parse_val, to_val, Fold, Folded, Logic, ResidentRun, Step,
 };
@@ -55,7 +55,7 @@ impl LabEvent {
 const BATCH: usize = 65536;
 
 /// Which events of the topic are folded.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Scope<'a> {
     pub topic: &'a str,
     pub aggregate: Option<&'a str>,
@@ -67,11 +67,105 @@ pub struct Scope<'a> {
     pub partitions: Option<Vec<i32>>,
     /// Show progress on stderr when it is a terminal (not from the TUI).
     pub progress: bool,
+    /// Read each partition from this offset on (a partition not listed: from its start).
+    pub starts: Option<Arc<HashMap<i32, i64>>>,
+    /// Asked as the topic is read: `true` stops the fold (it fails with `Cancelled`).
+    pub cancel: Option<&'a (dyn Fn() -> bool + Sync)>,
+    /// Told (records read, records to read) as the topic is read.
+    pub on_progress: Option<&'a (dyn Fn(i64, i64) + Sync)>,
+    /// Count the events this takes, and the aggregates they belong to (`Pass::counted`).
+    pub count: Option<Select>,
 }
 
-/// One aggregate once folded: its final state under each logic, and what check found.
+/// A fold stopped because its caller no longer wanted it (`Scope::cancel`).
+#[derive(Debug, thiserror::Error)]
+#[error("the fold was cancelled")]
+pub struct Cancelled;
+
+/// Which of an aggregate's events a fold takes.
+#[derive(Debug, Clone, Default)]
+pub enum Select {
+    #[default]
+    All,
+    /// Those below these offsets (a group's committed offsets: what its consumer has
+    /// processed); none of a partition not listed.
+    Below(Arc<HashMap<i32, i64>>),
+    /// Those at or after these offsets (a rewind's targets: what comes again); none of
+    /// a partition not listed.
+    From(Arc<HashMap<i32, i64>>),
+    /// Those at or before this time (ms since the epoch); none without a timestamp.
+    Until(i64),
+    /// Those at or after `from` and below `below` (what a rewind delivers again).
+    Within {
+        from: Arc<HashMap<i32, i64>>,
+        below: Arc<HashMap<i32, i64>>,
+    },
+}
+
+impl Select {
+    fn takes(&self, partition: i32, offset: i64, timestamp: Option<i64>) -> bool {
+        let below = |at: &HashMap<i32, i64>| at.get(&partition).is_some_and(|c| offset < *c);
+        let from = |at: &HashMap<i32, i64>| at.get(&partition).is_some_and(|t| offset >= *t);
+        match self {
+            Select::All => true,
+            Select::Below(at) => below(at),
+            Select::From(at) => from(at),
+            Select::Until(t) => timestamp.is_some_and(|ts| ts <= *t),
+            Select::Within { from: f, below: b } => from(f) && below(b),
+        }
+    }
+}
+
+/// One fold of a pass over the topic: a logic, the events it takes, and the states it
+/// starts from.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub logic: Logic,
+    pub select: Select,
+    /// By aggregate, the state (JSON text) its fold starts from (default `null`).
+    pub seeds: Option<Arc<HashMap<String, String>>>,
+    /// Fold each event a second time onto the state it produced (`check --idempotence`).
+    pub twice: bool,
+}
+
+impl From<Logic> for Spec {
+    fn from(logic: Logic) -> Spec {
+        Spec {
+            logic,
+            select: Select::All,
+            seeds: None,
+            twice: false,
+        }
+    }
+}
+
+/// The last event a fold took of an aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Last {
+    /// Its index in the aggregate's events (as `state` counts them).
+    pub index: usize,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// What a pass over the topic gave.
+pub struct Pass {
+    pub aggregates: Vec<(String, Done)>,
+    /// Events read (in scope).
+    pub events: usize,
+    /// Per spec: the events it folded.
+    pub taken: Vec<usize>,
+    /// What the specs with `twice` found, by event type.
+    pub twice: Idempotence,
+    /// The events `Scope::count` takes, and how many aggregates they belong to.
+    pub counted: (usize, usize),
+}
+
+/// One aggregate once folded: its final state under each spec, the last event each
+/// took, and what check found.
 pub struct Done {
     pub states: Vec<Value>,
+    pub last: Vec<Option<Last>>,
     pub finding: Finding,
 }
 
@@ -85,14 +179,19 @@ struct Aggregate {
     /// Per logic: the state after its last run as the fold said it (JSON text), and the
     /// fold's `restarts` then (a restart since means seeding the fold with it).
     saved: Vec<(String, u64)>,
+    /// Per spec: the last event it took.
+    last: Vec<Option<Last>>,
     finding: Finding,
 }
 
-/// What a shard folds with: one fold per logic.
-struct Shard {
+/// What a shard folds with: one fold per spec.
+struct Shard<'s> {
     folds: Vec<Rc<dyn Fold>>,
+    specs: &'s [Spec],
     aggregates: HashMap<String, Aggregate>,
     since: Option<i64>,
+    taken: Vec<usize>,
+    twice: Idempotence,
 }
 
 /// What a step is made of: the values, or their JSON text for an isolated fold.
@@ -101,7 +200,7 @@ enum Input {
     Text(String, String),
 }
 
-impl Shard {
+impl Shard<'_> {
     /// Folds one batch (events of several aggregates, each aggregate's in order): one
     /// round trip per fold, onto the states the folds keep.
     fn fold(&mut self, batch: Vec<LabEvent>) {
@@ -114,7 +213,7 @@ impl Shard {
             });
             groups[i].1.push(e);
         }
-        let logics = self.folds.len();
+        let specs = self.specs;
         for (id, events) in &groups {
             let agg = self
                 .aggregates
@@ -123,7 +222,15 @@ impl Shard {
                     key: new_stream_id(),
                     count: 0,
                     since_index: None,
-                    saved: vec![("null".to_owned(), 0); logics],
+                    // A seed is sent with the first run (its `restarts` never matches).
+                    saved: specs
+                        .iter()
+                        .map(|s| match s.seeds.as_ref().and_then(|m| m.get(id)) {
+                            Some(seed) => (seed.clone(), u64::MAX),
+                            None => ("null".to_owned(), 0),
+                        })
+                        .collect(),
+                    last: vec![None; specs.len()],
                     finding: Finding {
                         aggregate: id.clone(),
                         ..Finding::default()
@@ -170,11 +277,12 @@ impl Shard {
         // One stream per aggregate of the batch (the workers key events by stream).
         let streams: Vec<u64> = groups.iter().map(|_| new_stream_id()).collect();
         let placeholder = Val::Null;
-        let steps_of = |g: usize| -> Vec<Step<'_>> {
+        let steps_of = |g: usize, select: &Select| -> Vec<Step<'_>> {
             let (_, events) = &groups[g];
             events
                 .iter()
                 .enumerate()
+                .filter(|(_, e)| select.takes(e.partition, e.offset, e.timestamp))
                 .map(|(j, e)| {
                     let (event, meta, text) = match &inputs[g][j] {
                         Input::Values(v, m) => (v, m, None),
@@ -196,7 +304,8 @@ impl Shard {
         };
         let mut answers: Vec<Vec<Folded>> = Vec::with_capacity(self.folds.len());
         for (k, fold) in self.folds.iter().enumerate() {
-            let runs = groups
+            let spec = &specs[k];
+            let runs: Vec<ResidentRun<'_>> = groups
                 .iter()
                 .enumerate()
                 .map(|(g, (id, _))| {
@@ -204,16 +313,47 @@ impl Shard {
                     let (saved, synced) = &agg.saved[k];
                     ResidentRun {
                         key: agg.key,
-                        steps: steps_of(g),
-                        // The first logic is the one checked.
+                        steps: steps_of(g, &spec.select),
+                        // The first spec is the one checked.
                         flag_state: k == 0 && !agg.finding.flagged(),
                         flag_from: agg.since_index.unwrap_or(usize::MAX),
                         saved,
                         seed: *synced != fold.restarts(),
+                        twice: spec.twice,
                     }
                 })
                 .collect();
-            answers.push(fold.fold_resident(runs));
+            let mut lasts = Vec::new();
+            for (g, run) in runs.iter().enumerate() {
+                self.taken[k] += run.steps.len();
+                if let Some(step) = run.steps.last() {
+                    let e = &groups[g].1[step.index - starts[g]];
+                    let last = Last {
+                        index: step.index,
+                        partition: e.partition,
+                        offset: e.offset,
+                    };
+                    lasts.push((g, last));
+                }
+            }
+            // Runs that take nothing are not sent (their states stay as kept).
+            let sent: Vec<usize> = (0..runs.len())
+                .filter(|g| !runs[*g].steps.is_empty())
+                .collect();
+            let mut answered = fold
+                .fold_resident(runs.into_iter().filter(|r| !r.steps.is_empty()).collect())
+                .into_iter();
+            let mut all: Vec<Folded> = (0..groups.len()).map(|_| Folded::default()).collect();
+            for g in sent {
+                all[g] = answered.next().unwrap_or_default();
+            }
+            answers.push(all);
+            for (g, last) in lasts {
+                self.aggregates
+                    .get_mut(&groups[g].0)
+                    .expect("added above")
+                    .last[k] = Some(last);
+            }
         }
         for (g, (id, events)) in groups.iter().enumerate() {
             let agg = self.aggregates.get_mut(id).expect("added above");
@@ -233,6 +373,13 @@ impl Shard {
                 if let Some(text) = answers[k][g].state_text.take() {
                     agg.saved[k] = (text, fold.restarts());
                 }
+                if specs[k].twice {
+                    let twice = std::mem::take(&mut answers[k][g].twice)
+                        .into_iter()
+                        .map(|(i, e)| (i, e.map(|(a, b)| (from_val(&a), from_val(&b)))))
+                        .collect();
+                    self.twice.count(id, agg.count, &refs, twice);
+                }
             }
             agg.count += events.len();
         }
@@ -245,10 +392,12 @@ impl Shard {
         }
     }
 
-    /// The aggregates with their final states under each logic (what the folds said
-    /// after each aggregate's last run).
-    fn finish(self) -> Vec<(String, Done)> {
-        self.aggregates
+    /// The aggregates with their final states under each spec (what the folds said
+    /// after each aggregate's last run), the events each spec took and what `twice`
+    /// found.
+    fn finish(self) -> (Vec<(String, Done)>, Vec<usize>, Idempotence) {
+        let aggregates = self
+            .aggregates
             .into_iter()
             .map(|(id, agg)| {
                 let states = agg
@@ -260,11 +409,13 @@ impl Shard {
                     id,
                     Done {
                         states,
+                        last: agg.last,
                         finding: agg.finding,
                     },
                 )
             })
-            .collect()
+            .collect();
+        (aggregates, self.taken, self.twice)
     }
 }
 
@@ -276,9 +427,27 @@ pub fn fold_topic(
     scope: &Scope<'_>,
     logics: &[Logic],
 ) -> Result<Vec<(String, Done)>> {
+    let specs: Vec<Spec> = logics.iter().cloned().map(Spec::from).collect();
+    Ok(fold_pass(conn, config, scope, &specs)?.aggregates)
+}
+
+/// One pass over the topic in `scope`, folding every aggregate with each of `specs`.
+pub fn fold_pass(
+    conn: &Connection,
+    config: &Config,
+    scope: &Scope<'_>,
+    specs: &[Spec],
+) -> Result<Pass> {
     let cluster = Cluster::connect(conn)?;
     let info = cluster.topic(scope.topic)?;
     let mut ranges = info.ranges();
+    if let Some(starts) = &scope.starts {
+        for r in &mut ranges {
+            if let Some(s) = starts.get(&r.partition) {
+                r.start = (*s).clamp(r.start, r.end);
+            }
+        }
+    }
     if let Some(wanted) = &scope.partitions {
         for p in wanted {
             anyhow::ensure!(
@@ -291,27 +460,31 @@ pub fn fold_topic(
         ranges.retain(|r| wanted.contains(&r.partition));
     }
     // Each logic must compile and its fold start before the topic is read.
-    for logic in logics {
-        config.fold_for(logic)?;
+    for spec in specs {
+        config.fold_for(&spec.logic)?;
     }
     let shards = std::thread::available_parallelism().map_or(2, usize::from);
     let rules = config.rules_for(scope.topic);
     let total = ranges.iter().map(|r| r.end - r.start).sum();
-    std::thread::scope(|threads| -> Result<Vec<(String, Done)>> {
+    type Finished = (Vec<(String, Done)>, Vec<usize>, Idempotence);
+    std::thread::scope(|threads| -> Result<Pass> {
         let mut senders = Vec::new();
         let mut workers = Vec::new();
         for _ in 0..shards {
             let (tx, rx) = mpsc::sync_channel::<Vec<LabEvent>>(1);
             senders.push(tx);
-            workers.push(threads.spawn(move || -> Result<Vec<(String, Done)>> {
-                let folds = logics
+            workers.push(threads.spawn(move || -> Result<Finished> {
+                let folds = specs
                     .iter()
-                    .map(|l| config.fold_for(l))
+                    .map(|s| config.fold_for(&s.logic))
                     .collect::<Result<Vec<_>>>()?;
                 let mut shard = Shard {
                     folds,
+                    specs,
                     aggregates: HashMap::new(),
                     since: scope.since,
+                    taken: vec![0; specs.len()],
+                    twice: Idempotence::default(),
                 };
                 for batch in rx {
                     shard.fold(batch);
@@ -321,20 +494,44 @@ pub fn fold_topic(
             }));
         }
         let mut buffers: Vec<Vec<LabEvent>> = (0..shards).map(|_| Vec::new()).collect();
-        let keep = logics.iter().any(Logic::uses_meta);
+        let keep = specs.iter().any(|s| s.logic.uses_meta());
         let mut progress = super::progress::Progress::new(scope.topic, total);
         if !scope.progress {
             progress = progress.off();
         }
         let scanner = cluster.scanner()?;
+        let mut read_so_far: i64 = 0;
+        let mut events = 0;
+        let mut counted = 0;
+        let mut counted_aggregates = std::collections::HashSet::new();
+        let mut cancelled = false;
         let read = scanner.scan(scope.topic, &ranges, &rules, &mut |e| {
             progress.tick();
+            read_so_far += 1;
+            if read_so_far % 4096 == 0 {
+                if let Some(tell) = scope.on_progress {
+                    tell(read_so_far, total);
+                }
+                if scope.cancel.is_some_and(|c| c()) {
+                    cancelled = true;
+                    return ControlFlow::Break(());
+                }
+            }
             if scope.aggregate.is_some_and(|a| a != e.aggregate)
                 || scope
                     .until
                     .is_some_and(|u| e.timestamp.is_some_and(|t| t > u))
             {
                 return ControlFlow::Continue(());
+            }
+            events += 1;
+            if let Some(count) = &scope.count {
+                if count.takes(e.partition, e.offset, e.timestamp) {
+                    counted += 1;
+                    if !counted_aggregates.contains(&e.aggregate) {
+                        counted_aggregates.insert(e.aggregate.clone());
+                    }
+                }
             }
             let shard = shard_of(&e.aggregate, shards);
             buffers[shard].push(LabEvent::new(e, keep));
@@ -346,17 +543,33 @@ pub fn fold_topic(
             }
             ControlFlow::Continue(())
         });
-        for (tx, batch) in senders.iter().zip(buffers) {
-            let _ = tx.send(batch);
+        if !cancelled {
+            for (tx, batch) in senders.iter().zip(buffers) {
+                let _ = tx.send(batch);
+            }
         }
         drop(senders);
         drop(progress);
-        let mut all = Vec::new();
+        let mut pass = Pass {
+            aggregates: Vec::new(),
+            events,
+            taken: vec![0; specs.len()],
+            twice: Idempotence::default(),
+            counted: (counted, counted_aggregates.len()),
+        };
         for worker in workers {
-            all.extend(worker.join().expect("a shard panicked")?);
+            let (aggregates, taken, twice) = worker.join().expect("a shard panicked")?;
+            pass.aggregates.extend(aggregates);
+            for (all, t) in pass.taken.iter_mut().zip(taken) {
+                *all += t;
+            }
+            pass.twice.merge(twice);
+        }
+        if cancelled {
+            return Err(Cancelled.into());
         }
         let _ = read?;
-        Ok(all)
+        Ok(pass)
     })
 }
 

@@ -4,5 +4,6 @@
 
 pub mod aggregate;
 pub mod fold;
+pub mod outcome;
 pub mod progress;
 pub mod story;

@@ -172,6 +172,116 @@ impl Changed {
     }
 }
 
+/// An event whose second application changes the state it produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TwiceExample {
+    pub aggregate: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// The state after the event once, and after it twice.
+    pub once: Value,
+    pub twice: Value,
+}
+
+/// One event type under `check --idempotence`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TypeTally {
+    pub events: usize,
+    /// Events of the type whose second application changed the state.
+    pub not_idempotent: usize,
+    /// The earliest of them (partition, then offset).
+    pub first: Option<TwiceExample>,
+}
+
+/// What `check --idempotence` found, by event type.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Idempotence {
+    pub types: std::collections::BTreeMap<String, TypeTally>,
+}
+
+impl Idempotence {
+    /// Counts a folded run of one aggregate's `events` ((partition, offset, type) of
+    /// each, the first at index `start`) and what its second applications changed
+    /// (`Folded::twice`, by event index, as serde values).
+    pub fn count(
+        &mut self,
+        aggregate: &str,
+        start: usize,
+        events: &[(i32, i64, &str)],
+        twice: Vec<(usize, Option<(Value, Value)>)>,
+    ) {
+        for (_, _, t) in events {
+            match self.types.get_mut(*t) {
+                Some(tally) => tally.events += 1,
+                None => {
+                    let tally = TypeTally {
+                        events: 1,
+                        ..TypeTally::default()
+                    };
+                    self.types.insert((*t).to_owned(), tally);
+                }
+            }
+        }
+        for (index, example) in twice {
+            let Some(&(partition, offset, t)) =
+                index.checked_sub(start).and_then(|j| events.get(j))
+            else {
+                continue;
+            };
+            let tally = self.types.get_mut(t).expect("counted above");
+            tally.not_idempotent += 1;
+            if let Some((once, twice)) = example {
+                let example = TwiceExample {
+                    aggregate: aggregate.to_owned(),
+                    partition,
+                    offset,
+                    once,
+                    twice,
+                };
+                tally.keep_earliest(example);
+            }
+        }
+    }
+
+    /// Adds another tally (of other aggregates).
+    pub fn merge(&mut self, other: Idempotence) {
+        for (t, tally) in other.types {
+            let mine = self.types.entry(t).or_default();
+            mine.events += tally.events;
+            mine.not_idempotent += tally.not_idempotent;
+            if let Some(first) = tally.first {
+                mine.keep_earliest(first);
+            }
+        }
+    }
+
+    /// The types that are not idempotent, as `check --idempotence` prints them.
+    pub fn results(&self) -> Vec<Value> {
+        self.types
+            .iter()
+            .filter(|(_, t)| t.not_idempotent > 0)
+            .map(|(name, t)| {
+                let first = t.first.as_ref().map(|f| {
+                    json!({"aggregate": f.aggregate, "partition": f.partition,
+                        "offset": f.offset, "once": f.once, "twice": f.twice})
+                });
+                json!({"type": name, "events": t.events, "not_idempotent": t.not_idempotent,
+                    "first": first})
+            })
+            .collect()
+    }
+}
+
+impl TypeTally {
+    fn keep_earliest(&mut self, example: TwiceExample) {
+        let earlier =
+            |a: &TwiceExample| (a.partition, a.offset) < (example.partition, example.offset);
+        if !self.first.as_ref().is_some_and(earlier) {
+            self.first = Some(example);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +297,30 @@ mod tests {
             ..Default::default()
         };
         Event::decode(&raw, &TopicRules::default())
+    }
+
+    #[test]
+    fn idempotence_counts_by_type_and_keeps_the_earliest_example() {
+        let mut a = Idempotence::default();
+        let events = [(1, 5, "Deposited"), (1, 6, "Renamed"), (1, 7, "Deposited")];
+        let example = Some((json!({"balance": 10}), json!({"balance": 20})));
+        a.count("acc-2", 0, &events, vec![(0, example.clone()), (2, None)]);
+        let mut b = Idempotence::default();
+        b.count("acc-1", 3, &[(0, 9, "Deposited")], vec![(3, example)]);
+        a.merge(b);
+        let results = a.results();
+        assert_eq!(results.len(), 1, "Renamed is idempotent: {results:?}");
+        assert_eq!(results[0]["type"], "Deposited");
+        assert_eq!(
+            (
+                results[0]["events"].clone(),
+                results[0]["not_idempotent"].clone()
+            ),
+            (json!(3), json!(3))
+        );
+        // Partition 0 comes before partition 1.
+        assert_eq!(results[0]["first"]["aggregate"], "acc-1");
+        assert_eq!(results[0]["first"]["twice"], json!({"balance": 20}));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod group;
 pub mod index;
 pub mod lab;
 pub mod mark;
+pub mod outcome;
 pub mod partitioner;
 pub mod plan;
 pub mod position;

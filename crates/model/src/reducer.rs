@@ -407,6 +407,9 @@ pub struct ResidentRun<'a> {
     /// Start from `saved` rather than what the fold keeps (the fold was restarted since
     /// this key's last run: see `Fold::restarts`).
     pub seed: bool,
+    /// Also fold each event a second time onto the state it produced, and say where
+    /// that changes the state (`Folded::twice`): the reducer is not idempotent there.
+    pub twice: bool,
 }
 
 /// What folding a run of events gave: the state after them, and the events whose
@@ -424,6 +427,10 @@ pub struct Folded {
     /// After a resident run: the state after it as JSON text, for the caller to keep
     /// (`ResidentRun::saved`).
     pub state_text: Option<String>,
+    /// When asked (`ResidentRun::twice`), by event index: the events whose second
+    /// application changes the state they produced; for the first of each event type
+    /// in the run, the state after it once and after it twice.
+    pub twice: Vec<(usize, Option<(Val, Val)>)>,
 }
 
 impl Folded {
@@ -493,18 +500,21 @@ pub fn new_stream_id() -> u64 {
 
 impl Reducers {
     /// Folds a run of steps onto `state`; with `flag_state`, keeps the state after the
-    /// first flagged event at or after `flag_from`.
+    /// first flagged event at or after `flag_from`; with `twice`, also says where an
+    /// event applied a second time changes the state (`Folded::twice`).
     pub fn run_steps(
         &self,
         state: Val,
         steps: &[Step<'_>],
         flag_state: bool,
         flag_from: usize,
+        twice: bool,
     ) -> Folded {
         let mut folded = Folded {
             state,
             ..Folded::default()
         };
+        let mut exampled: Vec<&str> = Vec::new();
         for step in steps {
             let outcome = match step.undecodable {
                 Some(why) => Outcome {
@@ -515,6 +525,20 @@ impl Reducers {
                 },
                 None => self.step(&folded.state, step.event_type, step.event, step.meta),
             };
+            if twice && outcome.error.is_none() && step.undecodable.is_none() {
+                let value = outcome.upcast.as_ref().unwrap_or(step.event);
+                // A failing second application leaves the state, as a fold does.
+                if let Ok(again) = self.apply(step.event_type, &outcome.state, value, step.meta) {
+                    if again != outcome.state {
+                        let first = !exampled.contains(&step.event_type);
+                        if first {
+                            exampled.push(step.event_type);
+                        }
+                        let example = first.then(|| (outcome.state.clone(), again));
+                        folded.twice.push((step.index, example));
+                    }
+                }
+            }
             folded.record_from(step.index, outcome, flag_state, flag_from);
         }
         folded
@@ -523,7 +547,7 @@ impl Reducers {
 
 impl Fold for Reducers {
     fn fold(&self, state: Val, steps: &[Step<'_>]) -> Folded {
-        self.run_steps(state, steps, false, 0)
+        self.run_steps(state, steps, false, 0, false)
     }
 
     /// In process nothing is lost: each run starts from the state its caller kept.
@@ -531,7 +555,8 @@ impl Fold for Reducers {
         runs.into_iter()
             .map(|run| {
                 let state = parse_val(run.saved).unwrap_or_default();
-                let mut folded = self.run_steps(state, &run.steps, run.flag_state, run.flag_from);
+                let mut folded =
+                    self.run_steps(state, &run.steps, run.flag_state, run.flag_from, run.twice);
                 folded.state_text = Some(std::mem::take(&mut folded.state).to_string());
                 folded
             })

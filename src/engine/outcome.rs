@@ -1,0 +1,149 @@
+//! The outcome of a rewind and the read model at a moment: folds of the whole topic
+//! that stop at a group's committed offsets, start at a rewind's targets, or stop at a
+//! time (what `rewind states`, every reset plan and the TUI's Rewind dialog ask).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::fold::{fold_pass, Last, Scope, Select, Spec};
+use crate::config::{Config, Connection};
+use crate::model::outcome::{Cause, Outcome};
+use crate::model::reducer::Logic;
+
+/// A group's committed offsets on a topic, by partition (partitions without a commit
+/// are left out: nothing of them is processed).
+pub fn committed(conn: &Connection, group: &str, topic: &str) -> Result<HashMap<i32, i64>> {
+    let cluster = crate::kafka::Cluster::connect(conn)?;
+    let info = cluster.topic(topic)?;
+    let offsets = cluster.committed(group, std::slice::from_ref(&info))?;
+    Ok(offsets
+        .into_iter()
+        .filter_map(|o| Some((o.partition, o.committed?)))
+        .collect())
+}
+
+/// One aggregate's state in the read model at a moment.
+pub struct AggregateState {
+    pub aggregate: String,
+    pub state: serde_json::Value,
+    /// Its last event in range.
+    pub last: Last,
+}
+
+/// Every aggregate's state after its last event that `select` takes, folded with the
+/// topic's reducers; aggregates with no event in range are left out. Also the number
+/// of events folded.
+pub fn states(
+    conn: &Connection,
+    config: &Config,
+    scope: &Scope<'_>,
+    select: Select,
+) -> Result<(Vec<AggregateState>, usize)> {
+    let spec = Spec {
+        select,
+        ..Spec::from(config.logic_for(scope.topic))
+    };
+    let pass = fold_pass(conn, config, scope, &[spec])?;
+    let mut states: Vec<AggregateState> = pass
+        .aggregates
+        .into_iter()
+        .filter_map(|(aggregate, mut done)| {
+            Some(AggregateState {
+                aggregate,
+                last: done.last[0]?,
+                state: done.states.swap_remove(0),
+            })
+        })
+        .collect();
+    states.sort_by(|a, b| a.aggregate.cmp(&b.aggregate));
+    Ok((states, pass.taken[0]))
+}
+
+/// What the outcome of a rewind is asked for.
+pub struct Asked<'a> {
+    pub topic: &'a str,
+    /// The group's committed offsets (partitions without a commit left out).
+    pub committed: HashMap<i32, i64>,
+    /// The plan's target on every partition.
+    pub targets: HashMap<i32, i64>,
+    /// The consumer after the rewind (`--with`); `None`: the current reducers.
+    pub candidate: Option<Logic>,
+    /// Progress on stderr when it is a terminal.
+    pub progress: bool,
+    pub cancel: Option<&'a (dyn Fn() -> bool + Sync)>,
+    /// Told (pass, records read, records to read): pass 1 folds the whole topic, pass 2
+    /// what comes again.
+    pub on_progress: Option<&'a (dyn Fn(usize, i64, i64) + Sync)>,
+}
+
+/// The outcome of a rewind: what the read model holds once the consumer has caught up
+/// after it, against what the events say (`model::outcome`).
+///
+/// Pass 1 reads the whole topic once for both folds of the start: the current reducers
+/// on the events below the committed offsets (what the read model holds now) and the
+/// candidate on every event (what it should hold). Pass 2 reads from the targets to the
+/// end and folds what comes again onto what the read model holds now.
+pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<Outcome> {
+    let current = config.logic_for(asked.topic);
+    let candidate = asked.candidate.clone().unwrap_or_else(|| current.clone());
+    let committed = Arc::new(asked.committed.clone());
+    let targets = Arc::new(asked.targets.clone());
+    let tell = |pass: usize| {
+        move |done: i64, total: i64| {
+            if let Some(tell) = asked.on_progress {
+                tell(pass, done, total)
+            }
+        }
+    };
+    let (first, second) = (tell(1), tell(2));
+    let scope = Scope {
+        topic: asked.topic,
+        progress: asked.progress,
+        cancel: asked.cancel,
+        on_progress: Some(&first),
+        ..Scope::default()
+    };
+    let now = Spec {
+        select: Select::Below(committed),
+        ..Spec::from(current)
+    };
+    let start = fold_pass(conn, config, &scope, &[now, Spec::from(candidate.clone())])?;
+    let seeds: HashMap<String, String> = start
+        .aggregates
+        .iter()
+        .map(|(id, done)| (id.clone(), done.states[0].to_string()))
+        .collect();
+    let again = Spec {
+        select: Select::From(targets.clone()),
+        seeds: Some(Arc::new(seeds)),
+        ..Spec::from(candidate)
+    };
+    let scope = Scope {
+        starts: Some(targets.clone()),
+        on_progress: Some(&second),
+        count: Some(Select::Within {
+            from: targets,
+            below: Arc::new(asked.committed.clone()),
+        }),
+        ..scope
+    };
+    let replayed = fold_pass(conn, config, &scope, &[again])?;
+    let mut after: HashMap<String, serde_json::Value> = replayed
+        .aggregates
+        .into_iter()
+        .map(|(id, mut done)| (id, done.states.swap_remove(0)))
+        .collect();
+    let mut outcome = Outcome::new(
+        Cause::of(&asked.committed, &asked.targets),
+        asked.candidate.is_some(),
+    );
+    (outcome.redelivered, outcome.aggregates) = replayed.counted;
+    for (id, mut done) in start.aggregates {
+        let correct = done.states.swap_remove(1);
+        let now = done.states.swap_remove(0);
+        outcome.add(&id, after.remove(&id).unwrap_or(now), correct);
+    }
+    Ok(outcome)
+}
