@@ -1,7 +1,7 @@
 //! Snapshot tests of every screen, drawn by the real `ui::draw` into ratatui's
 //! `TestBackend` at a fixed size, from app states driven through `update`/`apply`.
 
-use kafka_rewind::app::{Action, App, Msg};
+use kafka_rewind::app::{Action, App, Command, Msg};
 use kafka_rewind::config::Config;
 use kafka_rewind::model::event::RawRecord;
 use kafka_rewind::model::group::{GroupState, GroupStatus};
@@ -558,7 +558,6 @@ fn rewind_dialog_from_a_mark() {
     let [Command::PlanRewind {
         request: asked_for,
         ask: request,
-        candidate: None,
     }] = commands.as_slice()
     else {
         panic!("{commands:?}")
@@ -595,13 +594,17 @@ fn rewind_dialog_from_a_mark() {
     let _ = app.update(Action::Type('r'));
     insta::assert_snapshot!("rewind_plan", screen(&app));
     let commands = app.update(Action::Submit);
+    // The outcome's fold is no longer wanted once the plan is committed.
     assert!(
         matches!(
             commands.as_slice(),
-            [Command::ExecuteRewind {
-                allow_unknown: false,
-                ..
-            }]
+            [
+                Command::StopOutcome,
+                Command::ExecuteRewind {
+                    allow_unknown: false,
+                    ..
+                }
+            ]
         ),
         "{commands:?}"
     );
@@ -1025,39 +1028,108 @@ fn compare_shows_current_and_candidate_at_the_cursor() {
     assert!(app.status.contains("no such file"), "{}", app.status);
     assert!(app.stream().unwrap().compare.is_some());
 
-    // The Rewind dialog, with the candidate on: how many aggregates it changes, next
-    // to the plan.
+    // The Rewind dialog, with the candidate on: the plan's outcome is folded with it.
     let _ = app.update(Action::Rewind);
     app.apply(Msg::Groups(Ok(groups())));
     let commands = app.update(Action::Open);
-    let [kafka_rewind::app::Command::PlanRewind {
+    assert!(
+        matches!(commands.as_slice(), [Command::PlanRewind { .. }]),
+        "{commands:?}"
+    );
+    let commands = plan_arrives(&mut app);
+    let [Command::FoldOutcome {
         candidate: Some(candidate),
-        ..
+        plan,
+        request,
     }] = commands.as_slice()
     else {
         panic!("{commands:?}")
     };
     assert!(candidate.file.ends_with("fixed.toml"), "{}", candidate.file);
     assert_ne!(candidate.current, candidate.with);
-    app.apply(Msg::Plan {
-        request: asked(&app),
-        result: Ok((plan_to_first_event(&app), classic("Empty"))),
+    assert_eq!(plan.group, "projector");
+    let request = *request;
+    let text = screen_sized(&app, 200, 40);
+    assert!(
+        text.contains("With fixed.toml: Outcome: folding orders to see what the read model will hold after the rewind…"),
+        "{text}"
+    );
+    app.apply(Msg::OutcomeProgress {
+        request,
+        pass: 2,
+        done: 4096,
+        total: 5000,
     });
-    assert!(screen_sized(&app, 200, 40).contains("Replaying orders with fixed.toml…"));
-    app.apply(Msg::Replayed {
-        request: kafka_rewind::app::PlanId(1),
-        result: Ok((1, 2)),
+    assert!(screen_sized(&app, 200, 40).contains("(pass 2 of 2: 4096 of 5000 records)…"));
+    // A stale answer (another plan's) changes nothing.
+    app.apply(Msg::Outcome {
+        request: kafka_rewind::app::PlanId(request.0 + 7),
+        result: Err("stale".into()),
+    });
+    assert!(!screen_sized(&app, 200, 40).contains("stale"));
+    app.apply(Msg::Outcome {
+        request,
+        result: Ok(Box::new(ledger_outcome())),
     });
     let text = screen_sized(&app, 200, 40);
     assert!(
-        text.contains("With fixed.toml: 1 of 2 aggregates will change"),
+        text.contains("With fixed.toml: After the rewind 2 of 3 aggregate(s) are wrong: re-delivered events are applied twice — acct-1 balance 12, correct 6"),
         "{text}"
     );
+    // After ↔ correct, the read model's value red, the events' green.
+    assert_eq!(
+        style_at(&app, "12 ↔", 0).fg,
+        Some(ratatui::style::Color::Red)
+    );
+    assert_eq!(
+        style_at(&app, "6; /ops", 0).fg,
+        Some(ratatui::style::Color::Green)
+    );
+    insta::assert_snapshot!("rewind_outcome", screen_sized(&app, 160, 34));
+    // Leaving the plan stops the fold.
+    let commands = app.update(Action::Cancel);
+    assert!(
+        commands.iter().any(|c| matches!(c, Command::StopOutcome)),
+        "{commands:?}"
+    );
+}
+
+/// The plan arrives for the dialog's request; the commands it leads to.
+fn plan_arrives(app: &mut App) -> Vec<kafka_rewind::app::Command> {
+    app.apply(Msg::Plan {
+        request: asked(app),
+        result: Ok((plan_to_first_event(app), classic("Empty"))),
+    });
+    app.take_commands()
+}
+
+/// An outcome as the engine makes it: two of three accounts left wrong.
+fn ledger_outcome() -> kafka_rewind::model::outcome::Outcome {
+    use kafka_rewind::model::outcome::{Cause, Outcome};
+    let mut o = Outcome::new(Cause::AppliedTwice, true);
+    o.redelivered = 4;
+    o.aggregates = 2;
+    o.add(
+        "acct-1",
+        serde_json::json!({"balance": 12, "ops": 4}),
+        serde_json::json!({"balance": 6, "ops": 2}),
+    );
+    o.add(
+        "acct-2",
+        serde_json::json!({"balance": -2}),
+        serde_json::json!({"balance": -2}),
+    );
+    o.add(
+        "acct-3",
+        serde_json::json!({"balance": 2, "status": "open"}),
+        serde_json::json!({"balance": 1, "status": "open"}),
+    );
+    o
 }
 
 #[test]
 fn the_rewind_dialog_loads_a_candidate_of_its_own() {
-    use kafka_rewind::app::{Command, Overlay, RewindStep};
+    use kafka_rewind::app::{Overlay, RewindStep};
     let dir = tempfile::tempdir().unwrap();
     let candidate = dir.path().join("fixed.toml");
     std::fs::write(
@@ -1110,12 +1182,13 @@ fn the_rewind_dialog_loads_a_candidate_of_its_own() {
     let _ = app.update(Action::Submit);
     let text = screen_sized(&app, 160, 30);
     assert!(
-        text.contains("the plan will say how many aggregates it changes"),
+        text.contains("the plan's outcome folds what comes again with it"),
         "{text}"
     );
     assert!(!app.typing());
-    let commands = app.update(Action::Open);
-    let [Command::PlanRewind {
+    let _ = app.update(Action::Open);
+    let commands = plan_arrives(&mut app);
+    let [Command::FoldOutcome {
         candidate: Some(c), ..
     }] = commands.as_slice()
     else {
@@ -1133,11 +1206,12 @@ fn the_rewind_dialog_loads_a_candidate_of_its_own() {
     assert!(
         matches!(&app.overlay, Some(Overlay::Rewind(d)) if d.candidate.is_none() && matches!(d.step, RewindStep::PickGroup))
     );
-    let commands = app.update(Action::Open);
+    let _ = app.update(Action::Open);
+    let commands = plan_arrives(&mut app);
     assert!(
         matches!(
             commands.as_slice(),
-            [Command::PlanRewind {
+            [Command::FoldOutcome {
                 candidate: None,
                 ..
             }]

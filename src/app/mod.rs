@@ -20,7 +20,7 @@ pub use compensate::CompensateDialog;
 pub use groups::{GroupsView, GROUP_SAMPLE};
 pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
 pub use overlay::Overlay;
-pub use rewind::{Candidate, Replayed, RewindDialog, RewindStep, Rewound};
+pub use rewind::{Candidate, OutcomeView, RewindDialog, RewindStep, Rewound};
 pub use run::{run, run_file};
 pub use story::{StoryView, Strand};
 pub use stream::{AggregatesView, Compare, StreamView};
@@ -105,10 +105,18 @@ pub enum Command {
     PlanRewind {
         request: PlanId,
         ask: Box<crate::kafka::rewind::PlanRequest>,
-        /// With `:compare FILE` on: after the plan, how many aggregates FILE's logic
-        /// folds to another state (`Msg::Replayed`).
+    },
+    /// Fold the outcome of the plan of `request` (`Msg::Outcome`, with
+    /// `Msg::OutcomeProgress` on the way) on a thread of its own, until `StopOutcome`
+    /// or another plan. With a candidate (`:compare FILE`, or one chosen in the
+    /// dialog), it models the consumer after the rewind.
+    FoldOutcome {
+        request: PlanId,
+        plan: Box<crate::model::plan::Plan>,
         candidate: Option<Box<Candidate>>,
     },
+    /// The plan's outcome is no longer wanted (the dialog closed or moved on).
+    StopOutcome,
     /// Commit a plan the user confirmed.
     ExecuteRewind {
         plan: Box<crate::model::plan::Plan>,
@@ -188,7 +196,7 @@ macro_rules! request_id {
         }
     };
 }
-request_id!(PlanId, "rewind plan (and its candidate's replay count)");
+request_id!(PlanId, "rewind plan (and its outcome)");
 request_id!(SearchId, "content search (`/?JQ`)");
 request_id!(StoryId, "story or aggregate read (`:story`, `:agg`)");
 request_id!(WatchId, "replay watch");
@@ -287,11 +295,18 @@ pub enum Msg {
         request: PlanId,
         result: Result<(crate::model::plan::Plan, crate::model::group::GroupStatus), String>,
     },
-    /// For the plan of `request`: (aggregates whose state differs with the candidate,
-    /// aggregates).
-    Replayed {
+    /// How far the outcome of the plan of `request` is: pass 1 or 2, records read of
+    /// those to read.
+    OutcomeProgress {
         request: PlanId,
-        result: Result<(usize, usize), String>,
+        pass: usize,
+        done: i64,
+        total: i64,
+    },
+    /// The outcome of the plan of `request`.
+    Outcome {
+        request: PlanId,
+        result: Result<Box<crate::model::outcome::Outcome>, String>,
     },
     Rewound(Result<Rewound, String>),
     /// A look at the group a `WatchReplay` follows (an error ends the watch).
@@ -1299,7 +1314,19 @@ impl App {
                 self.receive_checked(result)
             }
             Msg::Plan { request, result } => self.receive_plan(request, result),
-            Msg::Replayed { request, result } => self.receive_replayed(request, result),
+            Msg::OutcomeProgress {
+                request,
+                pass,
+                done,
+                total,
+            } => self.receive_outcome(request, OutcomeView::Folding { pass, done, total }),
+            Msg::Outcome { request, result } => {
+                let view = match result {
+                    Ok(outcome) => OutcomeView::Known(outcome),
+                    Err(why) => OutcomeView::Failed(why),
+                };
+                self.receive_outcome(request, view)
+            }
             Msg::Rewound(result) => self.receive_rewound(result),
             Msg::ReplaySample { id, sample } => self.receive_replay_sample(id, sample),
             Msg::Produced(result) => self.receive_produced(result),

@@ -18,16 +18,25 @@ pub struct RewindDialog {
     pub groups: Option<Result<Vec<Group>, String>>,
     pub selected: usize,
     pub step: RewindStep,
-    /// With `:compare FILE` on: the file, and once replayed, how many of the topic's
-    /// aggregates fold to another state with it (changed, all).
-    pub replay: Option<(String, Option<Replayed>)>,
-    /// The candidate logic the plan is replayed with: the `:compare` file's when the
-    /// dialog opens, or one loaded in the dialog (Tab); `None`: no replay.
+    /// The consumer after the rewind, for the plan's outcome: the `:compare` file's
+    /// logic when the dialog opens, or one loaded in the dialog (Tab); `None`: the
+    /// current reducers.
     pub candidate: Option<(String, crate::model::reducer::Logic)>,
 }
 
-/// (aggregates whose state differs with a candidate, all aggregates), or why not known.
-pub type Replayed = Result<(usize, usize), String>;
+/// Where the outcome of the plan on screen is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutcomeView {
+    /// Being folded: pass 1 (the whole topic) or 2 (what comes again), records read of
+    /// those to read.
+    Folding {
+        pass: usize,
+        done: i64,
+        total: i64,
+    },
+    Known(Box<crate::model::outcome::Outcome>),
+    Failed(String),
+}
 
 /// A candidate's logic next to the current one, for the Rewind dialog.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +65,8 @@ pub enum RewindStep {
         status: GroupStatus,
         typed: String,
         allow_unknown: bool,
+        /// What the read model will hold after the rewind.
+        outcome: OutcomeView,
     },
     Executing {
         group: String,
@@ -140,7 +151,6 @@ impl App {
             groups: None,
             selected: 0,
             step: RewindStep::PickGroup,
-            replay: None,
             candidate: self
                 .compare
                 .as_ref()
@@ -214,6 +224,7 @@ impl App {
                         .iter()
                         .map(|p| (plan.topic.clone(), p.partition, p.target))
                         .collect();
+                    commands.push(Command::StopOutcome);
                     commands.push(Command::ExecuteRewind {
                         plan: plan.clone(),
                         allow_unknown: *allow_unknown,
@@ -222,6 +233,7 @@ impl App {
                 }
             }
             (RewindStep::Plan { .. }, Action::Cancel) => {
+                commands.push(Command::StopOutcome);
                 dialog.step = RewindStep::PickGroup;
             }
             (RewindStep::PickGroup, Action::NextPane) => {
@@ -284,18 +296,9 @@ impl App {
                         known: self.known_for(&dialog.target),
                     };
                     let planned = self.requests.plan.advance();
-                    let candidate = dialog.candidate.as_ref().map(|(file, logic)| {
-                        Box::new(Candidate {
-                            file: file.clone(),
-                            current: self.config.logic_for(&dialog.target.topic),
-                            with: logic.clone(),
-                        })
-                    });
-                    dialog.replay = candidate.as_ref().map(|c| (c.file.clone(), None));
                     commands.push(Command::PlanRewind {
                         request: planned,
                         ask: Box::new(request),
-                        candidate,
                     });
                     dialog.step = RewindStep::Planning {
                         group,
@@ -311,8 +314,10 @@ impl App {
                 dialog.step = RewindStep::PickGroup;
             }
             (_, Action::Back | Action::Cancel | Action::Quit) => {
-                if matches!(dialog.step, RewindStep::Done { .. }) {
-                    commands.push(Command::StopWatch);
+                match dialog.step {
+                    RewindStep::Done { .. } => commands.push(Command::StopWatch),
+                    RewindStep::Plan { .. } => commands.push(Command::StopOutcome),
+                    _ => {}
                 }
                 return commands;
             }
@@ -335,6 +340,19 @@ impl App {
         }
         dialog.step = match plan {
             Ok((plan, status)) => {
+                // What the read model will hold after it: folded in the background.
+                let candidate = dialog.candidate.as_ref().map(|(file, logic)| {
+                    Box::new(Candidate {
+                        file: file.clone(),
+                        current: self.config.logic_for(&plan.topic),
+                        with: logic.clone(),
+                    })
+                });
+                self.outbox.push(Command::FoldOutcome {
+                    request,
+                    plan: Box::new(plan.clone()),
+                    candidate,
+                });
                 // The listing the dialog opened with may be stale: show what the
                 // coordinator said with the plan.
                 if let Some(Ok(groups)) = &mut dialog.groups {
@@ -348,23 +366,28 @@ impl App {
                     status,
                     typed: String::new(),
                     allow_unknown: false,
+                    outcome: OutcomeView::Folding {
+                        pass: 1,
+                        done: 0,
+                        total: 0,
+                    },
                 }
             }
             Err(e) => RewindStep::Failed(e),
         };
     }
 
-    pub(super) fn receive_replayed(
-        &mut self,
-        request: super::PlanId,
-        result: Result<(usize, usize), String>,
-    ) {
+    /// News of the outcome of the plan of `request`, if that plan is on screen.
+    pub(super) fn receive_outcome(&mut self, request: super::PlanId, view: OutcomeView) {
         if request != self.requests.plan {
             return;
         }
         if let Some(Overlay::Rewind(dialog)) = &mut self.overlay {
-            if let Some((_, replayed)) = &mut dialog.replay {
-                *replayed = Some(result);
+            if let RewindStep::Plan { outcome, .. } = &mut dialog.step {
+                // A late progress report never hides the answer.
+                if !matches!(outcome, OutcomeView::Known(_) | OutcomeView::Failed(_)) {
+                    *outcome = view;
+                }
             }
         }
     }

@@ -60,6 +60,9 @@ const READ_AT_ONCE: usize = 8;
 /// Events are sent to the UI in batches at most this often.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
 
+/// Progress of a fold is sent to the UI at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
 /// How often a replay after a commit is sampled.
 const WATCH_EVERY: Duration = Duration::from_secs(2);
 
@@ -86,6 +89,8 @@ struct Shared {
     latest: AtomicU64,
     /// The generation being followed (0: none).
     following: AtomicU64,
+    /// The plan whose outcome is wanted (0: none): its fold stops when this moves on.
+    outcome: AtomicU64,
     /// The replay being watched (0: none).
     watching: AtomicU64,
     /// The `/?JQ` search wanted (0: none).
@@ -145,6 +150,7 @@ impl Worker {
             tx,
             latest: AtomicU64::new(0),
             following: AtomicU64::new(0),
+            outcome: AtomicU64::new(0),
             watching: AtomicU64::new(0),
             searching: AtomicU64::new(0),
             index_warned: Default::default(),
@@ -205,6 +211,10 @@ impl Worker {
                 shared.following.store(*generation, Ordering::Relaxed)
             }
             Command::WatchReplay { id, .. } => shared.watching.store(id.0, Ordering::Relaxed),
+            Command::PlanRewind { request, .. } | Command::FoldOutcome { request, .. } => {
+                shared.outcome.store(request.0, Ordering::Relaxed)
+            }
+            Command::StopOutcome => return shared.outcome.store(0, Ordering::Relaxed),
             Command::Search { id, .. } => shared.searching.store(id.0, Ordering::Relaxed),
             // Nothing to run: the load, the follow and the watch see the flags and stop.
             Command::StopFollow => return shared.following.store(0, Ordering::Relaxed),
@@ -227,6 +237,7 @@ fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
             Command::LoadTopic { .. }
             | Command::Follow { .. }
             | Command::CheckTopic { .. }
+            | Command::FoldOutcome { .. }
             | Command::Search { .. }
             | Command::WatchReplay { .. } => {
                 let job = shared.clone();
@@ -321,6 +332,43 @@ impl Client {
 }
 
 impl Shared {
+    /// The outcome of a plan (`Command::FoldOutcome`), with progress at most every
+    /// tenth of a second; it stops when another plan or none is wanted.
+    fn fold_outcome(
+        &self,
+        request: super::PlanId,
+        plan: &crate::model::plan::Plan,
+        candidate: Option<crate::model::reducer::Logic>,
+    ) {
+        let wanted = || self.outcome.load(Ordering::Relaxed) == request.0;
+        let cancel = || !wanted();
+        let told = Mutex::new(Instant::now());
+        let tell = |pass: usize, done: i64, total: i64| {
+            let mut last = told.lock().unwrap_or_else(PoisonError::into_inner);
+            if last.elapsed() >= PROGRESS_EVERY {
+                *last = Instant::now();
+                self.send(Msg::OutcomeProgress {
+                    request,
+                    pass,
+                    done,
+                    total,
+                });
+            }
+        };
+        let asked = crate::engine::outcome::Asked {
+            cancel: Some(&cancel),
+            on_progress: Some(&tell),
+            progress: false,
+            ..crate::engine::outcome::Asked::of(plan, candidate)
+        };
+        let result = crate::engine::outcome::outcome(&self.conn, &self.config, &asked);
+        if !wanted() {
+            return;
+        }
+        let result = result.map(Box::new).map_err(|e| format!("{e:#}"));
+        self.send(Msg::Outcome { request, result });
+    }
+
     /// The cluster client, made on first use.
     fn client(&self) -> Result<Arc<Client>, ClusterError> {
         let mut client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
@@ -412,11 +460,7 @@ impl Shared {
                     .map_err(|e| e.to_string());
                 self.send(Msg::Groups(groups));
             }
-            Command::PlanRewind {
-                request,
-                ask,
-                candidate,
-            } => {
+            Command::PlanRewind { request, ask } => {
                 let result = self
                     .client()
                     .map_err(anyhow::Error::from)
@@ -435,18 +479,7 @@ impl Shared {
                         Ok((plan, status))
                     })
                     .map_err(|e| format!("{e:#}"));
-                let planned = result.is_ok();
                 self.send(Msg::Plan { request, result });
-                if let Some(c) = candidate.filter(|_| planned) {
-                    let result = crate::engine::fold::count_changed(
-                        &self.conn,
-                        &self.config,
-                        &ask.topic,
-                        &[c.current, c.with],
-                    )
-                    .map_err(|e| format!("{e:#}"));
-                    self.send(Msg::Replayed { request, result });
-                }
             }
             Command::ExecuteRewind {
                 plan,
@@ -492,9 +525,11 @@ impl Shared {
             | Command::LoadTopic { .. }
             | Command::Follow { .. }
             | Command::CheckTopic { .. }
+            | Command::FoldOutcome { .. }
             | Command::Search { .. }
             | Command::WatchReplay { .. }
-            | Command::StopWatch => {}
+            | Command::StopWatch
+            | Command::StopOutcome => {}
         }
     }
 
@@ -676,7 +711,11 @@ impl Shared {
                     message: format!("{OFFLINE} there is nothing new to follow"),
                 });
             }
-            Command::StopFollow | Command::StopTopic | Command::StopWatch => {}
+            Command::StopFollow
+            | Command::StopTopic
+            | Command::StopWatch
+            | Command::StopOutcome
+            | Command::FoldOutcome { .. } => {}
         }
     }
 
@@ -730,6 +769,11 @@ impl Shared {
             return self.serve_dump(dump, command);
         }
         match command {
+            Command::FoldOutcome {
+                request,
+                plan,
+                candidate,
+            } => self.fold_outcome(request, &plan, candidate.map(|c| c.with)),
             Command::LoadTopic {
                 topic,
                 generation,

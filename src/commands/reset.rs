@@ -211,21 +211,8 @@ pub fn plan_outcome(
     candidate: Option<crate::model::reducer::Logic>,
 ) -> Result<Outcome> {
     let asked = crate::engine::outcome::Asked {
-        topic: &plan.topic,
-        committed: plan
-            .partitions
-            .iter()
-            .filter_map(|p| Some((p.partition, p.current?)))
-            .collect(),
-        targets: plan
-            .partitions
-            .iter()
-            .map(|p| (p.partition, p.target))
-            .collect(),
-        candidate,
         progress: true,
-        cancel: None,
-        on_progress: None,
+        ..crate::engine::outcome::Asked::of(plan, candidate)
     };
     crate::engine::outcome::outcome(conn, config, &asked)
 }

@@ -78,6 +78,30 @@ pub struct Asked<'a> {
     pub on_progress: Option<&'a (dyn Fn(usize, i64, i64) + Sync)>,
 }
 
+impl<'a> Asked<'a> {
+    /// The outcome of `plan` (its group's committed offsets and its targets), with the
+    /// consumer after it modelled by `candidate` (`None`: the current reducers).
+    pub fn of(plan: &'a crate::model::plan::Plan, candidate: Option<Logic>) -> Asked<'a> {
+        Asked {
+            topic: &plan.topic,
+            committed: plan
+                .partitions
+                .iter()
+                .filter_map(|p| Some((p.partition, p.current?)))
+                .collect(),
+            targets: plan
+                .partitions
+                .iter()
+                .map(|p| (p.partition, p.target))
+                .collect(),
+            candidate,
+            progress: false,
+            cancel: None,
+            on_progress: None,
+        }
+    }
+}
+
 /// The outcome of a rewind: what the read model holds once the consumer has caught up
 /// after it, against what the events say (`model::outcome`).
 ///

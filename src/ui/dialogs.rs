@@ -9,7 +9,8 @@ use ratatui::Frame;
 use super::groups::state_style;
 use super::{selectable, short_time, text, theme};
 use crate::app::{
-    hint_line, keys_for, Action, App, CompensateDialog, Overlay, Place, RewindDialog, RewindStep,
+    hint_line, keys_for, Action, App, CompensateDialog, OutcomeView, Overlay, Place, RewindDialog,
+    RewindStep,
 };
 use crate::model::mark::Mark;
 use crate::model::plan::{Plan, TimeSource};
@@ -119,7 +120,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
         RewindStep::Candidate { typed, error } => {
             let mut lines = vec![
                 Line::raw(format!(
-                    "A candidate logic file: a rewind.toml whose [[topics]] entry for {} has the fixed reducers, upcasters or invariants. The plan then says how many aggregates fold to another state with it.",
+                    "A candidate logic file: a rewind.toml whose [[topics]] entry for {} has the fixed reducers, upcasters or invariants. The plan's outcome then models the consumer after the rewind with it (as `rewind reset --with FILE`).",
                     text::clean(&dialog.target.topic)
                 )),
                 Line::raw(""),
@@ -140,7 +141,7 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
             Paragraph::new(format!("Planning the rewind of {}: reading offsets and the events at the targets…", text::clean(group))),
             inner,
         ),
-        RewindStep::Plan { plan, status, typed, allow_unknown } => {
+        RewindStep::Plan { plan, status, typed, allow_unknown, outcome } => {
             let state = &status.state;
             let mut lines = vec![Line::from(vec![
                 Span::raw(format!(
@@ -157,9 +158,9 @@ fn draw_rewind(frame: &mut Frame, area: Rect, app: &App, dialog: &RewindDialog) 
                 )),
             ])];
             lines.extend(plan_lines(plan, status.kind, app));
-            if let Some((file, replayed)) = &dialog.replay {
-                lines.push(replay_line(file, replayed, &plan.topic));
-            }
+            let file = dialog.candidate.as_ref().map(|(file, _)| file.as_str());
+            lines.push(Line::raw(""));
+            lines.extend(outcome_lines(outcome, file, &plan.topic));
             lines.push(Line::raw(""));
             match dialog.blocked(app.read_only) {
                 Some(why) => lines.push(Line::styled(format!("✗ {why}"), theme::error())),
@@ -235,7 +236,7 @@ fn draw_pick_group(frame: &mut Frame, area: Rect, dialog: &RewindDialog) {
     frame.render_widget(Paragraph::new(hint(&hint_line(Place::PickGroup))), help);
     if let Some((file, _)) = &dialog.candidate {
         let line = format!(
-            "Candidate: {}: the plan will say how many aggregates it changes.",
+            "Candidate: {}: the plan's outcome folds what comes again with it.",
             text::clean(file)
         );
         frame.render_widget(Paragraph::new(Line::styled(line, theme::dim())), chosen);
@@ -432,31 +433,89 @@ fn draw_compensate(frame: &mut Frame, area: Rect, app: &App, dialog: &Compensate
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
-/// What the `:compare` candidate changes, next to the plan.
-fn replay_line(file: &str, replayed: &Option<crate::app::Replayed>, topic: &str) -> Line<'static> {
-    let name = std::path::Path::new(file)
-        .file_name()
-        .map_or(file.to_owned(), |n| n.to_string_lossy().into_owned());
-    let name = text::clean(&name);
-    match replayed {
-        None => Line::styled(format!("Replaying {} with {name}…", text::clean(topic)), theme::dim()),
-        Some(Ok((0, all))) => Line::styled(
-            format!("With {name}: none of the {all} aggregates folds to another state."),
-            theme::fine(),
-        ),
-        Some(Ok((changed, all))) => Line::styled(
-            format!(
-                "With {name}: {changed} of {all} aggregates will change (`rewind replay {} --with {}` lists them).",
-                text::clean(topic),
-                text::clean(file)
-            ),
-            theme::warning(),
-        ),
-        Some(Err(e)) => Line::styled(
-            format!("Replaying with {name} failed: {}", text::clean(e)),
-            theme::error(),
-        ),
+/// Wrong aggregates the dialog lists, and changes shown of each.
+const WRONG_LISTED: usize = 6;
+const CHANGES_SHOWN: usize = 2;
+
+/// The plan's outcome: one line, then the aggregates left wrong with what the read
+/// model will hold (red) against what their events say (green), and the advice.
+fn outcome_lines(outcome: &OutcomeView, file: Option<&str>, topic: &str) -> Vec<Line<'static>> {
+    let with = file.map(|file| {
+        let name = std::path::Path::new(file)
+            .file_name()
+            .map_or(file.to_owned(), |n| n.to_string_lossy().into_owned());
+        format!("With {}: ", text::clean(&name))
+    });
+    let with = with.unwrap_or_default();
+    let o = match outcome {
+        OutcomeView::Folding { pass, done, total } => {
+            let read = match total {
+                0 => String::new(),
+                _ => format!(" (pass {pass} of 2: {done} of {total} records)"),
+            };
+            return vec![Line::styled(
+                format!("{with}Outcome: folding {} to see what the read model will hold after the rewind{read}…", text::clean(topic)),
+                theme::dim(),
+            )];
+        }
+        OutcomeView::Failed(why) => {
+            return vec![Line::styled(
+                format!("{with}Outcome not known: {}", text::clean(why)),
+                theme::error(),
+            )]
+        }
+        OutcomeView::Known(o) => o,
+    };
+    let style = match o.wrong {
+        0 => theme::fine(),
+        _ => theme::warning(),
+    };
+    let mut lines = vec![Line::styled(
+        format!("{with}{}", text::clean(&o.line())),
+        style,
+    )];
+    for w in o.results.values().take(WRONG_LISTED) {
+        let mut spans = vec![Span::raw(format!("  {}  ", text::clean(&w.aggregate)))];
+        for (i, c) in w.changes.iter().take(CHANGES_SHOWN).enumerate() {
+            let shown = |v: &Option<serde_json::Value>| {
+                text::clean(&v.as_ref().map_or("absent".into(), |v| v.to_string()))
+            };
+            if i > 0 {
+                spans.push(Span::raw("; "));
+            }
+            spans.push(Span::styled(
+                format!("{} ", text::clean(&c.path)),
+                theme::dim(),
+            ));
+            spans.push(Span::styled(shown(&c.before), theme::error()));
+            spans.push(Span::raw(" ↔ "));
+            spans.push(Span::styled(shown(&c.after), theme::success()));
+        }
+        if w.changes.len() > CHANGES_SHOWN {
+            spans.push(Span::styled(
+                format!("  (+{} more)", w.changes.len() - CHANGES_SHOWN),
+                theme::dim(),
+            ));
+        }
+        lines.push(Line::from(spans));
     }
+    if o.wrong > WRONG_LISTED {
+        lines.push(Line::styled(
+            format!(
+                "  … and {} more (`rewind reset … -o json` lists up to {})",
+                o.wrong - WRONG_LISTED,
+                crate::model::outcome::LISTED
+            ),
+            theme::dim(),
+        ));
+    }
+    if o.wrong > 0 {
+        lines.push(Line::styled(
+            "Advice: rebuild — reset the read model and rewind to earliest, or make the reducers idempotent (Tab in the group list tries a fixed file).",
+            theme::warning(),
+        ));
+    }
+    lines
 }
 
 /// The replay after a commit: events re-processed of the plan's, rate, time to catch up.
