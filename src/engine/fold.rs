@@ -1,5 +1,5 @@
 //! Every aggregate of a topic folded, on every core (what `rewind check`, `replay
-//! --with` and the TUI's `]` and Rewind dialog ask). One thread reads the topic in
+//! --with`, `states`, a plan's outcome and the TUI's `]` and Rewind dialog ask). One thread reads the topic in
 //! partition then offset order (the order `state` folds in) and deals the events, in
 //! batches, to one shard per core by aggregate; each shard folds its aggregates with
 //! its own isolated reducer workers, a batch's aggregates in one round trip per worker.
@@ -590,26 +590,6 @@ pub fn first_flags(
         .into_iter()
         .filter_map(|(id, d)| Some((id, d.finding.first?.index)))
         .collect())
-}
-
-/// How many aggregates of `topic` fold to a different state with the second logic than
-/// with the first, of how many (the Rewind dialog's "N aggregates will change").
-pub fn count_changed(
-    conn: &Connection,
-    config: &Config,
-    topic: &str,
-    logics: &[Logic; 2],
-) -> Result<(usize, usize)> {
-    let scope = Scope {
-        topic,
-        ..Scope::default()
-    };
-    let done = fold_topic(conn, config, &scope, logics)?;
-    let changed = done
-        .iter()
-        .filter(|(_, d)| d.states[0] != d.states[1])
-        .count();
-    Ok((changed, done.len()))
 }
 
 /// The shard of an aggregate: the same one for all its events.
