@@ -1,8 +1,11 @@
 //! Every aggregate of a topic folded, on every core (what `rewind check`, `replay
-//! --with`, `states`, a plan's outcome and the TUI's `]` and Rewind dialog ask). One thread reads the topic in
-//! partition then offset order (the order `state` folds in) and deals the events, in
-//! batches, to one shard per core by aggregate; each shard folds its aggregates with
-//! its own isolated reducer workers, a batch's aggregates in one round trip per worker.
+//! --with`, `states`, a plan's outcome and the TUI's `]` and Rewind dialog ask). One
+//! thread reads the topic in partition then offset order (the order `state` folds in)
+//! and deals the events, in batches, to one shard per core by aggregate; each shard
+//! folds its aggregates with its own isolated reducer workers, a batch's aggregates in
+//! one round trip per worker. A pass folds with several specs at once: each takes its
+//! own events (a group's processed ones, a rewind's re-delivered ones, those up to a
+//! time) and may start from given states.
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
