@@ -805,6 +805,32 @@ StatusSet = "(. // {}) | .status = $event.status"
     }
 
     #[test]
+    fn an_outcome_no_longer_wanted_stops_and_says_so() {
+        use kafka_rewind::engine::outcome::{outcome, Asked};
+        let (cluster, _dir, _) = setup();
+        let conn = kafka_rewind::config::Connection {
+            brokers: cluster.bootstrap_servers(),
+            ..Default::default()
+        };
+        let config =
+            kafka_rewind::config::Config::parse(CONFIG, std::path::Path::new("rewind.toml"))
+                .unwrap();
+        let asked = |cancel: &'static (dyn Fn() -> bool + Sync)| Asked {
+            topic: "accounts",
+            committed: [(0, 3)].into(),
+            targets: [(0, 0), (1, 0), (2, 0)].into(),
+            candidate: None,
+            progress: false,
+            cancel: Some(cancel),
+            on_progress: None,
+        };
+        let err = outcome(&conn, &config, &asked(&|| true)).unwrap_err();
+        assert!(err.is::<kafka_rewind::engine::fold::Cancelled>(), "{err:#}");
+        let done = outcome(&conn, &config, &asked(&|| false)).unwrap();
+        assert_eq!(done.total, 12);
+    }
+
+    #[test]
     fn check_idempotence_names_exactly_the_types_that_are_not() {
         let (cluster, dir, events) = setup();
         let b = cluster.bootstrap_servers();

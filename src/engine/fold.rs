@@ -511,7 +511,7 @@ pub fn fold_pass(
         let read = scanner.scan(scope.topic, &ranges, &rules, &mut |e| {
             progress.tick();
             read_so_far += 1;
-            if read_so_far % 4096 == 0 {
+            if read_so_far % 4096 == 1 {
                 if let Some(tell) = scope.on_progress {
                     tell(read_so_far, total);
                 }
