@@ -200,6 +200,21 @@ pub enum CliCommand {
         #[arg(long, value_name = "P[,P…]", value_delimiter = ',')]
         partition: Option<Vec<i32>>,
     },
+    /// Compare every aggregate's read model in the database (the topic's `read_model`)
+    /// with the state its events fold to: a JSON line per aggregate that differs or is
+    /// missing.
+    Drift {
+        topic: String,
+        /// Fold at the group's committed offsets (what its consumer has processed).
+        #[arg(long)]
+        group: Option<String>,
+        /// Only this aggregate.
+        #[arg(long)]
+        aggregate: Option<String>,
+        /// Exit with status 3 when anything differs.
+        #[arg(long)]
+        fail: bool,
+    },
     /// Fold every aggregate with the current config and with a candidate (FILE's entry
     /// for the topic: reducers, upcasters, invariants) and print those whose state differs.
     Replay {

@@ -57,6 +57,9 @@ pub struct Config {
     pub stories: Vec<StoryConfig>,
     #[serde(default)]
     pub limits: Limits,
+    /// Databases that hold read models and snapshots, by name.
+    #[serde(default)]
+    pub databases: BTreeMap<String, DatabaseConfig>,
     /// Problems worth a warning that do not stop rewind (a world-readable file with secrets).
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -161,6 +164,8 @@ pub struct TopicConfig {
     pub event_id: Option<String>,
     pub version: Option<String>,
     pub snapshots: Option<SnapshotConfig>,
+    /// Where the topic's consumer keeps its read model.
+    pub read_model: Option<ReadModelConfig>,
     #[serde(default)]
     pub compensations: BTreeMap<String, String>,
     pub compensation_ref: Option<String>,
@@ -208,13 +213,37 @@ pub struct ProtoConfig {
     pub message: String,
 }
 
-/// Where an aggregate's snapshots live.
+/// Where an aggregate's snapshots live: a snapshot topic (`topic`, with `state` and
+/// `version` paths), or a database (`database` and `query`: its rows are (state,
+/// version) for `$1`, the aggregate id).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotConfig {
-    pub topic: String,
+    pub topic: Option<String>,
     pub state: Option<String>,
     pub version: Option<String>,
+    pub database: Option<String>,
+    pub query: Option<String>,
+}
+
+/// `[databases.NAME]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` or `sqlite:PATH`; `${VAR}` is expanded.
+    pub url: String,
+}
+
+/// A topic's read model in a database: `query` gives the row of `$1`, the aggregate
+/// id, whose first column is its JSON; `ignore` lists JSON Pointers left out of
+/// comparisons.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadModelConfig {
+    pub database: String,
+    pub query: String,
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }
 
 /// The cluster to talk to, resolved from flags, environment and profile.
@@ -324,6 +353,18 @@ impl Config {
     /// Remembers every secret property value of every profile (after `${VAR}`
     /// expansion) so that nothing rewind shows or logs contains it.
     pub fn register_secrets(&self) {
+        for db in self.databases.values() {
+            let url = expand_env(&db.url);
+            if let Some(password) = crate::database::Url::password(&url) {
+                let raw = url
+                    .split_once("://")
+                    .and_then(|(_, rest)| rest.split_once('@'))
+                    .and_then(|(userinfo, _)| userinfo.split_once(':'))
+                    .map(|(_, p)| p.to_owned())
+                    .unwrap_or_default();
+                crate::model::secrets::register([password.as_str(), raw.as_str()]);
+            }
+        }
         for profile in self.profiles.values() {
             if let Some(r) = &profile.schema_registry {
                 for secret in [&r.password, &r.token].into_iter().flatten() {
@@ -395,6 +436,39 @@ impl Config {
                     path.display(),
                     topic.name
                 )
+            })?;
+        }
+        for (i, topic) in config.topics.iter().enumerate() {
+            let named = [
+                topic
+                    .read_model
+                    .as_ref()
+                    .map(|r| ("read_model", &r.database)),
+                topic
+                    .snapshots
+                    .as_ref()
+                    .and_then(|s| Some(("snapshots", s.database.as_ref()?))),
+            ];
+            for (key, database) in named.into_iter().flatten() {
+                anyhow::ensure!(
+                    config.databases.contains_key(database),
+                    "config {}: topics[{i}] ({}): `{key}.database = \"{database}\"` names no [databases.{database}]",
+                    path.display(),
+                    topic.name
+                );
+            }
+            for pointer in topic.read_model.iter().flat_map(|r| &r.ignore) {
+                anyhow::ensure!(
+                    pointer.is_empty() || pointer.starts_with('/'),
+                    "config {}: topics[{i}] ({}): `read_model.ignore` takes JSON Pointers (\"/updated_at\"), not `{pointer}`",
+                    path.display(),
+                    topic.name
+                );
+            }
+        }
+        for (name, db) in &config.databases {
+            crate::database::Url::parse(&expand_env(&db.url), Some(&base)).map_err(|e| {
+                anyhow::anyhow!("config {}: [databases.{name}] url: {e}", path.display())
             })?;
         }
         for (i, story) in config.stories.iter().enumerate() {
@@ -651,7 +725,7 @@ impl Config {
         })
     }
 
-    fn describe_path(&self) -> String {
+    pub fn describe_path(&self) -> String {
         self.path
             .as_ref()
             .map(|p| p.display().to_string())
@@ -670,16 +744,28 @@ impl TopicConfig {
         }
     }
 
+    /// The snapshot topic's reading rules, if the snapshots are in a topic.
     pub fn snapshot_rules(&self) -> Result<Option<crate::model::snapshot::SnapshotRules>> {
         let Some(s) = &self.snapshots else {
             return Ok(None);
         };
+        let Some(topic) = &s.topic else {
+            anyhow::ensure!(
+                s.database.is_some() && s.query.is_some(),
+                "key `snapshots`: give `topic` (a snapshot topic) or `database` and `query`"
+            );
+            return Ok(None);
+        };
+        anyhow::ensure!(
+            s.database.is_none() && s.query.is_none(),
+            "key `snapshots`: give `topic` or `database` and `query`, not both"
+        );
         let path = |key: &str, spec: &Option<String>, default: &str| {
             Extractor::parse(spec.as_deref().unwrap_or(default))
                 .with_context(|| format!("key `snapshots.{key}`"))
         };
         Ok(Some(crate::model::snapshot::SnapshotRules {
-            topic: s.topic.clone(),
+            topic: topic.clone(),
             state: path("state", &s.state, ".state")?,
             version: path("version", &s.version, ".version")?,
         }))

@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod database;
 pub mod demo;
 pub mod engine;
 pub mod isolation;

@@ -198,3 +198,49 @@ pub fn states(
     }
     Ok(())
 }
+
+/// `rewind drift`.
+pub fn drift(
+    conn: &Connection,
+    config: &Config,
+    scope: &Scope<'_>,
+    group: Option<&str>,
+    fail: bool,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut results = Vec::new();
+    let mut printed = Ok(());
+    let summary = crate::engine::drift::drift(conn, config, scope, group, &mut |d| match output {
+        Output::Json => results.push(d.to_json()),
+        _ => {
+            if printed.is_ok() {
+                printed = writeln!(out, "{}", super::json_text(&d.to_json(), false));
+            }
+        }
+    })?;
+    printed?;
+    let line = format!(
+        "{} aggregate(s) of {}{}: {} match their read model, {} differ, {} missing",
+        summary.aggregates,
+        scope.topic,
+        group
+            .map(|g| format!(" at {g}'s offsets"))
+            .unwrap_or_default(),
+        summary.matching,
+        summary.differing,
+        summary.missing
+    );
+    if output == Output::Json {
+        let json = serde_json::json!({"aggregates": summary.aggregates, "matching": summary.matching,
+            "differing": summary.differing, "missing": summary.missing, "results": results});
+        writeln!(out, "{}", super::json_text(&json, true))?;
+    }
+    if fail && summary.differing + summary.missing > 0 {
+        return Err(Found(line).into());
+    }
+    if output != Output::Json {
+        eprintln!("{line}");
+    }
+    Ok(())
+}

@@ -128,6 +128,20 @@ pub fn run(cli: &Cli, config: &Config, out: &mut dyn Write) -> Result<()> {
         Some(CliCommand::Check { scope, fail, .. }) => {
             lab::check(&conn, config, &scope.scope(), *fail, output, out)
         }
+        Some(CliCommand::Drift {
+            topic,
+            group,
+            aggregate,
+            fail,
+        }) => {
+            let scope = crate::engine::fold::Scope {
+                topic,
+                aggregate: aggregate.as_deref(),
+                progress: true,
+                ..Default::default()
+            };
+            lab::drift(&conn, config, &scope, group.as_deref(), *fail, output, out)
+        }
         Some(CliCommand::States {
             topic,
             at,

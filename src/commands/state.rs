@@ -259,8 +259,7 @@ pub fn state(
     };
     let mut projection = Projection::new(reducers, &events);
     if from_snapshot {
-        let rules = snapshot_rules(config, topic)?;
-        let stored = stored_snapshots(&cluster, config, &rules, aggregate)?;
+        let (stored, _) = aggregate_snapshots(&cluster, conn, config, topic, aggregate)?;
         projection.set_snapshots(
             stored
                 .into_iter()
@@ -299,8 +298,34 @@ fn snapshot_rules(config: &Config, topic: &str) -> Result<SnapshotRules> {
         .transpose()?
         .flatten()
         .with_context(|| {
-            format!("topic `{topic}` has no `snapshots = {{ topic = … }}` in the config")
+            format!("topic `{topic}` has no `snapshots = {{ topic = … }}` (or `{{ database = …, query = … }}`) in the config")
         })
+}
+
+/// Where a topic's snapshots are kept, for messages.
+fn snapshots_where(config: &Config, topic: &str) -> String {
+    let s = config.topic(topic).and_then(|t| t.snapshots.as_ref());
+    match s.map(|s| (&s.topic, &s.database)) {
+        Some((Some(t), _)) => t.clone(),
+        Some((None, Some(db))) => format!("database {db}"),
+        _ => "its snapshots".into(),
+    }
+}
+
+/// An aggregate's stored snapshots: from the database its topic's `snapshots` names, or
+/// else from the snapshot topic; and whether they came from a database.
+fn aggregate_snapshots(
+    cluster: &Cluster,
+    conn: &Connection,
+    config: &Config,
+    topic: &str,
+    aggregate: &str,
+) -> Result<(Vec<StoredSnapshot>, bool)> {
+    if let Some(rows) = crate::engine::drift::database_snapshots(config, conn, topic, aggregate)? {
+        return Ok((rows, true));
+    }
+    let rules = snapshot_rules(config, topic)?;
+    Ok((stored_snapshots(cluster, config, &rules, aggregate)?, false))
 }
 
 /// An aggregate's stored snapshots, in the snapshot topic's order.
@@ -327,16 +352,20 @@ pub fn snapshots(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let rules = snapshot_rules(config, topic)?;
     let reducers = config.reducers_for(topic)?;
     let cluster = Cluster::connect(conn)?;
     let (events, _) = crate::engine::aggregate::stream(&cluster, config, topic, aggregate)?;
-    let stored = stored_snapshots(&cluster, config, &rules, aggregate)?;
+    let (stored, from_db) = aggregate_snapshots(&cluster, conn, config, topic, aggregate)?;
     let mut projection = Projection::new(reducers, &events);
     let mut results = Vec::new();
     for s in &stored {
-        let mut result = json!({"aggregate": aggregate, "version": s.version,
-                                "partition": s.coord.partition, "offset": s.coord.offset});
+        let mut result = match from_db {
+            // A database row has no place in a topic: its row number instead.
+            true => json!({"aggregate": aggregate, "version": s.version,
+                           "partition": null, "offset": null, "row": s.coord.offset}),
+            false => json!({"aggregate": aggregate, "version": s.version,
+                            "partition": s.coord.partition, "offset": s.coord.offset}),
+        };
         match s.version {
             Some(v) if v <= events.len() => {
                 let replayed = match v {
@@ -377,7 +406,10 @@ pub fn snapshots(
                     .collect();
                 table.row(vec![
                     r["version"].to_string(),
-                    format!("{}/{}", r["partition"], r["offset"]),
+                    match r.get("row") {
+                        Some(row) => format!("row {row}"),
+                        None => format!("{}/{}", r["partition"], r["offset"]),
+                    },
                     if r["matches"] == json!(true) {
                         "yes".into()
                     } else {
@@ -390,7 +422,11 @@ pub fn snapshots(
                 ]);
             }
             if results.is_empty() {
-                writeln!(out, "no snapshots of `{aggregate}` in {}", rules.topic)?;
+                writeln!(
+                    out,
+                    "no snapshots of `{aggregate}` in {}",
+                    snapshots_where(config, topic)
+                )?;
             }
             table.print(out)?;
         }

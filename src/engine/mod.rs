@@ -3,6 +3,7 @@
 //! terminal's stderr; `commands/` prints what it returns, `app/` shows it.
 
 pub mod aggregate;
+pub mod drift;
 pub mod fold;
 pub mod outcome;
 pub mod progress;

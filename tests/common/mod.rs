@@ -953,3 +953,56 @@ pub fn assert_exact_or_one_line(
         );
     }
 }
+
+/// A PostgreSQL server: the one `scripts/test` started (`REWIND_TEST_POSTGRES`, a url),
+/// else one of this test process's own (`scripts/postgres`, Debian's postgresql).
+pub struct Postgres {
+    /// `scripts/postgres start`, which serves while its stdin is open.
+    _child: Option<Child>,
+    pub url: String,
+}
+
+static SHARED_POSTGRES: std::sync::OnceLock<Postgres> = std::sync::OnceLock::new();
+
+impl Postgres {
+    pub fn shared() -> &'static Postgres {
+        SHARED_POSTGRES.get_or_init(|| match std::env::var("REWIND_TEST_POSTGRES") {
+            Ok(url) if !url.is_empty() => Postgres { _child: None, url },
+            _ => {
+                let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                    .join(format!("postgres-{}", std::process::id()));
+                let mut child = Command::new(
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres"),
+                )
+                .arg("start")
+                .arg(&dir)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("run scripts/postgres (it needs Debian's postgresql)");
+                use std::io::BufRead;
+                let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+                let url = loop {
+                    match lines.next() {
+                        Some(Ok(line)) => {
+                            if let Some(url) = line.strip_prefix("url=") {
+                                break url.to_owned();
+                            }
+                        }
+                        other => panic!("PostgreSQL did not start ({other:?})"),
+                    }
+                };
+                Postgres {
+                    _child: Some(child),
+                    url,
+                }
+            }
+        })
+    }
+
+    /// A client of the test's own, to fill tables.
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("connect to PostgreSQL")
+    }
+}

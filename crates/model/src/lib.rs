@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod compensate;
 pub mod diff;
+pub mod drift;
 pub mod dump;
 pub mod event;
 pub mod extract;

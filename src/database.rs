@@ -1,0 +1,388 @@
+//! Read models and snapshots that services keep in a database: PostgreSQL (over the
+//! network, read-only sessions) or SQLite (a file, opened read-only). rewind only
+//! reads them, one query per aggregate, to compare with what the events say.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Why a database could not be read: one line naming the database and what to check.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DatabaseError(pub String);
+
+type Result<T> = std::result::Result<T, DatabaseError>;
+
+/// Where a database is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Url {
+    /// A `postgres://` or `postgresql://` url, as libpq takes it.
+    Postgres(String),
+    /// `sqlite:PATH` (relative to the config file's directory).
+    Sqlite(PathBuf),
+}
+
+impl Url {
+    /// Reads a url (after `${VAR}` expansion); `base` is where relative SQLite paths
+    /// start.
+    pub fn parse(url: &str, base: Option<&Path>) -> std::result::Result<Url, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Url::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err("`sqlite:` needs a file: sqlite:path/to/file.db".into());
+            }
+            let path = PathBuf::from(path);
+            let path = match (path.is_relative(), base) {
+                (true, Some(base)) => base.join(path),
+                _ => path,
+            };
+            return Ok(Url::Sqlite(path));
+        }
+        Err("a database url is postgres://USER:PASSWORD@HOST:PORT/DB or sqlite:PATH".into())
+    }
+
+    /// The password in a PostgreSQL url, if it has one (a secret: never shown).
+    pub fn password(url: &str) -> Option<String> {
+        let rest = url.split_once("://")?.1;
+        let userinfo = rest.split_once('@')?.0;
+        let password = userinfo.split_once(':')?.1;
+        (!password.is_empty()).then(|| percent_decode(password))
+    }
+}
+
+/// `%XX` escapes decoded, as a url's userinfo has them.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An open database.
+pub struct Database {
+    /// Its name in `[databases]`, for messages.
+    name: String,
+    kind: Kind,
+}
+
+enum Kind {
+    Postgres(Box<postgres::Client>),
+    Sqlite(rusqlite::Connection),
+}
+
+impl Database {
+    /// Opens `[databases.NAME]`, waiting at most `timeout` for a server. PostgreSQL
+    /// sessions are read-only, SQLite files are opened read-only: nothing is written.
+    pub fn open(name: &str, url: &Url, timeout: Duration) -> Result<Database> {
+        let kind = match url {
+            Url::Postgres(text) => {
+                let mut config: postgres::Config = text.parse().map_err(|e| {
+                    DatabaseError(format!(
+                        "database {name}: its url does not read as PostgreSQL's ({e})"
+                    ))
+                })?;
+                config.connect_timeout(timeout);
+                let ms = timeout.as_millis().max(1);
+                config.options(&format!(
+                    "-c default_transaction_read_only=on -c statement_timeout={ms}"
+                ));
+                let client = config.connect(postgres::NoTls).map_err(|e| {
+                    DatabaseError(format!(
+                        "database {name}: cannot connect to PostgreSQL at {} within {} ms: {} (check the url, that the server runs, and the user and password)",
+                        where_of(&config),
+                        timeout.as_millis(),
+                        pg_error(&e)
+                    ))
+                })?;
+                Kind::Postgres(Box::new(client))
+            }
+            Url::Sqlite(path) => {
+                if !path.exists() {
+                    return Err(DatabaseError(format!(
+                        "database {name}: no SQLite file at {}",
+                        path.display()
+                    )));
+                }
+                let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| {
+                    DatabaseError(format!(
+                        "database {name}: cannot open {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                let _ = conn.busy_timeout(timeout);
+                Kind::Sqlite(conn)
+            }
+        };
+        Ok(Database {
+            name: name.to_owned(),
+            kind,
+        })
+    }
+
+    /// The rows `query` gives for aggregate `id` (`$1`): each row's columns, the first
+    /// as JSON (json/jsonb, or text holding JSON), the others as they are.
+    pub fn rows(&mut self, query: &str, id: &str) -> Result<Vec<Vec<Value>>> {
+        let name = self.name.clone();
+        let fail =
+            |why: String| DatabaseError(format!("database {name}: the query `{query}` {why}"));
+        match &mut self.kind {
+            Kind::Postgres(client) => {
+                let statement = client
+                    .prepare(query)
+                    .map_err(|e| fail(format!("does not run: {}", pg_error(&e))))?;
+                let rows = match statement.params() {
+                    [t] if is_text(t) => client.query(&statement, &[&id]),
+                    [t] if *t == postgres::types::Type::INT8 => {
+                        client.query(&statement, &[&parse_int::<i64>(id, &fail)?])
+                    }
+                    [t] if *t == postgres::types::Type::INT4 => {
+                        client.query(&statement, &[&parse_int::<i32>(id, &fail)?])
+                    }
+                    [t] => {
+                        return Err(fail(format!(
+                            "takes $1 as {t}; the aggregate id is text: write $1::text, or cast the column"
+                        )))
+                    }
+                    params => {
+                        return Err(fail(format!(
+                            "takes {} parameters; it takes one, $1, the aggregate id",
+                            params.len()
+                        )))
+                    }
+                }
+                .map_err(|e| fail(format!("does not run: {}", pg_error(&e))))?;
+                rows.iter()
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|i| pg_value(row, i, i == 0).map_err(&fail))
+                            .collect()
+                    })
+                    .collect()
+            }
+            Kind::Sqlite(conn) => {
+                let mut statement = conn
+                    .prepare(query)
+                    .map_err(|e| fail(format!("does not run: {e}")))?;
+                if statement.parameter_count() != 1 {
+                    return Err(fail(format!(
+                        "takes {} parameters; it takes one, $1, the aggregate id",
+                        statement.parameter_count()
+                    )));
+                }
+                let columns = statement.column_count();
+                let mut rows = statement
+                    .query([id])
+                    .map_err(|e| fail(format!("does not run: {e}")))?;
+                let mut all = Vec::new();
+                while let Some(row) = rows
+                    .next()
+                    .map_err(|e| fail(format!("does not run: {e}")))?
+                {
+                    let values: Result<Vec<Value>> = (0..columns)
+                        .map(|i| {
+                            let cell = row.get_ref(i).map_err(|e| fail(e.to_string()))?;
+                            sqlite_value(cell, i == 0).map_err(&fail)
+                        })
+                        .collect();
+                    all.push(values?);
+                }
+                Ok(all)
+            }
+        }
+    }
+
+    /// The read model of aggregate `id`: the first column of the query's one row, or
+    /// `None` when it gives none.
+    pub fn read_model(&mut self, query: &str, id: &str) -> Result<Option<Value>> {
+        let mut rows = self.rows(query, id)?;
+        if rows.len() > 1 {
+            return Err(DatabaseError(format!(
+                "database {}: the query `{query}` gives {} rows for {id}; a read model is at most one",
+                self.name,
+                rows.len()
+            )));
+        }
+        Ok(rows.pop().map(|mut r| r.swap_remove(0)))
+    }
+
+    /// Aggregate `id`'s stored snapshots: (state, version) per row, the version being
+    /// the second column (how many of its events the state includes).
+    pub fn snapshots(&mut self, query: &str, id: &str) -> Result<Vec<(Value, Option<usize>)>> {
+        let rows = self.rows(query, id)?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| {
+                let version = r.get(1).and_then(|v| match v {
+                    Value::Number(n) => n.as_u64(),
+                    Value::String(s) => s.parse().ok(),
+                    _ => None,
+                });
+                (r.swap_remove(0), version.map(|v| v as usize))
+            })
+            .collect())
+    }
+}
+
+fn parse_int<T: std::str::FromStr>(id: &str, fail: &dyn Fn(String) -> DatabaseError) -> Result<T> {
+    id.parse().map_err(|_| {
+        fail(format!(
+            "takes $1 as an integer, and the aggregate id `{id}` is not one"
+        ))
+    })
+}
+
+fn is_text(t: &postgres::types::Type) -> bool {
+    use postgres::types::Type;
+    [
+        Type::TEXT,
+        Type::VARCHAR,
+        Type::BPCHAR,
+        Type::NAME,
+        Type::UNKNOWN,
+    ]
+    .contains(t)
+}
+
+/// Host and port of a PostgreSQL config, for messages (never its password).
+fn where_of(config: &postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}")
+}
+
+/// A PostgreSQL error as the server says it.
+fn pg_error(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => first_line(&e.to_string()),
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Column `i` of a PostgreSQL row as JSON; the first must be json, jsonb or text
+/// holding JSON.
+fn pg_value(row: &postgres::Row, i: usize, first: bool) -> std::result::Result<Value, String> {
+    use postgres::types::Type;
+    let t = row.columns()[i].type_().clone();
+    let get_err = |e: postgres::Error| {
+        format!(
+            "gives a column {} that cannot be read: {e}",
+            row.columns()[i].name()
+        )
+    };
+    if t == Type::JSON || t == Type::JSONB {
+        let v: Option<Value> = row.try_get(i).map_err(get_err)?;
+        return Ok(v.unwrap_or(Value::Null));
+    }
+    if is_text(&t) {
+        let v: Option<String> = row.try_get(i).map_err(get_err)?;
+        return match (v, first) {
+            (None, _) => Ok(Value::Null),
+            (Some(text), true) => json_text(&text),
+            (Some(text), false) => Ok(Value::String(text)),
+        };
+    }
+    if first {
+        return Err(format!(
+            "gives a first column of type {t}, not JSON: select json or jsonb (to_jsonb(row)), or text holding JSON"
+        ));
+    }
+    let number = |n: Option<i64>| n.map_or(Value::Null, Value::from);
+    match t {
+        Type::INT2 => Ok(number(
+            row.try_get::<_, Option<i16>>(i)
+                .map_err(get_err)?
+                .map(i64::from),
+        )),
+        Type::INT4 => Ok(number(
+            row.try_get::<_, Option<i32>>(i)
+                .map_err(get_err)?
+                .map(i64::from),
+        )),
+        Type::INT8 => Ok(number(row.try_get::<_, Option<i64>>(i).map_err(get_err)?)),
+        _ => Err(format!(
+            "gives a column of type {t}; the version column is an integer"
+        )),
+    }
+}
+
+/// Column `first` (or another) of a SQLite row as JSON.
+fn sqlite_value(
+    cell: rusqlite::types::ValueRef<'_>,
+    first: bool,
+) -> std::result::Result<Value, String> {
+    use rusqlite::types::ValueRef;
+    match (cell, first) {
+        (ValueRef::Null, _) => Ok(Value::Null),
+        (ValueRef::Text(bytes), true) => json_text(&String::from_utf8_lossy(bytes)),
+        (ValueRef::Text(bytes), false) => Ok(Value::String(String::from_utf8_lossy(bytes).into_owned())),
+        (ValueRef::Integer(n), false) => Ok(Value::from(n)),
+        (ValueRef::Real(x), false) => Ok(Value::from(x)),
+        (other, true) => Err(format!(
+            "gives a first column of type {}, not JSON text (select json_object(…) or a TEXT column holding JSON)",
+            other.data_type()
+        )),
+        (other, false) => Err(format!("gives a column of type {}", other.data_type())),
+    }
+}
+
+fn json_text(text: &str) -> std::result::Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| {
+        let shown: String = text.chars().take(40).collect();
+        format!("gives a first column that is not JSON (`{shown}`: {e})")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_read_and_passwords_are_found() {
+        let base = Path::new("/etc/rewind");
+        assert_eq!(
+            Url::parse("sqlite:shop.db", Some(base)),
+            Ok(Url::Sqlite(PathBuf::from("/etc/rewind/shop.db")))
+        );
+        assert_eq!(
+            Url::parse("sqlite:///var/shop.db", Some(base)),
+            Ok(Url::Sqlite(PathBuf::from("/var/shop.db")))
+        );
+        assert!(Url::parse("mysql://x", None).is_err());
+        assert_eq!(
+            Url::password("postgres://rewind:p%40ss@127.0.0.1:5432/shop").as_deref(),
+            Some("p@ss")
+        );
+        assert_eq!(Url::password("postgres://rewind@127.0.0.1/shop"), None);
+    }
+}
