@@ -869,7 +869,8 @@ fn redact_line(line: &str) -> String {
     }
 }
 
-/// `${VAR}` → the environment variable's value (empty when unset); other text as is.
+/// `${VAR}` → the environment variable's value (empty when unset), `${VAR:-default}` the
+/// default when unset or empty; other text as is.
 pub fn expand_env(value: &str) -> String {
     let mut out = String::new();
     let mut rest = value;
@@ -878,7 +879,13 @@ pub fn expand_env(value: &str) -> String {
             break;
         };
         out.push_str(&rest[..start]);
-        out.push_str(&std::env::var(&rest[start + 2..start + 2 + len]).unwrap_or_default());
+        // `${VAR:-default}`: the default when VAR is unset or empty, as in a shell.
+        let inner = &rest[start + 2..start + 2 + len];
+        let (name, default) = inner.split_once(":-").unwrap_or((inner, ""));
+        match std::env::var(name) {
+            Ok(v) if !v.is_empty() => out.push_str(&v),
+            _ => out.push_str(default),
+        }
         rest = &rest[start + 3 + len..];
     }
     out.push_str(rest);

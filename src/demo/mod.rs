@@ -188,7 +188,14 @@ fn produce(bootstrap: &str, records: &[domain::SeedRecord]) -> Result<()> {
 pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
     let demo = DemoCluster::start(now)?;
-    let config = demo_config()?;
+    let mut config = demo_config()?;
+    // The read model, beside the config, of this process's own.
+    let dir = config.path.as_deref().and_then(Path::parent).unwrap_or(Path::new("."));
+    let file = dir.join(format!("orders-read-model-{}.db", std::process::id()));
+    let read_model = write_read_model(&demo.connection(), &config, &file)?;
+    if let Some(db) = config.databases.get_mut("demo") {
+        db.url = format!("sqlite:{}", read_model.path.display());
+    }
     let _services = demo.start_services();
     let mut conn = demo.connection();
     conn.read_only = global.read_only;
@@ -201,6 +208,12 @@ pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
         // On stderr, so that a reader that only wants the first line can close stdout.
         eprintln!(
             "serving the demo domain (topics orders, payments, shipments, orders-snapshots); Ctrl-C stops it"
+        );
+        eprintln!(
+            "the order projector's read model: {} (REWIND_DEMO_DB={} rewind -b {} -c assets/demo/rewind.toml drift orders)",
+            read_model.path.display(),
+            read_model.path.display(),
+            demo.bootstrap()
         );
         wait_for_interrupt()?;
         return Ok(());
@@ -220,4 +233,73 @@ fn wait_for_interrupt() -> Result<()> {
         }
     })?;
     Ok(())
+}
+
+/// The order projector's read model, as the demo's order service wrote it while it
+/// processed every event of `orders`: an SQLite file of the orders' states (folded by
+/// the demo's reducers at `order-projector`'s committed offsets), in which two orders
+/// drifted: one lost its last update, one missed its cancellation.
+pub struct ReadModel {
+    pub path: std::path::PathBuf,
+    /// The order whose last update was lost (its row one status behind).
+    pub lost_update: String,
+    /// The cancelled order whose row still says it is paid.
+    pub missed_cancel: String,
+}
+
+impl Drop for ReadModel {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Writes the read model to `path` (replacing any).
+pub fn write_read_model(conn: &Connection, config: &Config, path: &Path) -> Result<ReadModel> {
+    use crate::engine::fold::{Scope, Select};
+    let committed = crate::engine::outcome::committed(conn, "order-projector", "orders")?;
+    let scope = Scope {
+        topic: "orders",
+        ..Scope::default()
+    };
+    let (states, _) =
+        crate::engine::outcome::states(conn, config, &scope, Select::Below(committed.into()))?;
+    let pick = |status: &str| {
+        states
+            .iter()
+            .find(|s| s.state["status"] == status)
+            .map(|s| s.aggregate.clone())
+            .unwrap_or_default()
+    };
+    let (lost_update, missed_cancel) = (pick("delivered"), pick("cancelled"));
+    let _ = std::fs::remove_file(path);
+    let db = rusqlite::Connection::open(path)
+        .with_context(|| format!("cannot write the demo's read model {}", path.display()))?;
+    db.execute_batch(
+        "create table orders (id text primary key, doc text not null, updated_at text not null);
+         begin;",
+    )?;
+    for s in &states {
+        let mut doc = s.state.clone();
+        if s.aggregate == lost_update {
+            // The projector crashed before it wrote the delivery.
+            doc["status"] = "shipped".into();
+        }
+        if s.aggregate == missed_cancel {
+            doc["status"] = "paid".into();
+            if let Some(o) = doc.as_object_mut() {
+                o.remove("cancelReason");
+            }
+        }
+        let updated = chrono::Utc::now().to_rfc3339();
+        db.execute(
+            "insert into orders (id, doc, updated_at) values (?1, ?2, ?3)",
+            (&s.aggregate, doc.to_string(), updated),
+        )?;
+    }
+    db.execute_batch("commit;")?;
+    Ok(ReadModel {
+        path: path.to_path_buf(),
+        lost_update,
+        missed_cancel,
+    })
 }
