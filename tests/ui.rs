@@ -962,12 +962,12 @@ fn deliver(app: &mut App, events: Vec<Event>) {
 }
 
 /// Types `:LINE` and Enter.
-fn command(app: &mut App, line: &str) {
+fn command(app: &mut App, line: &str) -> Vec<Command> {
     let _ = app.update(Action::StartCommand);
     for c in line.chars() {
         let _ = app.update(Action::Type(c));
     }
-    let _ = app.update(Action::Submit);
+    app.update(Action::Submit)
 }
 
 #[test]
@@ -1546,4 +1546,102 @@ fn a_timeline_with_aborted_and_open_records() {
         view.state
     );
     insta::assert_snapshot!("stream_transactions", wide(&app));
+}
+
+#[test]
+fn v_shows_the_read_models_row_beside_the_fold_and_drift_filters_the_list() {
+    let config = format!(
+        "[databases.shop]\nurl = \"sqlite:shop.db\"\n{}",
+        LEDGER.replace(
+            "name = \"orders\"\n",
+            "name = \"orders\"\nread_model = { database = \"shop\", query = \"select doc from accounts where id = $1\", ignore = [\"/seen_at\"] }\n"
+        )
+    );
+    let mut app = configured(&config, &[5]);
+    let _ = app.update(Action::Open);
+    let values: [(&[u8], &[u8]); 3] = [
+        (b"acct-1", br#"{"type":"Deposited","v":2,"amount":5}"#),
+        (b"acct-1", br#"{"type":"Deposited","v":2,"amount":10}"#),
+        (b"acct-2", br#"{"type":"Deposited","v":2,"amount":1}"#),
+    ];
+    let rules = Config::parse(&config, std::path::Path::new("rewind.toml"))
+        .unwrap()
+        .rules_for("orders");
+    let events = values
+        .iter()
+        .enumerate()
+        .map(|(i, (key, value))| {
+            let raw = RawRecord {
+                topic: "orders",
+                partition: 0,
+                offset: i as i64,
+                timestamp: Some(1_795_687_200_000 + i as i64 * 61_000),
+                key: Some(key),
+                headers: vec![],
+                value: Some(value),
+            };
+            Event::decode(&raw, &rules)
+        })
+        .collect();
+    deliver(&mut app, events);
+    let _ = app.update(Action::Open); // acct-1
+    let _ = app.update(Action::Last);
+    let commands = app.update(Action::ToggleReadModel);
+    let [Command::ReadModelRow {
+        aggregate,
+        generation,
+        ..
+    }] = commands.as_slice()
+    else {
+        panic!("{commands:?}")
+    };
+    assert_eq!(aggregate, "acct-1");
+    let generation = *generation;
+    assert!(wide(&app).contains("reading acct-1's row…"));
+    // The consumer counted a deposit twice; its own timestamp is ignored.
+    app.apply(Msg::ReadModelRow {
+        generation,
+        aggregate: "acct-1".into(),
+        result: Ok(Some(
+            serde_json::json!({"balance": 25, "seen_at": "2026-12-01"}),
+        )),
+    });
+    let text = wide(&app);
+    assert!(
+        text.contains("1 difference(s), fold → read model (ignoring /seen_at):"),
+        "{text}"
+    );
+    assert!(text.contains("replace /balance  15 → 25"), "{text}");
+    insta::assert_snapshot!("read_model_view", text);
+    // Back one event: the same row against an earlier state.
+    let _ = app.update(Action::StepBack);
+    assert!(wide(&app).contains("replace /balance  5 → 25"));
+    // No row: said so.
+    app.apply(Msg::ReadModelRow {
+        generation,
+        aggregate: "acct-1".into(),
+        result: Ok(None),
+    });
+    assert!(wide(&app).contains("the read model has no row for acct-1"));
+    // v again: the state.
+    let _ = app.update(Action::ToggleReadModel);
+    assert!(!wide(&app).contains("read model"));
+    // :drift asks the worker, then lists only what differs.
+    let commands = command(&mut app, "drift");
+    assert!(
+        matches!(commands.as_slice(), [Command::Drift { .. }]),
+        "{commands:?}"
+    );
+    app.apply(Msg::Drift {
+        generation,
+        result: Ok(vec!["acct-2".into()]),
+    });
+    assert_eq!(app.aggregates.len(), 1);
+    assert!(
+        app.status.contains("1 aggregate(s) differ"),
+        "{}",
+        app.status
+    );
+    let _ = command(&mut app, "drift");
+    assert_eq!(app.aggregates.len(), 2);
 }

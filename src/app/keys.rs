@@ -86,9 +86,9 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(Char('s'), ToggleSkip)],
     },
     Binding {
-        label: "d",
-        desc: "stream: state ↔ diff of the event",
-        keys: &[(Char('d'), ToggleDiff)],
+        label: "d / v",
+        desc: "stream: state ↔ diff of the event / ↔ the read model's row (database)",
+        keys: &[(Char('d'), ToggleDiff), (Char('v'), ToggleReadModel)],
     },
     Binding {
         label: "S",
@@ -459,6 +459,7 @@ mod tests {
             ToggleUpcast,
             NextFlag,
             PrevFlag,
+            ToggleReadModel,
         ];
         for action in handled {
             assert!(

@@ -23,7 +23,7 @@ pub use overlay::Overlay;
 pub use rewind::{Candidate, OutcomeView, RewindDialog, RewindStep, Rewound};
 pub use run::{run, run_file};
 pub use story::{StoryView, Strand};
-pub use stream::{AggregatesView, Compare, StreamView};
+pub use stream::{AggregatesView, Compare, ReadModelView, StreamView};
 
 /// A user intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +71,9 @@ pub enum Action {
     NextFlag,
     /// Stream: the previous flagged event, then the previous aggregate with one.
     PrevFlag,
+    /// Stream: the state pane shows the read model's row (the topic's `read_model`)
+    /// beside the fold ↔ the state.
+    ToggleReadModel,
     /// Typing into the filter or command line.
     Type(char),
     Erase,
@@ -148,6 +151,26 @@ pub enum Command {
         topic: String,
         generation: u64,
         logic: Box<crate::model::reducer::Logic>,
+    },
+    /// Read an aggregate's row in the topic's read model (`v`); `Msg::ReadModelRow`
+    /// answers.
+    ReadModelRow {
+        generation: u64,
+        topic: String,
+        aggregate: String,
+    },
+    /// Read an aggregate's snapshots from the database its topic's `snapshots` names
+    /// (when the stream opens); `Msg::AggregateSnapshots` answers.
+    LoadDatabaseSnapshots {
+        generation: u64,
+        topic: String,
+        aggregate: String,
+    },
+    /// Compare every aggregate's read model with its fold (`:drift`), on a thread of
+    /// its own, until the topic changes; `Msg::DriftProgress` and `Msg::Drift` answer.
+    Drift {
+        generation: u64,
+        topic: String,
     },
     /// Read one aggregate of a topic (`:agg ID` not in the loaded events); `Msg::Story`
     /// answers with `request`.
@@ -273,6 +296,29 @@ pub enum Msg {
     Snapshots {
         generation: u64,
         snapshots: Vec<(String, crate::model::snapshot::StoredSnapshot)>,
+    },
+    /// One aggregate's snapshots from a database.
+    AggregateSnapshots {
+        generation: u64,
+        aggregate: String,
+        result: Result<Vec<crate::model::snapshot::StoredSnapshot>, String>,
+    },
+    /// An aggregate's row in the read model (`None`: no row).
+    ReadModelRow {
+        generation: u64,
+        aggregate: String,
+        result: Result<Option<serde_json::Value>, String>,
+    },
+    /// How far `:drift` is: aggregates compared of those to compare (0: still folding).
+    DriftProgress {
+        generation: u64,
+        done: usize,
+        total: usize,
+    },
+    /// `:drift`'s answer: the aggregates whose read model differs or is missing.
+    Drift {
+        generation: u64,
+        result: Result<Vec<String>, String>,
     },
     /// Something to say whatever topic is open (a marks file not saved).
     Status(String),
@@ -989,6 +1035,7 @@ impl App {
             "group" | "groups" => return self.open_groups(Some(arg).filter(|a| !a.is_empty())),
             "reload" => self.reload_config(),
             "compare" => self.set_compare(arg),
+            "drift" => return self.start_drift(),
             "story" => return self.open_story(arg),
             "q" | "quit" => self.quit = true,
             "" => {}
@@ -1334,6 +1381,34 @@ impl App {
                 generation,
                 snapshots,
             } if generation == self.generation => self.receive_snapshots(snapshots),
+            Msg::AggregateSnapshots {
+                generation,
+                aggregate,
+                result,
+            } if generation == self.generation => match result {
+                Ok(stored) => self.receive_aggregate_snapshots(aggregate, stored),
+                Err(e) => self.status = e,
+            },
+            Msg::ReadModelRow {
+                generation,
+                aggregate,
+                result,
+            } if generation == self.generation => self.receive_read_model_row(&aggregate, result),
+            Msg::DriftProgress {
+                generation,
+                done,
+                total,
+            } if generation == self.generation => {
+                self.status = match total {
+                    0 => format!("drift: folding {}…", self.events.topic),
+                    _ => {
+                        format!("drift: compared {done} of {total} aggregates with the read model…")
+                    }
+                }
+            }
+            Msg::Drift { generation, result } if generation == self.generation => {
+                self.receive_drift(result)
+            }
             Msg::Warning {
                 generation,
                 message,

@@ -20,6 +20,8 @@ pub struct AggregatesView {
     pub filter: String,
     /// With a filter: the positions in `list` of the aggregates it lets through.
     matches: Option<Vec<u32>>,
+    /// `:drift`: only these aggregates (those whose read model differs).
+    pub drift: Option<std::collections::HashSet<String>>,
     /// Index into the aggregates listed (`row`).
     pub selected: usize,
     /// Whether keys move in this list (else in the timeline).
@@ -65,14 +67,26 @@ impl AggregatesView {
     /// Counts the events loaded since the last time (all of them at first, then the
     /// followed ones), and filters again when aggregates were added.
     fn refresh(&mut self, index: &EventIndex) {
-        if self.list.refresh(index) && !self.filter.is_empty() {
-            self.matches = Some(self.list.matching(&self.filter, index));
+        if self.list.refresh(index) && (!self.filter.is_empty() || self.drift.is_some()) {
+            self.matches = self.matching(index);
         }
     }
 
     fn set_filter(&mut self, filter: String, index: &EventIndex) {
-        self.matches = (!filter.is_empty()).then(|| self.list.matching(&filter, index));
         self.filter = filter;
+        self.matches = self.matching(index);
+    }
+
+    /// The positions the `/` filter and `:drift` let through (`None`: all).
+    fn matching(&self, index: &EventIndex) -> Option<Vec<u32>> {
+        if self.filter.is_empty() && self.drift.is_none() {
+            return None;
+        }
+        let mut m = self.list.matching(&self.filter, index);
+        if let Some(drift) = &self.drift {
+            m.retain(|&i| drift.contains(self.list.row(i as usize, index).aggregate));
+        }
+        Some(m)
     }
 
     fn select(&mut self, aggregate: &str, index: &EventIndex) {
@@ -105,9 +119,37 @@ pub struct StreamView {
     pub raw: bool,
     /// `:compare FILE`: the same stream folded with the candidate's logic.
     pub compare: Option<Compare>,
+    /// `v`: the aggregate's row in the topic's read model, beside the fold.
+    pub read_model: Option<ReadModelView>,
     /// A `]` (forward) or `[` (back) waiting for the stream to be folded to its end, a slice per
     /// frame, so that keys keep working meanwhile.
     seek: Option<Direction>,
+}
+
+/// The aggregate's row in the read model (`v`), against the state at the cursor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadModelView {
+    /// The database's name in `[databases]`.
+    pub database: String,
+    /// JSON Pointers left out of the comparison.
+    pub ignore: Vec<String>,
+    /// `None` while it is read; then the row, or `None` inside when there is none.
+    pub row: Option<Result<Option<Value>, String>>,
+    /// From the state at the cursor to the row (ignored pointers left out).
+    pub changes: Vec<Change>,
+}
+
+impl ReadModelView {
+    /// Compares the row with `state`.
+    fn compare(&mut self, state: &Value) {
+        use crate::model::drift::without;
+        self.changes = match &self.row {
+            Some(Ok(Some(row))) => {
+                crate::model::diff::diff(&without(state, &self.ignore), &without(row, &self.ignore))
+            }
+            _ => vec![],
+        };
+    }
 }
 
 /// The stream folded with a candidate's logic (`:compare FILE`), at the cursor.
@@ -149,6 +191,9 @@ impl StreamView {
             if let Some(c) = &mut self.compare {
                 c.state = c.projection.state_after(self.cursor);
                 c.changes = crate::model::diff::diff(&self.state, &c.state);
+            }
+            if let Some(r) = &mut self.read_model {
+                r.compare(&self.state);
             }
         }
     }
@@ -283,10 +328,24 @@ impl App {
             raw: false,
             seek: None,
             compare,
+            read_model: None,
         };
         match self.snapshots.get(aggregate) {
             Some(stored) => view.set_snapshots(stored),
             None => view.refresh(),
+        }
+        // Snapshots in a database are read per aggregate, as its stream opens.
+        let in_database = self
+            .config
+            .topic(&self.events.topic)
+            .and_then(|t| t.snapshots.as_ref())
+            .is_some_and(|s| s.database.is_some());
+        if in_database && !self.snapshots.contains_key(aggregate) {
+            self.outbox.push(Command::LoadDatabaseSnapshots {
+                generation: self.generation,
+                topic: self.events.topic.clone(),
+                aggregate: aggregate.to_owned(),
+            });
         }
         self.screen = Screen::Stream(Box::new(view));
         self.aggregates.refresh(&self.events.index);
@@ -324,6 +383,88 @@ impl App {
             trimmed.join(", "),
             aggregate
         ))
+    }
+
+    /// `:drift`: the aggregates whose read model differs from their fold, checked in the
+    /// background; `:drift` again lists all.
+    pub(super) fn start_drift(&mut self) -> Vec<Command> {
+        if !matches!(self.screen, Screen::Stream(_)) && self.events.topic.is_empty() {
+            self.status = ":drift compares a topic's read model: open a topic first".into();
+            return vec![];
+        }
+        if self.aggregates.drift.take().is_some() {
+            self.filter_aggregates(self.aggregates.filter.clone(), false);
+            self.status = "drift: every aggregate listed again".into();
+            return vec![];
+        }
+        let topic = self.events.topic.clone();
+        if self
+            .config
+            .topic(&topic)
+            .and_then(|t| t.read_model.as_ref())
+            .is_none()
+        {
+            self.status = format!(
+                "{topic} has no read model: give its [[topics]] entry read_model = {{ database = …, query = … }}"
+            );
+            return vec![];
+        }
+        self.status = format!("drift: folding {topic}…");
+        vec![Command::Drift {
+            generation: self.generation,
+            topic,
+        }]
+    }
+
+    /// `:drift`'s answer: only the aggregates that differ are listed.
+    pub(super) fn receive_drift(&mut self, result: Result<Vec<String>, String>) {
+        match result {
+            Ok(ids) => {
+                let n = ids.len();
+                self.aggregates.drift = Some(ids.into_iter().collect());
+                self.filter_aggregates(self.aggregates.filter.clone(), false);
+                self.status = match n {
+                    0 => "drift: every aggregate matches its read model".into(),
+                    n => format!(
+                        "drift: {n} aggregate(s) differ from the read model or have no row (v on one shows it; :drift again lists all)"
+                    ),
+                };
+            }
+            Err(e) => self.status = format!("drift: {e}"),
+        }
+    }
+
+    /// One aggregate's snapshots from a database: kept, and checked if its stream is open.
+    pub(super) fn receive_aggregate_snapshots(
+        &mut self,
+        aggregate: String,
+        stored: Vec<StoredSnapshot>,
+    ) {
+        if let Screen::Stream(view) = &mut self.screen {
+            if view.aggregate == aggregate {
+                view.set_snapshots(&stored);
+            }
+        }
+        self.snapshots.insert(aggregate, stored);
+    }
+
+    /// The open stream's row in the read model, if it is still the one asked about.
+    pub(super) fn receive_read_model_row(
+        &mut self,
+        aggregate: &str,
+        result: Result<Option<Value>, String>,
+    ) {
+        let Screen::Stream(view) = &mut self.screen else {
+            return;
+        };
+        if view.aggregate != aggregate {
+            return;
+        }
+        if let Some(r) = &mut view.read_model {
+            r.row = Some(result);
+            let state = view.state.clone();
+            r.compare(&state);
+        }
     }
 
     /// Stores the topic's snapshots by aggregate and checks the open stream's.
@@ -387,6 +528,29 @@ impl App {
             Action::ToggleDiff => {
                 view.diff = !view.diff;
                 cursor
+            }
+            Action::ToggleReadModel => {
+                if view.read_model.take().is_some() {
+                    return Some(vec![]);
+                }
+                let topic = self.events.topic.clone();
+                let Some(rm) = self.config.topic(&topic).and_then(|t| t.read_model.clone()) else {
+                    self.status = format!(
+                        "{topic} has no read model: give its [[topics]] entry read_model = {{ database = …, query = … }}"
+                    );
+                    return Some(vec![]);
+                };
+                view.read_model = Some(ReadModelView {
+                    database: rm.database,
+                    ignore: rm.ignore,
+                    row: None,
+                    changes: vec![],
+                });
+                return Some(vec![Command::ReadModelRow {
+                    generation: self.generation,
+                    topic,
+                    aggregate: view.aggregate.clone(),
+                }]);
             }
             Action::ToggleSnapshotStart => {
                 if !view.projection.has_snapshots() {

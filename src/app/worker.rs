@@ -238,6 +238,7 @@ fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
             | Command::Follow { .. }
             | Command::CheckTopic { .. }
             | Command::FoldOutcome { .. }
+            | Command::Drift { .. }
             | Command::Search { .. }
             | Command::WatchReplay { .. } => {
                 let job = shared.clone();
@@ -332,6 +333,72 @@ impl Client {
 }
 
 impl Shared {
+    /// `v`: an aggregate's row in its topic's read model.
+    fn read_model_row(&self, generation: u64, topic: &str, aggregate: String) {
+        let result = crate::engine::drift::read_model_of(&self.config, topic)
+            .and_then(|rm| {
+                let mut db = crate::engine::drift::open(&self.config, &self.conn, &rm.database)?;
+                Ok(db.read_model(&rm.query, &aggregate)?)
+            })
+            .map_err(|e| format!("the read model of {topic}: {e:#}"));
+        self.send(Msg::ReadModelRow {
+            generation,
+            aggregate,
+            result,
+        });
+    }
+
+    /// An aggregate's snapshots from its topic's database.
+    fn database_snapshots(&self, generation: u64, topic: &str, aggregate: String) {
+        let result =
+            crate::engine::drift::database_snapshots(&self.config, &self.conn, topic, &aggregate)
+                .map(Option::unwrap_or_default)
+                .map_err(|e| format!("{e:#}"));
+        self.send(Msg::AggregateSnapshots {
+            generation,
+            aggregate,
+            result,
+        });
+    }
+
+    /// `:drift`: every aggregate's read model against its fold, while the topic is the
+    /// one wanted; progress at most every tenth of a second.
+    fn drift(&self, generation: u64, topic: &str) {
+        let wanted = || self.latest.load(Ordering::Relaxed) == generation;
+        let cancel = || !wanted();
+        let told = Mutex::new(Instant::now() - PROGRESS_EVERY);
+        let tell = |done: usize, total: usize| {
+            let mut last = told.lock().unwrap_or_else(PoisonError::into_inner);
+            if last.elapsed() >= PROGRESS_EVERY {
+                *last = Instant::now();
+                self.send(Msg::DriftProgress {
+                    generation,
+                    done,
+                    total,
+                });
+            }
+        };
+        let scope = crate::engine::fold::Scope {
+            topic,
+            cancel: Some(&cancel),
+            ..Default::default()
+        };
+        let mut ids = Vec::new();
+        let result = crate::engine::drift::drift_with_progress(
+            &self.conn,
+            &self.config,
+            &scope,
+            None,
+            &mut |d| ids.push(d.aggregate.clone()),
+            Some(&tell),
+        );
+        if !wanted() {
+            return;
+        }
+        let result = result.map(|_| ids).map_err(|e| format!("{e:#}"));
+        self.send(Msg::Drift { generation, result });
+    }
+
     /// The outcome of a plan (`Command::FoldOutcome`), with progress at most every
     /// tenth of a second; it stops when another plan or none is wanted.
     fn fold_outcome(
@@ -415,6 +482,16 @@ impl Shared {
                 self.send(Msg::Topics(result.map_err(|e| e.to_string())));
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
+            Command::ReadModelRow {
+                generation,
+                topic,
+                aggregate,
+            } => self.read_model_row(generation, &topic, aggregate),
+            Command::LoadDatabaseSnapshots {
+                generation,
+                topic,
+                aggregate,
+            } => self.database_snapshots(generation, &topic, aggregate),
             Command::LoadAggregate { request, topic, id } => {
                 let result = self
                     .client()
@@ -526,6 +603,7 @@ impl Shared {
             | Command::Follow { .. }
             | Command::CheckTopic { .. }
             | Command::FoldOutcome { .. }
+            | Command::Drift { .. }
             | Command::Search { .. }
             | Command::WatchReplay { .. }
             | Command::StopWatch
@@ -661,6 +739,22 @@ impl Shared {
                 });
                 self.send(Msg::SearchDone { id, result });
             }
+            Command::ReadModelRow {
+                generation,
+                topic,
+                aggregate,
+            } => self.read_model_row(generation, &topic, aggregate),
+            Command::LoadDatabaseSnapshots {
+                generation,
+                topic,
+                aggregate,
+            } => self.database_snapshots(generation, &topic, aggregate),
+            Command::Drift { generation, .. } => {
+                self.send(Msg::Drift {
+                    generation,
+                    result: Err(format!("{OFFLINE} the topic is not folded whole here: run rewind drift against the cluster")),
+                });
+            }
             Command::LoadAggregate { request, topic, id } => {
                 let rules = self.config.rules_for(&topic);
                 let mut events = dump.events(&topic, &rules, &|_| true);
@@ -774,6 +868,7 @@ impl Shared {
                 plan,
                 candidate,
             } => self.fold_outcome(request, &plan, candidate.map(|c| c.with)),
+            Command::Drift { generation, topic } => self.drift(generation, &topic),
             Command::LoadTopic {
                 topic,
                 generation,

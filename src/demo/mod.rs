@@ -190,7 +190,11 @@ pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
     let demo = DemoCluster::start(now)?;
     let mut config = demo_config()?;
     // The read model, beside the config, of this process's own.
-    let dir = config.path.as_deref().and_then(Path::parent).unwrap_or(Path::new("."));
+    let dir = config
+        .path
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
     let file = dir.join(format!("orders-read-model-{}.db", std::process::id()));
     let read_model = write_read_model(&demo.connection(), &config, &file)?;
     if let Some(db) = config.databases.get_mut("demo") {

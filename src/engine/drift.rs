@@ -43,6 +43,19 @@ pub fn drift(
     group: Option<&str>,
     each: &mut dyn FnMut(&Drifted),
 ) -> Result<DriftSummary> {
+    drift_with_progress(conn, config, scope, group, each, None)
+}
+
+/// `drift`, telling `tell` (aggregates compared, aggregates to compare) as it reads
+/// the rows.
+pub fn drift_with_progress(
+    conn: &Connection,
+    config: &Config,
+    scope: &Scope<'_>,
+    group: Option<&str>,
+    each: &mut dyn FnMut(&Drifted),
+    tell: Option<&dyn Fn(usize, usize)>,
+) -> Result<DriftSummary> {
     let read_model = read_model_of(config, scope.topic)?;
     // The database first: a wrong url or a server that is down fails before the fold.
     let mut db = open(config, conn, &read_model.database)
@@ -57,9 +70,13 @@ pub fn drift(
     };
     let (states, _) = super::outcome::states(conn, config, scope, select)?;
     let mut summary = DriftSummary::default();
-    for s in states {
+    let total = states.len();
+    for (i, s) in states.into_iter().enumerate() {
         if scope.cancel.is_some_and(|c| c()) {
             return Err(super::fold::Cancelled.into());
+        }
+        if let Some(tell) = tell {
+            tell(i, total);
         }
         let row = db
             .read_model(&read_model.query, &s.aggregate)

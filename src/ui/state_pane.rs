@@ -10,9 +10,12 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{text, theme};
-use crate::app::{Compare, StreamView};
+use crate::app::{Compare, ReadModelView, StreamView};
 
 pub fn draw(frame: &mut Frame, area: Rect, view: &StreamView) {
+    if let Some(read_model) = view.read_model.as_ref().filter(|_| view.ready) {
+        return draw_read_model(frame, area, view, read_model);
+    }
     if let Some(compare) = view.compare.as_ref().filter(|_| view.ready) {
         return draw_compare(frame, area, view, compare);
     }
@@ -110,6 +113,66 @@ fn draw_compare(frame: &mut Frame, area: Rect, view: &StreamView, compare: &Comp
         theme::dim(),
     ));
     lines.extend(highlighted(&compare.state, &compare.changes));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}
+
+/// `v`: the aggregate's row in the read model against the fold at the cursor: what
+/// differs (fold → row), then the row with those top-level fields highlighted.
+fn draw_read_model(frame: &mut Frame, area: Rect, view: &StreamView, rm: &ReadModelView) {
+    let block = Block::bordered()
+        .title(format!(
+            " State after #{} ↔ read model (database {}) ",
+            view.cursor,
+            text::clean(&rm.database)
+        ))
+        .title_bottom(Line::styled(" v for the state ", theme::info()))
+        .border_style(theme::border(false));
+    let ignoring = match rm.ignore.is_empty() {
+        true => String::new(),
+        false => format!(" (ignoring {})", text::clean(&rm.ignore.join(", "))),
+    };
+    let lines = match &rm.row {
+        None => vec![Line::styled(
+            format!("reading {}'s row…", text::clean(&view.aggregate)),
+            theme::dim(),
+        )],
+        Some(Err(e)) => vec![Line::styled(
+            format!("✗ {}", text::clean(e)),
+            theme::error(),
+        )],
+        Some(Ok(None)) => vec![Line::styled(
+            format!(
+                "the read model has no row for {}: its consumer never wrote it, or lost it",
+                text::clean(&view.aggregate)
+            ),
+            theme::warning(),
+        )],
+        Some(Ok(Some(row))) => {
+            let mut lines = match rm.changes.len() {
+                0 => vec![Line::styled(
+                    format!("the row matches the fold at #{}{ignoring}", view.cursor),
+                    theme::fine(),
+                )],
+                n => {
+                    let mut lines = vec![Line::styled(
+                        format!("{n} difference(s), fold → read model{ignoring}:"),
+                        theme::warning(),
+                    )];
+                    lines.extend(change_lines(&rm.changes));
+                    lines
+                }
+            };
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("read model:", theme::dim()));
+            lines.extend(highlighted(row, &rm.changes));
+            lines
+        }
+    };
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
