@@ -94,6 +94,11 @@ impl DemoCluster {
     /// Starts the stand-ins for the demo's services (see `services`): after a rewind,
     /// the group re-processes and catches up. They stop when the result is dropped.
     pub fn start_services(&self) -> services::Services {
+        self.start_services_with(None)
+    }
+
+    /// `start_services`, the order projector writing `projector`'s read model.
+    pub fn start_services_with(&self, projector: Option<services::Projector>) -> services::Services {
         let groups = domain::GROUPS
             .iter()
             .map(|(group, topic, _)| {
@@ -104,7 +109,7 @@ impl DemoCluster {
                 (group.to_string(), topic.to_string(), partitions)
             })
             .collect();
-        services::start(&self.connection(), groups)
+        services::start(&self.connection(), groups, projector)
     }
 
     /// `HOST:PORT` of the embedded broker.
@@ -200,7 +205,14 @@ pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
     if let Some(db) = config.databases.get_mut("demo") {
         db.url = format!("sqlite:{}", read_model.path.display());
     }
-    let _services = demo.start_services();
+    let projector = services::Projector {
+        group: "order-projector".into(),
+        db: rusqlite::Connection::open(&read_model.path)?,
+        reducers: crate::model::reducer::Reducers::compile_logic(&config.logic_for("orders"))
+            .map_err(|e| anyhow::anyhow!("the demo's reducers: {e}"))?,
+        rules: config.rules_for("orders"),
+    };
+    let _services = demo.start_services_with(Some(projector));
     let mut conn = demo.connection();
     conn.read_only = global.read_only;
     conn.properties = global.properties.clone();

@@ -3,7 +3,10 @@
 //! restarted on them: after a pause it re-processes from there at a steady pace,
 //! committing as it goes, until it has caught up with the end of the topic. That is
 //! what the Rewind dialog's watch (and `reset --execute --watch`) then follows.
-//! The stand-ins never join their groups; they commit as tools do.
+//! The stand-ins never join their groups; they commit as tools do. The order
+//! projector's also applies each event it re-processes to its read model (`Projector`),
+//! with the demo's reducers, as the real service would: what a rewind does to the read
+//! model is then there to see (`:drift`, `v`, `rewind drift`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -44,6 +47,74 @@ struct Service {
     /// When the offsets were seen moved by someone else (replaying from then on, after
     /// `SETTLE`).
     moved: Option<Instant>,
+    /// What it writes as it processes, if it keeps a read model.
+    projector: Option<Projector>,
+}
+
+/// A service's read model in SQLite: each event processed is folded onto its
+/// aggregate's row by the topic's reducers.
+pub struct Projector {
+    pub group: String,
+    pub db: rusqlite::Connection,
+    pub reducers: crate::model::reducer::Reducers,
+    pub rules: crate::model::TopicRules,
+}
+
+impl Projector {
+    /// Reads `topic`'s records [from, to) of partition `p` and applies each to its row.
+    fn apply(&self, reader: &BaseConsumer, topic: &str, p: i32, from: i64, to: i64) {
+        use rdkafka::message::{Headers, Message};
+        let mut list = TopicPartitionList::new();
+        if list.add_partition_offset(topic, p, Offset::Offset(from)).is_err()
+            || reader.assign(&list).is_err()
+        {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut at = from;
+        while at < to && Instant::now() < deadline {
+            let Some(Ok(m)) = reader.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            at = m.offset() + 1;
+            if m.offset() >= to {
+                break;
+            }
+            let headers: Vec<(&str, Option<&[u8]>)> = m
+                .headers()
+                .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+                .unwrap_or_default();
+            let raw = crate::model::event::RawRecord {
+                topic,
+                partition: p,
+                offset: m.offset(),
+                timestamp: m.timestamp().to_millis(),
+                key: m.key(),
+                headers,
+                value: m.payload(),
+            };
+            let e = crate::model::Event::decode(&raw, &self.rules);
+            if e.decode_error.is_some() {
+                continue;
+            }
+            let row: Option<String> = self
+                .db
+                .query_row("select doc from orders where id = ?1", [&e.aggregate], |r| r.get(0))
+                .ok();
+            let state = row
+                .and_then(|r| crate::model::reducer::parse_val(&r))
+                .unwrap_or_default();
+            let value = crate::model::reducer::to_val(&e.value.to_json());
+            let meta = crate::model::reducer::to_val(&e.meta(0));
+            let next = self.reducers.step(&state, &e.event_type, &value, &meta);
+            let _ = self.db.execute(
+                "insert into orders (id, doc, updated_at) values (?1, ?2, ?3)
+                 on conflict(id) do update set doc = excluded.doc, updated_at = excluded.updated_at",
+                (&e.aggregate, next.state.to_string(), chrono::Utc::now().to_rfc3339()),
+            );
+        }
+        let _ = reader.unassign();
+    }
 }
 
 impl Service {
@@ -92,6 +163,14 @@ impl Service {
             self.moved = None; // caught up
             return;
         }
+        // Processed, then committed, as a consumer does.
+        if let Some(projector) = &self.projector {
+            for (p, (from, to)) in self.known.iter().zip(&next).enumerate() {
+                if to > from {
+                    projector.apply(&self.consumer, &self.topic, p as i32, *from, *to);
+                }
+            }
+        }
         let mut list = TopicPartitionList::new();
         for (p, o) in next.iter().enumerate() {
             let _ = list.add_partition_offset(&self.topic, p as i32, Offset::Offset(*o));
@@ -111,14 +190,20 @@ impl Drop for Services {
     }
 }
 
-/// Starts the stand-ins for `groups` ((group, topic, partitions)).
-pub fn start(conn: &Connection, groups: Vec<(String, String, i32)>) -> Services {
+/// Starts the stand-ins for `groups` ((group, topic, partitions)); the one of
+/// `projector`'s group writes its read model.
+pub fn start(
+    conn: &Connection,
+    groups: Vec<(String, String, i32)>,
+    projector: Option<Projector>,
+) -> Services {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let conn = conn.clone();
     std::thread::Builder::new()
         .name("demo-services".into())
         .spawn(move || {
+            let mut projector = projector;
             let mut services: Vec<(Service, i32)> = groups
                 .into_iter()
                 .filter_map(|(group, topic, partitions)| {
@@ -126,12 +211,14 @@ pub fn start(conn: &Connection, groups: Vec<(String, String, i32)>) -> Services 
                         .set("group.id", &group)
                         .create()
                         .ok()?;
+                    let mine = projector.as_ref().is_some_and(|p| p.group == group);
                     let mut s = Service {
                         group,
                         topic,
                         consumer,
                         known: vec![],
                         moved: None,
+                        projector: if mine { projector.take() } else { None },
                     };
                     s.known = s.committed(partitions)?;
                     Some((s, partitions))
