@@ -652,3 +652,123 @@ fn the_demos_stand_in_service_replays_a_rewound_group_until_it_has_caught_up() {
         "{text}"
     );
 }
+
+#[test]
+fn the_demos_read_model_drifts_where_planted_and_a_rewind_leaves_what_its_outcome_said() {
+    let demo = kafka_rewind::demo::DemoCluster::start(1_795_687_200_000).unwrap();
+    let b = demo.bootstrap();
+    let dir = sandbox();
+    let mut config = kafka_rewind::demo::demo_config().unwrap();
+    let file = dir.path().join("orders.db");
+    let read_model =
+        kafka_rewind::demo::write_read_model(&demo.connection(), &config, &file).unwrap();
+    config.databases.get_mut("demo").unwrap().url = format!("sqlite:{}", file.display());
+    let projector = kafka_rewind::demo::services::Projector {
+        group: "order-projector".into(),
+        db: rusqlite::Connection::open(&file).unwrap(),
+        reducers: kafka_rewind::model::reducer::Reducers::compile_logic(
+            &config.logic_for("orders"),
+        )
+        .unwrap(),
+        rules: config.rules_for("orders"),
+    };
+    let _services = demo.start_services_with(Some(projector));
+    let toml = kafka_rewind::demo::DEMO_CONFIG.replace(
+        "${REWIND_DEMO_DB:-orders-read-model.db}",
+        &file.display().to_string(),
+    );
+    std::fs::write(dir.path().join("rewind.toml"), toml).unwrap();
+    std::fs::write(
+        dir.path().join("shipments.proto"),
+        kafka_rewind::demo::DEMO_PROTO,
+    )
+    .unwrap();
+    let drifted = || -> Vec<String> {
+        let out = rewind_in(dir.path(), &["-b", &b, "-o", "json", "drift", "orders"]);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        json["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["aggregate"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut planted = vec![
+        read_model.lost_update.clone(),
+        read_model.missed_cancel.clone(),
+    ];
+    planted.sort();
+    assert_eq!(drifted(), planted);
+    // The outcome of a rewind of the projector, then the rewind and its replay.
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "-b",
+            &b,
+            "-o",
+            "json",
+            "reset",
+            "--group",
+            "order-projector",
+            "--topic",
+            "orders",
+            "--to-event",
+            "1/588",
+            "--allow-unknown-state",
+        ];
+        args.extend_from_slice(extra);
+        let out = rewind_in(dir.path(), &args);
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
+    };
+    let outcome = plan(&[])["outcome"].clone();
+    let wrong: Vec<String> = outcome["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["aggregate"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!wrong.is_empty(), "{outcome:#}");
+    let executed = plan(&["--execute"]);
+    assert_eq!(executed["executed"], true);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let group = group_json(&b, "order-projector");
+        let lag: i64 = group["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["lag"].as_i64().unwrap_or(0))
+            .sum();
+        if lag == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the projector did not catch up: {group:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // What the replay left: the orders the outcome named, each as `after` said, and
+    // the planted drift its events did not touch again.
+    let out = rewind_in(dir.path(), &["-b", &b, "-o", "json", "drift", "orders"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    for r in outcome["results"].as_array().unwrap() {
+        let id = r["aggregate"].as_str().unwrap();
+        let row = json["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["aggregate"] == id);
+        let row = row.unwrap_or_else(|| panic!("{id} is not drifted: {json:#}"));
+        let mut read = row["read_model"].clone();
+        read.as_object_mut().unwrap().remove("updated_at");
+        assert_eq!(read, r["after"], "{id}");
+        assert_eq!(row["folded"], r["correct"], "{id}");
+    }
+    let now = drifted();
+    for id in &now {
+        assert!(
+            wrong.contains(id) || planted.contains(id),
+            "{id} drifted unexpectedly: {now:?}"
+        );
+    }
+}

@@ -98,7 +98,10 @@ impl DemoCluster {
     }
 
     /// `start_services`, the order projector writing `projector`'s read model.
-    pub fn start_services_with(&self, projector: Option<services::Projector>) -> services::Services {
+    pub fn start_services_with(
+        &self,
+        projector: Option<services::Projector>,
+    ) -> services::Services {
         let groups = domain::GROUPS
             .iter()
             .map(|(group, topic, _)| {

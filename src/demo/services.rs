@@ -65,7 +65,9 @@ impl Projector {
     fn apply(&self, reader: &BaseConsumer, topic: &str, p: i32, from: i64, to: i64) {
         use rdkafka::message::{Headers, Message};
         let mut list = TopicPartitionList::new();
-        if list.add_partition_offset(topic, p, Offset::Offset(from)).is_err()
+        if list
+            .add_partition_offset(topic, p, Offset::Offset(from))
+            .is_err()
             || reader.assign(&list).is_err()
         {
             return;
@@ -99,7 +101,11 @@ impl Projector {
             }
             let row: Option<String> = self
                 .db
-                .query_row("select doc from orders where id = ?1", [&e.aggregate], |r| r.get(0))
+                .query_row(
+                    "select doc from orders where id = ?1",
+                    [&e.aggregate],
+                    |r| r.get(0),
+                )
                 .ok();
             let state = row
                 .and_then(|r| crate::model::reducer::parse_val(&r))
