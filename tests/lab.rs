@@ -1266,6 +1266,10 @@ StatusSet = ".status = $event.status"
         assert!(err.contains("not JSON"), "{err}");
         let (err, _) = failing(&pg.url.replace(&password, "wrong-password"), &query);
         assert!(
+            !err.contains("wrong-password"),
+            "the configured password is not shown either: {err}"
+        );
+        assert!(
             err.contains("cannot connect to PostgreSQL")
                 && err.contains("password authentication failed"),
             "{err}"

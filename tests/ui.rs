@@ -1645,3 +1645,78 @@ fn v_shows_the_read_models_row_beside_the_fold_and_drift_filters_the_list() {
     let _ = command(&mut app, "drift");
     assert_eq!(app.aggregates.len(), 2);
 }
+
+#[test]
+fn snapshots_in_a_database_are_read_as_a_stream_opens_and_checked_like_a_topics() {
+    use kafka_rewind::model::snapshot::StoredSnapshot;
+    let config = format!(
+        "[databases.shop]\nurl = \"sqlite:shop.db\"\n{}",
+        LEDGER.replace(
+            "name = \"orders\"\n",
+            "name = \"orders\"\nsnapshots = { database = \"shop\", query = \"select state, version from snaps where id = $1\" }\n"
+        )
+    );
+    let mut app = configured(&config, &[5]);
+    let _ = app.update(Action::Open);
+    let rules = Config::parse(&config, std::path::Path::new("rewind.toml"))
+        .unwrap()
+        .rules_for("orders");
+    let values: [&[u8]; 2] = [
+        br#"{"type":"Deposited","v":2,"amount":5}"#,
+        br#"{"type":"Deposited","v":2,"amount":10}"#,
+    ];
+    let events = values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let raw = RawRecord {
+                topic: "orders",
+                partition: 0,
+                offset: i as i64,
+                timestamp: Some(1_795_687_200_000 + i as i64 * 61_000),
+                key: Some(b"acct-1"),
+                headers: vec![],
+                value: Some(value),
+            };
+            Event::decode(&raw, &rules)
+        })
+        .collect();
+    deliver(&mut app, events);
+    let mut commands = app.update(Action::Open);
+    commands.extend(app.take_commands());
+    let asked = commands.iter().find_map(|c| match c {
+        Command::LoadDatabaseSnapshots {
+            aggregate,
+            generation,
+            ..
+        } => Some((aggregate.clone(), *generation)),
+        _ => None,
+    });
+    let (aggregate, generation) = asked.unwrap_or_else(|| panic!("{commands:?}"));
+    assert_eq!(aggregate, "acct-1");
+    let row = |version, balance| StoredSnapshot {
+        coord: kafka_rewind::model::Coord {
+            partition: -1,
+            offset: version as i64,
+        },
+        version: Some(version),
+        state: serde_json::json!({"balance": balance}),
+    };
+    // v1 is right, v2 is not.
+    app.apply(Msg::AggregateSnapshots {
+        generation,
+        aggregate: "acct-1".into(),
+        result: Ok(vec![row(1, 5), row(2, 99)]),
+    });
+    let view = app.stream().unwrap();
+    assert!(view.projection.has_snapshots());
+    assert_eq!(view.snapshot_checks.len(), 2, "{:?}", view.snapshot_checks);
+    assert!(view.snapshot_checks[&1].is_empty());
+    assert_eq!(view.snapshot_checks[&2][0].path, "/balance");
+    // S rebuilds from the latest snapshot at or before the cursor: v1 at the first
+    // event (which once panicked, with nothing before it), v2 at the last.
+    let _ = app.update(Action::ToggleSnapshotStart);
+    assert_eq!(app.stream().unwrap().basis.snapshot, Some(1));
+    let _ = app.update(Action::Last);
+    assert_eq!(app.stream().unwrap().basis.snapshot, Some(2));
+}

@@ -127,7 +127,8 @@ impl Projection {
     /// The snapshot a state after `n` events starts from: the latest at or before it,
     /// unless an event it includes is skipped (then only replay can answer the what-if).
     fn snapshot_base(&self, n: usize) -> Option<usize> {
-        if !self.from_snapshot {
+        // No snapshot holds fewer than one event (and `1..=0` is no range).
+        if !self.from_snapshot || n == 0 {
             return None;
         }
         let (&v, _) = self.snapshots.range(1..=n).next_back()?;
@@ -419,6 +420,18 @@ mod tests {
         for i in [199, 0, 31, 32, 33, 64, 100, 99, 98, 150, 4, 5, 6] {
             assert_eq!(p.state_after(i), expected(i, &[]), "index {i}");
         }
+    }
+
+    #[test]
+    fn from_snapshots_the_first_event_has_nothing_before_it() {
+        let events = events(10);
+        let mut p = Projection::new(Rc::new(reducers()), &events);
+        p.set_snapshots([(3, expected(2, &[]))]);
+        p.set_from_snapshot(true);
+        // The state before the first event, and its changes, with a snapshot on.
+        assert_eq!(p.state_and_changes(0).0, expected(0, &[]));
+        assert_eq!(p.basis(0).snapshot, None);
+        assert_eq!(p.basis(3).snapshot, Some(3));
     }
 
     #[test]
