@@ -107,8 +107,9 @@ impl<'a> Asked<'a> {
 ///
 /// Pass 1 reads the whole topic once for both folds of the start: the current reducers
 /// on the events below the committed offsets (what the read model holds now) and the
-/// candidate on every event (what it should hold). Pass 2 reads from the targets to the
-/// end and folds what comes again onto what the read model holds now.
+/// candidate on every event (what it should hold); one fold when they are the same (no
+/// candidate, and a group that has processed everything). Pass 2 reads from the targets
+/// to the end and folds what comes again onto what the read model holds now.
 pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<Outcome> {
     let current = config.logic_for(asked.topic);
     let candidate = asked.candidate.clone().unwrap_or_else(|| current.clone());
@@ -129,11 +130,31 @@ pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<
         on_progress: Some(&first),
         ..Scope::default()
     };
-    let now = Spec {
-        select: Select::Below(committed),
-        ..Spec::from(current)
+    // A group that has processed every event, modelled by the current reducers, holds
+    // what they fold from all of them: one fold serves both.
+    let caught_up = asked.candidate.is_none() && {
+        let cluster = crate::kafka::Cluster::connect(conn)?;
+        let info = cluster.topic(asked.topic)?;
+        info.ranges()
+            .iter()
+            .all(|r| r.end <= r.start || asked.committed.get(&r.partition).is_some_and(|c| *c >= r.end))
     };
-    let start = fold_pass(conn, config, &scope, &[now, Spec::from(candidate.clone())])?;
+    let specs = match caught_up {
+        true => vec![Spec::from(candidate.clone())],
+        false => vec![
+            Spec {
+                select: Select::Below(committed),
+                ..Spec::from(current)
+            },
+            Spec::from(candidate.clone()),
+        ],
+    };
+    let mut start = fold_pass(conn, config, &scope, &specs)?;
+    if caught_up {
+        for (_, done) in &mut start.aggregates {
+            done.states.insert(0, done.states[0].clone());
+        }
+    }
     let seeds: HashMap<String, String> = start
         .aggregates
         .iter()
