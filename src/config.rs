@@ -354,16 +354,8 @@ impl Config {
     /// expansion) so that nothing rewind shows or logs contains it.
     pub fn register_secrets(&self) {
         for db in self.databases.values() {
-            let url = expand_env(&db.url);
-            if let Some(password) = crate::database::Url::password(&url) {
-                let raw = url
-                    .split_once("://")
-                    .and_then(|(_, rest)| rest.split_once('@'))
-                    .and_then(|(userinfo, _)| userinfo.split_once(':'))
-                    .map(|(_, p)| p.to_owned())
-                    .unwrap_or_default();
-                crate::model::secrets::register([password.as_str(), raw.as_str()]);
-            }
+            let secrets = crate::database::Url::secrets(&expand_env(&db.url));
+            crate::model::secrets::register(secrets.iter().map(String::as_str));
         }
         for profile in self.profiles.values() {
             if let Some(r) = &profile.schema_registry {
@@ -865,6 +857,8 @@ fn redact_line(line: &str) -> String {
         Some((key, _)) if crate::model::secrets::is_secret(key.trim().trim_matches('"')) => {
             format!("{} = {}", key.trim(), crate::model::secrets::REDACTED)
         }
+        // A database url's password (the line of a TOML error may not even parse).
+        _ if line.contains("://") => crate::database::Url::redacted(line),
         _ => line.to_owned(),
     }
 }
@@ -940,6 +934,21 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_password_is_never_in_a_config_error() {
+        // A url whose quote is not closed: the error quotes the line.
+        let text = "[databases.shop]\nurl = \"postgres://rewind:hunter2xyz@127.0.0.1:5432/shop\n";
+        let err = Config::parse(text, Path::new("rewind.toml")).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(!err.contains("hunter2xyz"), "{err}");
+        // Read, it is registered as a secret.
+        let text = "[databases.shop]\nurl = \"postgres://rewind:hunter2xyz@127.0.0.1:5432/shop\"\n";
+        let config = Config::parse(text, Path::new("rewind.toml")).unwrap();
+        config.register_secrets();
+        assert_eq!(crate::model::secrets::scrub("say hunter2xyz"), "say ***");
+        assert_eq!(expand_env("${REWIND_SURELY_UNSET_VAR:-fallback}/x"), "fallback/x");
+    }
 
     fn args() -> Asked {
         Asked::default()

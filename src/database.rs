@@ -28,6 +28,14 @@ impl Url {
     /// start.
     pub fn parse(url: &str, base: Option<&Path>) -> std::result::Result<Url, String> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let rest = url.split_once("://").map_or("", |(_, r)| r);
+            let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+            if authority.matches('@').count() > 1 {
+                return Err(
+                    "the user or password holds an `@`: write it as %40 (the url would be read wrong, and the password shown)"
+                        .into(),
+                );
+            }
             return Ok(Url::Postgres(url.to_owned()));
         }
         if let Some(path) = url.strip_prefix("sqlite:") {
@@ -48,9 +56,44 @@ impl Url {
     /// The password in a PostgreSQL url, if it has one (a secret: never shown).
     pub fn password(url: &str) -> Option<String> {
         let rest = url.split_once("://")?.1;
-        let userinfo = rest.split_once('@')?.0;
+        let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+        let userinfo = authority.rsplit_once('@')?.0;
         let password = userinfo.split_once(':')?.1;
         (!password.is_empty()).then(|| percent_decode(password))
+    }
+
+    /// Every form a url's secrets take: the userinfo password as written and decoded,
+    /// and a `password=` parameter's value.
+    pub fn secrets(url: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        if let Some(rest) = url.split_once("://").map(|(_, r)| r) {
+            let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+            if let Some((userinfo, _)) = authority.rsplit_once('@') {
+                if let Some((_, raw)) = userinfo.split_once(':') {
+                    found.push(raw.to_owned());
+                    found.push(percent_decode(raw));
+                }
+            }
+        }
+        if let Some((_, query)) = url.split_once('?') {
+            for pair in query.split('&') {
+                if let Some(("password", v)) = pair.split_once('=') {
+                    found.push(v.to_owned());
+                    found.push(percent_decode(v));
+                }
+            }
+        }
+        found.retain(|s| !s.is_empty());
+        found
+    }
+
+    /// A url with its secrets shown as `***`.
+    pub fn redacted(url: &str) -> String {
+        let mut out = url.to_owned();
+        for secret in Url::secrets(url) {
+            out = out.replace(&secret, crate::model::secrets::REDACTED);
+        }
+        out
     }
 }
 
@@ -87,7 +130,11 @@ pub struct Database {
 }
 
 enum Kind {
-    Postgres(Box<postgres::Client>),
+    /// With the statements prepared so far, by query.
+    Postgres(
+        Box<postgres::Client>,
+        std::collections::HashMap<String, postgres::Statement>,
+    ),
     Sqlite(rusqlite::Connection),
 }
 
@@ -104,9 +151,13 @@ impl Database {
                 })?;
                 config.connect_timeout(timeout);
                 let ms = timeout.as_millis().max(1);
-                config.options(&format!(
-                    "-c default_transaction_read_only=on -c statement_timeout={ms}"
-                ));
+                // Added to the url's own options. Each query also runs in a read-only
+                // transaction of its own, which a query cannot make writable.
+                let options = format!(
+                    "{} -c default_transaction_read_only=on -c statement_timeout={ms}",
+                    config.get_options().unwrap_or_default()
+                );
+                config.options(options.trim());
                 let client = config.connect(postgres::NoTls).map_err(|e| {
                     DatabaseError(format!(
                         "database {name}: cannot connect to PostgreSQL at {} within {} ms: {} (check the url, that the server runs, and the user and password)",
@@ -115,7 +166,7 @@ impl Database {
                         pg_error(&e)
                     ))
                 })?;
-                Kind::Postgres(Box::new(client))
+                Kind::Postgres(Box::new(client), Default::default())
             }
             Url::Sqlite(path) => {
                 if !path.exists() {
@@ -142,28 +193,56 @@ impl Database {
         })
     }
 
-    /// The rows `query` gives for aggregate `id` (`$1`): each row's columns, the first
-    /// as JSON (json/jsonb, or text holding JSON), the others as they are.
-    pub fn rows(&mut self, query: &str, id: &str) -> Result<Vec<Vec<Value>>> {
+    /// The rows `query` gives for aggregate `id` (`$1`): each row's first `columns`
+    /// columns, the first as JSON (json/jsonb, or text holding JSON), the others as
+    /// they are (integers or text); a query with fewer columns is an error.
+    pub fn rows(&mut self, query: &str, id: &str, columns: usize) -> Result<Vec<Vec<Value>>> {
         let name = self.name.clone();
         let fail =
             |why: String| DatabaseError(format!("database {name}: the query `{query}` {why}"));
+        let too_few = |n: usize| {
+            fail(format!(
+                "gives {n} column(s): its first is the JSON{}",
+                if columns > 1 {
+                    ", its second the version"
+                } else {
+                    ""
+                }
+            ))
+        };
         match &mut self.kind {
-            Kind::Postgres(client) => {
-                let statement = client
-                    .prepare(query)
+            Kind::Postgres(client, prepared) => {
+                let statement = match prepared.get(query) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s = client
+                            .prepare(query)
+                            .map_err(|e| fail(format!("does not run: {}", pg_error(&e))))?;
+                        prepared.insert(query.to_owned(), s.clone());
+                        s
+                    }
+                };
+                if statement.columns().len() < columns {
+                    return Err(too_few(statement.columns().len()));
+                }
+                // A read-only transaction of its own, rolled back: a query can neither
+                // make it writable nor leave anything behind.
+                let mut tx = client
+                    .build_transaction()
+                    .read_only(true)
+                    .start()
                     .map_err(|e| fail(format!("does not run: {}", pg_error(&e))))?;
                 let rows = match statement.params() {
-                    [t] if is_text(t) => client.query(&statement, &[&id]),
+                    [t] if is_text(t) => tx.query(&statement, &[&id]),
                     [t] if *t == postgres::types::Type::INT8 => {
-                        client.query(&statement, &[&parse_int::<i64>(id, &fail)?])
+                        tx.query(&statement, &[&parse_int::<i64>(id, &fail)?])
                     }
                     [t] if *t == postgres::types::Type::INT4 => {
-                        client.query(&statement, &[&parse_int::<i32>(id, &fail)?])
+                        tx.query(&statement, &[&parse_int::<i32>(id, &fail)?])
                     }
                     [t] => {
                         return Err(fail(format!(
-                            "takes $1 as {t}; the aggregate id is text: write $1::text, or cast the column"
+                            "takes $1 as {t}; the aggregate id is text: compare as text (col::text = $1) or cast it ($1::text::{t})"
                         )))
                     }
                     params => {
@@ -174,9 +253,10 @@ impl Database {
                     }
                 }
                 .map_err(|e| fail(format!("does not run: {}", pg_error(&e))))?;
+                let _ = tx.rollback();
                 rows.iter()
                     .map(|row| {
-                        (0..row.len())
+                        (0..columns)
                             .map(|i| pg_value(row, i, i == 0).map_err(&fail))
                             .collect()
                     })
@@ -184,7 +264,7 @@ impl Database {
             }
             Kind::Sqlite(conn) => {
                 let mut statement = conn
-                    .prepare(query)
+                    .prepare_cached(query)
                     .map_err(|e| fail(format!("does not run: {e}")))?;
                 if statement.parameter_count() != 1 {
                     return Err(fail(format!(
@@ -192,7 +272,9 @@ impl Database {
                         statement.parameter_count()
                     )));
                 }
-                let columns = statement.column_count();
+                if statement.column_count() < columns {
+                    return Err(too_few(statement.column_count()));
+                }
                 let mut rows = statement
                     .query([id])
                     .map_err(|e| fail(format!("does not run: {e}")))?;
@@ -217,7 +299,7 @@ impl Database {
     /// The read model of aggregate `id`: the first column of the query's one row, or
     /// `None` when it gives none.
     pub fn read_model(&mut self, query: &str, id: &str) -> Result<Option<Value>> {
-        let mut rows = self.rows(query, id)?;
+        let mut rows = self.rows(query, id, 1)?;
         if rows.len() > 1 {
             return Err(DatabaseError(format!(
                 "database {}: the query `{query}` gives {} rows for {id}; a read model is at most one",
@@ -231,7 +313,7 @@ impl Database {
     /// Aggregate `id`'s stored snapshots: (state, version) per row, the version being
     /// the second column (how many of its events the state includes).
     pub fn snapshots(&mut self, query: &str, id: &str) -> Result<Vec<(Value, Option<usize>)>> {
-        let rows = self.rows(query, id)?;
+        let rows = self.rows(query, id, 2)?;
         Ok(rows
             .into_iter()
             .map(|mut r| {
@@ -379,10 +461,21 @@ mod tests {
             Ok(Url::Sqlite(PathBuf::from("/var/shop.db")))
         );
         assert!(Url::parse("mysql://x", None).is_err());
+        assert!(Url::parse("postgres://rewind:hun@ter2@127.0.0.1:1/shop", None).is_err());
+        assert!(Url::parse("postgres://rewind:hun%40ter2@127.0.0.1:1/shop", None).is_ok());
         assert_eq!(
             Url::password("postgres://rewind:p%40ss@127.0.0.1:5432/shop").as_deref(),
             Some("p@ss")
         );
         assert_eq!(Url::password("postgres://rewind@127.0.0.1/shop"), None);
+        // An unescaped @ in the password: the host is after the last one.
+        assert_eq!(
+            Url::password("postgres://rewind:hun@ter2@127.0.0.1:1/shop").as_deref(),
+            Some("hun@ter2")
+        );
+        assert_eq!(
+            Url::redacted("postgres://rewind@127.0.0.1/shop?password=s3cret&sslmode=disable"),
+            "postgres://rewind@127.0.0.1/shop?password=***&sslmode=disable"
+        );
     }
 }

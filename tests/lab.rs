@@ -1252,7 +1252,6 @@ StatusSet = ".status = $event.status"
                 !err.contains(&password),
                 "the password is never shown: {err}"
             );
-            assert!(out.stdout.is_empty());
             (err, started.elapsed())
         };
         let (err, _) = failing(&pg.url, &format!("select doc fro {table} where id = $1"));
@@ -1299,6 +1298,33 @@ StatusSet = ".status = $event.status"
             .unwrap()
             .get(0);
         assert_eq!(written, 0);
+        // Nor can a query make the session writable for the next aggregate's: the first
+        // (o-1) turns the session's default off, the second (o-2) calls a function that
+        // writes.
+        client
+            .batch_execute(&format!(
+                "create function {table}_w(text) returns jsonb language sql as $$ update {table} set note = 'written' where id = $1 returning doc $$;"
+            ))
+            .unwrap();
+        let sneaky = format!(
+            "select case when $1 = 'o-1' then (select doc from {table} where id = $1 and set_config('default_transaction_read_only', 'off', false) = 'off') else {table}_w($1) end"
+        );
+        let (err, _) = failing(&pg.url, &sneaky);
+        assert!(err.contains("read-only transaction"), "{err}");
+        let written: i64 = client
+            .query_one(
+                &format!("select count(*) from {table} where note = 'written'"),
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(written, 0);
+        // A query with no column: one line, not a crash.
+        let (err, _) = failing(&pg.url, &format!("select from {table} where id = $1"));
+        assert!(err.contains("gives 0 column(s)"), "{err}");
+        // A password with an unescaped @ is refused before anything is asked, unshown.
+        let (err, _) = failing(&pg.url.replace(&password, "hun@ter2"), &query);
+        assert!(err.contains("%40") && !err.contains("ter2"), "{err}");
     }
 
     #[test]

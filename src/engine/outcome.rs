@@ -135,9 +135,13 @@ pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<
     let caught_up = asked.candidate.is_none() && {
         let cluster = crate::kafka::Cluster::connect(conn)?;
         let info = cluster.topic(asked.topic)?;
-        info.ranges()
-            .iter()
-            .all(|r| r.end <= r.start || asked.committed.get(&r.partition).is_some_and(|c| *c >= r.end))
+        info.ranges().iter().all(|r| {
+            r.end <= r.start
+                || asked
+                    .committed
+                    .get(&r.partition)
+                    .is_some_and(|c| *c >= r.end)
+        })
     };
     let specs = match caught_up {
         true => vec![Spec::from(candidate.clone())],
