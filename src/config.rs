@@ -939,7 +939,9 @@ mod tests {
     fn a_database_password_is_never_in_a_config_error() {
         // A url whose quote is not closed: the error quotes the line.
         let text = "[databases.shop]\nurl = \"postgres://rewind:hunter2xyz@127.0.0.1:5432/shop\n";
-        let err = Config::parse(text, Path::new("rewind.toml")).unwrap_err().to_string();
+        let err = Config::parse(text, Path::new("rewind.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(!err.contains("hunter2xyz"), "{err}");
         // Read, it is registered as a secret.
@@ -947,7 +949,10 @@ mod tests {
         let config = Config::parse(text, Path::new("rewind.toml")).unwrap();
         config.register_secrets();
         assert_eq!(crate::model::secrets::scrub("say hunter2xyz"), "say ***");
-        assert_eq!(expand_env("${REWIND_SURELY_UNSET_VAR:-fallback}/x"), "fallback/x");
+        assert_eq!(
+            expand_env("${REWIND_SURELY_UNSET_VAR:-fallback}/x"),
+            "fallback/x"
+        );
     }
 
     fn args() -> Asked {

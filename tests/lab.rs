@@ -794,6 +794,47 @@ StatusSet = "(. // {}) | .status = $event.status"
             .to_rfc3339();
         check(&["--at", &time], &|e| e.timestamp <= at);
         check(&[], &|_| true);
+        // Odd timestamps: acc-04 gets an event stamped in the future, then one stamped
+        // at the start. Its state at T is after the latter, with every event before it
+        // folded (the future one too), as `state --at` has it.
+        let p = 4 % 3;
+        let odd = [
+            json!({"type": "Touched", "id": "late-1"}),
+            json!({"type": "Deposited", "id": "early-1", "amount": 7}),
+        ];
+        produce(
+            &b,
+            &[
+                Rec::new("accounts", p, "acc-04", &odd[0].to_string()).at(BASE + 10_000_000),
+                Rec::new("accounts", p, "acc-04", &odd[1].to_string()).at(BASE),
+            ],
+        );
+        let out = rewind_in(
+            dir.path(),
+            &[
+                "-b",
+                &b,
+                "states",
+                "accounts",
+                "--aggregate",
+                "acc-04",
+                "--at",
+                &time,
+            ],
+        );
+        let line = &json_lines(&out)[0];
+        let mine: Vec<&Value> = events
+            .iter()
+            .filter(|e| e.account == "acc-04")
+            .map(|e| &e.value)
+            .chain(odd.iter())
+            .collect();
+        let mut expected = Value::Null;
+        for v in &mine {
+            expected = apply(&expected, v, false);
+        }
+        assert_eq!(line["state"], expected);
+        assert_eq!(line["index"], mine.len() - 1);
         // Lines by default, one an aggregate, with only this aggregate when asked.
         let out = rewind_in(
             dir.path(),

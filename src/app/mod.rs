@@ -309,9 +309,11 @@ pub enum Msg {
         aggregate: String,
         result: Result<Option<serde_json::Value>, String>,
     },
-    /// How far `:drift` is: aggregates compared of those to compare (0: still folding).
+    /// How far `:drift` is: records read of those to read while `folding`, then
+    /// aggregates compared with their rows.
     DriftProgress {
         generation: u64,
+        folding: bool,
         done: usize,
         total: usize,
     },
@@ -1396,12 +1398,14 @@ impl App {
             } if generation == self.generation => self.receive_read_model_row(&aggregate, result),
             Msg::DriftProgress {
                 generation,
+                folding,
                 done,
                 total,
             } if generation == self.generation => {
-                self.status = match total {
-                    0 => format!("drift: folding {}…", self.events.topic),
-                    _ => {
+                let topic = &self.events.topic;
+                self.status = match folding {
+                    true => format!("drift: folding {topic}, {done} of {total} records…"),
+                    false => {
                         format!("drift: compared {done} of {total} aggregates with the read model…")
                     }
                 }

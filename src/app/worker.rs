@@ -239,6 +239,9 @@ fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
             | Command::CheckTopic { .. }
             | Command::FoldOutcome { .. }
             | Command::Drift { .. }
+            // A database that does not answer holds up none of the short commands.
+            | Command::ReadModelRow { .. }
+            | Command::LoadDatabaseSnapshots { .. }
             | Command::Search { .. }
             | Command::WatchReplay { .. } => {
                 let job = shared.clone();
@@ -366,13 +369,31 @@ impl Shared {
     fn drift(&self, generation: u64, topic: &str) {
         let wanted = || self.latest.load(Ordering::Relaxed) == generation;
         let cancel = || !wanted();
-        let told = Mutex::new(Instant::now() - PROGRESS_EVERY);
-        let tell = |done: usize, total: usize| {
+        let told: Mutex<Option<Instant>> = Mutex::new(None);
+        let due = || {
             let mut last = told.lock().unwrap_or_else(PoisonError::into_inner);
-            if last.elapsed() >= PROGRESS_EVERY {
-                *last = Instant::now();
+            let due = last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
+            if due {
+                *last = Some(Instant::now());
+            }
+            due
+        };
+        // While folding: records read; then: aggregates compared with their rows.
+        let folding = |done: i64, total: i64| {
+            if due() {
                 self.send(Msg::DriftProgress {
                     generation,
+                    folding: true,
+                    done: done as usize,
+                    total: total as usize,
+                });
+            }
+        };
+        let tell = |done: usize, total: usize| {
+            if due() {
+                self.send(Msg::DriftProgress {
+                    generation,
+                    folding: false,
                     done,
                     total,
                 });
@@ -381,6 +402,7 @@ impl Shared {
         let scope = crate::engine::fold::Scope {
             topic,
             cancel: Some(&cancel),
+            on_progress: Some(&folding),
             ..Default::default()
         };
         let mut ids = Vec::new();

@@ -166,15 +166,15 @@ pub fn states(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let select = match moment {
-        Moment::End => Select::All,
-        Moment::At(t) => Select::Until(t),
+    let (states, events) = match moment {
+        Moment::End => crate::engine::outcome::states(conn, config, scope, Select::All)?,
+        Moment::At(t) => crate::engine::outcome::states_at(conn, config, scope, t)?,
         Moment::Group(g) => {
             let committed = crate::engine::outcome::committed(conn, g, scope.topic)?;
-            Select::Below(std::sync::Arc::new(committed))
+            let select = Select::Below(std::sync::Arc::new(committed));
+            crate::engine::outcome::states(conn, config, scope, select)?
         }
     };
-    let (states, events) = crate::engine::outcome::states(conn, config, scope, select)?;
     let lines = states.iter().map(|s| {
         serde_json::json!({"aggregate": s.aggregate, "state": s.state, "index": s.last.index,
             "partition": s.last.partition, "offset": s.last.offset})

@@ -61,8 +61,9 @@ pub struct Projector {
 }
 
 impl Projector {
-    /// Reads `topic`'s records [from, to) of partition `p` and applies each to its row.
-    fn apply(&self, reader: &BaseConsumer, topic: &str, p: i32, from: i64, to: i64) {
+    /// Reads `topic`'s records [from, to) of partition `p` and applies each to its row;
+    /// returns the offset after the last one applied (what the service may commit).
+    fn apply(&self, reader: &BaseConsumer, topic: &str, p: i32, from: i64, to: i64) -> i64 {
         use rdkafka::message::{Headers, Message};
         let mut list = TopicPartitionList::new();
         if list
@@ -70,7 +71,7 @@ impl Projector {
             .is_err()
             || reader.assign(&list).is_err()
         {
-            return;
+            return from;
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut at = from;
@@ -120,6 +121,7 @@ impl Projector {
             );
         }
         let _ = reader.unassign();
+        at.min(to)
     }
 }
 
@@ -170,10 +172,12 @@ impl Service {
             return;
         }
         // Processed, then committed, as a consumer does.
+        let mut next = next;
         if let Some(projector) = &self.projector {
-            for (p, (from, to)) in self.known.iter().zip(&next).enumerate() {
-                if to > from {
-                    projector.apply(&self.consumer, &self.topic, p as i32, *from, *to);
+            for (p, (from, to)) in self.known.iter().zip(next.iter_mut()).enumerate() {
+                if *to > *from {
+                    // Only what was applied is committed: the rest comes next tick.
+                    *to = projector.apply(&self.consumer, &self.topic, p as i32, *from, *to);
                 }
             }
         }

@@ -72,12 +72,19 @@ pub struct Scope<'a> {
     pub progress: bool,
     /// Read each partition from this offset on (a partition not listed: from its start).
     pub starts: Option<Arc<HashMap<i32, i64>>>,
+    /// Read each partition up to this offset (a partition not listed: to its end now):
+    /// a second pass reads no further than the first.
+    pub ends: Option<Arc<HashMap<i32, i64>>>,
     /// Asked as the topic is read: `true` stops the fold (it fails with `Cancelled`).
     pub cancel: Option<&'a (dyn Fn() -> bool + Sync)>,
     /// Told (records read, records to read) as the topic is read.
     pub on_progress: Option<&'a (dyn Fn(i64, i64) + Sync)>,
-    /// Count the events this takes, and the aggregates they belong to (`Pass::counted`).
+    /// Count the events this takes, and the aggregates they belong to (`Pass::counted`);
+    /// a selection by partition, offset or time (the reader knows no indexes).
     pub count: Option<Select>,
+    /// Find, by aggregate, the index of its last event at or before this time
+    /// (`Pass::last_at`).
+    pub last_at: Option<i64>,
 }
 
 /// A fold stopped because its caller no longer wanted it (`Scope::cancel`).
@@ -96,25 +103,35 @@ pub enum Select {
     /// Those at or after these offsets (a rewind's targets: what comes again); none of
     /// a partition not listed.
     From(Arc<HashMap<i32, i64>>),
-    /// Those at or before this time (ms since the epoch); none without a timestamp.
-    Until(i64),
     /// Those at or after `from` and below `below` (what a rewind delivers again).
     Within {
         from: Arc<HashMap<i32, i64>>,
         below: Arc<HashMap<i32, i64>>,
     },
+    /// By aggregate, its events up to this index (none of an aggregate not listed).
+    UpTo(Arc<HashMap<String, usize>>),
+}
+
+/// One event as a selection sees it.
+pub struct Seen<'e> {
+    pub aggregate: &'e str,
+    /// Its index among its aggregate's events.
+    pub index: usize,
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp: Option<i64>,
 }
 
 impl Select {
-    fn takes(&self, partition: i32, offset: i64, timestamp: Option<i64>) -> bool {
-        let below = |at: &HashMap<i32, i64>| at.get(&partition).is_some_and(|c| offset < *c);
-        let from = |at: &HashMap<i32, i64>| at.get(&partition).is_some_and(|t| offset >= *t);
+    fn takes(&self, e: &Seen<'_>) -> bool {
+        let below = |at: &HashMap<i32, i64>| at.get(&e.partition).is_some_and(|c| e.offset < *c);
+        let from = |at: &HashMap<i32, i64>| at.get(&e.partition).is_some_and(|t| e.offset >= *t);
         match self {
             Select::All => true,
             Select::Below(at) => below(at),
             Select::From(at) => from(at),
-            Select::Until(t) => timestamp.is_some_and(|ts| ts <= *t),
             Select::Within { from: f, below: b } => from(f) && below(b),
+            Select::UpTo(last) => last.get(e.aggregate).is_some_and(|l| e.index <= *l),
         }
     }
 }
@@ -162,6 +179,10 @@ pub struct Pass {
     pub twice: Idempotence,
     /// The events `Scope::count` takes, and how many aggregates they belong to.
     pub counted: (usize, usize),
+    /// Where each partition's read ended.
+    pub ends: HashMap<i32, i64>,
+    /// With `Scope::last_at`: by aggregate, the index of its last event at or before it.
+    pub last_at: HashMap<String, usize>,
 }
 
 /// One aggregate once folded: its final state under each spec, the last event each
@@ -285,7 +306,15 @@ impl Shard<'_> {
             events
                 .iter()
                 .enumerate()
-                .filter(|(_, e)| select.takes(e.partition, e.offset, e.timestamp))
+                .filter(|(j, e)| {
+                    select.takes(&Seen {
+                        aggregate: &groups[g].0,
+                        index: starts[g] + j,
+                        partition: e.partition,
+                        offset: e.offset,
+                        timestamp: e.timestamp,
+                    })
+                })
                 .map(|(j, e)| {
                     let (event, meta, text) = match &inputs[g][j] {
                         Input::Values(v, m) => (v, m, None),
@@ -444,6 +473,13 @@ pub fn fold_pass(
     let cluster = Cluster::connect(conn)?;
     let info = cluster.topic(scope.topic)?;
     let mut ranges = info.ranges();
+    if let Some(ends) = &scope.ends {
+        for r in &mut ranges {
+            if let Some(e) = ends.get(&r.partition) {
+                r.end = (*e).clamp(r.start, r.end);
+            }
+        }
+    }
     if let Some(starts) = &scope.starts {
         for r in &mut ranges {
             if let Some(s) = starts.get(&r.partition) {
@@ -451,6 +487,7 @@ pub fn fold_pass(
             }
         }
     }
+    let read_to: HashMap<i32, i64> = ranges.iter().map(|r| (r.partition, r.end)).collect();
     if let Some(wanted) = &scope.partitions {
         for p in wanted {
             anyhow::ensure!(
@@ -490,6 +527,10 @@ pub fn fold_pass(
                     twice: Idempotence::default(),
                 };
                 for batch in rx {
+                    // A cancelled fold folds no more of what was read.
+                    if scope.cancel.is_some_and(|c| c()) {
+                        break;
+                    }
                     shard.fold(batch);
                 }
                 // Values as serde JSON: jaq's are not Send.
@@ -507,6 +548,8 @@ pub fn fold_pass(
         let mut events = 0;
         let mut counted = 0;
         let mut counted_aggregates = std::collections::HashSet::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut last_at: HashMap<String, usize> = HashMap::new();
         let mut cancelled = false;
         let read = scanner.scan(scope.topic, &ranges, &rules, &mut |e| {
             progress.tick();
@@ -528,8 +571,25 @@ pub fn fold_pass(
                 return ControlFlow::Continue(());
             }
             events += 1;
+            if let Some(t) = scope.last_at {
+                let n = seen.entry(e.aggregate.clone()).or_insert(0);
+                if e.timestamp.is_some_and(|ts| ts <= t) {
+                    last_at.insert(e.aggregate.clone(), *n);
+                }
+                *n += 1;
+            }
+            if specs.is_empty() {
+                return ControlFlow::Continue(());
+            }
             if let Some(count) = &scope.count {
-                if count.takes(e.partition, e.offset, e.timestamp) {
+                let at = Seen {
+                    aggregate: &e.aggregate,
+                    index: 0,
+                    partition: e.partition,
+                    offset: e.offset,
+                    timestamp: e.timestamp,
+                };
+                if count.takes(&at) {
                     counted += 1;
                     if !counted_aggregates.contains(&e.aggregate) {
                         counted_aggregates.insert(e.aggregate.clone());
@@ -559,6 +619,8 @@ pub fn fold_pass(
             taken: vec![0; specs.len()],
             twice: Idempotence::default(),
             counted: (counted, counted_aggregates.len()),
+            ends: read_to,
+            last_at,
         };
         for worker in workers {
             let (aggregates, taken, twice) = worker.join().expect("a shard panicked")?;

@@ -32,6 +32,29 @@ pub struct AggregateState {
     pub last: Last,
 }
 
+/// Every aggregate's state after its last event at or before `t`, every event before
+/// it folded (as `state --at TIME`); aggregates with no event then are left out. Also
+/// the number of events folded. The topic is read twice: to find those events, then
+/// to fold.
+pub fn states_at(
+    conn: &Connection,
+    config: &Config,
+    scope: &Scope<'_>,
+    t: i64,
+) -> Result<(Vec<AggregateState>, usize)> {
+    let find = Scope {
+        last_at: Some(t),
+        ..scope.clone()
+    };
+    let found = fold_pass(conn, config, &find, &[])?;
+    let ends = Arc::new(found.ends);
+    let fold = Scope {
+        ends: Some(ends),
+        ..scope.clone()
+    };
+    states(conn, config, &fold, Select::UpTo(Arc::new(found.last_at)))
+}
+
 /// Every aggregate's state after its last event that `select` takes, folded with the
 /// topic's reducers; aggregates with no event in range are left out. Also the number
 /// of events folded.
@@ -130,19 +153,27 @@ pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<
         on_progress: Some(&first),
         ..Scope::default()
     };
+    // Both passes read to where the partitions end now: what arrives meanwhile is
+    // neither in `correct` nor in what comes again.
+    let ranges = crate::kafka::Cluster::connect(conn)?
+        .topic(asked.topic)?
+        .ranges();
+    let ends: Arc<HashMap<i32, i64>> =
+        Arc::new(ranges.iter().map(|r| (r.partition, r.end)).collect());
+    let scope = Scope {
+        ends: Some(ends.clone()),
+        ..scope
+    };
     // A group that has processed every event, modelled by the current reducers, holds
     // what they fold from all of them: one fold serves both.
-    let caught_up = asked.candidate.is_none() && {
-        let cluster = crate::kafka::Cluster::connect(conn)?;
-        let info = cluster.topic(asked.topic)?;
-        info.ranges().iter().all(|r| {
+    let caught_up = asked.candidate.is_none()
+        && ranges.iter().all(|r| {
             r.end <= r.start
                 || asked
                     .committed
                     .get(&r.partition)
                     .is_some_and(|c| *c >= r.end)
-        })
-    };
+        });
     let specs = match caught_up {
         true => vec![Spec::from(candidate.clone())],
         false => vec![
