@@ -55,7 +55,7 @@ impl LabEvent {
 }
 
 /// Events sent to a shard at a time.
-const BATCH: usize = 65536;
+const BATCH: usize = 16384;
 
 /// Which events of the topic are folded.
 #[derive(Clone, Default)]
