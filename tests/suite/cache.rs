@@ -3,11 +3,9 @@
 //! watermark, a recreated topic, a corrupt file, a directory that cannot be written,
 //! and `rewind cache [clear]`. Every index is compared with a load that keeps none.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{mock, produce, Driver, Rec};
+use crate::common::{mock, produce, Driver, Rec};
 use kafka_rewind::config::Connection;
 
 type Seen = Vec<(i32, i64, String, String, String)>;
@@ -231,7 +229,7 @@ fn the_cache_command_lists_and_clears_indexes() {
     d.load("u");
     drop(d);
     let cache = |args: &[&str]| {
-        let out = common::rewind_command(home.path())
+        let out = crate::common::rewind_command(home.path())
             .env("XDG_CACHE_HOME", home.path().join("cache"))
             .args(args)
             .output()
@@ -281,7 +279,7 @@ fn aggregates_keeps_the_same_index_and_reads_only_what_is_new() {
     produce(&b, &timed(0..30));
     let home = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| -> String {
-        let out = common::rewind_command(home.path())
+        let out = crate::common::rewind_command(home.path())
             .env("XDG_CACHE_HOME", home.path().join("cache"))
             .args(["-b", &b, "-o", "json"])
             .args(args)

@@ -2,9 +2,7 @@
 //! with the cache at its smallest, events shown are read again from the broker, and an
 //! aggregate's stream still folds from all of its events.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kafka_rewind::app::Action;
 use kafka_rewind::config::{Config, Connection};
 

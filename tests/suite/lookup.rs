@@ -2,9 +2,7 @@
 //! rewind computes the partition a key was produced to (murmur2 like the Java clients,
 //! CRC-32 like librdkafka's default) and reads only that partition.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kafka_rewind::model::partitioner::Partitioner;
 use serde_json::{json, Value};
 

@@ -2,14 +2,12 @@
 //! stopped by SIGTERM or crashes, and what it wrote must end by leaving the alternate
 //! screen and showing the cursor again; a crash leaves one line and a report file.
 
-mod common;
-
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const ENTER_ALT: &str = "\x1b[?1049h";
 const LEAVE_ALT: &str = "\x1b[?1049l";

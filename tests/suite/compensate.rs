@@ -1,9 +1,7 @@
 //! `rewind compensate` against the mock cluster: a draft writes nothing, --execute
 //! produces the drafted event linked to the original, and refusals write nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const CONFIG: &str = r#"

@@ -2,9 +2,7 @@
 //! real worker serving it: topics, events, the stream with its fold and snapshots, a
 //! story; groups and rewinds say why they are not there.
 
-mod common;
-
-use common::{mock, produce, rewind_in, sandbox, stdout, Driver, Rec};
+use crate::common::{mock, produce, rewind_in, sandbox, stdout, Driver, Rec};
 use kafka_rewind::app::{Action, Screen};
 use serde_json::json;
 

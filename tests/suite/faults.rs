@@ -3,11 +3,9 @@
 //! keeps what was loaded, and the load resumes where it stopped when the broker is back;
 //! injected request errors do not lose events.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use kafka_rewind::app::Action;
 use kafka_rewind::config::{Config, Connection};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};

@@ -3,10 +3,8 @@
 //! schemas in a real registry (rivven-schema), records in librdkafka's mock cluster,
 //! decoded by the `rewind` binary.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use serde_json::{json, Value};
 
 fn fixtures() -> Value {

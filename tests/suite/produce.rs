@@ -2,9 +2,7 @@
 //! dumps and kcat's `-J` output read back, the dry run, read-only, malformed lines and a
 //! produce that fails mid-way.
 
-mod common;
-
-use common::{json_lines, mock, produce, rewind_in, sandbox, stdout, Rec};
+use crate::common::{json_lines, mock, produce, rewind_in, sandbox, stdout, Rec};
 use serde_json::Value;
 
 /// Records with every kind of payload: JSON, text, bytes, a tombstone, no key, and

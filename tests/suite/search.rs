@@ -1,9 +1,7 @@
 //! `rewind events TOPIC --where JQ` on librdkafka's mock cluster, against a plain scan
 //! filtered in the test.
 
-mod common;
-
-use common::{json_lines, mock, produce, rewind, Rec};
+use crate::common::{json_lines, mock, produce, rewind, Rec};
 use serde_json::Value;
 
 #[test]
@@ -128,7 +126,7 @@ fn the_tuis_content_search_finds_what_a_plain_scan_finds_and_n_walks_them() {
         brokers: b.clone(),
         ..Default::default()
     };
-    let mut d = common::Driver::start(conn, kafka_rewind::config::Config::default());
+    let mut d = crate::common::Driver::start(conn, kafka_rewind::config::Config::default());
     d.wait("the topics", |a| !a.topics.all.is_empty());
     d.act(Action::Open);
     d.wait("the events", |a| a.events.done);
@@ -167,7 +165,7 @@ fn the_tuis_content_search_finds_what_a_plain_scan_finds_and_n_walks_them() {
         d.app.status
     );
     // The cursor is on a match; n walks them all and comes round.
-    let at = |d: &common::Driver| {
+    let at = |d: &crate::common::Driver| {
         let c = d.app.events.index.get(d.app.events.selected).coord();
         (i64::from(c.partition), c.offset)
     };

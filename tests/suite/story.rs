@@ -1,9 +1,7 @@
 //! `rewind story NAME ID` on librdkafka's mock cluster: one order across two topics with
 //! different id paths, against a plain merge and fold in the test.
 
-mod common;
-
-use common::{json_lines, mock, produce, rewind_in, sandbox, Rec};
+use crate::common::{json_lines, mock, produce, rewind_in, sandbox, Rec};
 use serde_json::{json, Value};
 
 const CONFIG: &str = r#"
@@ -127,7 +125,7 @@ fn a_story_merges_two_topics_in_time_order_with_a_state_per_topic() {
             brokers: b.clone(),
             ..Default::default()
         };
-        let mut d = common::Driver::start(conn, config);
+        let mut d = crate::common::Driver::start(conn, config);
         d.act(Action::StartCommand);
         for c in "story order o-1".chars() {
             d.act(Action::Type(c));

@@ -4,11 +4,9 @@
 //! oracle for upcast states, for `check`'s first violations and counts, and for the
 //! aggregates `replay --with` says a candidate reducer changes.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const CONFIG: &str = r#"

@@ -2,11 +2,9 @@
 //! left behind is stopped, results find what asked for them, and a failed read is said
 //! and not waited for.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use kafka_rewind::app::{Action, Command, Msg};
 use kafka_rewind::config::{Config, Connection};
 

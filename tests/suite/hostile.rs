@@ -2,9 +2,7 @@
 //! without raw control bytes, and the TUI never passes control characters to the
 //! terminal.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kafka_rewind::app::{Action, App, Msg};
 use kafka_rewind::config::Config;
 use kafka_rewind::model::event::RawRecord;

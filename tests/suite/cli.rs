@@ -1,12 +1,10 @@
 //! The command line against real brokers: librdkafka's mock cluster in this process,
 //! and `rewind demo --serve` as a separate process.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// A topic layout the project has never seen: uneven partitions, one empty.

@@ -2,11 +2,9 @@
 //! equivalent commands of rewind plans; a config file holding secrets that others can
 //! read gets a warning.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::*;
+use crate::common::*;
 
 const SECRET: &str = "hunter2-Zq9";
 const ENV_SECRET: &str = "from-env-Xk7";

@@ -2,14 +2,12 @@
 //! in the TUI, and a topic bigger than `[limits] open_events` opening on its newest
 //! window with a note, through the real worker on librdkafka's mock cluster.
 
-mod common;
-
-use common::{json_lines, mock, produce, rewind, Driver, Rec};
+use crate::common::{json_lines, mock, produce, rewind, Driver, Rec};
 use kafka_rewind::app::Action;
 
 const T0: i64 = 1_795_687_200_000;
 
-fn topic_of_30() -> common::Mock {
+fn topic_of_30() -> crate::common::Mock {
     let cluster = mock(&[("t", 3)]);
     let recs: Vec<Rec> = (0..30)
         .map(|i: i64| {
@@ -27,7 +25,7 @@ fn topic_of_30() -> common::Mock {
 }
 
 /// The 30-event topic, and the TUI on it with this config, its topics listed.
-fn opened_with(config: &str) -> (common::Mock, Driver) {
+fn opened_with(config: &str) -> (crate::common::Mock, Driver) {
     let cluster = topic_of_30();
     let config =
         kafka_rewind::config::Config::parse(config, std::path::Path::new("rewind.toml")).unwrap();
@@ -55,7 +53,7 @@ fn last_n_reads_the_newest_events_of_each_partition() {
         })
         .collect();
     assert_eq!(got, [(0, 8), (0, 9), (1, 8), (1, 9), (2, 8), (2, 9)]);
-    let counted: serde_json::Value = serde_json::from_str(&common::stdout(&rewind(&[
+    let counted: serde_json::Value = serde_json::from_str(&crate::common::stdout(&rewind(&[
         "-b",
         &b,
         "-o",

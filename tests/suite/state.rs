@@ -1,9 +1,7 @@
 //! Time travel on a domain and config the project has never seen (a bank ledger),
 //! against the mock cluster: state at positions, diffs, aggregates, links, snapshots.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const CONFIG: &str = r#"

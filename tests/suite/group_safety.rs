@@ -2,11 +2,9 @@
 //! name, never what a listing leaves out. Members are held by a separate process
 //! (`examples/group_member.rs`); offsets are read back by the test's own client.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value};

@@ -2,9 +2,7 @@
 //! open a topic, mark an event, `r`, pick the group, allow its unknown state, type its
 //! name, and the group's committed offsets are where the plan said, with an undo file.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kafka_rewind::app::{Action, Overlay, RewindStep, Screen};
 use kafka_rewind::config::{Config, Connection};
 use kafka_rewind::kafka::Cluster;
@@ -31,8 +29,11 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
     produce(&b, &records);
     commit(&b, "projector", "ledger", &[(0, 10), (1, 10)]);
     let state = sandbox();
-    // The default undo file goes to the state directory; keep it in the sandbox.
-    std::env::set_var("XDG_STATE_HOME", state.path());
+    // The default undo file goes to the state directory: one under the target's
+    // temporary directory, never removed (the suite's other tests share the process).
+    let state_home = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tui-rewind-state");
+    std::fs::create_dir_all(&state_home).unwrap();
+    std::env::set_var("XDG_STATE_HOME", &state_home);
     let conn = Connection {
         brokers: b.clone(),
         groups: vec!["projector".into()],
@@ -106,7 +107,7 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
         panic!("{:?}", step(&d))
     };
     assert!(done.mismatches.is_empty());
-    assert!(done.undo_file.starts_with(state.path()));
+    assert!(done.undo_file.starts_with(&state_home));
     assert_eq!(
         std::fs::read_to_string(&done.undo_file).unwrap(),
         "ledger,0,10\nledger,1,10\n"

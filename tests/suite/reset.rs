@@ -2,9 +2,7 @@
 //! clamping, dry runs, refusals, execution with an undo file, and time look-ups that
 //! stay right although the mock answers every one of them with the log end.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const TOPIC: &str = "ledger";

@@ -1,9 +1,7 @@
 //! Runaway reducers against the real binary: stack overflows, endless loops, slow and
 //! memory-hungry programs are stopped and reported on their event, and the fold goes on.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const CONFIG: &str = r#"
