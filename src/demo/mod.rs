@@ -208,9 +208,12 @@ pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
     if let Some(db) = config.databases.get_mut("demo") {
         db.url = format!("sqlite:{}", read_model.path.display());
     }
+    // rewind reads the file meanwhile: a write waits for a read rather than fail.
+    let db = rusqlite::Connection::open(&read_model.path)?;
+    db.busy_timeout(Duration::from_secs(5))?;
     let projector = services::Projector {
         group: "order-projector".into(),
-        db: rusqlite::Connection::open(&read_model.path)?,
+        db,
         reducers: crate::model::reducer::Reducers::compile_logic(&config.logic_for("orders"))
             .map_err(|e| anyhow::anyhow!("the demo's reducers: {e}"))?,
         rules: config.rules_for("orders"),

@@ -114,11 +114,16 @@ impl Projector {
             let value = crate::model::reducer::to_val(&e.value.to_json());
             let meta = crate::model::reducer::to_val(&e.meta(0));
             let next = self.reducers.step(&state, &e.event_type, &value, &meta);
-            let _ = self.db.execute(
+            let written = self.db.execute(
                 "insert into orders (id, doc, updated_at) values (?1, ?2, ?3)
                  on conflict(id) do update set doc = excluded.doc, updated_at = excluded.updated_at",
                 (&e.aggregate, next.state.to_string(), chrono::Utc::now().to_rfc3339()),
             );
+            if written.is_err() {
+                // Not applied: it comes again next tick (nothing after it is committed).
+                at = m.offset();
+                break;
+            }
         }
         let _ = reader.unassign();
         at.min(to)
