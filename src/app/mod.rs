@@ -292,6 +292,8 @@ pub struct App {
     pending_stream: Option<(String, Option<usize>)>,
     /// A coordinate to show once the topic being loaded is in.
     pending_jump: Option<crate::model::Coord>,
+    /// `v` is on: each stream opened shows its read model's row.
+    read_model_on: bool,
     /// `:compare FILE`: the file, and the fold of its logic for the open topic.
     compare: Option<(
         String,
@@ -340,6 +342,7 @@ impl App {
             pending_stream: None,
             pending_jump: None,
             compare: None,
+            read_model_on: false,
             flags: None,
             pending_flag: None,
         }

@@ -348,6 +348,12 @@ impl App {
             });
         }
         self.screen = Screen::Stream(Box::new(view));
+        // With `v` on, the next aggregate shows its row too.
+        if self.read_model_on {
+            if let Some(ask) = self.show_read_model() {
+                self.outbox.push(ask);
+            }
+        }
         self.aggregates.refresh(&self.events.index);
         self.aggregates.select(aggregate, &self.events.index);
         self.status = self.stream_start_gone(aggregate).unwrap_or_default();
@@ -421,8 +427,12 @@ impl App {
         match result {
             Ok(ids) => {
                 let n = ids.len();
+                // The list counts what has loaded (from the events it may not have yet).
+                self.aggregates.refresh(&self.events.index);
                 self.aggregates.drift = Some(ids.into_iter().collect());
-                self.filter_aggregates(self.aggregates.filter.clone(), false);
+                // From the events, the list is shown with the first that differs open.
+                let open = !matches!(self.screen, Screen::Stream(_));
+                self.filter_aggregates(self.aggregates.filter.clone(), open);
                 self.status = match n {
                     0 => "drift: every aggregate matches its read model".into(),
                     n => format!(
@@ -432,6 +442,29 @@ impl App {
             }
             Err(e) => self.status = format!("drift: {e}"),
         }
+    }
+
+    /// The open stream shows its row in the topic's read model: asked of the worker.
+    fn show_read_model(&mut self) -> Option<Command> {
+        let topic = self.events.topic.clone();
+        let rm = self
+            .config
+            .topic(&topic)
+            .and_then(|t| t.read_model.clone())?;
+        let Screen::Stream(view) = &mut self.screen else {
+            return None;
+        };
+        view.read_model = Some(ReadModelView {
+            database: rm.database,
+            ignore: rm.ignore,
+            row: None,
+            changes: vec![],
+        });
+        Some(Command::ReadModelRow {
+            generation: self.generation,
+            topic,
+            aggregate: view.aggregate.clone(),
+        })
     }
 
     /// One aggregate's snapshots from a database: kept, and checked if its stream is open.
@@ -507,7 +540,8 @@ impl App {
 
     /// Keys of the Stream screen; `None` lets the common handling run.
     pub(super) fn update_stream(&mut self, action: &Action) -> Option<Vec<Command>> {
-        if self.aggregates.focused {
+        // `v` is about the state pane, whichever list has the keys.
+        if self.aggregates.focused && *action != Action::ToggleReadModel {
             return self.update_aggregate_list(action);
         }
         let Screen::Stream(view) = &mut self.screen else {
@@ -531,26 +565,23 @@ impl App {
             }
             Action::ToggleReadModel => {
                 if view.read_model.take().is_some() {
+                    self.read_model_on = false;
                     return Some(vec![]);
                 }
                 let topic = self.events.topic.clone();
-                let Some(rm) = self.config.topic(&topic).and_then(|t| t.read_model.clone()) else {
+                if self
+                    .config
+                    .topic(&topic)
+                    .and_then(|t| t.read_model.as_ref())
+                    .is_none()
+                {
                     self.status = format!(
                         "{topic} has no read model: give its [[topics]] entry read_model = {{ database = …, query = … }}"
                     );
                     return Some(vec![]);
-                };
-                view.read_model = Some(ReadModelView {
-                    database: rm.database,
-                    ignore: rm.ignore,
-                    row: None,
-                    changes: vec![],
-                });
-                return Some(vec![Command::ReadModelRow {
-                    generation: self.generation,
-                    topic,
-                    aggregate: view.aggregate.clone(),
-                }]);
+                }
+                self.read_model_on = true;
+                return Some(self.show_read_model().into_iter().collect());
             }
             Action::ToggleSnapshotStart => {
                 if !view.projection.has_snapshots() {

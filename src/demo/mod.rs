@@ -203,6 +203,7 @@ pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
         .as_deref()
         .and_then(Path::parent)
         .unwrap_or(Path::new("."));
+    remove_stale_read_models(dir);
     let file = dir.join(format!("orders-read-model-{}.db", std::process::id()));
     let read_model = write_read_model(&demo.connection(), &config, &file)?;
     if let Some(db) = config.databases.get_mut("demo") {
@@ -272,6 +273,25 @@ pub struct ReadModel {
 impl Drop for ReadModel {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Removes the read models of demos that are gone (killed before they could).
+fn remove_stale_read_models(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("orders-read-model-")
+            .and_then(|rest| rest.strip_suffix(".db"))
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 

@@ -1644,6 +1644,17 @@ fn v_shows_the_read_models_row_beside_the_fold_and_drift_filters_the_list() {
     );
     let _ = command(&mut app, "drift");
     assert_eq!(app.aggregates.len(), 2);
+    // With v on, the next aggregate opened shows its row too.
+    let _ = app.update(Action::ToggleReadModel);
+    let mut commands = command(&mut app, "agg acct-2");
+    commands.extend(app.take_commands());
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, Command::ReadModelRow { aggregate, .. } if aggregate == "acct-2")),
+        "{commands:?}"
+    );
+    assert!(wide(&app).contains("reading acct-2's row…"));
 }
 
 #[test]
