@@ -599,8 +599,11 @@ impl Fold for Isolated {
             }
         }
         let mut answers = Vec::with_capacity(runs.len());
+        // A key's second run in this call starts where its first ended.
+        let mut ended: std::collections::HashMap<u64, String> = Default::default();
         for r in &runs {
-            let state = parse_val(r.saved).unwrap_or_default();
+            let saved = ended.get(&r.key).map_or(r.saved, String::as_str);
+            let state = parse_val(saved).unwrap_or_default();
             let flag_from = r.flag_state.then_some(r.flag_from);
             let mut folded = self.fold_carefully(state, &r.steps, flag_from, r.twice);
             let text = folded.state.to_string();
@@ -617,6 +620,7 @@ impl Fold for Isolated {
             };
             let _ = self.run(&[seeded], self.budget);
             folded.state = Val::Null;
+            ended.insert(r.key, text.clone());
             folded.state_text = Some(text);
             answers.push(folded);
         }

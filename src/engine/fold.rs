@@ -146,6 +146,11 @@ pub struct Spec {
     pub seeds: Option<Arc<HashMap<String, String>>>,
     /// Fold each event a second time onto the state it produced (`check --idempotence`).
     pub twice: bool,
+    /// The index of an earlier spec with the same logic that takes every event: while
+    /// what this one takes of an aggregate is a prefix of its events (a group's
+    /// processed events, when the aggregate lives in one partition), its state is that
+    /// spec's after the prefix, and it is not folded twice.
+    pub prefix_of: Option<usize>,
 }
 
 impl From<Logic> for Spec {
@@ -155,8 +160,20 @@ impl From<Logic> for Spec {
             select: Select::All,
             seeds: None,
             twice: false,
+            prefix_of: None,
         }
     }
+}
+
+/// How a batch's events of one aggregate split for a spec folded as a prefix of
+/// another (`Spec::prefix_of`).
+struct Share {
+    /// How many of the batch's events, from the first, the prefix spec takes.
+    taken: usize,
+    /// Whether it takes any after those (then it is folded on its own from there).
+    more: bool,
+    /// The base spec's state before the batch.
+    before: String,
 }
 
 /// The last event a fold took of an aggregate.
@@ -205,6 +222,8 @@ struct Aggregate {
     saved: Vec<(String, u64)>,
     /// Per spec: the last event it took.
     last: Vec<Option<Last>>,
+    /// Per spec: whether its state is still its base spec's (`Spec::prefix_of`).
+    sharing: Vec<bool>,
     finding: Finding,
 }
 
@@ -255,6 +274,10 @@ impl Shard<'_> {
                         })
                         .collect(),
                     last: vec![None; specs.len()],
+                    sharing: specs
+                        .iter()
+                        .map(|s| s.prefix_of.is_some() && s.seeds.is_none())
+                        .collect(),
                     finding: Finding {
                         aggregate: id.clone(),
                         ..Finding::default()
@@ -334,50 +357,115 @@ impl Shard<'_> {
                 })
                 .collect()
         };
+        // A spec folded as a prefix of another: how each aggregate still sharing splits.
+        let prefix = specs
+            .iter()
+            .position(|s| s.prefix_of.is_some())
+            .map(|p| (p, specs[p].prefix_of.expect("found above")));
+        let shares: Vec<Option<Share>> = groups
+            .iter()
+            .enumerate()
+            .map(|(g, (id, events))| {
+                let (p, base) = prefix?;
+                let agg = &self.aggregates[id];
+                if !agg.sharing[p] {
+                    return None;
+                }
+                let takes: Vec<bool> = events
+                    .iter()
+                    .enumerate()
+                    .map(|(j, e)| {
+                        specs[p].select.takes(&Seen {
+                            aggregate: id,
+                            index: starts[g] + j,
+                            partition: e.partition,
+                            offset: e.offset,
+                            timestamp: e.timestamp,
+                        })
+                    })
+                    .collect();
+                let taken = takes.iter().take_while(|t| **t).count();
+                Some(Share {
+                    taken,
+                    more: takes[taken..].iter().any(|t| *t),
+                    before: agg.saved[base].0.clone(),
+                })
+            })
+            .collect();
+        // The base spec's state after a prefix it was split at, by group.
+        let mut after_prefix: HashMap<usize, String> = HashMap::new();
         let mut answers: Vec<Vec<Folded>> = Vec::with_capacity(self.folds.len());
         for (k, fold) in self.folds.iter().enumerate() {
             let spec = &specs[k];
-            let runs: Vec<ResidentRun<'_>> = groups
-                .iter()
-                .enumerate()
-                .map(|(g, (id, _))| {
-                    let agg = &self.aggregates[id];
-                    let (saved, synced) = &agg.saved[k];
-                    ResidentRun {
-                        key: agg.key,
-                        steps: steps_of(g, &spec.select),
-                        // The first spec is the one checked.
-                        flag_state: k == 0 && !agg.finding.flagged(),
-                        flag_from: agg.since_index.unwrap_or(usize::MAX),
-                        saved,
-                        seed: *synced != fold.restarts(),
-                        twice: spec.twice,
+            // (group, run); a base run split at a prefix is two runs of one key.
+            let mut runs: Vec<(usize, ResidentRun<'_>)> = Vec::new();
+            for (g, (id, _)) in groups.iter().enumerate() {
+                let agg = &self.aggregates[id];
+                let share = shares[g].as_ref();
+                if prefix.is_some_and(|(p, _)| p == k) && share.is_some() {
+                    continue; // its base folds it
+                }
+                let (saved, synced) = &agg.saved[k];
+                let run = ResidentRun {
+                    key: agg.key,
+                    steps: steps_of(g, &spec.select),
+                    // The first spec is the one checked.
+                    flag_state: k == 0 && !agg.finding.flagged(),
+                    flag_from: agg.since_index.unwrap_or(usize::MAX),
+                    saved,
+                    seed: *synced != fold.restarts(),
+                    twice: spec.twice,
+                };
+                match share {
+                    Some(s)
+                        if prefix.is_some_and(|(_, b)| b == k)
+                            && s.taken > 0
+                            && s.taken < run.steps.len() =>
+                    {
+                        let mut first = run.clone();
+                        first.steps.truncate(s.taken);
+                        let mut rest = run;
+                        rest.steps.drain(..s.taken);
+                        rest.seed = false; // it goes on from the first
+                        runs.push((g, first));
+                        runs.push((g, rest));
                     }
-                })
-                .collect();
+                    _ => runs.push((g, run)),
+                }
+            }
             let mut lasts = Vec::new();
-            for (g, run) in runs.iter().enumerate() {
+            for (g, run) in &runs {
                 self.taken[k] += run.steps.len();
                 if let Some(step) = run.steps.last() {
-                    let e = &groups[g].1[step.index - starts[g]];
+                    let e = &groups[*g].1[step.index - starts[*g]];
                     let last = Last {
                         index: step.index,
                         partition: e.partition,
                         offset: e.offset,
                     };
-                    lasts.push((g, last));
+                    lasts.push((*g, last));
                 }
             }
             // Runs that take nothing are not sent (their states stay as kept).
-            let sent: Vec<usize> = (0..runs.len())
-                .filter(|g| !runs[*g].steps.is_empty())
-                .collect();
-            let mut answered = fold
-                .fold_resident(runs.into_iter().filter(|r| !r.steps.is_empty()).collect())
-                .into_iter();
+            runs.retain(|(_, r)| !r.steps.is_empty());
+            let sent: Vec<usize> = runs.iter().map(|(g, _)| *g).collect();
+            let answered = fold.fold_resident(runs.into_iter().map(|(_, r)| r).collect());
             let mut all: Vec<Folded> = (0..groups.len()).map(|_| Folded::default()).collect();
-            for g in sent {
-                all[g] = answered.next().unwrap_or_default();
+            for (g, mut folded) in sent.into_iter().zip(answered) {
+                let earlier = std::mem::take(&mut all[g]);
+                if earlier.state_text.is_some() {
+                    // The second of a split run: the first's findings come first.
+                    after_prefix.insert(g, earlier.state_text.clone().unwrap_or_default());
+                    let mut merged = earlier;
+                    merged.errors.append(&mut folded.errors);
+                    merged.violations.append(&mut folded.violations);
+                    merged.upcasts.append(&mut folded.upcasts);
+                    merged.twice.append(&mut folded.twice);
+                    merged.flag_state = merged.flag_state.or(folded.flag_state);
+                    merged.state_text = folded.state_text;
+                    folded = merged;
+                }
+                all[g] = folded;
             }
             answers.push(all);
             for (g, last) in lasts {
@@ -414,6 +502,86 @@ impl Shard<'_> {
                 }
             }
             agg.count += events.len();
+        }
+        if let Some((p, base)) = prefix {
+            // The prefix spec's states, from the base's: the whole batch, the part
+            // before the split, or (split before its first event) the state before it.
+            let mut more: Vec<(usize, usize)> = Vec::new();
+            for (g, share) in shares.into_iter().enumerate() {
+                let Some(share) = share else { continue };
+                let agg = self.aggregates.get_mut(&groups[g].0).expect("added above");
+                let len = groups[g].1.len();
+                self.taken[p] += share.taken;
+                // Seeded on its own fold's first run (which never saw this key).
+                agg.saved[p] = match share.taken {
+                    t if t == len => (agg.saved[base].0.clone(), u64::MAX),
+                    0 => (share.before, u64::MAX),
+                    _ => (after_prefix.remove(&g).unwrap_or(share.before), u64::MAX),
+                };
+                if share.taken > 0 {
+                    let e = &groups[g].1[share.taken - 1];
+                    agg.last[p] = Some(Last {
+                        index: starts[g] + share.taken - 1,
+                        partition: e.partition,
+                        offset: e.offset,
+                    });
+                }
+                if share.taken < len {
+                    agg.sharing[p] = false;
+                    if share.more {
+                        more.push((g, share.taken));
+                    }
+                }
+            }
+            // What it takes after the split (an aggregate across partitions), on its own.
+            if !more.is_empty() {
+                let fold = &self.folds[p];
+                let runs: Vec<ResidentRun<'_>> = more
+                    .iter()
+                    .map(|&(g, taken)| {
+                        let agg = &self.aggregates[&groups[g].0];
+                        let mut steps = steps_of(g, &specs[p].select);
+                        steps.retain(|s| s.index >= starts[g] + taken);
+                        ResidentRun {
+                            key: agg.key,
+                            steps,
+                            flag_state: false,
+                            flag_from: usize::MAX,
+                            saved: &agg.saved[p].0,
+                            seed: true,
+                            twice: specs[p].twice,
+                        }
+                    })
+                    .collect();
+                let lasts: Vec<Option<Last>> = runs
+                    .iter()
+                    .zip(&more)
+                    .map(|(r, &(g, _))| {
+                        let step = r.steps.last()?;
+                        let e = &groups[g].1[step.index - starts[g]];
+                        Some(Last {
+                            index: step.index,
+                            partition: e.partition,
+                            offset: e.offset,
+                        })
+                    })
+                    .collect();
+                let counts: Vec<usize> = runs.iter().map(|r| r.steps.len()).collect();
+                let answered = fold.fold_resident(runs);
+                let restarts = fold.restarts();
+                for ((((g, _), folded), last), n) in
+                    more.iter().zip(answered).zip(lasts).zip(counts)
+                {
+                    let agg = self.aggregates.get_mut(&groups[*g].0).expect("added above");
+                    if let Some(text) = folded.state_text {
+                        agg.saved[p] = (text, restarts);
+                    }
+                    if last.is_some() {
+                        agg.last[p] = last;
+                    }
+                    self.taken[p] += n;
+                }
+            }
         }
         drop(inputs);
         // Folded events are never folded again: the workers can let them go.

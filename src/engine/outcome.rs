@@ -174,20 +174,31 @@ pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<
                     .get(&r.partition)
                     .is_some_and(|c| *c >= r.end)
         });
-    let specs = match caught_up {
-        true => vec![Spec::from(candidate.clone())],
-        false => vec![
-            Spec {
-                select: Select::Below(committed),
-                ..Spec::from(current)
-            },
+    // Without a candidate, what the group processed is (for an aggregate in one
+    // partition) a prefix of its events: folded once, its state taken at the prefix.
+    let same_logic = asked.candidate.is_none();
+    let now = Spec {
+        select: Select::Below(committed),
+        ..Spec::from(current)
+    };
+    let specs = match (caught_up, same_logic) {
+        (true, _) => vec![Spec::from(candidate.clone())],
+        (false, true) => vec![
             Spec::from(candidate.clone()),
+            Spec {
+                prefix_of: Some(0),
+                ..now
+            },
         ],
+        (false, false) => vec![now, Spec::from(candidate.clone())],
     };
     let mut start = fold_pass(conn, config, &scope, &specs)?;
-    if caught_up {
-        for (_, done) in &mut start.aggregates {
-            done.states.insert(0, done.states[0].clone());
+    // As [now, correct].
+    for (_, done) in &mut start.aggregates {
+        match (caught_up, same_logic) {
+            (true, _) => done.states.insert(0, done.states[0].clone()),
+            (false, true) => done.states.swap(0, 1),
+            (false, false) => {}
         }
     }
     let seeds: HashMap<String, String> = start

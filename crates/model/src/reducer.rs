@@ -482,7 +482,8 @@ pub trait Fold {
 
     /// Folds runs onto states the fold keeps by key (starting at `null`), so a long
     /// fold in many runs does not send states in. The answers' `state` is `null`;
-    /// `state_text` is the state after the run, for the caller to keep.
+    /// `state_text` is the state after the run, for the caller to keep. Runs of one key
+    /// in one call follow each other: the second starts where the first ended.
     fn fold_resident(&self, runs: Vec<ResidentRun<'_>>) -> Vec<Folded>;
 
     /// How many times what the fold keeps was lost (an isolated worker restarted): a
@@ -550,14 +551,19 @@ impl Fold for Reducers {
         self.run_steps(state, steps, false, 0, false)
     }
 
-    /// In process nothing is lost: each run starts from the state its caller kept.
+    /// In process nothing is lost: each run starts from the state its caller kept, or
+    /// where the run of its key before it in this call ended.
     fn fold_resident(&self, runs: Vec<ResidentRun<'_>>) -> Vec<Folded> {
+        let mut ended: std::collections::HashMap<u64, String> = Default::default();
         runs.into_iter()
             .map(|run| {
-                let state = parse_val(run.saved).unwrap_or_default();
+                let saved = ended.get(&run.key).map_or(run.saved, String::as_str);
+                let state = parse_val(saved).unwrap_or_default();
                 let mut folded =
                     self.run_steps(state, &run.steps, run.flag_state, run.flag_from, run.twice);
-                folded.state_text = Some(std::mem::take(&mut folded.state).to_string());
+                let text = std::mem::take(&mut folded.state).to_string();
+                ended.insert(run.key, text.clone());
+                folded.state_text = Some(text);
                 folded
             })
             .collect()
@@ -667,6 +673,34 @@ mod tests {
             run(&r, "Any", Value::Null, json!({"data": {"n": 1}})),
             Ok(json!({"n": 1}))
         );
+    }
+
+    #[test]
+    fn two_runs_of_one_key_in_one_call_follow_each_other() {
+        let r = reducers(&[("Add", "(. // {}) | .n = ((.n // 0) + $event.n)")]);
+        let event = to_val(&json!({"n": 2}));
+        let meta = Val::Null;
+        let step = |index| Step {
+            stream: 1,
+            index,
+            event_type: "Add",
+            event: &event,
+            meta: &meta,
+            text: None,
+            undecodable: None,
+        };
+        let run = |steps| ResidentRun {
+            key: 7,
+            steps,
+            flag_state: false,
+            flag_from: 0,
+            saved: "null",
+            seed: false,
+            twice: false,
+        };
+        let answers = r.fold_resident(vec![run(vec![step(0)]), run(vec![step(1), step(2)])]);
+        assert_eq!(answers[0].state_text.as_deref(), Some(r#"{"n":2}"#));
+        assert_eq!(answers[1].state_text.as_deref(), Some(r#"{"n":6}"#));
     }
 
     #[test]
