@@ -274,10 +274,7 @@ impl Shard<'_> {
                         })
                         .collect(),
                     last: vec![None; specs.len()],
-                    sharing: specs
-                        .iter()
-                        .map(|s| s.prefix_of.is_some() && s.seeds.is_none())
-                        .collect(),
+                    sharing: specs.iter().map(|s| shares_with_base(s, specs)).collect(),
                     finding: Finding {
                         aggregate: id.clone(),
                         ..Finding::default()
@@ -388,12 +385,18 @@ impl Shard<'_> {
                 Some(Share {
                     taken,
                     more: takes[taken..].iter().any(|t| *t),
-                    before: agg.saved[base].0.clone(),
+                    // Only needed where the prefix ends in this batch.
+                    before: match taken < events.len() {
+                        true => agg.saved[base].0.clone(),
+                        false => String::new(),
+                    },
                 })
             })
             .collect();
         // The base spec's state after a prefix it was split at, by group.
         let mut after_prefix: HashMap<usize, String> = HashMap::new();
+        // The groups whose base run was split in two.
+        let mut split: std::collections::HashSet<usize> = Default::default();
         let mut answers: Vec<Vec<Folded>> = Vec::with_capacity(self.folds.len());
         for (k, fold) in self.folds.iter().enumerate() {
             let spec = &specs[k];
@@ -427,6 +430,7 @@ impl Shard<'_> {
                         let mut rest = run;
                         rest.steps.drain(..s.taken);
                         rest.seed = false; // it goes on from the first
+                        split.insert(g);
                         runs.push((g, first));
                         runs.push((g, rest));
                     }
@@ -453,7 +457,7 @@ impl Shard<'_> {
             let mut all: Vec<Folded> = (0..groups.len()).map(|_| Folded::default()).collect();
             for (g, mut folded) in sent.into_iter().zip(answered) {
                 let earlier = std::mem::take(&mut all[g]);
-                if earlier.state_text.is_some() {
+                if split.contains(&g) && earlier.state_text.is_some() {
                     // The second of a split run: the first's findings come first.
                     after_prefix.insert(g, earlier.state_text.clone().unwrap_or_default());
                     let mut merged = earlier;
@@ -516,7 +520,12 @@ impl Shard<'_> {
                 agg.saved[p] = match share.taken {
                     t if t == len => (agg.saved[base].0.clone(), u64::MAX),
                     0 => (share.before, u64::MAX),
-                    _ => (after_prefix.remove(&g).unwrap_or(share.before), u64::MAX),
+                    _ => (
+                        after_prefix
+                            .remove(&g)
+                            .expect("a split run's first part answered"),
+                        u64::MAX,
+                    ),
                 };
                 if share.taken > 0 {
                     let e = &groups[g].1[share.taken - 1];
@@ -823,6 +832,30 @@ pub fn first_flags(
         .into_iter()
         .filter_map(|(id, d)| Some((id, d.finding.first?.index)))
         .collect())
+}
+
+/// Whether `spec` may share its base's fold (`Spec::prefix_of`): the base takes every
+/// event with the same logic, from no seeds, and neither probes twice; the base is an
+/// earlier spec and the checked one (spec 0) is never folded as a prefix.
+fn shares_with_base(spec: &Spec, specs: &[Spec]) -> bool {
+    let Some(b) = spec.prefix_of else {
+        return false;
+    };
+    let me = specs
+        .iter()
+        .position(|s| std::ptr::eq(s, spec))
+        .unwrap_or(0);
+    let only_one = specs.iter().filter(|s| s.prefix_of.is_some()).count() == 1;
+    specs.get(b).is_some_and(|base| {
+        b < me
+            && only_one
+            && matches!(base.select, Select::All)
+            && base.seeds.is_none()
+            && !base.twice
+            && base.logic == spec.logic
+            && spec.seeds.is_none()
+            && !spec.twice
+    })
 }
 
 /// The shard of an aggregate: the same one for all its events.
