@@ -404,15 +404,7 @@ impl App {
             return vec![];
         }
         let topic = self.events.topic.clone();
-        if self
-            .config
-            .topic(&topic)
-            .and_then(|t| t.read_model.as_ref())
-            .is_none()
-        {
-            self.status = format!(
-                "{topic} has no read model: give its [[topics]] entry read_model = {{ database = …, query = … }}"
-            );
+        if !self.has_read_model(&topic) {
             return vec![];
         }
         self.status = format!("drift: folding {topic}…");
@@ -442,6 +434,20 @@ impl App {
             }
             Err(e) => self.status = format!("drift: {e}"),
         }
+    }
+
+    /// Whether `topic` has a read model; if not, the status says how to give it one.
+    fn has_read_model(&mut self, topic: &str) -> bool {
+        let has = self
+            .config
+            .topic(topic)
+            .is_some_and(|t| t.read_model.is_some());
+        if !has {
+            self.status = format!(
+                "{topic} has no read model: give its [[topics]] entry read_model = {{ database = …, query = … }}"
+            );
+        }
+        has
     }
 
     /// The open stream shows its row in the topic's read model: asked of the worker.
@@ -568,16 +574,7 @@ impl App {
                     self.read_model_on = false;
                     return Some(vec![]);
                 }
-                let topic = self.events.topic.clone();
-                if self
-                    .config
-                    .topic(&topic)
-                    .and_then(|t| t.read_model.as_ref())
-                    .is_none()
-                {
-                    self.status = format!(
-                        "{topic} has no read model: give its [[topics]] entry read_model = {{ database = …, query = … }}"
-                    );
+                if !self.has_read_model(&self.events.topic.clone()) {
                     return Some(vec![]);
                 }
                 self.read_model_on = true;

@@ -48,7 +48,13 @@ pub fn check(
         summary.violating(),
         summary.with_errors()
     );
-    if fail && !summary.results.is_empty() {
+    conclude(line, !summary.results.is_empty(), fail, output)
+}
+
+/// The summary line of a lab command: the error `--fail` exits 3 with when something
+/// was found, else said on stderr (with `-o json`, the object says it).
+fn conclude(line: String, found: bool, fail: bool, output: Output) -> Result<()> {
+    if fail && found {
         return Err(Found(line).into());
     }
     if output != Output::Json {
@@ -140,13 +146,7 @@ pub fn idempotence(
             }
         }
     }
-    if fail && !results.is_empty() {
-        return Err(Found(line).into());
-    }
-    if output != Output::Json {
-        eprintln!("{line}");
-    }
-    Ok(())
+    conclude(line, !results.is_empty(), fail, output)
 }
 
 /// The moment `rewind states` folds to.
@@ -211,14 +211,15 @@ pub fn drift(
 ) -> Result<()> {
     let mut results = Vec::new();
     let mut printed = Ok(());
-    let summary = crate::engine::drift::drift(conn, config, scope, group, &mut |d| match output {
+    let mut each = |d: &crate::model::drift::Drifted| match output {
         Output::Json => results.push(d.to_json()),
         _ => {
             if printed.is_ok() {
                 printed = writeln!(out, "{}", super::json_text(&d.to_json(), false));
             }
         }
-    })?;
+    };
+    let summary = crate::engine::drift::drift(conn, config, scope, group, &mut each, None)?;
     printed?;
     let line = format!(
         "{} aggregate(s) of {}{}: {} match their read model, {} differ, {} missing",
@@ -236,11 +237,5 @@ pub fn drift(
             "differing": summary.differing, "missing": summary.missing, "results": results});
         writeln!(out, "{}", super::json_text(&json, true))?;
     }
-    if fail && summary.differing + summary.missing > 0 {
-        return Err(Found(line).into());
-    }
-    if output != Output::Json {
-        eprintln!("{line}");
-    }
-    Ok(())
+    conclude(line, summary.differing + summary.missing > 0, fail, output)
 }

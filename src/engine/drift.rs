@@ -36,19 +36,8 @@ pub fn read_model_of<'c>(config: &'c Config, topic: &str) -> Result<&'c ReadMode
 
 /// Folds every aggregate in `scope` (at `group`'s committed offsets when given), reads
 /// each one's read model and hands those that differ to `each`, in aggregate order.
+/// With `tell`, says (aggregates compared, aggregates to compare) as it reads the rows.
 pub fn drift(
-    conn: &Connection,
-    config: &Config,
-    scope: &Scope<'_>,
-    group: Option<&str>,
-    each: &mut dyn FnMut(&Drifted),
-) -> Result<DriftSummary> {
-    drift_with_progress(conn, config, scope, group, each, None)
-}
-
-/// `drift`, telling `tell` (aggregates compared, aggregates to compare) as it reads
-/// the rows.
-pub fn drift_with_progress(
     conn: &Connection,
     config: &Config,
     scope: &Scope<'_>,

@@ -453,7 +453,12 @@ impl Shard<'_> {
             // Runs that take nothing are not sent (their states stay as kept).
             runs.retain(|(_, r)| !r.steps.is_empty());
             let sent: Vec<usize> = runs.iter().map(|(g, _)| *g).collect();
-            let answered = fold.fold_resident(runs.into_iter().map(|(_, r)| r).collect());
+            // Nothing to fold (a prefix spec while it shares): no round trip, and no
+            // worker started for it.
+            let answered = match runs.is_empty() {
+                true => vec![],
+                false => fold.fold_resident(runs.into_iter().map(|(_, r)| r).collect()),
+            };
             let mut all: Vec<Folded> = (0..groups.len()).map(|_| Folded::default()).collect();
             for (g, mut folded) in sent.into_iter().zip(answered) {
                 let earlier = std::mem::take(&mut all[g]);

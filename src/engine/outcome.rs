@@ -130,9 +130,9 @@ impl<'a> Asked<'a> {
 ///
 /// Pass 1 reads the whole topic once for both folds of the start: the current reducers
 /// on the events below the committed offsets (what the read model holds now) and the
-/// candidate on every event (what it should hold); one fold when they are the same (no
-/// candidate, and a group that has processed everything). Pass 2 reads from the targets
-/// to the end and folds what comes again onto what the read model holds now.
+/// candidate on every event (what it should hold); one fold without a candidate
+/// (`Spec::prefix_of`). Pass 2 reads from the targets to the end and folds what comes
+/// again onto what the read model holds now.
 pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<Outcome> {
     let current = config.logic_for(asked.topic);
     let candidate = asked.candidate.clone().unwrap_or_else(|| current.clone());
@@ -164,41 +164,29 @@ pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<
         ends: Some(ends.clone()),
         ..scope
     };
-    // A group that has processed every event, modelled by the current reducers, holds
-    // what they fold from all of them: one fold serves both.
-    let caught_up = asked.candidate.is_none()
-        && ranges.iter().all(|r| {
-            r.end <= r.start
-                || asked
-                    .committed
-                    .get(&r.partition)
-                    .is_some_and(|c| *c >= r.end)
-        });
     // Without a candidate, what the group processed is (for an aggregate in one
-    // partition) a prefix of its events: folded once, its state taken at the prefix.
+    // partition) a prefix of its events, all of them for a group that has caught up:
+    // folded once, its state taken where the prefix ends.
     let same_logic = asked.candidate.is_none();
     let now = Spec {
         select: Select::Below(committed),
         ..Spec::from(current)
     };
-    let specs = match (caught_up, same_logic) {
-        (true, _) => vec![Spec::from(candidate.clone())],
-        (false, true) => vec![
+    let specs = match same_logic {
+        true => vec![
             Spec::from(candidate.clone()),
             Spec {
                 prefix_of: Some(0),
                 ..now
             },
         ],
-        (false, false) => vec![now, Spec::from(candidate.clone())],
+        false => vec![now, Spec::from(candidate.clone())],
     };
     let mut start = fold_pass(conn, config, &scope, &specs)?;
     // As [now, correct].
-    for (_, done) in &mut start.aggregates {
-        match (caught_up, same_logic) {
-            (true, _) => done.states.insert(0, done.states[0].clone()),
-            (false, true) => done.states.swap(0, 1),
-            (false, false) => {}
+    if same_logic {
+        for (_, done) in &mut start.aggregates {
+            done.states.swap(0, 1);
         }
     }
     let seeds: HashMap<String, String> = start

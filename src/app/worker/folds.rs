@@ -8,6 +8,24 @@ use std::time::Instant;
 
 use super::{Msg, Shared, PROGRESS_EVERY};
 
+/// Lets progress through at most every `PROGRESS_EVERY` (the first report at once).
+struct Throttle(Mutex<Option<Instant>>);
+
+impl Throttle {
+    fn new() -> Throttle {
+        Throttle(Mutex::new(None))
+    }
+
+    fn due(&self) -> bool {
+        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let due = last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
+    }
+}
+
 impl Shared {
     /// `v`: an aggregate's row in its topic's read model.
     pub(super) fn read_model_row(&self, generation: u64, topic: &str, aggregate: String) {
@@ -42,18 +60,10 @@ impl Shared {
     pub(super) fn drift(&self, generation: u64, topic: &str) {
         let wanted = || self.latest.load(Ordering::Relaxed) == generation;
         let cancel = || !wanted();
-        let told: Mutex<Option<Instant>> = Mutex::new(None);
-        let due = || {
-            let mut last = told.lock().unwrap_or_else(PoisonError::into_inner);
-            let due = last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
-            if due {
-                *last = Some(Instant::now());
-            }
-            due
-        };
+        let throttle = Throttle::new();
         // While folding: records read; then: aggregates compared with their rows.
         let folding = |done: i64, total: i64| {
-            if due() {
+            if throttle.due() {
                 self.send(Msg::DriftProgress {
                     generation,
                     folding: true,
@@ -63,7 +73,7 @@ impl Shared {
             }
         };
         let tell = |done: usize, total: usize| {
-            if due() {
+            if throttle.due() {
                 self.send(Msg::DriftProgress {
                     generation,
                     folding: false,
@@ -79,7 +89,7 @@ impl Shared {
             ..Default::default()
         };
         let mut ids = Vec::new();
-        let result = crate::engine::drift::drift_with_progress(
+        let result = crate::engine::drift::drift(
             &self.conn,
             &self.config,
             &scope,
@@ -104,11 +114,9 @@ impl Shared {
     ) {
         let wanted = || self.outcome.load(Ordering::Relaxed) == request.0;
         let cancel = || !wanted();
-        let told = Mutex::new(Instant::now());
+        let throttle = Throttle::new();
         let tell = |pass: usize, done: i64, total: i64| {
-            let mut last = told.lock().unwrap_or_else(PoisonError::into_inner);
-            if last.elapsed() >= PROGRESS_EVERY {
-                *last = Instant::now();
+            if throttle.due() {
                 self.send(Msg::OutcomeProgress {
                     request,
                     pass,

@@ -347,16 +347,6 @@ impl Shared {
                 self.send(Msg::Topics(result.map_err(|e| e.to_string())));
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
-            Command::ReadModelRow {
-                generation,
-                topic,
-                aggregate,
-            } => self.read_model_row(generation, &topic, aggregate),
-            Command::LoadDatabaseSnapshots {
-                generation,
-                topic,
-                aggregate,
-            } => self.database_snapshots(generation, &topic, aggregate),
             Command::LoadAggregate { request, topic, id } => {
                 let result = self
                     .client()
@@ -472,7 +462,9 @@ impl Shared {
             | Command::Search { .. }
             | Command::WatchReplay { .. }
             | Command::StopWatch
-            | Command::StopOutcome => {}
+            | Command::StopOutcome
+            | Command::ReadModelRow { .. }
+            | Command::LoadDatabaseSnapshots { .. } => {}
         }
     }
 
@@ -537,6 +529,20 @@ impl Shared {
 
     /// A job on its own thread: a topic load (then its snapshots) or a follow.
     fn long(&self, command: Command) {
+        // A database is read the same way beside a cluster or a dump.
+        let command = match command {
+            Command::ReadModelRow {
+                generation,
+                topic,
+                aggregate,
+            } => return self.read_model_row(generation, &topic, aggregate),
+            Command::LoadDatabaseSnapshots {
+                generation,
+                topic,
+                aggregate,
+            } => return self.database_snapshots(generation, &topic, aggregate),
+            other => other,
+        };
         if let Some(dump) = &self.offline {
             return self.serve_dump(dump, command);
         }

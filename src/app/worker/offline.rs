@@ -135,16 +135,6 @@ impl Shared {
                 });
                 self.send(Msg::SearchDone { id, result });
             }
-            Command::ReadModelRow {
-                generation,
-                topic,
-                aggregate,
-            } => self.read_model_row(generation, &topic, aggregate),
-            Command::LoadDatabaseSnapshots {
-                generation,
-                topic,
-                aggregate,
-            } => self.database_snapshots(generation, &topic, aggregate),
             Command::Drift { generation, .. } => {
                 self.send(Msg::Drift {
                     generation,
@@ -205,7 +195,9 @@ impl Shared {
             | Command::StopTopic
             | Command::StopWatch
             | Command::StopOutcome
-            | Command::FoldOutcome { .. } => {}
+            | Command::FoldOutcome { .. }
+            | Command::ReadModelRow { .. }
+            | Command::LoadDatabaseSnapshots { .. } => {}
         }
     }
 }
