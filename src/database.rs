@@ -140,6 +140,11 @@ impl Database {
                         "database {name}: its url does not read as PostgreSQL's ({e})"
                     ))
                 })?;
+                if config.get_ssl_mode() == postgres::config::SslMode::Require {
+                    return Err(DatabaseError(format!(
+                        "database {name}: its url asks for TLS (sslmode=require), which rewind does not speak to PostgreSQL yet: use sslmode=disable on a trusted network, or a local socket"
+                    )));
+                }
                 config.connect_timeout(timeout);
                 let ms = timeout.as_millis().max(1);
                 // Added to the url's own options. Each query also runs in a read-only

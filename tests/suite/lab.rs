@@ -1388,6 +1388,12 @@ StatusSet = ".status = $event.status"
             .unwrap()
             .get(0);
         assert_eq!(written, 0);
+        // TLS asked for: said so, before anything is sent.
+        let (err, _) = failing(&format!("{}?sslmode=require", pg.url), &query);
+        assert!(
+            err.contains("sslmode=require") && err.contains("TLS"),
+            "{err}"
+        );
         // A query with no column: one line, not a crash.
         let (err, _) = failing(&pg.url, &format!("select from {table} where id = $1"));
         assert!(err.contains("gives 0 column(s)"), "{err}");
