@@ -70,7 +70,7 @@ impl App {
                     Err(e) => {
                         // A load that failed does not go on.
                         if let Some(said) = self.status.strip_suffix(LOAD_GOES_ON) {
-                            self.status = said.to_owned();
+                            self.status = Status::new(self.status.severity, said);
                         }
                         self.events.error = Some(e);
                     }
@@ -82,10 +82,10 @@ impl App {
             }
             Msg::Connection(None) if self.disconnected.is_some() => {
                 let why = self.disconnected.take().unwrap_or_default();
-                self.status = match why.contains("brokers are down") {
+                self.status = Status::info(match why.contains("brokers are down") {
                     true => format!("the broker was lost and is back ({why})"),
                     false => format!("the broker answers again (after: {why})"),
-                };
+                });
                 let loading = !self.events.done && self.events.error.is_none();
                 if loading && !self.events.topic.is_empty() {
                     self.status.push_str(LOAD_GOES_ON);
@@ -119,10 +119,10 @@ impl App {
                     self.events.unreadable.insert(at, message.clone());
                 }
                 if let Some((aggregate, _)) = self.pending_stream.take() {
-                    self.status = format!("cannot open {aggregate}: {message}");
+                    self.status = Status::error(format!("cannot open {aggregate}: {message}"));
                     self.arrived.clear();
                 } else {
-                    self.status = message;
+                    self.status = Status::error(message);
                 }
             }
             Msg::Groups(groups) => self.receive_groups(groups),
@@ -137,7 +137,7 @@ impl App {
                 };
                 c.found.extend(coords);
                 c.scanned = scanned;
-                self.status = c.summary();
+                self.status = Status::info(c.summary());
                 let any = !c.found.is_empty();
                 // The cursor goes to the first match once, unless it is on one already.
                 let here = !self.events.is_empty() && self.events.matches(self.events.selected);
@@ -158,9 +158,9 @@ impl App {
                         Ok((failed, first)) => {
                             c.failed = failed;
                             c.first_failure = first;
-                            self.status = c.summary();
+                            self.status = Status::info(c.summary());
                         }
-                        Err(e) => self.status = format!("?{}: {e}", c.code),
+                        Err(e) => self.status = Status::error(format!("?{}: {e}", c.code)),
                     }
                     if let Some((origin, Some(moved))) = self.content_cursor.take() {
                         if self.events.selected == moved {
@@ -204,7 +204,7 @@ impl App {
                 result,
             } if generation == self.generation => match result {
                 Ok(stored) => self.receive_aggregate_snapshots(aggregate, stored),
-                Err(e) => self.status = e,
+                Err(e) => self.status = Status::error(e),
             },
             Msg::ReadModelRow {
                 generation,
@@ -218,12 +218,12 @@ impl App {
                 total,
             } if generation == self.generation => {
                 let topic = &self.events.topic;
-                self.status = match folding {
+                self.status = Status::info(match folding {
                     true => format!("drift: folding {topic}, {done} of {total} records…"),
                     false => {
                         format!("drift: compared {done} of {total} aggregates with the read model…")
                     }
-                }
+                })
             }
             Msg::Drift { generation, result } if generation == self.generation => {
                 self.receive_drift(result)
@@ -231,8 +231,8 @@ impl App {
             Msg::Warning {
                 generation,
                 message,
-            } if generation == self.generation => self.status = message,
-            Msg::Status(message) => self.status = message,
+            } if generation == self.generation => self.status = Status::warning(message),
+            Msg::Status(message) => self.status = Status::error(message),
             _ => {}
         }
     }

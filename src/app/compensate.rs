@@ -1,7 +1,7 @@
 //! The Compensate dialog: the drafted compensating event, produced once the user types
 //! the topic's name.
 
-use super::{Action, App, Command, Overlay};
+use super::{Action, App, Command, Overlay, Status};
 use crate::model::compensate::Draft;
 use crate::model::Coord;
 
@@ -20,12 +20,10 @@ impl App {
     /// Opens the Compensate dialog for the event under the cursor.
     pub(super) fn start_compensate(&mut self) -> Vec<Command> {
         let Some(event) = self.current_event() else {
-            self.status = match self.current_index() {
-                Some(_) => {
-                    "the event is being loaded from the topic; press c again in a moment".into()
-                }
-                None => "no event here to compensate".into(),
-            };
+            self.status = Status::warning(match self.current_index() {
+                Some(_) => "the event is being loaded from the topic; press c again in a moment",
+                None => "no event here to compensate",
+            });
             self.want_current();
             return vec![];
         };
@@ -48,7 +46,7 @@ impl App {
                     producing: false,
                 })));
             }
-            Err(e) => self.status = e,
+            Err(e) => self.status = Status::error(e),
         }
         vec![]
     }
@@ -67,13 +65,16 @@ impl App {
             }
             Action::Submit if confirming => {
                 if self.read_only {
-                    self.status = "read-only: rewind will not produce events here".into();
+                    self.status = Status::warning("read-only: rewind will not produce events here");
                 } else if let Some(by) = dialog.reversed_by {
-                    self.status =
-                        format!("already reversed by {by}: producing this would reverse it twice");
+                    self.status = Status::warning(format!(
+                        "already reversed by {by}: producing this would reverse it twice"
+                    ));
                 } else if dialog.typed != dialog.draft.topic {
-                    self.status =
-                        format!("type the topic's name, {}, to produce", dialog.draft.topic);
+                    self.status = Status::warning(format!(
+                        "type the topic's name, {}, to produce",
+                        dialog.draft.topic
+                    ));
                 } else {
                     dialog.producing = true;
                     self.status.clear();
@@ -95,8 +96,8 @@ impl App {
             }
             _ => {
                 self.status = match result {
-                    Ok(at) => format!("compensating event produced at {at}"),
-                    Err(e) => e,
+                    Ok(at) => Status::info(format!("compensating event produced at {at}")),
+                    Err(e) => Status::error(e),
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! Marks: events the user marked (kept per cluster), the cursor they are taken from, and
 //! the marks list.
 
-use super::{Action, App, Command, Overlay, Screen};
+use super::{Action, App, Command, Overlay, Screen, Status};
 use crate::model::mark::{self, Mark};
 use crate::model::{Coord, Event};
 
@@ -103,14 +103,14 @@ impl App {
 
     pub(super) fn toggle_mark(&mut self) -> Vec<Command> {
         let Some(m) = self.current_mark() else {
-            self.status = "no event here to mark".into();
+            self.status = Status::warning("no event here to mark");
             return vec![];
         };
         let label = format!("{} {} {}", m.coord(), m.event_type, m.aggregate);
-        self.status = match mark::toggle(&mut self.marks, m) {
+        self.status = Status::info(match mark::toggle(&mut self.marks, m) {
             true => format!("marked {label} (' lists marks, r rewinds a group to it)"),
             false => format!("unmarked {label}"),
-        };
+        });
         self.save_marks()
     }
 
@@ -124,7 +124,7 @@ impl App {
             Action::Last => last,
             Action::Delete if !self.marks.is_empty() => {
                 let m = self.marks.remove(selected.min(last));
-                self.status = format!("unmarked {} {}", m.coord(), m.event_type);
+                self.status = Status::info(format!("unmarked {} {}", m.coord(), m.event_type));
                 self.overlay = Some(Overlay::Marks {
                     selected: selected.min(self.marks.len().saturating_sub(1)),
                 });
@@ -141,7 +141,7 @@ impl App {
             _ => selected,
         };
         if let Some(why) = self.marks.get(selected).and_then(|m| self.mark_gone(m)) {
-            self.status = format!("this mark's event is gone: {why}");
+            self.status = Status::warning(format!("this mark's event is gone: {why}"));
         }
         self.overlay = Some(Overlay::Marks { selected });
         vec![]
@@ -150,7 +150,7 @@ impl App {
     /// Opens the marked event in its aggregate's stream, loading its topic if needed.
     pub(super) fn jump_to(&mut self, m: Mark) -> Vec<Command> {
         if let Some(why) = self.mark_made_again(&m) {
-            self.status = format!("not opened: {why}");
+            self.status = Status::warning(format!("not opened: {why}"));
             return vec![];
         }
         if self.events.topic == m.topic && self.events.done {
@@ -171,7 +171,9 @@ impl App {
                 self.events.selected = i;
                 self.open_stream(&aggregate, Some(i));
             }
-            None => self.status = format!("{topic} {at} is no longer in the topic"),
+            None => {
+                self.status = Status::warning(format!("{topic} {at} is no longer in the topic"))
+            }
         }
     }
 }

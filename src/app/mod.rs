@@ -10,6 +10,7 @@ mod messages;
 mod overlay;
 mod rewind;
 mod run;
+pub mod status;
 mod story;
 mod stream;
 pub mod terminal;
@@ -17,6 +18,7 @@ pub mod worker;
 
 use crate::config::Config;
 use crate::model::{Event, TopicInfo};
+pub use status::{Severity, Status};
 
 pub use compensate::CompensateDialog;
 pub use groups::{GroupsView, GROUP_SAMPLE};
@@ -246,7 +248,7 @@ pub struct App {
     pub topics: TopicsView,
     pub events: EventsView,
     pub input: Option<Input>,
-    pub status: String,
+    pub status: Status,
     pub quit: bool,
     pub page: usize,
     pub aggregates: AggregatesView,
@@ -315,7 +317,7 @@ impl App {
             topics: TopicsView::default(),
             events: EventsView::default(),
             input: None,
-            status: String::new(),
+            status: Status::default(),
             quit: false,
             page: 20,
             aggregates: AggregatesView::default(),
@@ -357,8 +359,8 @@ impl App {
     }
 
     /// The config's warnings, for the status bar.
-    pub fn config_warnings(&self) -> String {
-        self.config.warnings.join("; ")
+    pub fn config_warnings(&self) -> Status {
+        Status::warning(self.config.warnings.join("; "))
     }
 
     /// The commands to run when the TUI opens.
@@ -445,14 +447,15 @@ impl App {
                 return vec![];
             }
             Action::Rewind if self.offline.is_some() => {
-                self.status = self.offline_reason("there are no consumer groups to rewind");
+                self.status =
+                    Status::warning(self.offline_reason("there are no consumer groups to rewind"));
                 return vec![];
             }
             Action::Rewind => {
                 return match self.current_mark() {
                     Some(m) => self.start_rewind(m),
                     None => {
-                        self.status = "open a topic and put the cursor on an event (or pick a mark with ') to rewind to it".into();
+                        self.status = Status::warning("open a topic and put the cursor on an event (or pick a mark with ') to rewind to it");
                         vec![]
                     }
                 };
@@ -539,10 +542,10 @@ impl App {
                 match self.events.find(Direction::of(action == Action::NextMatch)) {
                     Some(i) => self.events.selected = i,
                     None => {
-                        self.status = match &self.events.content {
+                        self.status = Status::info(match &self.events.content {
                             Some(c) => format!("{} — none to go to", c.summary()),
                             None => format!("no match for `{}`", self.events.search),
-                        }
+                        })
                     }
                 }
                 self.events.detail_scroll = 0;
@@ -658,7 +661,7 @@ impl App {
                 let window = match crate::model::select::Window::parse(flags) {
                     Ok(w) => w,
                     Err(e) => {
-                        self.status = format!(":topic {name}: {e}");
+                        self.status = Status::error(format!(":topic {name}: {e}"));
                         return vec![];
                     }
                 };
@@ -668,8 +671,9 @@ impl App {
                 // says). A dump holds what it lists.
                 let listed = self.topics.all.iter().any(|t| t.name == name);
                 if self.offline.is_some() && !listed {
-                    self.status =
-                        format!("the dump holds no topic `{name}` (press Esc for the topics list)");
+                    self.status = Status::warning(format!(
+                        "the dump holds no topic `{name}` (press Esc for the topics list)"
+                    ));
                     return vec![];
                 }
                 return self.open_topic_in(name, (!flags.is_empty()).then_some(window));
@@ -677,7 +681,8 @@ impl App {
             "agg" | "a" if !arg.is_empty() => return self.open_aggregate(arg),
             "goto" | "g" if !arg.is_empty() => self.goto(arg),
             "group" | "groups" if self.offline.is_some() => {
-                self.status = self.offline_reason("there are no consumer groups to show");
+                self.status =
+                    Status::warning(self.offline_reason("there are no consumer groups to show"));
             }
             "group" | "groups" => return self.open_groups(Some(arg).filter(|a| !a.is_empty())),
             "reload" => self.reload_config(),
@@ -687,10 +692,10 @@ impl App {
             "q" | "quit" => self.quit = true,
             "" => {}
             _ => {
-                self.status = format!(
+                self.status = Status::warning(format!(
                     "unknown command `:{}`; try :topic NAME (? for help)",
                     line.trim()
-                )
+                ))
             }
         }
         vec![]
@@ -701,7 +706,7 @@ impl App {
     fn search_contents(&mut self, code: &str) -> Vec<Command> {
         let code = code.trim();
         if let Err(e) = crate::model::search::Where::compile(code) {
-            self.status = format!("?{code}: {e}");
+            self.status = Status::error(format!("?{code}: {e}"));
             return vec![];
         }
         let id = self.requests.search.advance();
@@ -713,7 +718,7 @@ impl App {
             total: self.events.len() as i64,
             ..ContentSearch::default()
         });
-        self.status = format!("?{code}: searching {} events…", self.events.len());
+        self.status = Status::info(format!("?{code}: searching {} events…", self.events.len()));
         vec![Command::Search {
             topic: self.events.topic.clone(),
             generation: self.generation,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{Action, App, Command, Overlay};
+use super::{Action, App, Command, Overlay, Status};
 use crate::kafka::rewind::{Known, PlanRequest};
 use crate::model::group::{Group, GroupState, GroupStatus};
 use crate::model::mark::Mark;
@@ -142,7 +142,7 @@ impl App {
     /// Opens the Rewind dialog for a marked event and asks for the groups.
     pub(super) fn start_rewind(&mut self, target: Mark) -> Vec<Command> {
         if let Some(why) = self.mark_made_again(&target) {
-            self.status = format!("no rewind to this mark: {why}");
+            self.status = Status::warning(format!("no rewind to this mark: {why}"));
             return vec![];
         }
         self.status.clear();
@@ -213,9 +213,12 @@ impl App {
                     unreachable!()
                 };
                 if let Some(why) = blocked {
-                    self.status = why;
+                    self.status = Status::warning(why);
                 } else if *typed != plan.group {
-                    self.status = format!("type the group's name, {}, to confirm", plan.group);
+                    self.status = Status::warning(format!(
+                        "type the group's name, {}, to confirm",
+                        plan.group
+                    ));
                 } else {
                     let group = plan.group.clone();
                     self.status.clear();
@@ -442,8 +445,12 @@ impl App {
             }
             _ => {
                 self.status = match result {
-                    Ok(r) => format!("rewound {}; undo file {}", r.group, r.undo_file.display()),
-                    Err(e) => e,
+                    Ok(r) => Status::info(format!(
+                        "rewound {}; undo file {}",
+                        r.group,
+                        r.undo_file.display()
+                    )),
+                    Err(e) => Status::error(e),
                 }
             }
         }

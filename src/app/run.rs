@@ -7,7 +7,7 @@ use anyhow::Result;
 use crossterm::event::{self, Event as TermEvent};
 
 use super::worker::Worker;
-use super::{action_for, App};
+use super::{action_for, App, Status};
 use crate::config::{Config, Connection};
 
 /// Opens the TUI on a cluster and runs it until the user quits or a signal stops it.
@@ -43,11 +43,11 @@ pub fn run_file(file: &std::path::Path, config: Config) -> Result<()> {
     app.read_only = true;
     app.offline = Some(file.display().to_string());
     app.status = match bad.first() {
-        Some((line, why)) => format!(
+        Some((line, why)) => Status::warning(format!(
             "{}: {} line(s) not read, the first line {line}: {why}",
             file.display(),
             bad.len()
-        ),
+        )),
         None => app.config_warnings(),
     };
     session(app, &worker, &rx, &label)
@@ -70,15 +70,20 @@ fn session(
             Ok(marks) => app.marks = marks,
             Err(e) => {
                 // Not overwritten: marks made now are not saved.
-                app.status = format!(
+                app.status = Status::error(format!(
                     "{}: {e}; marks made now will not be saved",
                     marks_file.display()
-                );
+                ));
                 app.marks_file = None;
             }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => app.status = format!("cannot read marks from {}: {e}", marks_file.display()),
+        Err(e) => {
+            app.status = Status::error(format!(
+                "cannot read marks from {}: {e}",
+                marks_file.display()
+            ))
+        }
     }
 
     let mut session = super::terminal::Session::start()?;

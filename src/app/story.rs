@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Action, App, Command, Screen};
+use super::{Action, App, Command, Screen, Status};
 use crate::model::diff::Change;
 use crate::model::story::{merge_order, positions};
 use crate::model::Event;
@@ -96,11 +96,12 @@ impl App {
     /// loading.
     pub(super) fn open_story(&mut self, arg: &str) -> Vec<Command> {
         let Some((name, id)) = arg.split_once(' ').map(|(n, i)| (n.trim(), i.trim())) else {
-            self.status = "usage: :story NAME ID (a [[stories]] entry of the config)".into();
+            self.status =
+                Status::warning("usage: :story NAME ID (a [[stories]] entry of the config)");
             return vec![];
         };
         if let Err(e) = self.config.story(name) {
-            self.status = format!("{e:#}");
+            self.status = Status::error(format!("{e:#}"));
             return vec![];
         }
         self.show_story_loading(name, id, false);
@@ -146,8 +147,9 @@ impl App {
             return vec![];
         }
         self.show_story_loading(&topic, id, true);
-        self.status =
-            format!("{id} is not in the loaded events of {topic}: reading it from the topic");
+        self.status = Status::info(format!(
+            "{id} is not in the loaded events of {topic}: reading it from the topic"
+        ));
         vec![Command::LoadAggregate {
             request: self.requests.story,
             topic,
@@ -254,7 +256,7 @@ impl App {
                 match found {
                     Some(i) => i,
                     None => {
-                        self.status = "no more flagged events in this story".into();
+                        self.status = Status::info("no more flagged events in this story");
                         cursor
                     }
                 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::{Action, App, Command, Direction, Screen};
+use super::{Action, App, Command, Direction, Screen, Status};
 use crate::model::diff::Change;
 use crate::model::index::EventIndex;
 use crate::model::projection::{Basis, Projection};
@@ -259,10 +259,10 @@ impl App {
     pub(super) fn open_stream(&mut self, aggregate: &str, at: Option<usize>) {
         let indices = self.events.index.of_aggregate(aggregate);
         if indices.is_empty() {
-            self.status = format!(
+            self.status = Status::warning(format!(
                 "no events of aggregate `{aggregate}` in {} (loaded so far)",
                 self.events.topic
-            );
+            ));
             return;
         }
         let mut events = Vec::with_capacity(indices.len());
@@ -281,11 +281,11 @@ impl App {
             }
         }
         if !missing.is_empty() {
-            self.status = format!(
+            self.status = Status::info(format!(
                 "loading {} of the {} events of {aggregate} from the topic…",
                 missing.len(),
                 indices.len()
-            );
+            ));
             self.pending_stream = Some((aggregate.to_owned(), at));
             self.fetch(missing);
             return;
@@ -295,7 +295,7 @@ impl App {
             None => match self.config.reducers_for(&self.events.topic) {
                 Ok(r) => self.reducers.insert(r).clone(),
                 Err(e) => {
-                    self.status = format!("{e:#}");
+                    self.status = Status::error(format!("{e:#}"));
                     return;
                 }
             },
@@ -356,7 +356,7 @@ impl App {
         }
         self.aggregates.refresh(&self.events.index);
         self.aggregates.select(aggregate, &self.events.index);
-        self.status = self.stream_start_gone(aggregate).unwrap_or_default();
+        self.status = Status::warning(self.stream_start_gone(aggregate).unwrap_or_default());
     }
 
     /// Says that a stream may have lost its first events: a partition it has events in
@@ -395,19 +395,20 @@ impl App {
     /// background; `:drift` again lists all.
     pub(super) fn start_drift(&mut self) -> Vec<Command> {
         if !matches!(self.screen, Screen::Stream(_)) && self.events.topic.is_empty() {
-            self.status = ":drift compares a topic's read model: open a topic first".into();
+            self.status =
+                Status::warning(":drift compares a topic's read model: open a topic first");
             return vec![];
         }
         if self.aggregates.drift.take().is_some() {
             self.filter_aggregates(self.aggregates.filter.clone(), false);
-            self.status = "drift: every aggregate listed again".into();
+            self.status = Status::info("drift: every aggregate listed again");
             return vec![];
         }
         let topic = self.events.topic.clone();
         if !self.has_read_model(&topic) {
             return vec![];
         }
-        self.status = format!("drift: folding {topic}…");
+        self.status = Status::info(format!("drift: folding {topic}…"));
         vec![Command::Drift {
             generation: self.generation,
             topic,
@@ -426,13 +427,13 @@ impl App {
                 let open = !matches!(self.screen, Screen::Stream(_));
                 self.filter_aggregates(self.aggregates.filter.clone(), open);
                 self.status = match n {
-                    0 => "drift: every aggregate matches its read model".into(),
-                    n => format!(
+                    0 => Status::info("drift: every aggregate matches its read model"),
+                    n => Status::warning(format!(
                         "drift: {n} aggregate(s) differ from the read model or have no row (v on one shows it; :drift again lists all)"
-                    ),
+                    )),
                 };
             }
-            Err(e) => self.status = format!("drift: {e}"),
+            Err(e) => self.status = Status::error(format!("drift: {e}")),
         }
     }
 
@@ -443,9 +444,9 @@ impl App {
             .topic(topic)
             .is_some_and(|t| t.read_model.is_some());
         if !has {
-            self.status = format!(
+            self.status = Status::warning(format!(
                 "{topic} has no read model: give its [[topics]] entry read_model = {{ database = …, query = … }}"
-            );
+            ));
         }
         has
     }
@@ -522,7 +523,7 @@ impl App {
 
     pub(super) fn goto(&mut self, arg: &str) {
         let Screen::Stream(view) = &mut self.screen else {
-            self.status = "open an aggregate first (:agg ID)".into();
+            self.status = Status::warning("open an aggregate first (:agg ID)");
             return;
         };
         let topic = &self.events.topic;
@@ -540,7 +541,7 @@ impl App {
                 view.cursor = i;
                 view.refresh();
             }
-            Err(e) => self.status = e,
+            Err(e) => self.status = Status::error(e),
         }
     }
 
@@ -582,7 +583,8 @@ impl App {
             }
             Action::ToggleSnapshotStart => {
                 if !view.projection.has_snapshots() {
-                    self.status = format!("no stored snapshots of `{}`", view.aggregate);
+                    self.status =
+                        Status::warning(format!("no stored snapshots of `{}`", view.aggregate));
                     return Some(vec![]);
                 }
                 let on = !view.projection.from_snapshot();
@@ -654,12 +656,13 @@ impl App {
     /// `f`: starts or stops following the open topic's new events.
     pub(super) fn toggle_follow(&mut self) -> Vec<Command> {
         if !self.events.done || self.events.topic.is_empty() {
-            self.status = "open a topic and let it load, then f follows its new events".into();
+            self.status =
+                Status::warning("open a topic and let it load, then f follows its new events");
             return vec![];
         }
         self.following = !self.following;
         if !self.following {
-            self.status = "stopped following".into();
+            self.status = Status::info("stopped following");
             return vec![Command::StopFollow];
         }
         let mut starts = BTreeMap::new();
@@ -667,10 +670,10 @@ impl App {
             let next = starts.entry(e.coord().partition).or_insert(0);
             *next = (*next).max(e.coord().offset + 1);
         }
-        self.status = format!(
+        self.status = Status::info(format!(
             "following {}: new events appear as they arrive (f stops)",
             self.events.topic
-        );
+        ));
         vec![Command::Follow {
             topic: self.events.topic.clone(),
             generation: self.generation,
@@ -744,14 +747,14 @@ impl App {
     /// checked (the worker folds every aggregate; asked once per topic).
     pub(super) fn jump_flag(&mut self, direction: Direction) -> Vec<Command> {
         let Screen::Stream(view) = &mut self.screen else {
-            self.status = "] and [ step between flagged events of a stream: open one first (Enter on an event)".into();
+            self.status = Status::warning("] and [ step between flagged events of a stream: open one first (Enter on an event)");
             return vec![];
         };
         // Every flag is known once the stream is folded to its end: a long one is
         // folded a slice per frame first (`tick`), not here on the key press.
         if !view.projection.prepare(view.projection.len(), 0) {
             view.seek = Some(direction);
-            self.status = format!("folding {} to find its flags…", view.aggregate);
+            self.status = Status::info(format!("folding {} to find its flags…", view.aggregate));
             return vec![];
         }
         if let Some(i) = view.find_flag(direction) {
@@ -765,10 +768,10 @@ impl App {
             return vec![];
         }
         self.pending_flag = Some(direction);
-        self.status = format!(
+        self.status = Status::info(format!(
             "no more flags in {}: checking every aggregate of {}…",
             view.aggregate, self.events.topic
-        );
+        ));
         vec![Command::CheckTopic {
             topic: self.events.topic.clone(),
             generation: self.generation,
@@ -786,7 +789,7 @@ impl App {
             }
             Err(e) => {
                 self.pending_flag = None;
-                self.status = format!("checking {} failed: {e}", self.events.topic);
+                self.status = Status::error(format!("checking {} failed: {e}", self.events.topic));
             }
         }
     }
@@ -815,7 +818,7 @@ impl App {
             Direction::Back => (0..here).rev().find(flagged),
         };
         let Some(next) = next.and_then(|i| self.aggregates.id(i, index)) else {
-            self.status = format!(
+            self.status = Status::info(format!(
                 "no flagged event {} this one: {} of {} aggregates of {} have flags",
                 match direction {
                     Direction::Forward => "after",
@@ -824,7 +827,7 @@ impl App {
                 flags.len(),
                 listed,
                 self.events.topic
-            );
+            ));
             return;
         };
         // The topic index of the aggregate's first flagged event.
@@ -844,14 +847,15 @@ impl App {
     /// that does not load leaves the old one in place.
     pub(super) fn reload_config(&mut self) {
         let Some(path) = self.config.path.clone() else {
-            self.status =
-                "no config file to read again: rewind runs on its defaults (-c FILE)".into();
+            self.status = Status::warning(
+                "no config file to read again: rewind runs on its defaults (-c FILE)",
+            );
             return;
         };
         let mut config = match crate::config::Config::load(Some(&path)) {
             Ok(c) => c,
             Err(e) => {
-                self.status = format!("{e:#}; the config in use stays");
+                self.status = Status::error(format!("{e:#}; the config in use stays"));
                 return;
             }
         };
@@ -864,7 +868,7 @@ impl App {
             self.set_compare(&file);
         }
         self.reopen_stream();
-        self.status = format!("reloaded {}", path.display());
+        self.status = Status::info(format!("reloaded {}", path.display()));
     }
 
     /// `:compare FILE` folds the open stream with FILE's logic for the topic too; the
@@ -872,7 +876,7 @@ impl App {
     pub(super) fn set_compare(&mut self, file: &str) {
         if file.is_empty() {
             self.compare = None;
-            self.status = "compare off".into();
+            self.status = Status::info("compare off");
         } else {
             let topic = self.events.topic.clone();
             let fold =
@@ -881,11 +885,12 @@ impl App {
             match fold {
                 Ok((fold, logic)) => {
                     self.compare = Some((file.to_owned(), fold, logic));
-                    self.status =
-                        format!("comparing with {file}: the state pane shows current ↔ {file}");
+                    self.status = Status::info(format!(
+                        "comparing with {file}: the state pane shows current ↔ {file}"
+                    ));
                 }
                 Err(e) => {
-                    self.status = format!("{e:#}");
+                    self.status = Status::error(format!("{e:#}"));
                     return;
                 }
             }

@@ -16,7 +16,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Table};
 use ratatui::Frame;
 
-use crate::app::{hint_line, App, Input, Place, Screen};
+use crate::app::{hint_line, App, Input, Place, Screen, Severity};
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -82,7 +82,12 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
             ),
         ]),
         None if !app.status.is_empty() => {
-            Line::from(Span::styled(text::clean(&app.status), theme::warning()))
+            let style = match app.status.severity {
+                Severity::Info => ratatui::style::Style::new(),
+                Severity::Warning => theme::warning(),
+                Severity::Error => theme::error(),
+            };
+            Line::from(Span::styled(text::clean(&app.status), style))
         }
         None => {
             let hints = hint_line(match app.screen {

@@ -1,10 +1,11 @@
 //! Snapshot tests of every screen, drawn by the real `ui::draw` into ratatui's
 //! `TestBackend` at a fixed size, from app states driven through `update`/`apply`.
 
-use kafka_rewind::app::{Action, App, Command, Msg};
+use kafka_rewind::app::{Action, App, Command, Msg, Severity};
 use kafka_rewind::config::Config;
 use kafka_rewind::model::event::RawRecord;
 use kafka_rewind::model::group::{GroupState, GroupStatus};
+use ratatui::style::Color;
 
 /// A classic group's status as its coordinator answers it.
 fn classic(state: &str) -> GroupStatus {
@@ -30,6 +31,13 @@ fn screen_sized(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| kafka_rewind::ui::draw(f, app)).unwrap();
     terminal.backend().to_string()
+}
+
+/// The colour the status bar (the screen's last line) draws its first letter in.
+fn status_colour(app: &App) -> ratatui::style::Color {
+    let mut terminal = Terminal::new(TestBackend::new(110, 28)).unwrap();
+    terminal.draw(|f| kafka_rewind::ui::draw(f, app)).unwrap();
+    terminal.backend().buffer()[(0, 27)].fg
 }
 
 fn topic(name: &str, highs: &[i64]) -> TopicInfo {
@@ -1026,6 +1034,8 @@ fn compare_shows_current_and_candidate_at_the_cursor() {
     // A file that is not there: one clear line, nothing changes.
     command(&mut app, "compare missing.toml");
     assert!(app.status.contains("no such file"), "{}", app.status);
+    assert_eq!(app.status.severity, Severity::Error);
+    assert_eq!(status_colour(&app), Color::Red);
     assert!(app.stream().unwrap().compare.is_some());
 
     // The Rewind dialog, with the candidate on: the plan's outcome is folded with it.
@@ -1251,6 +1261,8 @@ fn reload_refolds_the_open_stream_and_a_broken_config_keeps_the_old_one() {
     std::fs::write(&path, LEDGER).unwrap();
     command(&mut app, "reload");
     assert!(app.status.starts_with("reloaded"), "{}", app.status);
+    assert_eq!(app.status.severity, Severity::Info);
+    assert_eq!(status_colour(&app), Color::Reset);
     let view = app.stream().unwrap();
     assert_eq!(
         (view.aggregate.as_str(), view.cursor),
@@ -1271,6 +1283,7 @@ fn reload_refolds_the_open_stream_and_a_broken_config_keeps_the_old_one() {
         "{}",
         app.status
     );
+    assert_eq!(app.status.severity, Severity::Error);
     assert_eq!(
         app.stream().unwrap().projection.violations_at(1),
         ["balance never negative"]
@@ -1496,6 +1509,8 @@ fn a_mark_whose_event_is_gone_is_shown_as_gone() {
     );
     assert!(app.update(Action::Rewind).is_empty());
     assert_eq!(app.status, format!("no rewind to this mark: {made_again}"));
+    assert_eq!(app.status.severity, Severity::Warning);
+    assert_eq!(status_colour(&app), Color::Yellow);
     let _ = app.update(Action::ShowMarks);
     let _ = app.update(Action::Last);
     assert!(app.update(Action::Open).is_empty());
