@@ -70,11 +70,11 @@ fn main() {
     }
     let mut first = None;
     pump(&mut app, &|a| {
-        a.events.done || (!a.events.is_empty() && first.is_none())
+        a.topic.events.done || (!a.topic.events.is_empty() && first.is_none())
     });
-    if !app.events.done {
+    if !app.topic.events.done {
         first = Some(start.elapsed());
-        pump(&mut app, &|a| a.events.done);
+        pump(&mut app, &|a| a.topic.events.done);
     }
     let loaded = start.elapsed();
     println!(
@@ -83,9 +83,9 @@ fn main() {
     );
     println!(
         "loaded {} events in {:.2} s ({} read in place from the on-disk index, {} records read from the cluster)",
-        app.events.len(),
+        app.topic.events.len(),
         loaded.as_secs_f64(),
-        app.events.index.mapped(),
+        app.topic.events.index.mapped(),
         worker.records_loaded()
     );
     print_memory();
@@ -93,9 +93,10 @@ fn main() {
         worker.submit(command);
     }
     let aggregate = app
+        .topic
         .events
         .index
-        .get(app.events.len() - 1)
+        .get(app.topic.events.len() - 1)
         .aggregate()
         .to_owned();
     let start = Instant::now();

@@ -273,7 +273,7 @@ fn the_on_disk_index_on_tansu_reads_only_what_is_new() {
     assert_eq!(d.load("ix").len(), 24);
     // Two checks (one per partition) and the four new records.
     assert_eq!(d.worker.records_loaded(), 20 + 2 + 4);
-    assert_eq!(d.app.events.index.mapped(), 24);
+    assert_eq!(d.app.topic.events.index.mapped(), 24);
 }
 
 /// Tansu gives topic ids (KIP-516, asked with DescribeTopics when the topics are
@@ -404,16 +404,16 @@ fn a_tansu_restart_under_a_read_ends_in_the_exact_result_or_one_line_never_a_cra
     // The TUI's load: all of it (had it ended first), or one clear error.
     let mut d = Driver::with_index(&b, None);
     d.command("topic restarted");
-    d.wait("the load to start", |a| a.events.read > 0);
+    d.wait("the load to start", |a| a.topic.events.read > 0);
     tansu.restart();
     d.wait("the load to end", |a| {
-        a.events.done || a.events.error.is_some()
+        a.topic.events.done || a.topic.events.error.is_some()
     });
     eprintln!(
         "the TUI's load across Tansu's restart: {:?}",
-        d.app.events.error
+        d.app.topic.events.error
     );
-    match &d.app.events.error {
+    match &d.app.topic.events.error {
         Some(error) => {
             assert!(
                 error.contains("cannot go on") && !error.contains('\n'),
@@ -422,7 +422,7 @@ fn a_tansu_restart_under_a_read_ends_in_the_exact_result_or_one_line_never_a_cra
             // The broker answered: not "disconnected" any more.
             d.wait("the broker said back", |a| a.disconnected.is_none());
         }
-        None => assert_eq!(d.app.events.len() as i64, held.values().sum::<i64>()),
+        None => assert_eq!(d.app.topic.events.len() as i64, held.values().sum::<i64>()),
     }
     drop(d);
 

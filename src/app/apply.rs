@@ -36,19 +36,22 @@ impl App {
                 self.topics.error = Some(e);
             }
             Msg::TopicSize { generation, total } if generation == self.generation => {
-                self.events.total = Some(total);
+                self.topic.events.total = Some(total);
             }
             Msg::LoadProgress { generation, read } if generation == self.generation => {
-                self.events.read = read;
+                self.topic.events.read = read;
             }
             Msg::Events { generation, events }
-                if generation == self.generation && self.events.done =>
+                if generation == self.generation && self.topic.events.done =>
             {
                 self.receive_followed(events)
             }
             Msg::Events { generation, events } if generation == self.generation => {
-                let reference = self.config.compensations_for(&self.events.topic).reference;
-                self.events.ingest(events, reference.as_ref());
+                let reference = self
+                    .config
+                    .compensations_for(&self.topic.events.topic)
+                    .reference;
+                self.topic.events.ingest(events, reference.as_ref());
             }
             Msg::Indexed {
                 generation,
@@ -59,12 +62,12 @@ impl App {
                         partition: r.partition.unwrap_or(0),
                         offset: r.offset.unwrap_or(0),
                     };
-                    self.events.kept.insert(at, r);
+                    self.topic.events.kept.insert(at, r);
                 }
-                self.events.index.append(part);
+                self.topic.events.index.append(part);
             }
             Msg::Loaded { generation, result } if generation == self.generation => {
-                self.events.done = true;
+                self.topic.events.done = true;
                 match result {
                     Ok(()) => self.link_events(),
                     Err(e) => {
@@ -72,11 +75,11 @@ impl App {
                         if let Some(said) = self.status.strip_suffix(LOAD_GOES_ON) {
                             self.status = Status::new(self.status.severity, said);
                         }
-                        self.events.error = Some(e);
+                        self.topic.events.error = Some(e);
                     }
                 }
                 if let Some(at) = self.pending_jump.take() {
-                    let topic = self.events.topic.clone();
+                    let topic = self.topic.events.topic.clone();
                     self.show_coord(&topic, at);
                 }
             }
@@ -86,8 +89,8 @@ impl App {
                     true => format!("the broker was lost and is back ({why})"),
                     false => format!("the broker answers again (after: {why})"),
                 });
-                let loading = !self.events.done && self.events.error.is_none();
-                if loading && !self.events.topic.is_empty() {
+                let loading = !self.topic.events.done && self.topic.events.error.is_none();
+                if loading && !self.topic.events.topic.is_empty() {
                     self.status.push_str(LOAD_GOES_ON);
                 }
             }
@@ -96,17 +99,17 @@ impl App {
             Msg::Connection(trouble) => self.disconnected = trouble,
             Msg::Fetched { generation, events } if generation == self.generation => {
                 for mut e in events {
-                    e.transaction = self.events.index.transaction(e.coord());
+                    e.transaction = self.topic.events.index.transaction(e.coord());
                     let e = std::rc::Rc::new(e);
-                    self.requested.remove(&e.coord());
-                    self.arrived.insert(e.coord(), e.clone());
-                    self.events.cache.insert(e);
+                    self.topic.requested.remove(&e.coord());
+                    self.topic.arrived.insert(e.coord(), e.clone());
+                    self.topic.events.cache.insert(e);
                 }
-                if let Some((aggregate, at)) = self.pending_stream.take() {
+                if let Some((aggregate, at)) = self.topic.pending_stream.take() {
                     self.open_stream(&aggregate, at);
                 }
-                if self.pending_stream.is_none() {
-                    self.arrived.clear();
+                if self.topic.pending_stream.is_none() {
+                    self.topic.arrived.clear();
                 }
             }
             Msg::FetchFailed {
@@ -115,12 +118,12 @@ impl App {
                 message,
             } if generation == self.generation => {
                 for at in coords {
-                    self.requested.remove(&at);
-                    self.events.unreadable.insert(at, message.clone());
+                    self.topic.requested.remove(&at);
+                    self.topic.events.unreadable.insert(at, message.clone());
                 }
-                if let Some((aggregate, _)) = self.pending_stream.take() {
+                if let Some((aggregate, _)) = self.topic.pending_stream.take() {
                     self.status = Status::error(format!("cannot open {aggregate}: {message}"));
-                    self.arrived.clear();
+                    self.topic.arrived.clear();
                 } else {
                     self.status = Status::error(message);
                 }
@@ -132,7 +135,7 @@ impl App {
                 coords,
                 scanned,
             } => {
-                let Some(c) = self.events.content.as_mut().filter(|c| c.id == id) else {
+                let Some(c) = self.topic.events.content.as_mut().filter(|c| c.id == id) else {
                     return;
                 };
                 c.found.extend(coords);
@@ -140,18 +143,19 @@ impl App {
                 self.status = Status::info(c.summary());
                 let any = !c.found.is_empty();
                 // The cursor goes to the first match once, unless it is on one already.
-                let here = !self.events.is_empty() && self.events.matches(self.events.selected);
-                if let Some((_, moved @ None)) = &mut self.content_cursor {
+                let here = !self.topic.events.is_empty()
+                    && self.topic.events.matches(self.topic.events.selected);
+                if let Some((_, moved @ None)) = &mut self.topic.content_cursor {
                     if !here && any {
-                        if let Some(i) = self.events.find(Direction::Forward) {
-                            self.events.selected = i;
+                        if let Some(i) = self.topic.events.find(Direction::Forward) {
+                            self.topic.events.selected = i;
                             *moved = Some(i);
                         }
                     }
                 }
             }
             Msg::SearchDone { id, result } => {
-                if let Some(c) = self.events.content.as_mut().filter(|c| c.id == id) {
+                if let Some(c) = self.topic.events.content.as_mut().filter(|c| c.id == id) {
                     c.done = true;
                     c.scanned = c.total;
                     match result {
@@ -162,12 +166,12 @@ impl App {
                         }
                         Err(e) => self.status = Status::error(format!("?{}: {e}", c.code)),
                     }
-                    if let Some((origin, Some(moved))) = self.content_cursor.take() {
-                        if self.events.selected == moved {
-                            self.events.selected = origin;
-                            if !self.events.matches(origin) {
-                                if let Some(i) = self.events.find(Direction::Forward) {
-                                    self.events.selected = i;
+                    if let Some((origin, Some(moved))) = self.topic.content_cursor.take() {
+                        if self.topic.events.selected == moved {
+                            self.topic.events.selected = origin;
+                            if !self.topic.events.matches(origin) {
+                                if let Some(i) = self.topic.events.find(Direction::Forward) {
+                                    self.topic.events.selected = i;
                                 }
                             }
                         }
@@ -217,7 +221,7 @@ impl App {
                 done,
                 total,
             } if generation == self.generation => {
-                let topic = &self.events.topic;
+                let topic = &self.topic.events.topic;
                 self.status = Status::info(match folding {
                     true => format!("drift: folding {topic}, {done} of {total} records…"),
                     false => {

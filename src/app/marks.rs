@@ -10,16 +10,15 @@ impl App {
     pub fn current_index(&self) -> Option<usize> {
         match self.screen {
             Screen::Stream(_) => self.stream().and_then(|s| s.indices.get(s.cursor).copied()),
-            Screen::Events => {
-                (self.events.selected < self.events.len()).then_some(self.events.selected)
-            }
+            Screen::Events => (self.topic.events.selected < self.topic.events.len())
+                .then_some(self.topic.events.selected),
             _ => None,
         }
     }
 
     /// The event under the cursor, when its payload is in memory.
     pub fn current_event(&self) -> Option<std::rc::Rc<Event>> {
-        self.events.event(self.current_index()?).cloned()
+        self.topic.events.event(self.current_index()?).cloned()
     }
 
     /// A mark for the event under the cursor (from the index: no payload needed).
@@ -36,10 +35,10 @@ impl App {
                 topic_id: self.topics.ids.get(&strand.topic).cloned(),
             });
         }
-        let e = self.events.index.get(self.current_index()?);
+        let e = self.topic.events.index.get(self.current_index()?);
         Some(Mark {
-            topic_id: self.topics.ids.get(&self.events.topic).cloned(),
-            ..Mark::at(&self.events.topic, &e)
+            topic_id: self.topics.ids.get(&self.topic.events.topic).cloned(),
+            ..Mark::at(&self.topic.events.topic, &e)
         })
     }
 
@@ -61,10 +60,14 @@ impl App {
 
     /// Whether the event at this coordinate of the open topic is marked.
     pub fn is_marked(&self, at: Coord) -> bool {
-        let id = self.topics.ids.get(&self.events.topic).map(String::as_str);
+        let id = self
+            .topics
+            .ids
+            .get(&self.topic.events.topic)
+            .map(String::as_str);
         self.marks
             .iter()
-            .any(|m| m.topic == self.events.topic && m.coord() == at && !m.made_again(id))
+            .any(|m| m.topic == self.topic.events.topic && m.coord() == at && !m.made_again(id))
     }
 
     /// Why a mark's event is gone from its topic, as far as the topics listed say: the
@@ -153,7 +156,7 @@ impl App {
             self.status = Status::warning(format!("not opened: {why}"));
             return vec![];
         }
-        if self.events.topic == m.topic && self.events.done {
+        if self.topic.events.topic == m.topic && self.topic.events.done {
             self.show_coord(&m.topic, m.coord());
             return vec![];
         }
@@ -164,11 +167,11 @@ impl App {
 
     /// Opens the stream at a coordinate of the loaded topic.
     pub(super) fn show_coord(&mut self, topic: &str, at: Coord) {
-        let found = self.events.index.iter().position(|e| e.coord() == at);
+        let found = self.topic.events.index.iter().position(|e| e.coord() == at);
         match found {
             Some(i) => {
-                let aggregate = self.events.index.get(i).aggregate().to_owned();
-                self.events.selected = i;
+                let aggregate = self.topic.events.index.get(i).aggregate().to_owned();
+                self.topic.events.selected = i;
                 self.open_stream(&aggregate, Some(i));
             }
             None => {

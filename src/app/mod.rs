@@ -14,6 +14,7 @@ pub mod status;
 mod story;
 mod stream;
 pub mod terminal;
+mod topic;
 pub mod worker;
 
 use crate::config::Config;
@@ -29,6 +30,7 @@ pub use rewind::{Candidate, OutcomeView, RewindDialog, RewindStep, Rewound};
 pub use run::{run, run_file};
 pub use story::{StoryView, Strand};
 pub use stream::{AggregatesView, Compare, ReadModelView, StreamView};
+pub use topic::OpenTopic;
 
 /// The screens; the Stream screen holds its stream, so one is open exactly while it
 /// is shown (or kept behind the Groups screen, to go back to).
@@ -246,20 +248,14 @@ pub struct App {
     pub brokers: String,
     pub screen: Screen,
     pub topics: TopicsView,
-    pub events: EventsView,
+    /// The open topic (the Events screen's and every stream's of it).
+    pub topic: OpenTopic,
     pub input: Option<Input>,
     pub status: Status,
     pub quit: bool,
     pub page: usize,
-    pub aggregates: AggregatesView,
-    /// Duplicates and compensations in the loaded topic, once it is fully loaded.
-    linker: Option<crate::model::stream::Linker>,
-    /// How many of the topic's events the linker has seen.
-    linked: usize,
-    snapshots: std::collections::HashMap<String, Vec<crate::model::snapshot::StoredSnapshot>>,
     config: Config,
-    /// The open topic's compiled reducers, compiled when its first stream opens.
-    reducers: Option<std::rc::Rc<dyn crate::model::reducer::Fold>>,
+    /// Numbers the open topic's load; answers of an earlier one are dropped.
     generation: u64,
     /// The last request of each kind, whose answer must carry its number.
     requests: Requests,
@@ -273,39 +269,17 @@ pub struct App {
     pub read_only: bool,
     /// `rewind --file`: the dump shown instead of a cluster.
     pub offline: Option<String>,
-    /// The running `/?JQ` search's cursor: where it was when the search started, and
-    /// where the search moved it (matches come in any order: once done, a cursor the
-    /// user left there goes to the first match in order).
-    content_cursor: Option<(usize, Option<usize>)>,
     /// The client properties (-X, profile), for the equivalent commands shown in plans
     /// (secrets redacted there).
     pub properties: Vec<(String, String)>,
-    /// Whether new events of the open topic are followed (`f`).
-    pub following: bool,
     /// Set while the worker cannot reach the broker and is retrying.
     pub disconnected: Option<String>,
     /// Commands made while applying worker reports (fetches), for the run loop.
     outbox: Vec<Command>,
-    /// Payloads asked of the worker and not arrived yet.
-    requested: std::collections::HashSet<crate::model::Coord>,
-    /// Payloads that just arrived, kept until the stream waiting for them is open.
-    arrived: std::collections::HashMap<crate::model::Coord, std::rc::Rc<Event>>,
-    /// A stream to open once its payloads arrive: aggregate and position.
-    pending_stream: Option<(String, Option<usize>)>,
     /// A coordinate to show once the topic being loaded is in.
     pending_jump: Option<crate::model::Coord>,
     /// `v` is on: each stream opened shows its read model's row.
     read_model_on: bool,
-    /// `:compare FILE`: the file, and the fold of its logic for the open topic.
-    compare: Option<(
-        String,
-        std::rc::Rc<dyn crate::model::reducer::Fold>,
-        crate::model::reducer::Logic,
-    )>,
-    /// The open topic's flagged aggregates with their first flag, once checked.
-    flags: Option<Vec<(String, usize)>>,
-    /// A `]` (forward) or `[` (back) waiting for the topic's check.
-    pending_flag: Option<Direction>,
 }
 
 impl App {
@@ -315,17 +289,12 @@ impl App {
             brokers,
             screen: Screen::Topics,
             topics: TopicsView::default(),
-            events: EventsView::default(),
+            topic: OpenTopic::default(),
             input: None,
             status: Status::default(),
             quit: false,
             page: 20,
-            aggregates: AggregatesView::default(),
-            linker: None,
-            linked: 0,
-            snapshots: Default::default(),
             config,
-            reducers: None,
             generation: 0,
             requests: Requests::default(),
             overlay: None,
@@ -334,19 +303,11 @@ impl App {
             groups: GroupsView::default(),
             read_only: false,
             offline: None,
-            content_cursor: None,
             properties: vec![],
-            following: false,
             disconnected: None,
             outbox: vec![],
-            requested: Default::default(),
-            arrived: Default::default(),
-            pending_stream: None,
             pending_jump: None,
-            compare: None,
             read_model_on: false,
-            flags: None,
-            pending_flag: None,
         }
     }
 
@@ -394,11 +355,11 @@ impl App {
             .collect();
         let coords: Vec<_> = coords
             .into_iter()
-            .filter(|c| self.requested.insert(*c))
+            .filter(|c| self.topic.requested.insert(*c))
             .collect();
         if !coords.is_empty() {
             self.outbox.push(Command::Fetch {
-                topic: self.events.topic.clone(),
+                topic: self.topic.events.topic.clone(),
                 generation: self.generation,
                 coords,
             });
@@ -408,20 +369,22 @@ impl App {
     /// The event at `at` decoded from the bytes kept from the load, if they were (it is
     /// cached, and kept for a stream being opened).
     pub(super) fn decode_kept(&mut self, at: crate::model::Coord) -> Option<std::rc::Rc<Event>> {
-        let record = self.events.kept.get(&at)?;
-        let rules = self.config.rules_for(&self.events.topic);
-        let mut event = Event::decode(&record.raw(&self.events.topic), &rules);
-        event.transaction = self.events.index.transaction(at);
+        let record = self.topic.events.kept.get(&at)?;
+        let rules = self.config.rules_for(&self.topic.events.topic);
+        let mut event = Event::decode(&record.raw(&self.topic.events.topic), &rules);
+        event.transaction = self.topic.events.index.transaction(at);
         let event = std::rc::Rc::new(event);
-        self.events.cache.insert(event.clone());
+        self.topic.events.cache.insert(event.clone());
         Some(event)
     }
 
     /// The event under the cursor is shown whole: fetch it if it is not in memory.
     pub(super) fn want_current(&mut self) {
         if let Some(i) = self.current_index() {
-            let at = self.events.index.get(i).coord();
-            if self.events.event(i).is_none() && !self.events.unreadable.contains_key(&at) {
+            let at = self.topic.events.index.get(i).coord();
+            if self.topic.events.event(i).is_none()
+                && !self.topic.events.unreadable.contains_key(&at)
+            {
                 self.fetch(vec![at]);
             }
         }
@@ -495,8 +458,8 @@ impl App {
             Action::StartFilter => {
                 let current = match self.screen {
                     Screen::Topics => self.topics.filter.clone(),
-                    Screen::Events => self.events.search.clone(),
-                    Screen::Stream(_) => self.aggregates.filter.clone(),
+                    Screen::Events => self.topic.events.search.clone(),
+                    Screen::Stream(_) => self.topic.aggregates.filter.clone(),
                     Screen::Groups | Screen::Story(_) => return vec![],
                 };
                 self.input = Some(Input::Filter(current));
@@ -506,8 +469,8 @@ impl App {
                 return vec![Command::LoadTopics];
             }
             Action::Refresh => {
-                let topic = self.events.topic.clone();
-                let window = self.events.window;
+                let topic = self.topic.events.topic.clone();
+                let window = self.topic.events.window;
                 return self.open_topic_in(&topic, Some(window));
             }
             Action::Open if matches!(self.screen, Screen::Topics) => {
@@ -522,33 +485,37 @@ impl App {
             }
             Action::Open if matches!(self.screen, Screen::Events) => {
                 // The index knows the aggregate: no payload needed to open its stream.
-                if self.events.selected < self.events.len() {
-                    let at = self.events.selected;
-                    let aggregate = self.events.index.get(at).aggregate().to_owned();
+                if self.topic.events.selected < self.topic.events.len() {
+                    let at = self.topic.events.selected;
+                    let aggregate = self.topic.events.index.get(at).aggregate().to_owned();
                     self.open_stream(&aggregate, Some(at));
                 }
             }
             Action::Back if matches!(self.screen, Screen::Events) => {
                 self.screen = Screen::Topics;
                 self.generation += 1;
-                self.following = false;
+                self.topic.following = false;
                 // Superseded: the worker stops loading and following the topic.
                 return vec![Command::StopTopic];
             }
             Action::NextPane if matches!(self.screen, Screen::Events) => {
-                self.events.pane = self.events.pane.other();
+                self.topic.events.pane = self.topic.events.pane.other();
             }
             Action::NextMatch | Action::PrevMatch if matches!(self.screen, Screen::Events) => {
-                match self.events.find(Direction::of(action == Action::NextMatch)) {
-                    Some(i) => self.events.selected = i,
+                match self
+                    .topic
+                    .events
+                    .find(Direction::of(action == Action::NextMatch))
+                {
+                    Some(i) => self.topic.events.selected = i,
                     None => {
-                        self.status = Status::info(match &self.events.content {
+                        self.status = Status::info(match &self.topic.events.content {
                             Some(c) => format!("{} — none to go to", c.summary()),
-                            None => format!("no match for `{}`", self.events.search),
+                            None => format!("no match for `{}`", self.topic.events.search),
                         })
                     }
                 }
-                self.events.detail_scroll = 0;
+                self.topic.events.detail_scroll = 0;
             }
             other => self.move_cursor(other),
         }
@@ -557,8 +524,8 @@ impl App {
 
     fn move_cursor(&mut self, action: Action) {
         let page = self.page.max(1);
-        if matches!(self.screen, Screen::Events) && self.events.pane == Pane::Detail {
-            let scroll = &mut self.events.detail_scroll;
+        if matches!(self.screen, Screen::Events) && self.topic.events.pane == Pane::Detail {
+            let scroll = &mut self.topic.events.detail_scroll;
             match action {
                 Action::MoveDown => *scroll = scroll.saturating_add(1),
                 Action::MoveUp => *scroll = scroll.saturating_sub(1),
@@ -570,10 +537,10 @@ impl App {
             return;
         }
         let topics_len = self.topics.visible().len();
-        let events_len = self.events.len();
+        let events_len = self.topic.events.len();
         let (selected, len) = match self.screen {
             Screen::Topics => (&mut self.topics.selected, topics_len),
-            Screen::Events | Screen::Stream(_) => (&mut self.events.selected, events_len),
+            Screen::Events | Screen::Stream(_) => (&mut self.topic.events.selected, events_len),
             Screen::Groups | Screen::Story(_) => return,
         };
         let last = len.saturating_sub(1);
@@ -587,7 +554,7 @@ impl App {
             _ => *selected,
         };
         if matches!(self.screen, Screen::Events) {
-            self.events.detail_scroll = 0;
+            self.topic.events.detail_scroll = 0;
         }
     }
 
@@ -638,10 +605,11 @@ impl App {
             Screen::Groups | Screen::Story(_) => {}
             Screen::Events if filter.starts_with('?') => return self.search_contents(&filter[1..]),
             Screen::Events => {
-                self.events.content = None;
-                self.events.search = filter;
-                if !self.events.search.is_empty() {
-                    let here = !self.events.is_empty() && self.events.matches(self.events.selected);
+                self.topic.events.content = None;
+                self.topic.events.search = filter;
+                if !self.topic.events.search.is_empty() {
+                    let here = !self.topic.events.is_empty()
+                        && self.topic.events.matches(self.topic.events.selected);
                     if !here {
                         return self.update(Action::NextMatch);
                     }
@@ -710,21 +678,24 @@ impl App {
             return vec![];
         }
         let id = self.requests.search.advance();
-        self.content_cursor = Some((self.events.selected, None));
-        self.events.search.clear();
-        self.events.content = Some(ContentSearch {
+        self.topic.content_cursor = Some((self.topic.events.selected, None));
+        self.topic.events.search.clear();
+        self.topic.events.content = Some(ContentSearch {
             code: code.to_owned(),
             id,
-            total: self.events.len() as i64,
+            total: self.topic.events.len() as i64,
             ..ContentSearch::default()
         });
-        self.status = Status::info(format!("?{code}: searching {} events…", self.events.len()));
+        self.status = Status::info(format!(
+            "?{code}: searching {} events…",
+            self.topic.events.len()
+        ));
         vec![Command::Search {
-            topic: self.events.topic.clone(),
+            topic: self.topic.events.topic.clone(),
             generation: self.generation,
             id,
             code: code.to_owned(),
-            window: self.events.window,
+            window: self.topic.events.window,
         }]
     }
 
@@ -770,43 +741,31 @@ impl App {
         let note =
             note.or_else(|| (!window.is_whole()).then(|| format!("showing {}", window.label())));
         self.generation += 1;
-        self.following = false;
-        self.requested.clear();
-        self.arrived.clear();
-        self.pending_stream = None;
-        self.reducers = None;
-        self.compare = None;
-        self.flags = None;
-        self.pending_flag = None;
-        self.aggregates = AggregatesView::default();
-        self.linker = None;
-        self.linked = 0;
-        self.snapshots.clear();
         self.screen = Screen::Events;
         let budget = self
             .config
             .limits
             .payload_cache_mb
             .map_or(crate::model::cache::DEFAULT_BUDGET, |mb| mb << 20);
-        self.events = EventsView {
-            topic: name.to_owned(),
-            cache: crate::model::cache::PayloadCache::new(budget),
-            total: self
-                .topics
-                .all
+        let total = info.map(|t| match window.last {
+            Some(_) => window
+                .ranges(&t.partitions)
                 .iter()
-                .find(|t| t.name == name)
-                .map(|t| match window.last {
-                    Some(_) => window
-                        .ranges(&t.partitions)
-                        .iter()
-                        .map(|r| r.end - r.start)
-                        .sum(),
-                    None => t.count(),
-                }),
-            window,
-            note,
-            ..EventsView::default()
+                .map(|r| r.end - r.start)
+                .sum(),
+            None => t.count(),
+        });
+        // Everything of the topic open before goes with it.
+        self.topic = OpenTopic {
+            events: EventsView {
+                topic: name.to_owned(),
+                cache: crate::model::cache::PayloadCache::new(budget),
+                total,
+                window,
+                note,
+                ..EventsView::default()
+            },
+            ..OpenTopic::default()
         };
         self.status.clear();
         vec![Command::LoadTopic {
@@ -818,27 +777,27 @@ impl App {
 
     /// Duplicates and compensations in the loaded topic, once it is fully loaded.
     pub fn links(&self) -> Option<&crate::model::stream::Links> {
-        self.linker.as_ref().map(|l| &l.links)
+        self.topic.linker.as_ref().map(|l| &l.links)
     }
 
     /// Links the events indexed since the last time (all of them once loaded; then
     /// the followed ones as they come).
     fn link_events(&mut self) {
-        let rules = self.config.rules_for(&self.events.topic);
-        let compensations = self.config.compensations_for(&self.events.topic);
+        let rules = self.config.rules_for(&self.topic.events.topic);
+        let compensations = self.config.compensations_for(&self.topic.events.topic);
         if rules.event_id.is_none() && compensations.compensations.is_empty() {
             return;
         }
-        let linker = self.linker.get_or_insert_with(Default::default);
-        let from = self.linked;
-        let index = &self.events.index;
+        let linker = self.topic.linker.get_or_insert_with(Default::default);
+        let from = self.topic.linked;
+        let index = &self.topic.events.index;
         // Records of aborted and open transactions never happened: they link to nothing.
         for e in index.iter().skip(from) {
             if index.transaction(e.coord()).is_none() {
                 linker.add(e, &compensations);
             }
         }
-        self.linked = self.events.len();
+        self.topic.linked = self.topic.events.len();
     }
 }
 

@@ -152,6 +152,7 @@ impl App {
             selected: 0,
             step: RewindStep::PickGroup,
             candidate: self
+                .topic
                 .compare
                 .as_ref()
                 .map(|(file, _, logic)| (file.clone(), logic.clone())),
@@ -162,22 +163,28 @@ impl App {
     /// What rewind's own index (the loaded topic) knows for a plan to `target`.
     pub(super) fn known_for(&self, target: &Mark) -> Option<Known> {
         // Only a whole topic knows where every time falls (a window does not).
-        if self.events.topic != target.topic
-            || !self.events.done
-            || self.events.error.is_some()
-            || !self.events.window.is_whole()
+        if self.topic.events.topic != target.topic
+            || !self.topic.events.done
+            || self.topic.events.error.is_some()
+            || !self.topic.events.window.is_whole()
         {
             return None;
         }
         let t = target.timestamp?;
         // The first offset at or after `t` in each partition, from the index.
-        let records = self.events.index.iter().map(|e| (e.coord(), e.timestamp()));
+        let records = self
+            .topic
+            .events
+            .index
+            .iter()
+            .map(|e| (e.coord(), e.timestamp()));
         let times = crate::model::plan::offsets_for_time(records, t);
-        let topic = &self.events.topic;
+        let topic = &self.topic.events.topic;
         Some(Known {
             event_time: Some(t),
             times,
             aggregate_events: self
+                .topic
                 .events
                 .index
                 .iter()

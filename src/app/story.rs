@@ -140,8 +140,8 @@ impl App {
     /// aggregate read from the topic (its key's partition where the id is the key, as
     /// `state` reads it), shown as a one-topic story.
     pub(super) fn open_aggregate(&mut self, id: &str) -> Vec<Command> {
-        let topic = self.events.topic.clone();
-        let loaded = !self.events.index.of_aggregate(id).is_empty();
+        let topic = self.topic.events.topic.clone();
+        let loaded = !self.topic.events.index.of_aggregate(id).is_empty();
         if loaded || topic.is_empty() {
             self.open_stream(id, None);
             return vec![];

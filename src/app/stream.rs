@@ -257,23 +257,24 @@ impl App {
     /// topic's events) or at its last event. Payloads not in memory are fetched first:
     /// the stream opens when they arrive.
     pub(super) fn open_stream(&mut self, aggregate: &str, at: Option<usize>) {
-        let indices = self.events.index.of_aggregate(aggregate);
+        let indices = self.topic.events.index.of_aggregate(aggregate);
         if indices.is_empty() {
             self.status = Status::warning(format!(
                 "no events of aggregate `{aggregate}` in {} (loaded so far)",
-                self.events.topic
+                self.topic.events.topic
             ));
             return;
         }
         let mut events = Vec::with_capacity(indices.len());
         let mut missing = Vec::new();
         for &i in &indices {
-            let at = self.events.index.get(i).coord();
+            let at = self.topic.events.index.get(i).coord();
             let found = self
+                .topic
                 .events
                 .cache
                 .get(at)
-                .or_else(|| self.arrived.get(&at).cloned())
+                .or_else(|| self.topic.arrived.get(&at).cloned())
                 .or_else(|| self.decode_kept(at));
             match found {
                 Some(e) => events.push(e),
@@ -286,14 +287,14 @@ impl App {
                 missing.len(),
                 indices.len()
             ));
-            self.pending_stream = Some((aggregate.to_owned(), at));
+            self.topic.pending_stream = Some((aggregate.to_owned(), at));
             self.fetch(missing);
             return;
         }
-        let reducers = match &self.reducers {
+        let reducers = match &self.topic.reducers {
             Some(r) => r.clone(),
-            None => match self.config.reducers_for(&self.events.topic) {
-                Ok(r) => self.reducers.insert(r).clone(),
+            None => match self.config.reducers_for(&self.topic.events.topic) {
+                Ok(r) => self.topic.reducers.insert(r).clone(),
                 Err(e) => {
                     self.status = Status::error(format!("{e:#}"));
                     return;
@@ -301,7 +302,7 @@ impl App {
             },
         };
         let projection = Projection::new(reducers, events.iter().map(|e| &**e));
-        let compare = self.compare.as_ref().map(|(file, fold, _)| Compare {
+        let compare = self.topic.compare.as_ref().map(|(file, fold, _)| Compare {
             file: file.clone(),
             projection: Projection::new(fold.clone(), events.iter().map(|e| &**e)),
             state: Value::Null,
@@ -330,20 +331,20 @@ impl App {
             compare,
             read_model: None,
         };
-        match self.snapshots.get(aggregate) {
+        match self.topic.snapshots.get(aggregate) {
             Some(stored) => view.set_snapshots(stored),
             None => view.refresh(),
         }
         // Snapshots in a database are read per aggregate, as its stream opens.
         let in_database = self
             .config
-            .topic(&self.events.topic)
+            .topic(&self.topic.events.topic)
             .and_then(|t| t.snapshots.as_ref())
             .is_some_and(|s| s.database.is_some());
-        if in_database && !self.snapshots.contains_key(aggregate) {
+        if in_database && !self.topic.snapshots.contains_key(aggregate) {
             self.outbox.push(Command::LoadDatabaseSnapshots {
                 generation: self.generation,
-                topic: self.events.topic.clone(),
+                topic: self.topic.events.topic.clone(),
                 aggregate: aggregate.to_owned(),
             });
         }
@@ -354,8 +355,10 @@ impl App {
                 self.outbox.push(ask);
             }
         }
-        self.aggregates.refresh(&self.events.index);
-        self.aggregates.select(aggregate, &self.events.index);
+        self.topic.aggregates.refresh(&self.topic.events.index);
+        self.topic
+            .aggregates
+            .select(aggregate, &self.topic.events.index);
         self.status = Status::warning(self.stream_start_gone(aggregate).unwrap_or_default());
     }
 
@@ -367,10 +370,10 @@ impl App {
             .topics
             .all
             .iter()
-            .find(|t| t.name == self.events.topic)?;
+            .find(|t| t.name == self.topic.events.topic)?;
         let mut firsts: BTreeMap<i32, i64> = BTreeMap::new();
-        for i in self.events.index.of_aggregate(aggregate) {
-            let at = self.events.index.get(i).coord();
+        for i in self.topic.events.index.of_aggregate(aggregate) {
+            let at = self.topic.events.index.get(i).coord();
             firsts.entry(at.partition).or_insert(at.offset);
         }
         let trimmed: Vec<String> = firsts
@@ -394,17 +397,17 @@ impl App {
     /// `:drift`: the aggregates whose read model differs from their fold, checked in the
     /// background; `:drift` again lists all.
     pub(super) fn start_drift(&mut self) -> Vec<Command> {
-        if !matches!(self.screen, Screen::Stream(_)) && self.events.topic.is_empty() {
+        if !matches!(self.screen, Screen::Stream(_)) && self.topic.events.topic.is_empty() {
             self.status =
                 Status::warning(":drift compares a topic's read model: open a topic first");
             return vec![];
         }
-        if self.aggregates.drift.take().is_some() {
-            self.filter_aggregates(self.aggregates.filter.clone(), false);
+        if self.topic.aggregates.drift.take().is_some() {
+            self.filter_aggregates(self.topic.aggregates.filter.clone(), false);
             self.status = Status::info("drift: every aggregate listed again");
             return vec![];
         }
-        let topic = self.events.topic.clone();
+        let topic = self.topic.events.topic.clone();
         if !self.has_read_model(&topic) {
             return vec![];
         }
@@ -421,11 +424,11 @@ impl App {
             Ok(ids) => {
                 let n = ids.len();
                 // The list counts what has loaded (from the events it may not have yet).
-                self.aggregates.refresh(&self.events.index);
-                self.aggregates.drift = Some(ids.into_iter().collect());
+                self.topic.aggregates.refresh(&self.topic.events.index);
+                self.topic.aggregates.drift = Some(ids.into_iter().collect());
                 // From the events, the list is shown with the first that differs open.
                 let open = !matches!(self.screen, Screen::Stream(_));
-                self.filter_aggregates(self.aggregates.filter.clone(), open);
+                self.filter_aggregates(self.topic.aggregates.filter.clone(), open);
                 self.status = match n {
                     0 => Status::info("drift: every aggregate matches its read model"),
                     n => Status::warning(format!(
@@ -453,7 +456,7 @@ impl App {
 
     /// The open stream shows its row in the topic's read model: asked of the worker.
     fn show_read_model(&mut self) -> Option<Command> {
-        let topic = self.events.topic.clone();
+        let topic = self.topic.events.topic.clone();
         let rm = self
             .config
             .topic(&topic)
@@ -485,7 +488,7 @@ impl App {
                 view.set_snapshots(&stored);
             }
         }
-        self.snapshots.insert(aggregate, stored);
+        self.topic.snapshots.insert(aggregate, stored);
     }
 
     /// The open stream's row in the read model, if it is still the one asked about.
@@ -513,9 +516,9 @@ impl App {
         for (aggregate, snapshot) in snapshots {
             by_aggregate.entry(aggregate).or_default().push(snapshot);
         }
-        self.snapshots = by_aggregate;
+        self.topic.snapshots = by_aggregate;
         if let Screen::Stream(view) = &mut self.screen {
-            if let Some(stored) = self.snapshots.get(&view.aggregate) {
+            if let Some(stored) = self.topic.snapshots.get(&view.aggregate) {
                 view.set_snapshots(stored);
             }
         }
@@ -526,11 +529,11 @@ impl App {
             self.status = Status::warning("open an aggregate first (:agg ID)");
             return;
         };
-        let topic = &self.events.topic;
+        let topic = &self.topic.events.topic;
         let stream: Vec<Event> = view
             .indices
             .iter()
-            .map(|&i| Event::skeleton(topic, &self.events.index.get(i)))
+            .map(|&i| Event::skeleton(topic, &self.topic.events.index.get(i)))
             .collect();
         let resolved = arg
             .parse()
@@ -548,7 +551,7 @@ impl App {
     /// Keys of the Stream screen; `None` lets the common handling run.
     pub(super) fn update_stream(&mut self, action: &Action) -> Option<Vec<Command>> {
         // `v` is about the state pane, whichever list has the keys.
-        if self.aggregates.focused && *action != Action::ToggleReadModel {
+        if self.topic.aggregates.focused && *action != Action::ToggleReadModel {
             return self.update_aggregate_list(action);
         }
         let Screen::Stream(view) = &mut self.screen else {
@@ -575,7 +578,7 @@ impl App {
                     self.read_model_on = false;
                     return Some(vec![]);
                 }
-                if !self.has_read_model(&self.events.topic.clone()) {
+                if !self.has_read_model(&self.topic.events.topic.clone()) {
                     return Some(vec![]);
                 }
                 self.read_model_on = true;
@@ -592,7 +595,7 @@ impl App {
                 cursor
             }
             Action::NextPane => {
-                self.aggregates.focused = true;
+                self.topic.aggregates.focused = true;
                 return Some(vec![]);
             }
             Action::Back => {
@@ -606,10 +609,10 @@ impl App {
     }
 
     fn update_aggregate_list(&mut self, action: &Action) -> Option<Vec<Command>> {
-        let len = self.aggregates.len();
+        let len = self.topic.aggregates.len();
         let last = len.saturating_sub(1);
-        let selected = self.aggregates.selected;
-        self.aggregates.selected = match action {
+        let selected = self.topic.aggregates.selected;
+        self.topic.aggregates.selected = match action {
             Action::MoveDown => (selected + 1).min(last),
             Action::MoveUp => selected.saturating_sub(1),
             Action::PageDown => (selected + self.page).min(last),
@@ -617,7 +620,7 @@ impl App {
             Action::First => 0,
             Action::Last => last,
             Action::Open | Action::NextPane | Action::StepForward => {
-                self.aggregates.focused = false;
+                self.topic.aggregates.focused = false;
                 return Some(vec![]);
             }
             Action::Back | Action::StepBack => {
@@ -627,8 +630,9 @@ impl App {
             _ => return None,
         };
         let id = self
+            .topic
             .aggregates
-            .id(self.aggregates.selected, &self.events.index);
+            .id(self.topic.aggregates.selected, &self.topic.events.index);
         if let Some(id) = id.filter(|id| self.stream().is_none_or(|s| s.aggregate != *id)) {
             self.open_stream(&id, None);
         }
@@ -655,27 +659,27 @@ impl App {
 
     /// `f`: starts or stops following the open topic's new events.
     pub(super) fn toggle_follow(&mut self) -> Vec<Command> {
-        if !self.events.done || self.events.topic.is_empty() {
+        if !self.topic.events.done || self.topic.events.topic.is_empty() {
             self.status =
                 Status::warning("open a topic and let it load, then f follows its new events");
             return vec![];
         }
-        self.following = !self.following;
-        if !self.following {
+        self.topic.following = !self.topic.following;
+        if !self.topic.following {
             self.status = Status::info("stopped following");
             return vec![Command::StopFollow];
         }
         let mut starts = BTreeMap::new();
-        for e in self.events.index.iter() {
+        for e in self.topic.events.index.iter() {
             let next = starts.entry(e.coord().partition).or_insert(0);
             *next = (*next).max(e.coord().offset + 1);
         }
         self.status = Status::info(format!(
             "following {}: new events appear as they arrive (f stops)",
-            self.events.topic
+            self.topic.events.topic
         ));
         vec![Command::Follow {
-            topic: self.events.topic.clone(),
+            topic: self.topic.events.topic.clone(),
             generation: self.generation,
             starts,
         }]
@@ -697,26 +701,29 @@ impl App {
                 )
             })
             .filter(|(aggregate, _, _)| events.iter().any(|e| &e.aggregate == aggregate));
-        let at_end = self.events.selected + 1 >= self.events.len();
-        let reference = self.config.compensations_for(&self.events.topic).reference;
-        self.events.ingest(events, reference.as_ref());
+        let at_end = self.topic.events.selected + 1 >= self.topic.events.len();
+        let reference = self
+            .config
+            .compensations_for(&self.topic.events.topic)
+            .reference;
+        self.topic.events.ingest(events, reference.as_ref());
         if at_end && matches!(self.screen, Screen::Events) {
-            self.events.selected = self.events.len() - 1;
+            self.topic.events.selected = self.topic.events.len() - 1;
         }
         self.link_events();
-        self.aggregates.refresh(&self.events.index);
+        self.topic.aggregates.refresh(&self.topic.events.index);
         if let Some((aggregate, was_at_end, at)) = touches {
-            let focused = self.aggregates.focused;
+            let focused = self.topic.aggregates.focused;
             self.open_stream(&aggregate, if was_at_end { None } else { at });
-            self.aggregates.focused = focused;
+            self.topic.aggregates.focused = focused;
         }
     }
 
     /// Back to the topic's events, at the event the timeline was on.
     fn leave_stream(&mut self) {
-        self.aggregates.focused = false;
+        self.topic.aggregates.focused = false;
         if let Some(&i) = self.stream().and_then(|view| view.indices.get(view.cursor)) {
-            self.events.selected = i;
+            self.topic.events.selected = i;
         }
         self.screen = Screen::Events;
     }
@@ -724,18 +731,18 @@ impl App {
     /// Applies the aggregate filter typed on the Stream screen; `done` (Enter) also
     /// opens the first match unless the open aggregate still matches.
     pub(super) fn filter_aggregates(&mut self, filter: String, done: bool) {
-        let index = &self.events.index;
-        self.aggregates.set_filter(filter, index);
-        self.aggregates.selected = 0;
-        self.aggregates.focused = true;
+        let index = &self.topic.events.index;
+        self.topic.aggregates.set_filter(filter, index);
+        self.topic.aggregates.selected = 0;
+        self.topic.aggregates.focused = true;
         let open = self.stream().map(|s| s.aggregate.clone());
         let here = open
             .as_deref()
-            .and_then(|o| self.aggregates.position(o, index));
+            .and_then(|o| self.topic.aggregates.position(o, index));
         if let Some(here) = here {
-            self.aggregates.selected = here;
+            self.topic.aggregates.selected = here;
         }
-        let first = self.aggregates.id(0, index);
+        let first = self.topic.aggregates.id(0, index);
         let open_still_listed = here.is_some();
         if let (true, false, Some(first)) = (done, open_still_listed, first) {
             self.open_stream(&first, None);
@@ -763,33 +770,34 @@ impl App {
             self.status.clear();
             return vec![];
         }
-        if self.flags.is_some() {
+        if self.topic.flags.is_some() {
             self.jump_across(direction);
             return vec![];
         }
-        self.pending_flag = Some(direction);
+        self.topic.pending_flag = Some(direction);
         self.status = Status::info(format!(
             "no more flags in {}: checking every aggregate of {}…",
-            view.aggregate, self.events.topic
+            view.aggregate, self.topic.events.topic
         ));
         vec![Command::CheckTopic {
-            topic: self.events.topic.clone(),
+            topic: self.topic.events.topic.clone(),
             generation: self.generation,
-            logic: Box::new(self.config.logic_for(&self.events.topic)),
+            logic: Box::new(self.config.logic_for(&self.topic.events.topic)),
         }]
     }
 
     pub(super) fn receive_checked(&mut self, result: Result<Vec<(String, usize)>, String>) {
         match result {
             Ok(flags) => {
-                self.flags = Some(flags);
-                if let Some(direction) = self.pending_flag.take() {
+                self.topic.flags = Some(flags);
+                if let Some(direction) = self.topic.pending_flag.take() {
                     self.jump_across(direction);
                 }
             }
             Err(e) => {
-                self.pending_flag = None;
-                self.status = Status::error(format!("checking {} failed: {e}", self.events.topic));
+                self.topic.pending_flag = None;
+                self.status =
+                    Status::error(format!("checking {} failed: {e}", self.topic.events.topic));
             }
         }
     }
@@ -797,6 +805,7 @@ impl App {
     /// Opens the next (previous) aggregate in the list that has a flag, at its first.
     fn jump_across(&mut self, direction: Direction) {
         let flags: HashMap<&str, usize> = self
+            .topic
             .flags
             .iter()
             .flatten()
@@ -806,18 +815,18 @@ impl App {
             .stream()
             .map(|s| s.aggregate.clone())
             .unwrap_or_default();
-        let index = &self.events.index;
-        let listed = self.aggregates.len();
-        let here = self.aggregates.position(&open, index).unwrap_or(0);
+        let index = &self.topic.events.index;
+        let listed = self.topic.aggregates.len();
+        let here = self.topic.aggregates.position(&open, index).unwrap_or(0);
         let flagged = |i: &usize| {
-            let row = self.aggregates.row(*i, index);
+            let row = self.topic.aggregates.row(*i, index);
             row.is_some_and(|r| flags.contains_key(r.aggregate))
         };
         let next = match direction {
             Direction::Forward => (here + 1..listed).find(flagged),
             Direction::Back => (0..here).rev().find(flagged),
         };
-        let Some(next) = next.and_then(|i| self.aggregates.id(i, index)) else {
+        let Some(next) = next.and_then(|i| self.topic.aggregates.id(i, index)) else {
             self.status = Status::info(format!(
                 "no flagged event {} this one: {} of {} aggregates of {} have flags",
                 match direction {
@@ -826,13 +835,14 @@ impl App {
                 },
                 flags.len(),
                 listed,
-                self.events.topic
+                self.topic.events.topic
             ));
             return;
         };
         // The topic index of the aggregate's first flagged event.
         let first = flags[next.as_str()];
         let at = self
+            .topic
             .events
             .index
             .iter()
@@ -861,9 +871,9 @@ impl App {
         };
         config.registry = self.config.registry.clone();
         self.config = config;
-        self.reducers = None;
-        self.flags = None;
-        let compare = self.compare.take().map(|(file, ..)| file);
+        self.topic.reducers = None;
+        self.topic.flags = None;
+        let compare = self.topic.compare.take().map(|(file, ..)| file);
         if let Some(file) = compare {
             self.set_compare(&file);
         }
@@ -875,16 +885,16 @@ impl App {
     /// state pane shows current ↔ candidate at the cursor. `:compare` alone stops.
     pub(super) fn set_compare(&mut self, file: &str) {
         if file.is_empty() {
-            self.compare = None;
+            self.topic.compare = None;
             self.status = Status::info("compare off");
         } else {
-            let topic = self.events.topic.clone();
+            let topic = self.topic.events.topic.clone();
             let fold =
                 crate::engine::fold::candidate(&self.config, std::path::Path::new(file), &topic)
                     .and_then(|logic| Ok((self.config.fold_for(&logic)?, logic)));
             match fold {
                 Ok((fold, logic)) => {
-                    self.compare = Some((file.to_owned(), fold, logic));
+                    self.topic.compare = Some((file.to_owned(), fold, logic));
                     self.status = Status::info(format!(
                         "comparing with {file}: the state pane shows current ↔ {file}"
                     ));
@@ -906,8 +916,8 @@ impl App {
         else {
             return;
         };
-        let focused = self.aggregates.focused;
+        let focused = self.topic.aggregates.focused;
         self.open_stream(&aggregate, at);
-        self.aggregates.focused = focused;
+        self.topic.aggregates.focused = focused;
     }
 }

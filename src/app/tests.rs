@@ -66,7 +66,7 @@ fn filter_narrows_topics_as_you_type() {
             window: Default::default(),
         }]
     );
-    assert_eq!(app.events.total, Some(4));
+    assert_eq!(app.topic.events.total, Some(4));
 }
 
 #[test]
@@ -96,12 +96,12 @@ fn open_load_move_and_back() {
         generation: 1,
         result: Ok(()),
     });
-    assert!(app.events.done);
+    assert!(app.topic.events.done);
     let _ = app.update(Action::Last);
-    assert_eq!(app.events.current().unwrap().offset, 2);
+    assert_eq!(app.topic.events.current().unwrap().offset, 2);
     let _ = app.update(Action::First);
     let _ = app.update(Action::MoveDown);
-    assert_eq!(app.events.selected, 1);
+    assert_eq!(app.topic.events.selected, 1);
     let _ = app.update(Action::Back);
     assert!(matches!(app.screen, Screen::Topics));
     // A late report from the topic that was left is dropped.
@@ -109,7 +109,7 @@ fn open_load_move_and_back() {
         generation: 1,
         events: vec![event(3, "c", "X")],
     });
-    assert_eq!(app.events.len(), 3);
+    assert_eq!(app.topic.events.len(), 3);
 }
 
 #[test]
@@ -127,13 +127,13 @@ fn search_jumps_between_matches() {
     let _ = app.update(Action::StartFilter);
     type_text(&mut app, "shipped");
     let _ = app.update(Action::Submit);
-    assert_eq!(app.events.selected, 1);
+    assert_eq!(app.topic.events.selected, 1);
     let _ = app.update(Action::NextMatch);
-    assert_eq!(app.events.selected, 2);
+    assert_eq!(app.topic.events.selected, 2);
     let _ = app.update(Action::NextMatch);
-    assert_eq!(app.events.selected, 1);
+    assert_eq!(app.topic.events.selected, 1);
     let _ = app.update(Action::PrevMatch);
-    assert_eq!(app.events.selected, 2);
+    assert_eq!(app.topic.events.selected, 2);
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn streams_open_from_events_and_by_id_and_step_in_time() {
     assert_eq!(app.stream().unwrap().state, serde_json::json!(["Created"]));
     let _ = app.update(Action::Back);
     assert!(matches!(app.screen, Screen::Events));
-    assert_eq!(app.events.selected, 1);
+    assert_eq!(app.topic.events.selected, 1);
 }
 
 #[test]
@@ -268,7 +268,7 @@ fn a_followed_event_does_not_reopen_a_stream_that_was_left() {
         "still on Events: {:?}",
         app.screen
     );
-    assert_eq!(app.events.len(), 3);
+    assert_eq!(app.topic.events.len(), 3);
 }
 
 #[test]

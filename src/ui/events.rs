@@ -12,7 +12,7 @@ use crate::model::event::Transaction;
 use crate::model::position::format_time;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let view = &app.events;
+    let view = &app.topic.events;
     let area = if view.done {
         area
     } else {

@@ -41,8 +41,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
 fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
     let place = match &app.screen {
         Screen::Topics => "Topics".to_owned(),
-        Screen::Events => format!("Topics › {}", app.events.topic),
-        Screen::Stream(view) => format!("Topics › {} › {}", app.events.topic, view.aggregate),
+        Screen::Events => format!("Topics › {}", app.topic.events.topic),
+        Screen::Stream(view) => format!("Topics › {} › {}", app.topic.events.topic, view.aggregate),
         Screen::Groups => "Consumer groups".to_owned(),
         Screen::Story(view) if view.lazy => format!(
             "Topics › {} › {} (read from the topic: not in the loaded events)",

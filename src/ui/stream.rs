@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
         let [list, right] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .areas(area);
-        match app.aggregates.focused {
+        match app.topic.aggregates.focused {
             true => draw_aggregates(frame, list, app),
             false => draw_timeline(frame, list, app, view),
         }
@@ -44,7 +44,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
 }
 
 fn draw_aggregates(frame: &mut Frame, area: Rect, app: &App) {
-    let list = &app.aggregates;
+    let list = &app.topic.aggregates;
     let title = match list.filter.is_empty() {
         true => format!(" Aggregates ({}) ", list.len()),
         false => format!(
@@ -57,7 +57,7 @@ fn draw_aggregates(frame: &mut Frame, area: Rect, app: &App) {
     let offset = scroll_offset(list.selected, height, list.len());
     let shown = offset..list.len().min(offset + height);
     let rows = shown
-        .filter_map(|i| list.row(i, &app.events.index))
+        .filter_map(|i| list.row(i, &app.topic.events.index))
         .map(|a| {
             Row::new(vec![
                 Cell::from(text::clean(a.aggregate)),
@@ -87,7 +87,7 @@ fn markers(app: &App, view: &StreamView, i: usize, e: &Indexed<'_>) -> String {
     if app.is_marked(e.coord()) {
         marks.push("●".to_owned());
     }
-    let transaction = app.events.index.transaction(e.coord());
+    let transaction = app.topic.events.index.transaction(e.coord());
     if transaction.is_some() {
         marks.push(super::events::transaction_mark(transaction).to_owned());
     }
@@ -136,7 +136,7 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
         .skip(offset)
         .take(height)
         .map(|(i, &at)| {
-            let e = app.events.index.get(at);
+            let e = app.topic.events.index.get(at);
             let style = match (
                 view.projection.error_at(i).is_some(),
                 view.projection.is_skipped(i),
@@ -165,7 +165,7 @@ fn draw_timeline(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
     let title = format!(" {} — {n} event{plural} ", text::clean(&view.aggregate));
     let block = Block::bordered()
         .title(title)
-        .border_style(theme::border(!app.aggregates.focused));
+        .border_style(theme::border(!app.topic.aggregates.focused));
     let mut state = TableState::default().with_selected(Some(view.cursor - offset));
     let table = selectable(Table::new(rows, widths).header(header).block(block));
     frame.render_stateful_widget(table, area, &mut state);
@@ -177,7 +177,7 @@ fn note(text: String, style: Style) -> Line<'static> {
 
 fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
     let at = view.indices[view.cursor];
-    let indexed = app.events.index.get(at);
+    let indexed = app.topic.events.index.get(at);
     let mut lines = vec![Line::from(Span::styled(
         text::clean(&format!(
             "{} {} {}",
@@ -242,7 +242,7 @@ fn draw_event(frame: &mut Frame, area: Rect, app: &App, view: &StreamView) {
         ));
     }
     let upcast = view.projection.upcast_at(view.cursor);
-    match (app.events.event(at), upcast) {
+    match (app.topic.events.event(at), upcast) {
         (Some(_), Some(upcast)) if !view.raw => {
             lines.push(note(
                 "as upcast, what reducers see (u: as stored)".into(),

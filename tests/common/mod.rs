@@ -431,14 +431,17 @@ impl Driver {
     /// Opens a topic (or, when it is open, reloads it) and waits until it is loaded:
     /// each event's partition, offset, aggregate, type and key.
     pub fn load(&mut self, topic: &str) -> Vec<(i32, i64, String, String, String)> {
-        if self.app.events.topic == topic {
+        if self.app.topic.events.topic == topic {
             self.act(kafka_rewind::app::Action::Refresh);
         } else {
             self.command(&format!("topic {topic}"));
         }
-        self.wait("the load", |a| a.events.done && a.events.topic == topic);
-        assert_eq!(self.app.events.error, None);
+        self.wait("the load", |a| {
+            a.topic.events.done && a.topic.events.topic == topic
+        });
+        assert_eq!(self.app.topic.events.error, None);
         self.app
+            .topic
             .events
             .index
             .iter()

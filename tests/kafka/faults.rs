@@ -189,7 +189,7 @@ fn records_deleted_below_the_index_are_dropped_on_reopen() {
     let mut coords: Vec<String> = stream
         .indices
         .iter()
-        .map(|&i| d.app.events.index.get(i).coord().to_string())
+        .map(|&i| d.app.topic.events.index.get(i).coord().to_string())
         .collect();
     coords.sort();
     assert_eq!(
@@ -218,7 +218,7 @@ fn a_broker_killed_mid_load_comes_back_and_the_load_goes_on() {
 
     let mut d = Driver::with_index(&b, None);
     d.command(&format!("topic {topic}"));
-    d.wait("the load to start", |a| a.events.read > 0);
+    d.wait("the load to start", |a| a.topic.events.read > 0);
     kafka.kill();
     assert!(
         d.worker.records_loaded() < EVENTS as u64,
@@ -231,8 +231,8 @@ fn a_broker_killed_mid_load_comes_back_and_the_load_goes_on() {
         "{why}"
     );
     kafka.restart();
-    d.wait("the load", |a| a.events.done);
-    assert_eq!(d.app.events.error, None);
+    d.wait("the load", |a| a.topic.events.done);
+    assert_eq!(d.app.topic.events.error, None);
     let back = &d.app.status;
     assert!(
         back.starts_with("the broker was lost and is back (")
@@ -244,7 +244,7 @@ fn a_broker_killed_mid_load_comes_back_and_the_load_goes_on() {
     assert_eq!(d.app.disconnected, None);
     // Every event once, and each partition's in offset order.
     let mut next = [0i64; 8];
-    for e in d.app.events.index.iter() {
+    for e in d.app.topic.events.index.iter() {
         let at = e.coord();
         assert_eq!(at.offset, next[at.partition as usize], "at {at}");
         next[at.partition as usize] += 1;

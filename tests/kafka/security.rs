@@ -428,8 +428,8 @@ fn acls_a_group_alice_may_not_describe_is_unknown_and_a_topic_she_may_not_read_s
     let mut d = Driver::start(conn, kafka_rewind::config::Config::default());
     d.wait("the topics", |a| !a.topics.all.is_empty());
     d.command(&format!("topic {closed}"));
-    d.wait("the refusal", |a| a.events.error.is_some());
-    let error = d.app.events.error.clone().unwrap();
+    d.wait("the refusal", |a| a.topic.events.error.is_some());
+    let error = d.app.topic.events.error.clone().unwrap();
     assert!(
         error.contains("not authorized") && !error.contains('\n'),
         "{error}"

@@ -287,7 +287,7 @@ fn the_tui_read_uncommitted_marks_aborted_and_open_records_and_folds_neither() {
                 partition: e.0,
                 offset: e.1,
             };
-            (e.1, e.3, d.app.events.index.transaction(at))
+            (e.1, e.3, d.app.topic.events.index.transaction(at))
         })
         .collect();
     let aborted = Some(Transaction::Aborted);

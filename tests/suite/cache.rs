@@ -57,20 +57,23 @@ fn a_reopen_reads_only_the_records_past_the_index() {
     let first = d.load("t");
     assert_eq!(first, plain(&b, "t"));
     // Even the first load's entries are read in place from the index it wrote.
-    assert_eq!(d.app.events.index.mapped(), 30);
+    assert_eq!(d.app.topic.events.index.mapped(), 30);
     let read = d.worker.records_loaded();
     assert_eq!(read, 30);
     assert_eq!(topic_dirs(&root).len(), 1);
 
-    assert_eq!(d.app.events.read, 30, "the progress counts what was read");
+    assert_eq!(
+        d.app.topic.events.read, 30,
+        "the progress counts what was read"
+    );
     // Nothing new: the index is used whole; the only records read are the three that
     // each partition's index ends with (checked to be the same records).
     assert_eq!(d.load("t"), first);
     assert_eq!(
-        d.app.events.read, 30,
+        d.app.topic.events.read, 30,
         "the progress counts what the index held"
     );
-    assert_eq!(d.app.events.index.mapped(), 30);
+    assert_eq!(d.app.topic.events.index.mapped(), 30);
     assert_eq!(d.worker.records_loaded() - read, 3);
 
     // Six more: those six are read (and the three checks), the rest comes from disk,
@@ -80,19 +83,19 @@ fn a_reopen_reads_only_the_records_past_the_index() {
     let grown = d.load("t");
     assert_eq!(d.worker.records_loaded() - read, 3 + 6);
     assert_eq!(grown, plain(&b, "t"));
-    assert_eq!(d.app.events.index.mapped(), 36);
+    assert_eq!(d.app.topic.events.index.mapped(), 36);
 
     // Another process (a new worker) opens it from disk too, reading only the checks.
     let mut other = driver(&b, Some(&root));
     assert_eq!(other.load("t"), grown);
-    assert_eq!(other.app.events.index.mapped(), 36);
+    assert_eq!(other.app.topic.events.index.mapped(), 36);
     assert_eq!(other.worker.records_loaded(), 3);
 
     // A window inside the index is served from it.
     other.command("topic t --last 2");
-    other.wait("the window", |a| a.events.done);
-    assert_eq!(other.app.events.len(), 6);
-    assert_eq!(other.app.events.index.mapped(), 6);
+    other.wait("the window", |a| a.topic.events.done);
+    assert_eq!(other.app.topic.events.len(), 6);
+    assert_eq!(other.app.topic.events.index.mapped(), 6);
 }
 
 #[test]
@@ -138,7 +141,7 @@ fn retention_moving_the_low_watermark_drops_the_indexs_prefix() {
     let after = d.load("r");
     assert_eq!(after, plain(&b, "r"));
     assert_eq!(after.first().map(|e| e.1), Some(low));
-    assert_eq!(d.app.events.index.mapped(), after.len());
+    assert_eq!(d.app.topic.events.index.mapped(), after.len());
     // The check and the new records.
     assert_eq!(d.worker.records_loaded() - read, 1 + 400);
 }
@@ -205,8 +208,8 @@ fn without_a_writable_directory_it_works_and_says_so() {
     std::fs::write(&file, b"").unwrap();
     let mut d = driver(&b, Some(&file.join("index")));
     d.command("topic t");
-    d.wait("the load", |a| a.events.done);
-    assert_eq!(d.app.events.len(), 12);
+    d.wait("the load", |a| a.topic.events.done);
+    assert_eq!(d.app.topic.events.len(), 12);
     assert!(
         d.app
             .status

@@ -96,25 +96,30 @@ fn a_broker_lost_mid_load_shows_disconnected_keeps_what_is_loaded_and_resumes() 
     let mut d = Driver::start(conn, config);
     d.wait("topics", |a| a.topics.all.len() == 2);
     d.act(Action::Open); // "big", the first topic
-    d.wait("the first events", |a| a.events.len() > 50);
+    d.wait("the first events", |a| a.topic.events.len() > 50);
     assert!(
-        !d.app.events.done,
+        !d.app.topic.events.done,
         "the load finished before the broker could be taken down"
     );
     cluster.broker_down(1).unwrap();
     d.wait("disconnected", |a| a.disconnected.is_some());
-    let loaded = d.app.events.len();
-    assert!(!d.app.events.done && d.app.events.error.is_none());
+    let loaded = d.app.topic.events.len();
+    assert!(!d.app.topic.events.done && d.app.topic.events.error.is_none());
     // What is loaded stays usable: open a stream and step through it.
     d.act(Action::Open);
     d.act(Action::StepForward);
     assert!(d.app.stream().is_some(), "{}", d.app.status);
     d.act(Action::Back);
     cluster.broker_up(1).unwrap();
-    d.wait("the load to finish", |a| a.events.done);
-    assert!(d.app.events.error.is_none(), "{:?}", d.app.events.error);
+    d.wait("the load to finish", |a| a.topic.events.done);
+    assert!(
+        d.app.topic.events.error.is_none(),
+        "{:?}",
+        d.app.topic.events.error
+    );
     let offsets: Vec<i64> = d
         .app
+        .topic
         .events
         .index
         .iter()
@@ -125,7 +130,7 @@ fn a_broker_lost_mid_load_shows_disconnected_keeps_what_is_loaded_and_resumes() 
         (0..400).collect::<Vec<_>>(),
         "every event once, in order"
     );
-    assert_eq!(d.app.events.index.mapped(), 400);
+    assert_eq!(d.app.topic.events.index.mapped(), 400);
     d.wait("connected", |a| a.disconnected.is_none());
     assert!(loaded > 50);
 

@@ -76,16 +76,16 @@ fn f_in_the_tui_appends_new_events_and_the_stream_follows() {
     let mut d = Driver::start(conn, Config::default());
     d.wait("topics", |a| !a.topics.all.is_empty());
     d.act(Action::Open);
-    d.wait("the topic", |a| a.events.done);
+    d.wait("the topic", |a| a.topic.events.done);
     d.act(Action::Open);
     d.wait("the stream", |a| a.stream().is_some());
     d.act(Action::Last);
     assert_eq!(d.app.stream().unwrap().state, serde_json::json!({"n": 1}));
     d.act(Action::Follow);
-    assert!(d.app.following);
+    assert!(d.app.topic.following);
     std::thread::sleep(Duration::from_millis(300)); // the tail is assigned
     produce(&b, &[record(2), record(3)]);
-    d.wait("the new events", |a| a.events.len() == 4);
+    d.wait("the new events", |a| a.topic.events.len() == 4);
     let view = d.app.stream().unwrap();
     assert_eq!(
         view.indices.len(),
@@ -98,5 +98,5 @@ fn f_in_the_tui_appends_new_events_and_the_stream_follows() {
     );
     assert_eq!(view.state["n"], 3);
     d.act(Action::Follow);
-    assert!(!d.app.following);
+    assert!(!d.app.topic.following);
 }

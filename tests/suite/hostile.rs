@@ -220,7 +220,7 @@ fn the_tui_never_passes_control_characters_to_the_terminal() {
         }
     };
     for i in 0..n {
-        app.events.selected = i;
+        app.topic.events.selected = i;
         check(&app, &format!("events, {}", hostile()[i].0));
         let _ = app.update(Action::NextPane); // the detail pane, scrolled
         let _ = app.update(Action::PageDown);
@@ -234,7 +234,7 @@ fn the_tui_never_passes_control_characters_to_the_terminal() {
         let _ = app.update(Action::Back);
     }
     // The state pane shows big integers whole.
-    app.events.selected = 6;
+    app.topic.events.selected = 6;
     let _ = app.update(Action::Open);
     let screen = draw(&app).concat();
     assert!(screen.contains(BIG_INT), "the state keeps the digits");

@@ -389,7 +389,7 @@ fn in_the_tui_bracket_walks_the_flags_across_aggregates_as_check_finds_them() {
     let mut d = Driver::start(conn, config);
     d.wait("topics", |a| !a.topics.all.is_empty());
     d.act(Action::Open);
-    d.wait("the ledger", |a| a.events.done);
+    d.wait("the ledger", |a| a.topic.events.done);
     d.act(Action::Open); // the first event's account
     d.wait("the stream", |a| a.stream().is_some_and(|s| s.ready));
     // Walk forward: every landing is a flag of the oracle's, and past an account's last
@@ -413,9 +413,9 @@ fn in_the_tui_bracket_walks_the_flags_across_aggregates_as_check_finds_them() {
         let s = d.app.stream().unwrap();
         landings.push((s.aggregate.clone(), s.cursor));
     }
-    let aggregates = &d.app.aggregates;
+    let aggregates = &d.app.topic.aggregates;
     let list: Vec<String> = (0..aggregates.len())
-        .filter_map(|i| aggregates.row(i, &d.app.events.index))
+        .filter_map(|i| aggregates.row(i, &d.app.topic.events.index))
         .map(|a| a.aggregate.to_owned())
         .collect();
     assert!(landings.len() >= 3, "{landings:?}");

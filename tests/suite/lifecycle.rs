@@ -41,7 +41,7 @@ fn opened(cluster: &Mock, timeout: Option<Duration>) -> Driver {
     let mut d = Driver::start(conn, uncached());
     d.wait("topics", |a| !a.topics.all.is_empty());
     d.act(Action::Open);
-    d.wait("the topic", |a| a.events.done);
+    d.wait("the topic", |a| a.topic.events.done);
     d
 }
 
@@ -62,7 +62,10 @@ fn a_search_fetches_the_match_it_moves_to() {
         d.worker.submit(command);
     }
     d.wait("the match's payload", |a| {
-        a.events.current().is_some_and(|e| e.key.label() == "k7")
+        a.topic
+            .events
+            .current()
+            .is_some_and(|e| e.key.label() == "k7")
     });
 }
 
@@ -75,9 +78,10 @@ fn a_failed_read_is_said_and_not_waited_for() {
     d.act(Action::Open); // the stream of the last event: its payloads must be read
     d.messages_until("the failed read", |m| matches!(m, Msg::FetchFailed { .. }));
     // What failed is remembered as unreadable, with the reason the pane shows.
-    assert!(!d.app.events.unreadable.is_empty());
+    assert!(!d.app.topic.events.unreadable.is_empty());
     assert!(d
         .app
+        .topic
         .events
         .unreadable
         .values()
@@ -92,9 +96,9 @@ fn a_failed_read_is_said_and_not_waited_for() {
         .all(|c| !matches!(c, Command::Fetch { .. })));
     cluster.broker_up(1).unwrap();
     d.act(Action::Refresh);
-    d.wait("the topic again", |a| a.events.done);
+    d.wait("the topic again", |a| a.topic.events.done);
     d.act(Action::Last);
-    d.wait("the last event", |a| a.events.current().is_some());
+    d.wait("the last event", |a| a.topic.events.current().is_some());
 }
 
 #[test]
@@ -115,9 +119,9 @@ fn leaving_the_events_screen_stops_the_load_and_the_follow() {
     let mut d = Driver::start(conn, Config::default());
     d.wait("topics", |a| a.topics.all.len() == 2);
     d.act(Action::Open); // "big"
-    d.wait("the first events", |a| a.events.len() > 20);
+    d.wait("the first events", |a| a.topic.events.len() > 20);
     assert!(
-        !d.app.events.done,
+        !d.app.topic.events.done,
         "the load finished too soon to be stopped"
     );
     let generation = d.worker.loading();
@@ -142,12 +146,14 @@ fn leaving_the_events_screen_stops_the_load_and_the_follow() {
     // A follow stops too.
     d.act(Action::MoveDown);
     d.act(Action::Open); // "small"
-    d.wait("small", |a| a.events.done && a.events.topic == "small");
+    d.wait("small", |a| {
+        a.topic.events.done && a.topic.events.topic == "small"
+    });
     d.act(Action::Follow);
-    assert!(d.app.following);
+    assert!(d.app.topic.following);
     assert_ne!(d.worker.following(), 0);
     d.act(Action::Back);
-    assert!(!d.app.following);
+    assert!(!d.app.topic.following);
     assert_eq!(d.worker.following(), 0);
 }
 
@@ -158,7 +164,7 @@ fn one_client_serves_the_topics_the_load_and_every_fetch() {
     // No payload is kept: each step reads its event again.
     for _ in 0..25 {
         d.act(Action::MoveDown);
-        d.wait("the event", |a| a.events.current().is_some());
+        d.wait("the event", |a| a.topic.events.current().is_some());
     }
     // The cluster client and the scan consumers it lends: the load's, and at most one
     // more for a fetch that ran while the load still held the first.

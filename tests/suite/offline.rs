@@ -71,7 +71,9 @@ fn a_dump_opens_offline_with_streams_folds_and_snapshots() {
     );
     d.wait("the topics", |a| a.topics.all.len() == 2);
     d.command("topic orders");
-    d.wait("the events", |a| a.events.done && a.events.len() == 4);
+    d.wait("the events", |a| {
+        a.topic.events.done && a.topic.events.len() == 4
+    });
     d.command("agg o-1");
     d.wait(
         "the snapshots and the fold",

@@ -129,7 +129,7 @@ fn the_tuis_content_search_finds_what_a_plain_scan_finds_and_n_walks_them() {
     let mut d = crate::common::Driver::start(conn, kafka_rewind::config::Config::default());
     d.wait("the topics", |a| !a.topics.all.is_empty());
     d.act(Action::Open);
-    d.wait("the events", |a| a.events.done);
+    d.wait("the events", |a| a.topic.events.done);
     // A predicate that does not compile: one line, nothing runs.
     d.act(Action::StartFilter);
     for c in "?.data.amount >".chars() {
@@ -141,7 +141,7 @@ fn the_tuis_content_search_finds_what_a_plain_scan_finds_and_n_walks_them() {
         "{}",
         d.app.status
     );
-    assert!(d.app.events.content.is_none());
+    assert!(d.app.topic.events.content.is_none());
     // The search: matches stream in; when done, exactly the plain scan's.
     d.act(Action::StartFilter);
     for c in "?.data.amount >= 900".chars() {
@@ -149,7 +149,7 @@ fn the_tuis_content_search_finds_what_a_plain_scan_finds_and_n_walks_them() {
     }
     d.act(Action::Submit);
     d.messages_until("the search's end", |m| matches!(m, Msg::SearchDone { .. }));
-    let content = d.app.events.content.as_ref().unwrap();
+    let content = d.app.topic.events.content.as_ref().unwrap();
     let got: std::collections::BTreeSet<(i64, i64)> = content
         .found
         .iter()
@@ -166,19 +166,26 @@ fn the_tuis_content_search_finds_what_a_plain_scan_finds_and_n_walks_them() {
     );
     // The cursor is on a match; n walks them all and comes round.
     let at = |d: &crate::common::Driver| {
-        let c = d.app.events.index.get(d.app.events.selected).coord();
+        let c = d
+            .app
+            .topic
+            .events
+            .index
+            .get(d.app.topic.events.selected)
+            .coord();
         (i64::from(c.partition), c.offset)
     };
     assert!(want.contains(&at(&d)));
     // Matches arrive in any order; once done, the cursor is on the first in order.
     let first_in_order = d
         .app
+        .topic
         .events
         .index
         .iter()
         .position(|e| want.contains(&(i64::from(e.coord().partition), e.coord().offset)))
         .unwrap();
-    assert_eq!(d.app.events.selected, first_in_order);
+    assert_eq!(d.app.topic.events.selected, first_in_order);
     let first = at(&d);
     let mut seen = std::collections::BTreeSet::from([first]);
     for _ in 0..want.len() - 1 {

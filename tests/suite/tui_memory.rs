@@ -33,17 +33,17 @@ fn payloads_beyond_the_cache_are_read_again_when_shown() {
     let mut d = Driver::start(conn, config);
     d.wait("topics", |a| !a.topics.all.is_empty());
     d.act(Action::Open);
-    d.wait("the topic", |a| a.events.done);
+    d.wait("the topic", |a| a.topic.events.done);
     // Every event is indexed; at most the newest payload is kept.
-    assert_eq!(d.app.events.len(), 300);
+    assert_eq!(d.app.topic.events.len(), 300);
     assert!(
-        d.app.events.cache.len() <= 1,
+        d.app.topic.events.cache.len() <= 1,
         "{}",
-        d.app.events.cache.len()
+        d.app.topic.events.cache.len()
     );
     // 48-byte entries (`model::index` checks the size), in a Vec that may hold up to
     // twice what it needs while it grows, and each distinct string once.
-    let per_event = d.app.events.index.bytes() as f64 / 300.0;
+    let per_event = d.app.topic.events.index.bytes() as f64 / 300.0;
     assert!(
         per_event <= 2.0 * 48.0 + 2.0,
         "the index takes {per_event} bytes per event"
@@ -51,16 +51,16 @@ fn payloads_beyond_the_cache_are_read_again_when_shown() {
 
     // The event under the cursor is read again.
     d.act(Action::MoveDown);
-    let want = d.app.events.index.get(1).coord();
+    let want = d.app.topic.events.index.get(1).coord();
     d.wait("the event's payload", |a| {
-        a.events.current().is_some_and(|e| e.coord() == want)
+        a.topic.events.current().is_some_and(|e| e.coord() == want)
     });
-    let value = d.app.events.current().unwrap().value.to_json();
+    let value = d.app.topic.events.current().unwrap().value.to_json();
     assert_eq!(value["type"], "Posted");
 
     // The stream of the event under the cursor folds all 30 of its aggregate's events,
     // read again from the broker.
-    let aggregate = d.app.events.index.get(1).aggregate().to_owned();
+    let aggregate = d.app.topic.events.index.get(1).aggregate().to_owned();
     d.act(Action::Open);
     d.wait("the stream", |a| a.stream().is_some());
     let view = d.app.stream().unwrap();

@@ -49,10 +49,11 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
     d.app.marks_file = Some(marks_file.clone());
     d.wait("topics", |a| !a.topics.all.is_empty());
     d.act(Action::Open);
-    d.wait("the topic", |a| a.events.done);
+    d.wait("the topic", |a| a.topic.events.done);
     // Partition 1's 3rd event: offset 2, i = 5, at base + 5 s; aggregate acct-2.
     let at = d
         .app
+        .topic
         .events
         .index
         .iter()
@@ -64,7 +65,7 @@ fn mark_then_r_then_typed_confirmation_commits_the_planned_offsets() {
                 }
         })
         .unwrap();
-    d.app.events.selected = at;
+    d.app.topic.events.selected = at;
     d.act(Action::Open);
     assert!(matches!(d.app.screen, Screen::Stream(_)));
     d.act(Action::Mark);

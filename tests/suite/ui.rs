@@ -379,7 +379,7 @@ fn stream_links_snapshots_and_aggregate_list() {
     insta::assert_snapshot!("stream_from_snapshot", wide(&app));
 
     let _ = app.update(Action::NextPane);
-    assert!(app.aggregates.focused);
+    assert!(app.topic.aggregates.focused);
     let _ = app.update(Action::MoveDown);
     assert_eq!(
         app.stream().unwrap().aggregate,
@@ -389,14 +389,14 @@ fn stream_links_snapshots_and_aggregate_list() {
     let _ = app.update(Action::StartFilter);
     let _ = app.update(Action::Type('1'));
     let _ = app.update(Action::Submit);
-    assert_eq!(app.aggregates.len(), 1);
+    assert_eq!(app.topic.aggregates.len(), 1);
     assert_eq!(
         app.stream().unwrap().aggregate,
         "o-1",
         "the filter opens its first match"
     );
     let _ = app.update(Action::Open);
-    assert!(!app.aggregates.focused);
+    assert!(!app.topic.aggregates.focused);
     insta::assert_snapshot!("stream_aggregate_filter", wide(&app));
 }
 
@@ -533,9 +533,9 @@ fn plan_to_first_event(app: &App) -> kafka_rewind::model::plan::Plan {
         committed: Some(5),
     }];
     let mut partitions = targets("orders", &scope, &partitions, &Default::default()).unwrap();
-    let first = (*app.events.event(0).unwrap().clone()).clone();
-    let all: Vec<_> = (0..app.events.len())
-        .map(|i| (**app.events.event(i).unwrap()).clone())
+    let first = (*app.topic.events.event(0).unwrap().clone()).clone();
+    let all: Vec<_> = (0..app.topic.events.len())
+        .map(|i| (**app.topic.events.event(i).unwrap()).clone())
         .collect();
     partitions[0].first_event = Some(first.clone());
     let impact = impact(&partitions, "order-1001", &all);
@@ -1250,7 +1250,7 @@ fn reload_refolds_the_open_stream_and_a_broken_config_keeps_the_old_one() {
     app.apply(Msg::Topics(Ok(vec![topic("orders", &[5])])));
     let _ = app.update(Action::Open);
     let events: Vec<Event> = (0..5)
-        .filter_map(|i| reloaded.events.event(i).map(|e| (**e).clone()))
+        .filter_map(|i| reloaded.topic.events.event(i).map(|e| (**e).clone()))
         .collect();
     assert_eq!(events.len(), 5);
     deliver(&mut app, events);
@@ -1651,14 +1651,14 @@ fn v_shows_the_read_models_row_beside_the_fold_and_drift_filters_the_list() {
         generation,
         result: Ok(vec!["acct-2".into()]),
     });
-    assert_eq!(app.aggregates.len(), 1);
+    assert_eq!(app.topic.aggregates.len(), 1);
     assert!(
         app.status.contains("1 aggregate(s) differ"),
         "{}",
         app.status
     );
     let _ = command(&mut app, "drift");
-    assert_eq!(app.aggregates.len(), 2);
+    assert_eq!(app.topic.aggregates.len(), 2);
     // With v on, the next aggregate opened shows its row too.
     let _ = app.update(Action::ToggleReadModel);
     let mut commands = command(&mut app, "agg acct-2");

@@ -78,9 +78,9 @@ fn a_big_topic_opens_on_its_newest_window_and_windows_can_be_asked_for() {
     let (_cluster, mut d) = opened_with("[limits]\nopen_events = 6\n");
     // 30 events, more than 6: the newest 2 of each partition, and a note saying so.
     d.act(Action::Open);
-    d.wait("the window", |a| a.events.done);
-    assert_eq!(d.app.events.len(), 6);
-    let note = d.app.events.note.clone().expect("a note");
+    d.wait("the window", |a| a.topic.events.done);
+    assert_eq!(d.app.topic.events.len(), 6);
+    let note = d.app.topic.events.note.clone().expect("a note");
     assert!(
         note.starts_with("t holds 30 events, more than [limits] open_events (6): showing the last 2 events of each partition. Widen with :topic t --last N or --since TIME"),
         "{note}"
@@ -91,8 +91,8 @@ fn a_big_topic_opens_on_its_newest_window_and_windows_can_be_asked_for() {
     );
     // R keeps the window.
     d.act(Action::Refresh);
-    d.wait("the reload", |a| a.events.done);
-    assert_eq!(d.app.events.len(), 6);
+    d.wait("the reload", |a| a.topic.events.done);
+    assert_eq!(d.app.topic.events.len(), 6);
     // Asked for: the last 4 of each partition, since the 20th second.
     d.command(&format!(
         "topic t --last 4 --since {}",
@@ -100,9 +100,10 @@ fn a_big_topic_opens_on_its_newest_window_and_windows_can_be_asked_for() {
             .unwrap()
             .to_rfc3339()
     ));
-    d.wait("the asked window", |a| a.events.done);
+    d.wait("the asked window", |a| a.topic.events.done);
     let offsets: Vec<(i32, i64)> = d
         .app
+        .topic
         .events
         .index
         .iter()
@@ -127,6 +128,7 @@ fn a_big_topic_opens_on_its_newest_window_and_windows_can_be_asked_for() {
     );
     assert!(d
         .app
+        .topic
         .events
         .note
         .as_deref()
@@ -150,9 +152,15 @@ fn agg_of_an_aggregate_outside_the_loaded_window_reads_it_from_the_topic() {
         "[limits]\nopen_events = 6\n[[topics]]\nname = \"t\"\npartitioner = \"scan\"\n",
     );
     d.act(Action::Open);
-    d.wait("the window", |a| a.events.done);
+    d.wait("the window", |a| a.topic.events.done);
     // The window holds events 24..29, all of k4; k0 (events 0..5) is not loaded.
-    assert!(d.app.events.index.iter().all(|e| e.aggregate() == "k4"));
+    assert!(d
+        .app
+        .topic
+        .events
+        .index
+        .iter()
+        .all(|e| e.aggregate() == "k4"));
     d.command("agg k0");
     d.wait(
         "k0 read from the topic",
