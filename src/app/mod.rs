@@ -8,6 +8,7 @@ mod keys;
 mod marks;
 mod messages;
 mod overlay;
+mod read_model;
 mod rewind;
 mod run;
 pub mod status;
@@ -26,10 +27,11 @@ pub use groups::{GroupsView, GROUP_SAMPLE};
 pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
 pub use messages::{Action, Command, Direction, Msg, PlanId, Requests, SearchId, StoryId, WatchId};
 pub use overlay::Overlay;
+pub use read_model::ReadModelView;
 pub use rewind::{Candidate, OutcomeView, RewindDialog, RewindStep, Rewound};
 pub use run::{run, run_file};
 pub use story::{StoryView, Strand};
-pub use stream::{AggregatesView, Compare, ReadModelView, StreamView};
+pub use stream::{AggregatesView, Compare, StreamView};
 pub use topic::OpenTopic;
 
 /// The screens; the Stream screen holds its stream, so one is open exactly while it
