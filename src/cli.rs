@@ -53,7 +53,7 @@ pub struct GlobalArgs {
     /// aborted and open transactions are never events) or `uncommitted` (`rewind events`
     /// shows every data record and marks those of aborted and open transactions; what
     /// folds still reads committed records only).
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, global = true, value_parser = isolation_values())]
     pub isolation: Option<ReadIsolation>,
     /// Keep no index on disk: read every topic whole, write nothing under
     /// $XDG_CACHE_HOME/rewind/index.
@@ -65,6 +65,21 @@ pub struct GlobalArgs {
 }
 
 pub use crate::config::ReadIsolation;
+
+/// `--isolation`'s values, as the config names them.
+fn isolation_values() -> impl clap::builder::TypedValueParser<Value = ReadIsolation> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        PossibleValue::new("committed")
+            .help("read_committed: records of aborted and open transactions are skipped"),
+        PossibleValue::new("uncommitted")
+            .help("read_uncommitted: every data record (control records never)"),
+    ])
+    .map(|s| match s.as_str() {
+        "uncommitted" => ReadIsolation::Uncommitted,
+        _ => ReadIsolation::Committed,
+    })
+}
 
 impl GlobalArgs {
     /// What these flags ask of the connection, for the config to resolve.

@@ -6,14 +6,9 @@
 pub mod app;
 pub mod cli;
 pub mod commands;
-pub mod config;
-pub mod database;
 pub mod demo;
-pub mod engine;
-pub mod isolation;
-pub mod kafka;
-pub mod logging;
-pub use rewind_model as model;
-pub mod registry;
-pub mod store;
 pub mod ui;
+
+pub use rewind_engine as engine;
+pub use rewind_engine::{config, database, isolation, kafka, logging, registry, store};
+pub use rewind_model as model;

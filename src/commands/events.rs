@@ -19,7 +19,7 @@ pub fn run(
     args: &EventsArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
-    if conn.isolation == crate::cli::ReadIsolation::Uncommitted
+    if conn.isolation == crate::config::ReadIsolation::Uncommitted
         && (args.follow
             || args.where_.is_some()
             || matches!(args.from, Some(crate::model::Position::Index(_))))

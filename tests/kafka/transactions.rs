@@ -274,7 +274,7 @@ fn the_tui_read_uncommitted_marks_aborted_and_open_records_and_folds_neither() {
     let config = kafka_rewind::config::Config::load(Some(&path)).unwrap();
     let conn = kafka_rewind::config::Connection {
         brokers: kafka.bootstrap.clone(),
-        isolation: kafka_rewind::cli::ReadIsolation::Uncommitted,
+        isolation: kafka_rewind::config::ReadIsolation::Uncommitted,
         ..Default::default()
     };
     let mut d = Driver::start(conn, config);

@@ -108,7 +108,7 @@ impl Worker {
         tx: Sender<Msg>,
         offline: Option<Arc<crate::model::dump::Dump>>,
     ) -> Worker {
-        let uncommitted = conn.isolation == crate::cli::ReadIsolation::Uncommitted;
+        let uncommitted = conn.isolation == crate::config::ReadIsolation::Uncommitted;
         let shared = Arc::new(Shared {
             conn: conn.committed(),
             uncommitted,
@@ -258,7 +258,7 @@ impl Client {
         match shared.uncommitted {
             true => {
                 let conn = Connection {
-                    isolation: crate::cli::ReadIsolation::Uncommitted,
+                    isolation: crate::config::ReadIsolation::Uncommitted,
                     ..shared.conn.clone()
                 };
                 self.lend(&self.shown, shared, Some(&conn), f)

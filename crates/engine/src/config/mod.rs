@@ -30,7 +30,7 @@ pub struct Asked {
 }
 
 /// Which records a read returns (librdkafka's `isolation.level`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReadIsolation {
     /// read_committed: records of aborted and open transactions are skipped.

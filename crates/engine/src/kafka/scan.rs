@@ -84,7 +84,7 @@ impl Scanner {
             read: std::cell::Cell::new((0, 0)),
             brokers: conn.brokers.clone(),
             stall: conn.timeout() + Duration::from_secs(5),
-            committed: (conn.isolation == crate::cli::ReadIsolation::Uncommitted)
+            committed: (conn.isolation == crate::config::ReadIsolation::Uncommitted)
                 .then(|| conn.committed()),
         })
     }
