@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::cli::Output;
 use crate::config::{Config, Connection};
 use crate::engine::fold::{candidate, fold_pass, fold_topic, Scope, Select, Spec};
+use crate::engine::pool::Pool;
 use crate::model::lab::{Changed, CheckSummary};
 
 /// Said by `check --fail` when something was found: the process exits 3.
@@ -25,9 +26,10 @@ pub fn check(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let pool = Pool::new(conn);
     let logic = config.logic_for(scope.topic);
     let mut summary = CheckSummary::default();
-    let mut aggregates = fold_topic(conn, config, scope, &[logic])?;
+    let mut aggregates = fold_topic(&pool, config, scope, &[logic])?;
     aggregates.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, agg) in aggregates {
         summary.add(agg.finding);
@@ -72,11 +74,12 @@ pub fn replay(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let pool = Pool::new(conn);
     let logics = [
         config.logic_for(scope.topic),
         candidate(config, with, scope.topic)?,
     ];
-    let mut aggregates = fold_topic(conn, config, scope, &logics)?;
+    let mut aggregates = fold_topic(&pool, config, scope, &logics)?;
     aggregates.sort_by(|a, b| a.0.cmp(&b.0));
     let total = aggregates.len();
     let changed: Vec<Changed> = aggregates
@@ -116,11 +119,12 @@ pub fn idempotence(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let pool = Pool::new(conn);
     let spec = Spec {
         twice: true,
         ..Spec::from(config.logic_for(scope.topic))
     };
-    let pass = fold_pass(conn, config, scope, &[spec])?;
+    let pass = fold_pass(&pool, config, scope, &[spec])?;
     let results = pass.twice.results();
     let names: Vec<&str> = results.iter().filter_map(|r| r["type"].as_str()).collect();
     let line = format!(
@@ -166,13 +170,14 @@ pub fn states(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let pool = Pool::new(conn);
     let (states, events) = match moment {
-        Moment::End => crate::engine::outcome::states(conn, config, scope, Select::All)?,
-        Moment::At(t) => crate::engine::outcome::states_at(conn, config, scope, t)?,
+        Moment::End => crate::engine::outcome::states(&pool, config, scope, Select::All)?,
+        Moment::At(t) => crate::engine::outcome::states_at(&pool, config, scope, t)?,
         Moment::Group(g) => {
-            let committed = crate::engine::outcome::committed(conn, g, scope.topic)?;
+            let committed = crate::engine::outcome::committed(&pool, g, scope.topic)?;
             let select = Select::Below(std::sync::Arc::new(committed));
-            crate::engine::outcome::states(conn, config, scope, select)?
+            crate::engine::outcome::states(&pool, config, scope, select)?
         }
     };
     let lines = states.iter().map(|s| {
@@ -209,6 +214,7 @@ pub fn drift(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let pool = Pool::new(conn);
     let mut results = Vec::new();
     let mut printed = Ok(());
     let mut each = |d: &crate::model::drift::Drifted| match output {
@@ -219,7 +225,7 @@ pub fn drift(
             }
         }
     };
-    let summary = crate::engine::drift::drift(conn, config, scope, group, &mut each, None)?;
+    let summary = crate::engine::drift::drift(&pool, config, scope, group, &mut each, None)?;
     printed?;
     let line = format!(
         "{} aggregate(s) of {}{}: {} match their read model, {} differ, {} missing",

@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use super::Table;
 use crate::cli::{Output, ResetArgs};
 use crate::config::{Config, Connection};
+use crate::engine::pool::Pool;
 use crate::kafka::rewind::{self, ExecuteOptions, PlanRequest};
-use crate::kafka::Cluster;
 use crate::model::group::{GroupState, GroupStatus};
 use crate::model::outcome::Outcome;
 use crate::model::plan::{self, Plan, Scope, TimeSource};
@@ -69,7 +69,9 @@ pub fn run(
         Some(file) => Some(crate::engine::fold::candidate(config, file, &args.topic)?),
         None => None,
     };
-    let cluster = Cluster::connect(conn)?;
+    let pool = Pool::new(conn);
+    let client = pool.client()?;
+    let cluster = &client.cluster;
     let request = PlanRequest {
         group: args.group.clone(),
         topic: args.topic.clone(),
@@ -81,7 +83,7 @@ pub fn run(
     };
     // Asked of the group's coordinator; `execute` asks again, twice.
     let status = cluster.group_state(&args.group);
-    let plan = match rewind::make_plan(&cluster, &config.rules_for(&args.topic), &request) {
+    let plan = match rewind::make_plan(&client, &config.rules_for(&args.topic), &request) {
         Ok(plan) => plan,
         // A share group has no committed offsets to shift: say what it is instead.
         Err(e) => match status.kind.reset_refusal(&args.group) {
@@ -93,9 +95,9 @@ pub fn run(
     // What the read model will hold: asked before anything is committed.
     let outcome = match args.no_outcome || output == Output::Csv {
         true => None,
-        false => {
-            Some(plan_outcome(conn, config, &plan, candidate.clone()).map_err(|e| format!("{e:#}")))
-        }
+        false => Some(
+            plan_outcome(&pool, config, &plan, candidate.clone()).map_err(|e| format!("{e:#}")),
+        ),
     };
     let execution = match args.execute {
         false => None,
@@ -105,7 +107,7 @@ pub fn run(
                 planned_active: Some(status.state.is_active()),
                 undo_file: args.undo_file.clone(),
             };
-            match rewind::execute(&cluster, &plan, &options) {
+            match rewind::execute(cluster, &plan, &options) {
                 Ok(done) => Some(done),
                 Err(refused) => {
                     // The plan that was not applied, then why (on stderr, by main).
@@ -205,7 +207,7 @@ pub fn run(
 /// The outcome of `plan`: what the group's read model holds once it has caught up
 /// after the rewind, modelled by the topic's reducers (or `candidate`'s).
 pub fn plan_outcome(
-    conn: &Connection,
+    pool: &Pool,
     config: &Config,
     plan: &Plan,
     candidate: Option<crate::model::reducer::Logic>,
@@ -214,7 +216,7 @@ pub fn plan_outcome(
         progress: true,
         ..crate::engine::outcome::Asked::of(plan, candidate)
     };
-    crate::engine::outcome::outcome(conn, config, &asked)
+    crate::engine::outcome::outcome(pool, config, &asked)
 }
 
 fn print_table(

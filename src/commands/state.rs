@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::{read_topic, Table};
 use crate::cli::Output;
 use crate::config::{Config, Connection};
+use crate::engine::pool::Pool;
 use crate::kafka::Cluster;
 use crate::model::diff::{self, diff};
 use crate::model::position::format_time;
@@ -250,8 +251,10 @@ pub fn state(
         from_snapshot,
     } = args;
     let reducers = config.reducers_for(topic)?;
-    let cluster = Cluster::connect(conn)?;
-    let (events, read) = crate::engine::aggregate::stream(&cluster, config, topic, aggregate)?;
+    let pool = Pool::new(conn);
+    let client = pool.client()?;
+    let cluster = &client.cluster;
+    let (events, read) = crate::engine::aggregate::stream(&client, config, topic, aggregate)?;
     let index = match at {
         Some(position) => resolve(&events, position)
             .with_context(|| format!("--at {position} in aggregate `{aggregate}`"))?,
@@ -259,7 +262,7 @@ pub fn state(
     };
     let mut projection = Projection::new(reducers, &events);
     if from_snapshot {
-        let (stored, _) = aggregate_snapshots(&cluster, conn, config, topic, aggregate)?;
+        let (stored, _) = aggregate_snapshots(cluster, conn, config, topic, aggregate)?;
         projection.set_snapshots(
             stored
                 .into_iter()
@@ -353,9 +356,11 @@ pub fn snapshots(
     out: &mut dyn Write,
 ) -> Result<()> {
     let reducers = config.reducers_for(topic)?;
-    let cluster = Cluster::connect(conn)?;
-    let (events, _) = crate::engine::aggregate::stream(&cluster, config, topic, aggregate)?;
-    let (stored, from_db) = aggregate_snapshots(&cluster, conn, config, topic, aggregate)?;
+    let pool = Pool::new(conn);
+    let client = pool.client()?;
+    let cluster = &client.cluster;
+    let (events, _) = crate::engine::aggregate::stream(&client, config, topic, aggregate)?;
+    let (stored, from_db) = aggregate_snapshots(cluster, conn, config, topic, aggregate)?;
     let mut projection = Projection::new(reducers, &events);
     let mut results = Vec::new();
     for s in &stored {

@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde_json::{json, Map, Value};
 
 use crate::config::{Config, Connection};
-use crate::kafka::Cluster;
+use crate::engine::pool::Pool;
 use crate::model::story::{merge_order, positions};
 
 /// `rewind story NAME ID`: the story read (`engine::story`) and printed.
@@ -17,8 +17,8 @@ pub fn run(
     id: &str,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let cluster = Cluster::connect(conn)?;
-    let mut strands = crate::engine::story::read(&cluster, config, name, id)?;
+    let pool = Pool::new(conn);
+    let mut strands = crate::engine::story::read(&*pool.client()?, config, name, id)?;
     for s in strands.iter().filter(|s| s.events.is_empty()) {
         eprintln!("story {name}: `{id}` has no events in {}", s.topic);
     }

@@ -298,13 +298,14 @@ fn remove_stale_read_models(dir: &Path) {
 /// Writes the read model to `path` (replacing any).
 pub fn write_read_model(conn: &Connection, config: &Config, path: &Path) -> Result<ReadModel> {
     use crate::engine::fold::{Scope, Select};
-    let committed = crate::engine::outcome::committed(conn, "order-projector", "orders")?;
+    let pool = crate::engine::pool::Pool::new(conn);
+    let committed = crate::engine::outcome::committed(&pool, "order-projector", "orders")?;
     let scope = Scope {
         topic: "orders",
         ..Scope::default()
     };
     let (states, _) =
-        crate::engine::outcome::states(conn, config, &scope, Select::Below(committed.into()))?;
+        crate::engine::outcome::states(&pool, config, &scope, Select::Below(committed.into()))?;
     let pick = |status: &str| {
         states
             .iter()

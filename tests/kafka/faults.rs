@@ -34,7 +34,9 @@ fn a_member_that_joins_after_the_plan_is_refused_and_nothing_is_committed() {
         brokers: b.to_owned(),
         ..Default::default()
     };
-    let cluster = kafka_rewind::kafka::Cluster::connect(&conn).unwrap();
+    let pool = kafka_rewind::engine::pool::Pool::new(&conn);
+    let client = pool.client().unwrap();
+    let cluster = &client.cluster;
     let request = PlanRequest {
         group: group.clone(),
         topic: topic.clone(),
@@ -44,7 +46,7 @@ fn a_member_that_joins_after_the_plan_is_refused_and_nothing_is_committed() {
         aggregate: None,
         known: None,
     };
-    let plan = make_plan(&cluster, &Default::default(), &request).unwrap();
+    let plan = make_plan(&client, &Default::default(), &request).unwrap();
     assert_eq!(cluster.group_state(&group).state.name(), "Empty");
     // Planned while Empty; a consumer starts before the commit.
     let member = GroupMember::join(b, &group, &topic, false);
@@ -54,7 +56,7 @@ fn a_member_that_joins_after_the_plan_is_refused_and_nothing_is_committed() {
         planned_active: Some(false),
         undo_file: Some(dir.path().join("undo.csv")),
     };
-    let refused = execute(&cluster, &plan, &options).unwrap_err().to_string();
+    let refused = execute(cluster, &plan, &options).unwrap_err().to_string();
     assert!(
         refused.starts_with("the group became active since the plan was made")
             && refused.contains(&format!("group {group} is Stable"))

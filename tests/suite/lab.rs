@@ -442,6 +442,13 @@ fn in_the_tui_bracket_walks_the_flags_across_aggregates_as_check_finds_them() {
         }
     }
     assert!(accounts_seen.len() >= 2, "{landings:?}");
+    // The topic's check folded with the worker's own client and a scan consumer from
+    // its pool: the load's, lent again (and at most one more made meanwhile).
+    assert!(
+        d.worker.clients_made() <= 3,
+        "{} clients for a load, a stream and a check",
+        d.worker.clients_made()
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
 use crate::config::Config;
-use crate::kafka::Cluster;
+use crate::pool::Client;
 
 /// What reading an aggregate's stream took: the partitions read, records and bytes.
 pub struct Read {
@@ -24,12 +24,12 @@ impl Read {
 /// is the record key, only the partition the topic's partitioner puts it in is read;
 /// if that finds nothing (producers that place keys otherwise), the whole topic is.
 pub fn stream(
-    cluster: &Cluster,
+    client: &Client,
     config: &Config,
     topic: &str,
     aggregate: &str,
 ) -> Result<(Vec<crate::model::Event>, Read)> {
-    let (events, read) = read_aggregate(cluster, config, topic, aggregate, true)?;
+    let (events, read) = read_aggregate(client, config, topic, aggregate, true)?;
     if events.is_empty() {
         bail!("aggregate `{aggregate}` has no events in {topic}: `rewind aggregates {topic}` lists the ids");
     }
@@ -39,16 +39,16 @@ pub fn stream(
 /// `stream`, where no events is an answer; `show_progress`: on stderr when it is a terminal
 /// (never from the TUI).
 pub fn read_aggregate(
-    cluster: &Cluster,
+    client: &Client,
     config: &Config,
     topic: &str,
     aggregate: &str,
     show_progress: bool,
 ) -> Result<(Vec<crate::model::Event>, Read)> {
-    let info = cluster.topic(topic)?;
+    let info = client.cluster.topic(topic)?;
     let rules = config.rules_for(topic);
-    let scanner = cluster.scanner()?;
     let mut events = Vec::new();
+    let read = std::cell::Cell::new((0, 0));
     let scan = |partitions: Vec<i32>, events: &mut Vec<crate::model::Event>| -> Result<Vec<i32>> {
         let mut ranges = info.ranges();
         ranges.retain(|r| partitions.contains(&r.partition));
@@ -57,12 +57,20 @@ pub fn read_aggregate(
         if !show_progress {
             progress = progress.off();
         }
-        let _ = scanner.scan(topic, &ranges, &rules, &mut |e| {
-            progress.tick();
-            if e.aggregate == aggregate {
-                events.push(e);
-            }
-            std::ops::ControlFlow::Continue(())
+        let _ = client.scan(|scanner| {
+            // A pooled scanner counts all it ever read: this scan's share is added.
+            let before = scanner.read();
+            let scanned = scanner.scan(topic, &ranges, &rules, &mut |e| {
+                progress.tick();
+                if e.aggregate == aggregate {
+                    events.push(e);
+                }
+                std::ops::ControlFlow::Continue(())
+            });
+            let after = scanner.read();
+            let (records, bytes) = read.get();
+            read.set((records + after.0 - before.0, bytes + after.1 - before.1));
+            scanned
         })?;
         Ok(partitions)
     };
@@ -83,7 +91,7 @@ pub fn read_aggregate(
             .collect();
         partitions.extend(scan(rest, &mut events)?);
     }
-    let (records, bytes) = scanner.read();
+    let (records, bytes) = read.get();
     partitions.sort();
     Ok((
         events,

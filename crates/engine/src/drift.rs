@@ -8,6 +8,7 @@ use super::fold::{Scope, Select};
 use crate::config::{Config, Connection, ReadModelConfig};
 use crate::database::{Database, Url};
 use crate::model::drift::{compare, DriftSummary, Drifted};
+use crate::pool::Pool;
 
 /// Opens `[databases.NAME]`, waiting for a server at most the connection's timeout.
 pub fn open(config: &Config, conn: &Connection, name: &str) -> Result<Database> {
@@ -38,7 +39,7 @@ pub fn read_model_of<'c>(config: &'c Config, topic: &str) -> Result<&'c ReadMode
 /// each one's read model and hands those that differ to `each`, in aggregate order.
 /// With `tell`, says (aggregates compared, aggregates to compare) as it reads the rows.
 pub fn drift(
-    conn: &Connection,
+    pool: &Pool,
     config: &Config,
     scope: &Scope<'_>,
     group: Option<&str>,
@@ -47,17 +48,17 @@ pub fn drift(
 ) -> Result<DriftSummary> {
     let read_model = read_model_of(config, scope.topic)?;
     // The database first: a wrong url or a server that is down fails before the fold.
-    let mut db = open(config, conn, &read_model.database)
+    let mut db = open(config, pool.conn(), &read_model.database)
         .with_context(|| format!("the read model of {}", scope.topic))?;
     let select = match group {
         None => Select::All,
         Some(g) => Select::Below(std::sync::Arc::new(super::outcome::committed(
-            conn,
+            pool,
             g,
             scope.topic,
         )?)),
     };
-    let (states, _) = super::outcome::states(conn, config, scope, select)?;
+    let (states, _) = super::outcome::states(pool, config, scope, select)?;
     let mut summary = DriftSummary::default();
     let total = states.len();
     for (i, s) in states.into_iter().enumerate() {

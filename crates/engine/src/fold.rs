@@ -14,11 +14,11 @@ use std::sync::{mpsc, Arc};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::config::{Config, Connection};
-use crate::kafka::Cluster;
+use crate::config::Config;
 use crate::model::lab::{Finding, Idempotence};
 use crate::model::reducer::Logic;
 use crate::model::Event;
+use crate::pool::Pool;
 
 mod shard;
 use shard::Shard;
@@ -201,24 +201,19 @@ pub struct Done {
 /// Folds every aggregate in `scope` with each of `logics`; returns the shards'
 /// aggregates.
 pub fn fold_topic(
-    conn: &Connection,
+    pool: &Pool,
     config: &Config,
     scope: &Scope<'_>,
     logics: &[Logic],
 ) -> Result<Vec<(String, Done)>> {
     let specs: Vec<Spec> = logics.iter().cloned().map(Spec::from).collect();
-    Ok(fold_pass(conn, config, scope, &specs)?.aggregates)
+    Ok(fold_pass(pool, config, scope, &specs)?.aggregates)
 }
 
 /// One pass over the topic in `scope`, folding every aggregate with each of `specs`.
-pub fn fold_pass(
-    conn: &Connection,
-    config: &Config,
-    scope: &Scope<'_>,
-    specs: &[Spec],
-) -> Result<Pass> {
-    let cluster = Cluster::connect(conn)?;
-    let info = cluster.topic(scope.topic)?;
+pub fn fold_pass(pool: &Pool, config: &Config, scope: &Scope<'_>, specs: &[Spec]) -> Result<Pass> {
+    let client = pool.client()?;
+    let info = client.cluster.topic(scope.topic)?;
     let mut ranges = info.ranges();
     if let Some(ends) = &scope.ends {
         for r in &mut ranges {
@@ -283,7 +278,6 @@ pub fn fold_pass(
         if !scope.progress {
             progress = progress.off();
         }
-        let scanner = cluster.scanner()?;
         let mut read_so_far: i64 = 0;
         let mut events = 0;
         let mut counted = 0;
@@ -291,60 +285,62 @@ pub fn fold_pass(
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut last_at: HashMap<String, usize> = HashMap::new();
         let mut cancelled = false;
-        let read = scanner.scan(scope.topic, &ranges, &rules, &mut |e| {
-            progress.tick();
-            read_so_far += 1;
-            if read_so_far % 4096 == 1 {
-                if let Some(tell) = scope.on_progress {
-                    tell(read_so_far, total);
-                }
-                if scope.cancel.is_some_and(|c| c()) {
-                    cancelled = true;
-                    return ControlFlow::Break(());
-                }
-            }
-            if scope.aggregate.is_some_and(|a| a != e.aggregate)
-                || scope
-                    .until
-                    .is_some_and(|u| e.timestamp.is_some_and(|t| t > u))
-            {
-                return ControlFlow::Continue(());
-            }
-            events += 1;
-            if let Some(t) = scope.last_at {
-                let n = seen.entry(e.aggregate.clone()).or_insert(0);
-                if e.timestamp.is_some_and(|ts| ts <= t) {
-                    last_at.insert(e.aggregate.clone(), *n);
-                }
-                *n += 1;
-            }
-            if specs.is_empty() {
-                return ControlFlow::Continue(());
-            }
-            if let Some(count) = &scope.count {
-                let at = Seen {
-                    aggregate: &e.aggregate,
-                    index: 0,
-                    partition: e.partition,
-                    offset: e.offset,
-                    timestamp: e.timestamp,
-                };
-                if count.takes(&at) {
-                    counted += 1;
-                    if !counted_aggregates.contains(&e.aggregate) {
-                        counted_aggregates.insert(e.aggregate.clone());
+        let read = client.scan(|scanner| {
+            scanner.scan(scope.topic, &ranges, &rules, &mut |e| {
+                progress.tick();
+                read_so_far += 1;
+                if read_so_far % 4096 == 1 {
+                    if let Some(tell) = scope.on_progress {
+                        tell(read_so_far, total);
+                    }
+                    if scope.cancel.is_some_and(|c| c()) {
+                        cancelled = true;
+                        return ControlFlow::Break(());
                     }
                 }
-            }
-            let shard = shard_of(&e.aggregate, shards);
-            buffers[shard].push(LabEvent::new(e, keep));
-            if buffers[shard].len() >= BATCH {
-                let batch = std::mem::take(&mut buffers[shard]);
-                if senders[shard].send(batch).is_err() {
-                    return ControlFlow::Break(()); // the shard failed: its error is below
+                if scope.aggregate.is_some_and(|a| a != e.aggregate)
+                    || scope
+                        .until
+                        .is_some_and(|u| e.timestamp.is_some_and(|t| t > u))
+                {
+                    return ControlFlow::Continue(());
                 }
-            }
-            ControlFlow::Continue(())
+                events += 1;
+                if let Some(t) = scope.last_at {
+                    let n = seen.entry(e.aggregate.clone()).or_insert(0);
+                    if e.timestamp.is_some_and(|ts| ts <= t) {
+                        last_at.insert(e.aggregate.clone(), *n);
+                    }
+                    *n += 1;
+                }
+                if specs.is_empty() {
+                    return ControlFlow::Continue(());
+                }
+                if let Some(count) = &scope.count {
+                    let at = Seen {
+                        aggregate: &e.aggregate,
+                        index: 0,
+                        partition: e.partition,
+                        offset: e.offset,
+                        timestamp: e.timestamp,
+                    };
+                    if count.takes(&at) {
+                        counted += 1;
+                        if !counted_aggregates.contains(&e.aggregate) {
+                            counted_aggregates.insert(e.aggregate.clone());
+                        }
+                    }
+                }
+                let shard = shard_of(&e.aggregate, shards);
+                buffers[shard].push(LabEvent::new(e, keep));
+                if buffers[shard].len() >= BATCH {
+                    let batch = std::mem::take(&mut buffers[shard]);
+                    if senders[shard].send(batch).is_err() {
+                        return ControlFlow::Break(()); // the shard failed: its error is below
+                    }
+                }
+                ControlFlow::Continue(())
+            })
         });
         if !cancelled {
             for (tx, batch) in senders.iter().zip(buffers) {
@@ -381,7 +377,7 @@ pub fn fold_pass(
 /// Each flagged aggregate of a topic with the index of its first flagged event, folded
 /// with `logic` (the TUI's `]` past a stream's last flag).
 pub fn first_flags(
-    conn: &Connection,
+    pool: &Pool,
     config: &Config,
     topic: &str,
     logic: &Logic,
@@ -390,7 +386,7 @@ pub fn first_flags(
         topic,
         ..Scope::default()
     };
-    let done = fold_topic(conn, config, &scope, std::slice::from_ref(logic))?;
+    let done = fold_topic(pool, config, &scope, std::slice::from_ref(logic))?;
     Ok(done
         .into_iter()
         .filter_map(|(id, d)| Some((id, d.finding.first?.index)))

@@ -14,6 +14,7 @@ pub mod database;
 pub mod isolation;
 pub mod kafka;
 pub mod logging;
+pub mod pool;
 pub mod registry;
 pub mod store;
 

@@ -8,16 +8,19 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::fold::{fold_pass, Last, Scope, Select, Spec};
-use crate::config::{Config, Connection};
+use crate::config::Config;
 use crate::model::outcome::{Cause, Outcome};
 use crate::model::reducer::Logic;
+use crate::pool::Pool;
 
 /// A group's committed offsets on a topic, by partition (partitions without a commit
 /// are left out: nothing of them is processed).
-pub fn committed(conn: &Connection, group: &str, topic: &str) -> Result<HashMap<i32, i64>> {
-    let cluster = crate::kafka::Cluster::connect(conn)?;
-    let info = cluster.topic(topic)?;
-    let offsets = cluster.committed(group, std::slice::from_ref(&info))?;
+pub fn committed(pool: &Pool, group: &str, topic: &str) -> Result<HashMap<i32, i64>> {
+    let client = pool.client()?;
+    let info = client.cluster.topic(topic)?;
+    let offsets = client
+        .cluster
+        .committed(group, std::slice::from_ref(&info))?;
     Ok(offsets
         .into_iter()
         .filter_map(|o| Some((o.partition, o.committed?)))
@@ -37,7 +40,7 @@ pub struct AggregateState {
 /// the number of events folded. The topic is read twice: to find those events, then
 /// to fold.
 pub fn states_at(
-    conn: &Connection,
+    pool: &Pool,
     config: &Config,
     scope: &Scope<'_>,
     t: i64,
@@ -46,20 +49,20 @@ pub fn states_at(
         last_at: Some(t),
         ..scope.clone()
     };
-    let found = fold_pass(conn, config, &find, &[])?;
+    let found = fold_pass(pool, config, &find, &[])?;
     let ends = Arc::new(found.ends);
     let fold = Scope {
         ends: Some(ends),
         ..scope.clone()
     };
-    states(conn, config, &fold, Select::UpTo(Arc::new(found.last_at)))
+    states(pool, config, &fold, Select::UpTo(Arc::new(found.last_at)))
 }
 
 /// Every aggregate's state after its last event that `select` takes, folded with the
 /// topic's reducers; aggregates with no event in range are left out. Also the number
 /// of events folded.
 pub fn states(
-    conn: &Connection,
+    pool: &Pool,
     config: &Config,
     scope: &Scope<'_>,
     select: Select,
@@ -68,7 +71,7 @@ pub fn states(
         select,
         ..Spec::from(config.logic_for(scope.topic))
     };
-    let pass = fold_pass(conn, config, scope, &[spec])?;
+    let pass = fold_pass(pool, config, scope, &[spec])?;
     let mut states: Vec<AggregateState> = pass
         .aggregates
         .into_iter()
@@ -133,7 +136,7 @@ impl<'a> Asked<'a> {
 /// candidate on every event (what it should hold); one fold without a candidate
 /// (`Spec::prefix_of`). Pass 2 reads from the targets to the end and folds what comes
 /// again onto what the read model holds now.
-pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<Outcome> {
+pub fn outcome(pool: &Pool, config: &Config, asked: &Asked<'_>) -> Result<Outcome> {
     let current = config.logic_for(asked.topic);
     let candidate = asked.candidate.clone().unwrap_or_else(|| current.clone());
     let committed = Arc::new(asked.committed.clone());
@@ -155,9 +158,7 @@ pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<
     };
     // Both passes read to where the partitions end now: what arrives meanwhile is
     // neither in `correct` nor in what comes again.
-    let ranges = crate::kafka::Cluster::connect(conn)?
-        .topic(asked.topic)?
-        .ranges();
+    let ranges = pool.client()?.cluster.topic(asked.topic)?.ranges();
     let ends: Arc<HashMap<i32, i64>> =
         Arc::new(ranges.iter().map(|r| (r.partition, r.end)).collect());
     let scope = Scope {
@@ -182,7 +183,7 @@ pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<
         ],
         false => vec![now, Spec::from(candidate.clone())],
     };
-    let mut start = fold_pass(conn, config, &scope, &specs)?;
+    let mut start = fold_pass(pool, config, &scope, &specs)?;
     // As [now, correct].
     if same_logic {
         for (_, done) in &mut start.aggregates {
@@ -208,7 +209,7 @@ pub fn outcome(conn: &Connection, config: &Config, asked: &Asked<'_>) -> Result<
         }),
         ..scope
     };
-    let replayed = fold_pass(conn, config, &scope, &[again])?;
+    let replayed = fold_pass(pool, config, &scope, &[again])?;
     let mut after: HashMap<String, serde_json::Value> = replayed
         .aggregates
         .into_iter()

@@ -90,7 +90,7 @@ impl Shared {
         };
         let mut ids = Vec::new();
         let result = crate::engine::drift::drift(
-            &self.conn,
+            &self.pool,
             &self.config,
             &scope,
             None,
@@ -131,7 +131,7 @@ impl Shared {
             progress: false,
             ..crate::engine::outcome::Asked::of(plan, candidate)
         };
-        let result = crate::engine::outcome::outcome(&self.conn, &self.config, &asked);
+        let result = crate::engine::outcome::outcome(&self.pool, &self.config, &asked);
         if !wanted() {
             return;
         }

@@ -58,8 +58,8 @@ impl Shared {
         }
         // Read uncommitted, the load goes to the log's end, past the last stable offset.
         let mut info = info;
-        if self.uncommitted {
-            client.scan_shown(self, |s| s.high_watermarks(topic, &mut info.partitions))?;
+        if self.pool.uncommitted() {
+            client.scan_shown(|s| s.high_watermarks(topic, &mut info.partitions))?;
         }
         // Where each partition's reading stands, so a scan that stalls resumes there.
         let mut next = window.ranges(&info.partitions);
@@ -92,14 +92,14 @@ impl Shared {
         // records past it are read.
         // The on-disk index holds committed records only: a load that reads them all
         // (`--isolation uncommitted`) does without it.
-        let mut disk = match self.uncommitted {
+        let mut disk = match self.pool.uncommitted() {
             true => None,
             false => self.open_index(&client, topic, generation),
         };
         // Reading uncommitted: which records a committed read returns, to mark the
         // others (aborted, open) as they are indexed.
-        let views = match self.uncommitted {
-            true => client.scan_shown(self, |scanner| scanner.committed_views(topic, &next))?,
+        let views = match self.pool.uncommitted() {
+            true => client.scan_shown(|scanner| scanner.committed_views(topic, &next))?,
             false => None,
         };
         // What is indexed, per partition, on its way to the UI.
@@ -230,7 +230,7 @@ impl Shared {
             if ranges.is_empty() {
                 break;
             }
-            let scanned = client.scan_shown(self, |scanner| {
+            let scanned = client.scan_shown(|scanner| {
                 let read = &mut |raw: &crate::model::event::RawRecord<'_>| {
                     if let Some(range) = next.iter_mut().find(|r| r.partition == raw.partition) {
                         range.start = raw.offset + 1;
@@ -404,7 +404,7 @@ impl Shared {
         info: &crate::kafka::TopicInfo,
         next: &mut [crate::model::select::PartitionRange],
     ) -> std::collections::HashMap<i32, std::ops::Range<usize>> {
-        let reused = client.scan(self, |scanner| {
+        let reused = client.scan(|scanner| {
             let (reused, read) = scanner.reuse_index(disk, info, next);
             self.loaded.fetch_add(read, Ordering::Relaxed);
             Ok(reused)
@@ -430,7 +430,7 @@ impl Shared {
         let info = client.cluster.topic(&rules.topic)?;
         let record_rules = self.config.rules_for(&rules.topic);
         let mut snapshots = Vec::new();
-        let _ = client.scan(self, |scanner| {
+        let _ = client.scan(|scanner| {
             scanner.scan(&info.name, &info.ranges(), &record_rules, &mut |record| {
                 snapshots.push((record.aggregate.clone(), rules.read(&record)));
                 ControlFlow::Continue(())

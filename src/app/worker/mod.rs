@@ -8,15 +8,16 @@
 //! the generation it carries is no longer the one `latest` or `following` holds.
 
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{Command, Msg, Rewound};
 use crate::config::{Config, Connection};
+use crate::engine::pool::{Client, Pool};
 use crate::kafka::rewind::{execute, make_plan, ExecuteOptions};
-use crate::kafka::{Cluster, ClusterError, Scanner};
+use crate::kafka::ClusterError;
 
 mod folds;
 mod load;
@@ -45,9 +46,10 @@ pub struct Worker {
 struct Shared {
     /// Reads committed records: everything that folds, counts, plans or follows.
     conn: Connection,
-    /// `--isolation uncommitted`: the topic's load and the payloads it shows read every
+    /// The cluster client and its scan consumers, made on first use. With
+    /// `--isolation uncommitted` the topic's load and the payloads it shows read every
     /// record, and mark those of aborted and open transactions (never folded).
-    uncommitted: bool,
+    pool: Pool,
     config: Config,
     tx: Sender<Msg>,
     /// The generation of the topic the UI wants now (0: none): loads and fetches of
@@ -63,28 +65,10 @@ struct Shared {
     searching: AtomicU64,
     /// Whether the UI was told that indexes cannot be kept on disk.
     index_warned: std::sync::atomic::AtomicBool,
-    /// The one cluster client, once made.
-    client: Mutex<Option<Arc<Client>>>,
-    /// librdkafka clients made so far (the cluster's and the scan consumers).
-    made: AtomicUsize,
     /// Records read from the cluster by topic loads so far (with the index's checks).
     loaded: AtomicU64,
     /// `rewind --file`: a dump instead of a cluster (read-only, no groups).
     offline: Option<Arc<crate::model::dump::Dump>>,
-}
-
-/// One cluster client and the scan consumers it lends out.
-struct Client {
-    cluster: Cluster,
-    /// The cluster's id, asked once (it names the on-disk indexes).
-    id: std::sync::OnceLock<String>,
-    /// Idle scan consumers: each is unassigned when it comes back.
-    scanners: Mutex<Vec<Scanner>>,
-    /// Idle scan consumers that read uncommitted (`Shared::uncommitted`).
-    shown: Mutex<Vec<Scanner>>,
-    /// The topics' ids, as they arrive from a describe made in the background when
-    /// the topics are listed (`describe_topics`).
-    topic_ids: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Worker {
@@ -108,10 +92,14 @@ impl Worker {
         tx: Sender<Msg>,
         offline: Option<Arc<crate::model::dump::Dump>>,
     ) -> Worker {
-        let uncommitted = conn.isolation == crate::config::ReadIsolation::Uncommitted;
+        // The status line says when the brokers are lost and when they are back.
+        let link = tx.clone();
+        let pool = Pool::new(&conn).watching_link(Arc::new(move |trouble| {
+            let _ = link.send(Msg::Connection(trouble));
+        }));
         let shared = Arc::new(Shared {
             conn: conn.committed(),
-            uncommitted,
+            pool,
             config,
             tx,
             latest: AtomicU64::new(0),
@@ -120,8 +108,6 @@ impl Worker {
             watching: AtomicU64::new(0),
             searching: AtomicU64::new(0),
             index_warned: Default::default(),
-            client: Mutex::new(None),
-            made: AtomicUsize::new(0),
             loaded: AtomicU64::new(0),
             offline,
         });
@@ -153,14 +139,12 @@ impl Worker {
     /// A topic's id, once the cluster has given it (asked when the topics are listed,
     /// with an on-disk index to keep).
     pub fn topic_id(&self, topic: &str) -> Option<String> {
-        let client = self.shared.client.lock();
-        let client = client.unwrap_or_else(PoisonError::into_inner).clone()?;
-        client.topic_id(topic)
+        self.shared.pool.made_client()?.topic_id(topic)
     }
 
     /// How many librdkafka clients the worker has made so far.
     pub fn clients_made(&self) -> usize {
-        self.shared.made.load(Ordering::Relaxed)
+        self.shared.pool.made()
     }
 
     /// Hands a command to the worker. What it supersedes is cancelled here, before the
@@ -228,96 +212,10 @@ fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
     }
 }
 
-impl Client {
-    /// A topic's id, once the cluster has given it (`Shared::describe_topics`).
-    fn topic_id(&self, topic: &str) -> Option<String> {
-        let ids = self
-            .topic_ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        ids.get(topic).cloned()
-    }
-
-    /// Lends a scan consumer to `f`; it goes back to the pool unless the scan failed
-    /// (a fresh consumer finds the partition leaders anew).
-    fn scan<T>(
-        &self,
-        shared: &Shared,
-        f: impl FnOnce(&Scanner) -> Result<T, ClusterError>,
-    ) -> Result<T, ClusterError> {
-        self.lend(&self.scanners, shared, None, f)
-    }
-
-    /// `scan` for the reads that show records (the topic's load, its payloads): with
-    /// `--isolation uncommitted` a consumer that reads every record.
-    fn scan_shown<T>(
-        &self,
-        shared: &Shared,
-        f: impl FnOnce(&Scanner) -> Result<T, ClusterError>,
-    ) -> Result<T, ClusterError> {
-        match shared.uncommitted {
-            true => {
-                let conn = Connection {
-                    isolation: crate::config::ReadIsolation::Uncommitted,
-                    ..shared.conn.clone()
-                };
-                self.lend(&self.shown, shared, Some(&conn), f)
-            }
-            false => self.scan(shared, f),
-        }
-    }
-
-    fn lend<T>(
-        &self,
-        pool: &Mutex<Vec<Scanner>>,
-        shared: &Shared,
-        conn: Option<&Connection>,
-        f: impl FnOnce(&Scanner) -> Result<T, ClusterError>,
-    ) -> Result<T, ClusterError> {
-        let idle = pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let scanner = match idle {
-            Some(s) => s,
-            None => {
-                shared.made.fetch_add(1, Ordering::Relaxed);
-                let mut scanner = match conn {
-                    Some(conn) => Scanner::new(conn)?,
-                    None => self.cluster.scanner()?,
-                };
-                // The status line says when the brokers are lost and when they are back.
-                let tx = shared.tx.clone();
-                scanner.watch_link(Box::new(move |trouble| {
-                    let _ = tx.send(Msg::Connection(trouble));
-                }));
-                scanner
-            }
-        };
-        let result = f(&scanner);
-        if result.is_ok() {
-            pool.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(scanner);
-        }
-        result
-    }
-}
-
 impl Shared {
     /// The cluster client, made on first use.
     fn client(&self) -> Result<Arc<Client>, ClusterError> {
-        let mut client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = client.as_ref() {
-            return Ok(c.clone());
-        }
-        self.made.fetch_add(1, Ordering::Relaxed);
-        let made = Arc::new(Client {
-            cluster: Cluster::connect(&self.conn)?,
-            id: Default::default(),
-            scanners: Mutex::new(vec![]),
-            shown: Mutex::new(vec![]),
-            topic_ids: Default::default(),
-        });
-        *client = Some(made.clone());
-        Ok(made)
+        self.pool.client()
     }
 
     fn send(&self, msg: Msg) -> bool {
@@ -354,7 +252,7 @@ impl Shared {
                     .map_err(anyhow::Error::from)
                     .and_then(|c| {
                         crate::engine::aggregate::read_aggregate(
-                            &c.cluster,
+                            &c,
                             &self.config,
                             &topic,
                             &id,
@@ -373,13 +271,7 @@ impl Shared {
                     .client()
                     .map_err(anyhow::Error::from)
                     .and_then(|c| {
-                        crate::engine::story::read_events(
-                            &c.cluster,
-                            &self.config,
-                            &name,
-                            &id,
-                            false,
-                        )
+                        crate::engine::story::read_events(&c, &self.config, &name, &id, false)
                     })
                     .map_err(|e| format!("{e:#}"));
                 self.send(Msg::Story { request, result });
@@ -402,12 +294,11 @@ impl Shared {
                         // Asked first: a share group has no offsets to shift, and the
                         // refusal says what it is rather than why the plan failed.
                         let status = c.cluster.group_state(&ask.group);
-                        let plan = make_plan(&c.cluster, &rules, &ask).map_err(|e| match status
-                            .kind
-                            .reset_refusal(&ask.group)
-                        {
-                            Some(why) => anyhow::anyhow!("{why} ({e})"),
-                            None => e,
+                        let plan = make_plan(&c, &rules, &ask).map_err(|e| {
+                            match status.kind.reset_refusal(&ask.group) {
+                                Some(why) => anyhow::anyhow!("{why} ({e})"),
+                                None => e,
+                            }
                         })?;
                         Ok((plan, status))
                     })
@@ -499,7 +390,7 @@ impl Shared {
             // Read raw: the index the UI holds already marks the records of aborted and
             // open transactions (read uncommitted), which a decoding scan would read a
             // second time, committed, to tell.
-            let _ = c.scan_shown(self, |scanner| {
+            let _ = c.scan_shown(|scanner| {
                 let sink = &mut |raw: &crate::model::event::RawRecord<'_>| {
                     let at = crate::model::Coord {
                         partition: raw.partition,
@@ -599,7 +490,7 @@ impl Shared {
                 logic,
             } => {
                 let result =
-                    crate::engine::fold::first_flags(&self.conn, &self.config, &topic, &logic)
+                    crate::engine::fold::first_flags(&self.pool, &self.config, &topic, &logic)
                         .map_err(|e| format!("{e:#}"));
                 self.send(Msg::Checked { generation, result });
             }
@@ -689,7 +580,7 @@ impl Shared {
             })
             .collect();
         let rules = self.config.rules_for(topic);
-        client.scan(self, |scanner| {
+        client.scan(|scanner| {
             scanner.follow(
                 topic,
                 &starts,

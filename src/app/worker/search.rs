@@ -46,7 +46,7 @@ impl Shared {
         };
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
         let mut last_progress = Instant::now();
-        let parts = client.scan(self, |scanner| {
+        let parts = client.scan(|scanner| {
             scanner.index_parallel(
                 topic,
                 &ranges,

@@ -389,10 +389,14 @@ fn an_outcome_no_longer_wanted_stops_and_says_so() {
         cancel: Some(cancel),
         on_progress: None,
     };
-    let err = outcome(&conn, &config, &asked(&|| true)).unwrap_err();
+    let pool = kafka_rewind::engine::pool::Pool::new(&conn);
+    let err = outcome(&pool, &config, &asked(&|| true)).unwrap_err();
     assert!(err.is::<kafka_rewind::engine::fold::Cancelled>(), "{err:#}");
-    let done = outcome(&conn, &config, &asked(&|| false)).unwrap();
+    let done = outcome(&pool, &config, &asked(&|| false)).unwrap();
     assert_eq!(done.total, 12);
+    // Both outcomes (three passes and two reads of the ends) took their clients from
+    // the pool: the cluster's and one scan consumer, lent to each pass in turn.
+    assert_eq!(pool.made(), 2);
 }
 
 #[test]

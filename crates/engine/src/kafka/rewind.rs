@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::{Cluster, Scanner, WritePath};
+use super::{Cluster, ClusterError, Scanner, WritePath};
 use crate::model::plan::{self, GroupPartition, Plan, Scope, TimeOffset, TimeSource};
 use crate::model::select::PartitionRange;
 use crate::model::{Event, TopicRules};
+use crate::pool::Client;
 
 /// What rewind already knows from its own index of the topic (the TUI's loaded events).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,8 +39,25 @@ pub struct PlanRequest {
     pub known: Option<Known>,
 }
 
-/// Reads offsets, resolves times and first events, and makes the plan.
-pub fn make_plan(cluster: &Cluster, rules: &TopicRules, req: &PlanRequest) -> Result<Plan> {
+/// Reads offsets, resolves times and first events, and makes the plan, with the
+/// client's cluster and a scan consumer it lends.
+pub fn make_plan(client: &Client, rules: &TopicRules, req: &PlanRequest) -> Result<Plan> {
+    client.lend(|scanner| {
+        let plan = plan_with(&client.cluster, scanner, rules, req);
+        // A Kafka error leaves the consumer out of the pool; a refusal does not.
+        let kept = plan
+            .as_ref()
+            .map_or_else(|e| e.downcast_ref::<ClusterError>().is_none(), |_| true);
+        (plan, kept)
+    })?
+}
+
+fn plan_with(
+    cluster: &Cluster,
+    scanner: &Scanner,
+    rules: &TopicRules,
+    req: &PlanRequest,
+) -> Result<Plan> {
     let info = cluster.topic(&req.topic)?;
     let committed = cluster.committed(&req.group, std::slice::from_ref(&info))?;
     let partitions: Vec<GroupPartition> = info
@@ -59,7 +77,6 @@ pub fn make_plan(cluster: &Cluster, rules: &TopicRules, req: &PlanRequest) -> Re
             .find(|p| p.partition == partition)
             .map(|p| p.high)
     };
-    let scanner = cluster.scanner()?;
     let mut marked: Option<Event> = None;
     if let Scope::Event(at) = &req.scope {
         let Some(high) = high_of(at.partition) else {
@@ -123,7 +140,7 @@ pub fn make_plan(cluster: &Cluster, rules: &TopicRules, req: &PlanRequest) -> Re
                 for (p, answer) in needed.into_iter().zip(answers) {
                     times.insert(
                         p.partition,
-                        resolve_time(&scanner, &req.topic, rules, p, t, answer)?,
+                        resolve_time(scanner, &req.topic, rules, p, t, answer)?,
                     );
                 }
             }
@@ -133,7 +150,7 @@ pub fn make_plan(cluster: &Cluster, rules: &TopicRules, req: &PlanRequest) -> Re
     for p in partitions.iter_mut().filter(|p| p.target < p.high) {
         p.first_event = scanner.first_at(&req.topic, p.partition, p.target, p.high, rules)?;
     }
-    count_records(&scanner, &req.topic, &mut partitions)?;
+    count_records(scanner, &req.topic, &mut partitions)?;
     let settings = cluster
         .settings(std::iter::once(req.topic.as_str()))
         .remove(0);
