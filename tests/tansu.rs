@@ -416,7 +416,7 @@ fn a_tansu_restart_under_a_read_ends_in_the_exact_result_or_one_line_never_a_cra
     match &d.app.topic.events.error {
         Some(error) => {
             assert!(
-                error.contains("cannot go on") && !error.contains('\n'),
+                error.message.contains("cannot go on") && !error.message.contains('\n'),
                 "{error}"
             );
             // The broker answered: not "disconnected" any more.

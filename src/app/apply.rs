@@ -29,7 +29,7 @@ impl App {
             // Topics already listed stay usable; the status bar says what happened.
             Msg::Topics(Err(e)) if !self.topics.all.is_empty() => {
                 self.topics.loading = false;
-                self.disconnected = Some(e);
+                self.disconnected = Some(e.into());
             }
             Msg::Topics(Err(e)) => {
                 self.topics.loading = false;
@@ -191,7 +191,7 @@ impl App {
             Msg::Outcome { request, result } => {
                 let view = match result {
                     Ok(outcome) => OutcomeView::Known(outcome),
-                    Err(why) => OutcomeView::Failed(why),
+                    Err(why) => OutcomeView::Failed(why.into()),
                 };
                 self.receive_outcome(request, view)
             }
@@ -208,7 +208,7 @@ impl App {
                 result,
             } if generation == self.generation => match result {
                 Ok(stored) => self.receive_aggregate_snapshots(aggregate, stored),
-                Err(e) => self.status = Status::error(e),
+                Err(e) => self.status = e.status(),
             },
             Msg::ReadModelRow {
                 generation,

@@ -88,16 +88,16 @@ impl App {
         commands
     }
 
-    pub(super) fn receive_produced(&mut self, result: Result<Coord, String>) {
+    pub(super) fn receive_produced(&mut self, result: Result<Coord, super::WorkerError>) {
         match &mut self.overlay {
             Some(Overlay::Compensate(dialog)) => {
                 dialog.producing = false;
-                dialog.result = Some(result);
+                dialog.result = Some(result.map_err(String::from));
             }
             _ => {
                 self.status = match result {
                     Ok(at) => Status::info(format!("compensating event produced at {at}")),
-                    Err(e) => Status::error(e),
+                    Err(e) => e.status(),
                 }
             }
         }

@@ -46,9 +46,9 @@ impl GroupsView {
 }
 
 impl App {
-    pub(super) fn receive_groups(&mut self, groups: Result<Vec<Group>, String>) {
+    pub(super) fn receive_groups(&mut self, groups: Result<Vec<Group>, super::WorkerError>) {
         if let Some(Overlay::Rewind(dialog)) = &mut self.overlay {
-            dialog.groups = Some(groups.clone());
+            dialog.groups = Some(groups.clone().map_err(String::from));
         }
         self.groups.loading = false;
         let sampled = std::mem::take(&mut self.groups.sampling);
@@ -64,7 +64,7 @@ impl App {
                     self.groups.record(Instant::now());
                 }
             }
-            Err(e) => self.groups.error = Some(e),
+            Err(e) => self.groups.error = Some(e.into()),
         }
     }
 

@@ -233,7 +233,7 @@ impl Direction {
 /// What the worker reports back.
 #[derive(Debug, Clone)]
 pub enum Msg {
-    Topics(Result<Vec<TopicInfo>, String>),
+    Topics(Result<Vec<TopicInfo>, WorkerError>),
     /// Topics' records counted from their on-disk indexes once the topics' ids arrived
     /// (an index of a topic made again counts nothing): each as it was listed, with its
     /// `records`; a topic listed since with other watermarks keeps its own.
@@ -262,7 +262,7 @@ pub enum Msg {
     },
     Loaded {
         generation: u64,
-        result: Result<(), String>,
+        result: Result<(), WorkerError>,
     },
     /// Something went wrong that does not stop the topic from being used.
     Warning {
@@ -278,13 +278,13 @@ pub enum Msg {
     AggregateSnapshots {
         generation: u64,
         aggregate: String,
-        result: Result<Vec<crate::model::snapshot::StoredSnapshot>, String>,
+        result: Result<Vec<crate::model::snapshot::StoredSnapshot>, WorkerError>,
     },
     /// An aggregate's row in the read model (`None`: no row).
     ReadModelRow {
         generation: u64,
         aggregate: String,
-        result: Result<Option<serde_json::Value>, String>,
+        result: Result<Option<serde_json::Value>, WorkerError>,
     },
     /// How far `:drift` is: records read of those to read while `folding`, then
     /// aggregates compared with their rows.
@@ -297,7 +297,7 @@ pub enum Msg {
     /// `:drift`'s answer: the aggregates whose read model differs or is missing.
     Drift {
         generation: u64,
-        result: Result<Vec<String>, String>,
+        result: Result<Vec<String>, WorkerError>,
     },
     /// Something to say whatever topic is open (a marks file not saved).
     Status(String),
@@ -314,11 +314,11 @@ pub enum Msg {
     },
     /// The broker is unreachable (`Some(why)`; the worker keeps retrying) or reachable again.
     Connection(Option<String>),
-    Groups(Result<Vec<crate::model::group::Group>, String>),
+    Groups(Result<Vec<crate::model::group::Group>, WorkerError>),
     /// A plan and the group's state, asked of its coordinator when the plan was made.
     Plan {
         request: PlanId,
-        result: Result<(crate::model::plan::Plan, crate::model::group::GroupStatus), String>,
+        result: Result<(crate::model::plan::Plan, crate::model::group::GroupStatus), WorkerError>,
     },
     /// How far the outcome of the plan of `request` is: pass 1 or 2, records read of
     /// those to read.
@@ -331,20 +331,20 @@ pub enum Msg {
     /// The outcome of the plan of `request`.
     Outcome {
         request: PlanId,
-        result: Result<Box<crate::model::outcome::Outcome>, String>,
+        result: Result<Box<crate::model::outcome::Outcome>, WorkerError>,
     },
-    Rewound(Result<Rewound, String>),
+    Rewound(Result<Rewound, WorkerError>),
     /// A look at the group a `WatchReplay` follows (an error ends the watch).
     ReplaySample {
         id: WatchId,
-        sample: Result<crate::model::group::ReplaySample, String>,
+        sample: Result<crate::model::group::ReplaySample, WorkerError>,
     },
     /// Each flagged aggregate of the topic with the stream index of its first flag.
     Checked {
         generation: u64,
-        result: Result<Vec<(String, usize)>, String>,
+        result: Result<Vec<(String, usize)>, WorkerError>,
     },
-    Produced(Result<crate::model::Coord, String>),
+    Produced(Result<crate::model::Coord, WorkerError>),
     /// Matches of the `/?JQ` search `id` so far, and how many records were read.
     SearchFound {
         id: SearchId,
@@ -354,11 +354,107 @@ pub enum Msg {
     /// The search `id` is over: events the predicate failed on, and the first.
     SearchDone {
         id: SearchId,
-        result: Result<(usize, Option<(crate::model::Coord, String)>), String>,
+        result: Result<(usize, Option<(crate::model::Coord, String)>), WorkerError>,
     },
     /// A story's topics with their events for the id, in fold order.
     Story {
         request: StoryId,
-        result: Result<Vec<(String, Vec<Event>)>, String>,
+        result: Result<Vec<(String, Vec<Event>)>, WorkerError>,
     },
+}
+
+/// Why the worker could not do what was asked: the words to show, and what kind of
+/// failure it was, so the app can tell a wrong password from a broker that is down or
+/// a write the cluster refused without reading the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// What kind of failure a `WorkerError` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The brokers did not accept the credentials or the TLS handshake.
+    Authentication,
+    /// The brokers (or a database) could not be reached, or stopped answering.
+    Unreachable,
+    /// Reached and refused: an ACL, a read-only profile, an active group, a commit the
+    /// broker turned down.
+    Refused,
+    /// Anything else: a bad argument, a topic that is not there, a decode, a fold.
+    Other,
+}
+
+impl WorkerError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> WorkerError {
+        WorkerError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// What the user asked cannot be done here (offline, read-only, …).
+    pub fn refused(message: impl Into<String>) -> WorkerError {
+        WorkerError::new(ErrorKind::Refused, message)
+    }
+
+    /// A failure with its causes (`{e:#}`), sorted by the first Kafka error among them.
+    pub fn of(e: &anyhow::Error) -> WorkerError {
+        let kind = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<crate::kafka::ClusterError>())
+            .map_or(ErrorKind::Other, ErrorKind::of);
+        WorkerError::new(kind, format!("{e:#}"))
+    }
+
+    /// A Kafka failure, as it says itself.
+    pub fn cluster(e: &crate::kafka::ClusterError) -> WorkerError {
+        WorkerError::new(ErrorKind::of(e), e.to_string())
+    }
+
+    /// How much it matters on the status line: a refusal is a warning.
+    pub fn status(&self) -> super::Status {
+        match self.kind {
+            ErrorKind::Refused => super::Status::warning(self.message.clone()),
+            _ => super::Status::error(self.message.clone()),
+        }
+    }
+}
+
+impl ErrorKind {
+    fn of(e: &crate::kafka::ClusterError) -> ErrorKind {
+        use crate::kafka::ClusterError as E;
+        match e {
+            E::Authentication { .. } | E::Certificate { .. } => ErrorKind::Authentication,
+            E::Unreachable { .. } | E::Stalled { .. } => ErrorKind::Unreachable,
+            E::NotAuthorized { .. } | E::Refused { .. } => ErrorKind::Refused,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+impl std::fmt::Display for WorkerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<WorkerError> for String {
+    fn from(e: WorkerError) -> String {
+        e.message
+    }
+}
+
+/// A failure that is not Kafka's (a refusal or a message of the app's own).
+impl From<String> for WorkerError {
+    fn from(message: String) -> WorkerError {
+        WorkerError::new(ErrorKind::Other, message)
+    }
+}
+
+impl From<&str> for WorkerError {
+    fn from(message: &str) -> WorkerError {
+        WorkerError::new(ErrorKind::Other, message)
+    }
 }

@@ -25,7 +25,10 @@ pub use status::{Severity, Status};
 pub use compensate::CompensateDialog;
 pub use groups::{GroupsView, GROUP_SAMPLE};
 pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
-pub use messages::{Action, Command, Direction, Msg, PlanId, Requests, SearchId, StoryId, WatchId};
+pub use messages::{
+    Action, Command, Direction, ErrorKind, Msg, PlanId, Requests, SearchId, StoryId, WatchId,
+    WorkerError,
+};
 pub use overlay::Overlay;
 pub use read_model::ReadModelView;
 pub use rewind::{Candidate, OutcomeView, RewindDialog, RewindStep, Rewound};
@@ -81,7 +84,7 @@ pub struct TopicsView {
     pub filter: String,
     pub selected: usize,
     pub loading: bool,
-    pub error: Option<String>,
+    pub error: Option<WorkerError>,
     /// The topics' ids (KIP-516) as the cluster gave them: a mark made on a topic since
     /// deleted and made again under its name is told by them.
     pub ids: std::collections::HashMap<String, String>,

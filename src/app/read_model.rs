@@ -58,7 +58,7 @@ impl App {
     }
 
     /// `:drift`'s answer: only the aggregates that differ are listed.
-    pub(super) fn receive_drift(&mut self, result: Result<Vec<String>, String>) {
+    pub(super) fn receive_drift(&mut self, result: Result<Vec<String>, super::WorkerError>) {
         match result {
             Ok(ids) => {
                 let n = ids.len();
@@ -75,7 +75,7 @@ impl App {
                     )),
                 };
             }
-            Err(e) => self.status = Status::error(format!("drift: {e}")),
+            Err(e) => self.status = Status::new(e.status().severity, format!("drift: {e}")),
         }
     }
 
@@ -120,7 +120,7 @@ impl App {
     pub(super) fn receive_read_model_row(
         &mut self,
         aggregate: &str,
-        result: Result<Option<Value>, String>,
+        result: Result<Option<Value>, super::WorkerError>,
     ) {
         let Screen::Stream(view) = &mut self.screen else {
             return;
@@ -129,7 +129,7 @@ impl App {
             return;
         }
         if let Some(r) = &mut view.read_model {
-            r.row = Some(result);
+            r.row = Some(result.map_err(String::from));
             let state = view.state.clone();
             r.compare(&state);
         }

@@ -340,7 +340,7 @@ impl App {
     pub(super) fn receive_plan(
         &mut self,
         request: super::PlanId,
-        plan: Result<(Plan, GroupStatus), String>,
+        plan: Result<(Plan, GroupStatus), super::WorkerError>,
     ) {
         let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
             return;
@@ -383,7 +383,7 @@ impl App {
                     },
                 }
             }
-            Err(e) => RewindStep::Failed(e),
+            Err(e) => RewindStep::Failed(e.into()),
         };
     }
 
@@ -405,7 +405,7 @@ impl App {
     pub(super) fn receive_replay_sample(
         &mut self,
         id: super::WatchId,
-        sample: Result<crate::model::group::ReplaySample, String>,
+        sample: Result<crate::model::group::ReplaySample, super::WorkerError>,
     ) {
         let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
             return;
@@ -422,11 +422,11 @@ impl App {
         }
         match sample {
             Ok(s) => watch.samples.push(s),
-            Err(e) => watch.stopped = Some(e),
+            Err(e) => watch.stopped = Some(e.into()),
         }
     }
 
-    pub(super) fn receive_rewound(&mut self, result: Result<Rewound, String>) {
+    pub(super) fn receive_rewound(&mut self, result: Result<Rewound, super::WorkerError>) {
         match &mut self.overlay {
             Some(Overlay::Rewind(dialog)) => {
                 let targets = match &mut dialog.step {
@@ -447,7 +447,7 @@ impl App {
                             watch: (id, Default::default()),
                         }
                     }
-                    Err(e) => RewindStep::Failed(e),
+                    Err(e) => RewindStep::Failed(e.into()),
                 }
             }
             _ => {
@@ -457,7 +457,7 @@ impl App {
                         r.group,
                         r.undo_file.display()
                     )),
-                    Err(e) => Status::error(e),
+                    Err(e) => e.status(),
                 }
             }
         }

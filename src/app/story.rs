@@ -161,7 +161,7 @@ impl App {
     pub(super) fn receive_story(
         &mut self,
         request: super::StoryId,
-        result: Result<Vec<(String, Vec<Event>)>, String>,
+        result: Result<Vec<(String, Vec<Event>)>, super::WorkerError>,
     ) {
         let Screen::Story(view) = &mut self.screen else {
             return;
@@ -169,7 +169,7 @@ impl App {
         if view.request != request {
             return;
         }
-        let strands = result.and_then(|read| {
+        let strands = result.map_err(String::from).and_then(|read| {
             read.into_iter()
                 .map(|(topic, events)| {
                     let fold = self

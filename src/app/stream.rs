@@ -659,7 +659,10 @@ impl App {
         }]
     }
 
-    pub(super) fn receive_checked(&mut self, result: Result<Vec<(String, usize)>, String>) {
+    pub(super) fn receive_checked(
+        &mut self,
+        result: Result<Vec<(String, usize)>, super::WorkerError>,
+    ) {
         match result {
             Ok(flags) => {
                 self.topic.flags = Some(flags);
@@ -669,8 +672,9 @@ impl App {
             }
             Err(e) => {
                 self.topic.pending_flag = None;
+                let topic = &self.topic.events.topic;
                 self.status =
-                    Status::error(format!("checking {} failed: {e}", self.topic.events.topic));
+                    Status::new(e.status().severity, format!("checking {topic} failed: {e}"));
             }
         }
     }

@@ -188,7 +188,7 @@ fn load_errors_are_kept_for_display() {
     app.apply(Msg::Topics(Err("cannot reach the brokers".into())));
     assert!(!app.topics.loading);
     assert_eq!(
-        app.topics.error.as_deref(),
+        app.topics.error.as_ref().map(|e| e.message.as_str()),
         Some("cannot reach the brokers")
     );
     assert_eq!(app.update(Action::Refresh), vec![Command::LoadTopics]);
@@ -316,4 +316,43 @@ fn a_broker_lost_and_back_is_said_and_a_load_end_without_a_loss_says_nothing() {
         app.status,
         "the broker was lost and is back (1/1 brokers are down at 127.0.0.1:9092)"
     );
+}
+
+#[test]
+fn worker_errors_are_sorted_by_the_first_kafka_error_among_their_causes() {
+    use super::{ErrorKind, Severity, WorkerError};
+    use crate::kafka::ClusterError;
+    let kinds = [
+        (
+            ClusterError::Authentication {
+                brokers: "b:9092".into(),
+                reason: "SASL authentication error".into(),
+            },
+            ErrorKind::Authentication,
+            Severity::Error,
+        ),
+        (
+            ClusterError::NotAuthorized {
+                brokers: "b:9092".into(),
+                reason: "Topic authorization failed".into(),
+            },
+            ErrorKind::Refused,
+            Severity::Warning,
+        ),
+        (
+            ClusterError::TopicNotFound("nope".into()),
+            ErrorKind::Other,
+            Severity::Error,
+        ),
+    ];
+    for (cluster, kind, severity) in kinds {
+        let said = cluster.to_string();
+        let e = anyhow::Error::from(cluster).context("loading orders");
+        let worker = WorkerError::of(&e);
+        assert_eq!(worker.kind, kind, "{said}");
+        assert_eq!(worker.message, format!("loading orders: {said}"));
+        assert_eq!(worker.status().severity, severity);
+    }
+    assert_eq!(WorkerError::from("no such story").kind, ErrorKind::Other);
+    assert_eq!(WorkerError::refused("offline").kind, ErrorKind::Refused);
 }

@@ -55,7 +55,7 @@ pub struct EventsView {
     /// Events the load has read or found so far (some may wait to be shown).
     pub read: i64,
     pub done: bool,
-    pub error: Option<String>,
+    pub error: Option<super::WorkerError>,
     /// The `/` search over key, type and aggregate.
     pub search: String,
     /// Which pane has focus.

@@ -100,7 +100,7 @@ fn draw_list(frame: &mut Frame, area: Rect, view: &EventsView) {
         .border_style(theme::border(view.pane == Pane::List));
     if view.is_empty() {
         let message = match (&view.error, view.done) {
-            (Some(e), _) => text::clean(e),
+            (Some(e), _) => text::clean(&e.message),
             (None, true) => "This topic holds no events.".to_owned(),
             (None, false) => "Loading…".to_owned(),
         };

@@ -46,7 +46,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .title(title)
         .border_style(theme::border(true));
     if let Some(error) = &view.error {
-        let message = format!("{}\n\nPress R to retry, q to quit.", text::clean(error));
+        let message = format!(
+            "{}\n\nPress R to retry, q to quit.",
+            text::clean(&error.message)
+        );
         frame.render_widget(
             Paragraph::new(message)
                 .style(theme::error())

@@ -431,8 +431,10 @@ fn acls_a_group_alice_may_not_describe_is_unknown_and_a_topic_she_may_not_read_s
     d.wait("the refusal", |a| a.topic.events.error.is_some());
     let error = d.app.topic.events.error.clone().unwrap();
     assert!(
-        error.contains("not authorized") && !error.contains('\n'),
+        error.message.contains("not authorized") && !error.message.contains('\n'),
         "{error}"
     );
+    // Reached and refused by an ACL: not a wrong password nor a broker that is down.
+    assert_eq!(error.kind, kafka_rewind::app::ErrorKind::Refused);
     d.act(Action::Back);
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use super::{Msg, Shared, PROGRESS_EVERY};
+use super::{Msg, Shared, WorkerError, PROGRESS_EVERY};
 
 /// Lets progress through at most every `PROGRESS_EVERY` (the first report at once).
 struct Throttle(Mutex<Option<Instant>>);
@@ -34,7 +34,7 @@ impl Shared {
                 let mut db = crate::engine::drift::open(&self.config, &self.conn, &rm.database)?;
                 Ok(db.read_model(&rm.query, &aggregate)?)
             })
-            .map_err(|e| format!("the read model of {topic}: {e:#}"));
+            .map_err(|e| WorkerError::of(&e.context(format!("the read model of {topic}"))));
         self.send(Msg::ReadModelRow {
             generation,
             aggregate,
@@ -47,7 +47,7 @@ impl Shared {
         let result =
             crate::engine::drift::database_snapshots(&self.config, &self.conn, topic, &aggregate)
                 .map(Option::unwrap_or_default)
-                .map_err(|e| format!("{e:#}"));
+                .map_err(|e| WorkerError::of(&e));
         self.send(Msg::AggregateSnapshots {
             generation,
             aggregate,
@@ -100,7 +100,7 @@ impl Shared {
         if !wanted() {
             return;
         }
-        let result = result.map(|_| ids).map_err(|e| format!("{e:#}"));
+        let result = result.map(|_| ids).map_err(|e| WorkerError::of(&e));
         self.send(Msg::Drift { generation, result });
     }
 
@@ -135,7 +135,7 @@ impl Shared {
         if !wanted() {
             return;
         }
-        let result = result.map(Box::new).map_err(|e| format!("{e:#}"));
+        let result = result.map(Box::new).map_err(|e| WorkerError::of(&e));
         self.send(Msg::Outcome { request, result });
     }
 }

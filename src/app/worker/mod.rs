@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{Command, Msg, Rewound};
+use super::{Command, Msg, Rewound, WorkerError};
 use crate::config::{Config, Connection};
 use crate::engine::pool::{Client, Pool};
 use crate::kafka::rewind::{execute, make_plan, ExecuteOptions};
@@ -243,7 +243,7 @@ impl Shared {
                     self.describe_topics(&c, &topics);
                     Ok(topics)
                 });
-                self.send(Msg::Topics(result.map_err(|e| e.to_string())));
+                self.send(Msg::Topics(result.map_err(|e| WorkerError::cluster(&e))));
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
             Command::LoadAggregate { request, topic, id } => {
@@ -259,9 +259,9 @@ impl Shared {
                             false,
                         )
                     })
-                    .map_err(|e| format!("{e:#}"))
+                    .map_err(|e| WorkerError::of(&e))
                     .and_then(|(events, _)| match events.is_empty() {
-                        true => Err(format!("aggregate `{id}` has no events in {topic}")),
+                        true => Err(format!("aggregate `{id}` has no events in {topic}").into()),
                         false => Ok(vec![(topic.clone(), events)]),
                     });
                 self.send(Msg::Story { request, result });
@@ -273,7 +273,7 @@ impl Shared {
                     .and_then(|c| {
                         crate::engine::story::read_events(&c, &self.config, &name, &id, false)
                     })
-                    .map_err(|e| format!("{e:#}"));
+                    .map_err(|e| WorkerError::of(&e));
                 self.send(Msg::Story { request, result });
             }
             Command::LoadGroups { also } => {
@@ -282,7 +282,7 @@ impl Shared {
                     .client()
                     .and_then(|c| c.cluster.groups(None, &wanted))
                     .map(|(groups, _)| groups)
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| WorkerError::cluster(&e));
                 self.send(Msg::Groups(groups));
             }
             Command::PlanRewind { request, ask } => {
@@ -302,7 +302,7 @@ impl Shared {
                         })?;
                         Ok((plan, status))
                     })
-                    .map_err(|e| format!("{e:#}"));
+                    .map_err(|e| WorkerError::of(&e));
                 self.send(Msg::Plan { request, result });
             }
             Command::ExecuteRewind {
@@ -327,7 +327,7 @@ impl Shared {
                         mismatches: e.mismatches,
                         written_with: e.written_with,
                     })
-                    .map_err(|e| format!("{e:#}"));
+                    .map_err(|e| WorkerError::of(&e));
                 self.send(Msg::Rewound(result));
             }
             Command::Produce(draft) => {
@@ -335,7 +335,7 @@ impl Shared {
                     .client()
                     .map_err(anyhow::Error::from)
                     .and_then(|c| c.cluster.produce(&draft))
-                    .map_err(|e| format!("{e:#}"));
+                    .map_err(|e| WorkerError::of(&e));
                 self.send(Msg::Produced(result));
             }
             Command::Fetch {
@@ -454,7 +454,7 @@ impl Shared {
                 let loaded = result.is_ok();
                 self.send(Msg::Loaded {
                     generation,
-                    result: result.map_err(|e| format!("{e:#}")),
+                    result: result.map_err(|e| WorkerError::of(&e)),
                 });
                 if !loaded {
                     return;
@@ -491,7 +491,7 @@ impl Shared {
             } => {
                 let result =
                     crate::engine::fold::first_flags(&self.pool, &self.config, &topic, &logic)
-                        .map_err(|e| format!("{e:#}"));
+                        .map_err(|e| WorkerError::of(&e));
                 self.send(Msg::Checked { generation, result });
             }
             Command::WatchReplay { id, group, targets } => self.watch_replay(id, &group, &targets),
@@ -504,7 +504,7 @@ impl Shared {
             } => {
                 let result = self
                     .search(&topic, generation, id, &code, &window)
-                    .map_err(|e| format!("{e:#}"));
+                    .map_err(|e| WorkerError::of(&e));
                 self.send(Msg::SearchDone { id, result });
             }
             command => self.short(command),
@@ -516,29 +516,32 @@ impl Shared {
     fn watch_replay(&self, id: super::WatchId, group: &str, targets: &[(String, i32, i64)]) {
         let wanted = || self.watching.load(Ordering::Relaxed) == id.0;
         while wanted() {
-            let sample = self.client().map_err(|e| e.to_string()).and_then(|c| {
-                let (groups, _) = c
-                    .cluster
-                    .groups(Some(group), &self.conn.groups)
-                    .map_err(|e| e.to_string())?;
-                let mut g = groups
-                    .into_iter()
-                    .find(|g| g.name == group && !g.offsets.is_empty())
-                    .ok_or_else(|| {
-                        format!("group {group} is gone: no committed offsets any more")
-                    })?;
-                c.cluster
-                    .read_lag_times(&mut g.offsets)
-                    .map_err(|e| e.to_string())?;
-                let (done, total) = g.replayed(targets);
-                Ok(crate::model::group::ReplaySample {
-                    at: Instant::now(),
-                    done,
-                    total,
-                    lag: g.lag(),
-                    lag_ms: g.lag_ms(),
-                })
-            });
+            let sample = self
+                .client()
+                .map_err(|e| WorkerError::cluster(&e))
+                .and_then(|c| {
+                    let (groups, _) = c
+                        .cluster
+                        .groups(Some(group), &self.conn.groups)
+                        .map_err(|e| WorkerError::cluster(&e))?;
+                    let mut g = groups
+                        .into_iter()
+                        .find(|g| g.name == group && !g.offsets.is_empty())
+                        .ok_or_else(|| {
+                            format!("group {group} is gone: no committed offsets any more")
+                        })?;
+                    c.cluster
+                        .read_lag_times(&mut g.offsets)
+                        .map_err(|e| WorkerError::cluster(&e))?;
+                    let (done, total) = g.replayed(targets);
+                    Ok(crate::model::group::ReplaySample {
+                        at: Instant::now(),
+                        done,
+                        total,
+                        lag: g.lag(),
+                        lag_ms: g.lag_ms(),
+                    })
+                });
             let end = sample.as_ref().map_or(true, |s| s.lag == 0);
             if !self.send(Msg::ReplaySample { id, sample }) || end {
                 return;

@@ -1,6 +1,6 @@
 //! `rewind --file`: the worker's answers from a dump instead of a cluster.
 
-use super::{Command, Msg, Shared};
+use super::{Command, Msg, Shared, WorkerError};
 
 /// Which records of a dump's topic a window holds.
 fn in_window<'a>(
@@ -86,7 +86,7 @@ impl Shared {
                 let result = self
                     .config
                     .story(&name)
-                    .map_err(|e| format!("{e:#}"))
+                    .map_err(|e| WorkerError::of(&e))
                     .map(|story| {
                         story
                             .topics
@@ -102,7 +102,9 @@ impl Shared {
                     });
                 let result =
                     result.and_then(|strands| match strands.iter().all(|(_, e)| e.is_empty()) {
-                        true => Err(format!("story {name}: `{id}` has no events in the file")),
+                        true => {
+                            Err(format!("story {name}: `{id}` has no events in the file").into())
+                        }
                         false => Ok(strands),
                     });
                 self.send(Msg::Story { request, result });
@@ -114,31 +116,34 @@ impl Shared {
                 window,
                 ..
             } => {
-                let result = crate::model::search::Where::compile(&code).map(|search| {
-                    let rules = self.config.rules_for(&topic);
-                    let mut found = crate::model::search::Found::<()>::default();
-                    let mut coords = vec![];
-                    let events = dump.events(&topic, &rules, &in_window(dump, &topic, &window));
-                    for e in &events {
-                        match search.matches(e) {
-                            Ok(true) => coords.push(e.coord()),
-                            Ok(false) => {}
-                            Err(why) => found.fail(e.coord(), why),
+                let result = crate::model::search::Where::compile(&code)
+                    .map_err(WorkerError::from)
+                    .map(|search| {
+                        let rules = self.config.rules_for(&topic);
+                        let mut found = crate::model::search::Found::<()>::default();
+                        let mut coords = vec![];
+                        let events = dump.events(&topic, &rules, &in_window(dump, &topic, &window));
+                        for e in &events {
+                            match search.matches(e) {
+                                Ok(true) => coords.push(e.coord()),
+                                Ok(false) => {}
+                                Err(why) => found.fail(e.coord(), why),
+                            }
                         }
-                    }
-                    self.send(Msg::SearchFound {
-                        id,
-                        coords,
-                        scanned: events.len() as i64,
+                        self.send(Msg::SearchFound {
+                            id,
+                            coords,
+                            scanned: events.len() as i64,
+                        });
+                        (found.failed, found.first_failure)
                     });
-                    (found.failed, found.first_failure)
-                });
                 self.send(Msg::SearchDone { id, result });
             }
             Command::Drift { generation, .. } => {
                 self.send(Msg::Drift {
                     generation,
-                    result: Err(format!("{OFFLINE} the topic is not folded whole here: run rewind drift against the cluster")),
+                    result: Err(WorkerError::refused(format!(
+"{OFFLINE} the topic is not folded whole here: run rewind drift against the cluster"))),
                 });
             }
             Command::LoadAggregate { request, topic, id } => {
@@ -146,43 +151,48 @@ impl Shared {
                 let mut events = dump.events(&topic, &rules, &|_| true);
                 events.retain(|e| e.aggregate == id);
                 let result = match events.is_empty() {
-                    true => Err(format!("aggregate `{id}` has no events in {topic}")),
+                    true => Err(format!("aggregate `{id}` has no events in {topic}").into()),
                     false => Ok(vec![(topic, events)]),
                 };
                 self.send(Msg::Story { request, result });
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
             Command::LoadGroups { .. } => {
-                self.send(Msg::Groups(Err(format!(
+                self.send(Msg::Groups(Err(WorkerError::refused(format!(
                     "{OFFLINE} there are no consumer groups to show or rewind"
-                ))));
+                )))));
             }
             Command::PlanRewind { request, .. } => {
                 self.send(Msg::Plan {
                     request,
-                    result: Err(format!("{OFFLINE} there is no group to rewind")),
+                    result: Err(WorkerError::refused(format!(
+                        "{OFFLINE} there is no group to rewind"
+                    ))),
                 });
             }
             Command::ExecuteRewind { .. } => {
-                self.send(Msg::Rewound(Err(format!(
+                self.send(Msg::Rewound(Err(WorkerError::refused(format!(
                     "{OFFLINE} nothing was committed"
-                ))));
+                )))));
             }
             Command::Produce(_) => {
-                self.send(Msg::Produced(Err(format!(
+                self.send(Msg::Produced(Err(WorkerError::refused(format!(
                     "{OFFLINE} nothing was produced"
-                ))));
+                )))));
             }
             Command::CheckTopic { generation, .. } => {
                 self.send(Msg::Checked {
                     generation,
-                    result: Err(format!("{OFFLINE} the topic-wide check needs the cluster (`rewind check` against it); ]/[ still walk this stream's flags")),
+                    result: Err(WorkerError::refused(format!(
+"{OFFLINE} the topic-wide check needs the cluster (`rewind check` against it); ]/[ still walk this stream's flags"))),
                 });
             }
             Command::WatchReplay { id, .. } => {
                 self.send(Msg::ReplaySample {
                     id,
-                    sample: Err(format!("{OFFLINE} there is no group to watch")),
+                    sample: Err(WorkerError::refused(format!(
+                        "{OFFLINE} there is no group to watch"
+                    ))),
                 });
             }
             Command::Follow { generation, .. } => {
