@@ -43,15 +43,19 @@ fn main() {
                 "timed out; status: {}",
                 app.status
             );
-            for command in app.take_commands() {
-                worker.submit(command);
-            }
-            if let Ok(msg) = rx.recv_timeout(Duration::from_millis(5)) {
-                if std::env::var_os("TUI_LOAD_DEBUG").is_some() {
-                    eprintln!("{:.200}", format!("{msg:?}"));
-                }
-                app.apply(msg);
-            }
+            let debug = std::env::var_os("TUI_LOAD_DEBUG").is_some();
+            kafka_rewind::app::pump(
+                app,
+                &rx,
+                Duration::from_millis(5),
+                &mut |msg| {
+                    if debug {
+                        eprintln!("{:.200}", format!("{msg:?}"));
+                    }
+                    std::ops::ControlFlow::Continue(())
+                },
+                &mut |command| worker.submit(command),
+            );
         }
     };
     for command in app.start() {

@@ -7,7 +7,12 @@ const LOAD_GOES_ON: &str = "; the load goes on where it was";
 
 impl App {
     /// Applies a worker report; reports for a topic no longer shown are dropped.
-    pub fn apply(&mut self, msg: Msg) {
+    pub fn apply(&mut self, msg: Msg) -> Vec<Command> {
+        self.apply_inner(msg);
+        self.commands_with(vec![])
+    }
+
+    fn apply_inner(&mut self, msg: Msg) {
         match msg {
             Msg::Topics(Ok(topics)) => {
                 self.disconnected = None;

@@ -86,7 +86,8 @@ impl App {
 
     /// While the Groups screen is open, looks at the groups again every
     /// `GROUP_SAMPLE` (the lag sparkline, rate and time to catch up).
-    pub fn sample_groups(&mut self, now: Instant) {
+    #[must_use]
+    pub fn sample_groups(&mut self, now: Instant) -> Vec<Command> {
         let due = self
             .groups
             .asked
@@ -97,13 +98,13 @@ impl App {
             || self.groups.sampling
             || !due
         {
-            return;
+            return vec![];
         }
         self.groups.sampling = true;
         self.groups.asked = Some(now);
-        self.outbox.push(Command::LoadGroups {
+        vec![Command::LoadGroups {
             also: self.groups.also.clone(),
-        });
+        }]
     }
 
     pub(super) fn update_groups(&mut self, action: &Action) -> Option<Vec<Command>> {

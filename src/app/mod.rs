@@ -32,9 +32,9 @@ pub use messages::{
 pub use overlay::Overlay;
 pub use read_model::ReadModelView;
 pub use rewind::{Candidate, OutcomeView, RewindDialog, RewindStep, Rewound};
-pub use run::{run, run_file};
+pub use run::{pump, run, run_file, submit};
 pub use story::{StoryView, Strand};
-pub use stream::{AggregatesView, Compare, StreamView};
+pub use stream::{AggregatesView, Compare, StreamView, Tick};
 pub use topic::{ContentSearch, EventsView, OpenTopic};
 
 /// The screens; the Stream screen holds its stream, so one is open exactly while it
@@ -209,17 +209,17 @@ impl App {
     /// Applies one user intent; the commands it returns must reach the worker.
     #[must_use]
     pub fn update(&mut self, action: Action) -> Vec<Command> {
-        let mut commands = self.update_inner(action);
+        let commands = self.update_inner(action);
+        self.commands_with(commands)
+    }
+
+    /// `commands`, then those the change made on its way (payloads the screen now
+    /// shows, a sample due, a plan's outcome): what every door out of the app hands
+    /// the worker.
+    fn commands_with(&mut self, mut commands: Vec<Command>) -> Vec<Command> {
         self.want_current();
         commands.append(&mut self.outbox);
         commands
-    }
-
-    /// Commands that applying worker reports made (payload fetches).
-    #[must_use]
-    pub fn take_commands(&mut self) -> Vec<Command> {
-        self.want_current();
-        std::mem::take(&mut self.outbox)
     }
 
     /// Asks for payloads not in memory (once each).

@@ -1,5 +1,6 @@
 //! The terminal loop: draw, read keys, apply worker reports.
 
+use std::ops::ControlFlow;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -96,9 +97,8 @@ fn session(
     let mut first_frame = crate::logging::STARTED.get().copied();
     let mut topics_shown: Option<()> = None;
     let result = (|| -> Result<()> {
-        for command in app.start() {
-            worker.submit(command);
-        }
+        let commands = app.start();
+        submit(worker, commands);
         let mut dirty = true;
         while !app.quit && !session.stopped() {
             if dirty {
@@ -126,7 +126,9 @@ fn session(
                 }
             }
             // A long stream folds a slice per turn; keys are read in between.
-            let busy = app.tick();
+            let tick = app.tick();
+            let busy = tick.busy;
+            submit(worker, tick.commands);
             if busy {
                 dirty = true;
             }
@@ -139,9 +141,8 @@ fn session(
                 match event::read()? {
                     TermEvent::Key(key) => {
                         if let Some(action) = action_for(key, app.typing()) {
-                            for command in app.update(action) {
-                                worker.submit(command);
-                            }
+                            let commands = app.update(action);
+                            submit(worker, commands);
                         }
                     }
                     TermEvent::Resize(..) => {}
@@ -149,16 +150,54 @@ fn session(
                 }
                 dirty = true;
             }
-            while let Ok(msg) = rx.try_recv() {
-                app.apply(msg);
+            let mut submit = |c| worker.submit(c);
+            if pump(
+                &mut app,
+                rx,
+                Duration::ZERO,
+                &mut |_| ControlFlow::Continue(()),
+                &mut submit,
+            ) {
                 dirty = true;
-            }
-            for command in app.take_commands() {
-                worker.submit(command);
             }
         }
         Ok(())
     })();
     drop(session);
     result
+}
+
+/// Hands the worker `commands`, in order.
+pub fn submit(worker: &Worker, commands: Vec<super::Command>) {
+    for command in commands {
+        worker.submit(command);
+    }
+}
+
+/// The event pump the terminal loop and the tests share: applies the worker's reports
+/// that have arrived (waiting at most `wait` for the first), each shown to `each`
+/// first, and hands `submit` (the worker) what each leads to; stops after one `each`
+/// breaks on. Says whether any report was applied.
+pub fn pump(
+    app: &mut App,
+    rx: &mpsc::Receiver<super::Msg>,
+    wait: Duration,
+    each: &mut dyn FnMut(&super::Msg) -> ControlFlow<()>,
+    submit: &mut dyn FnMut(super::Command),
+) -> bool {
+    let mut next = match wait.is_zero() {
+        true => rx.try_recv().ok(),
+        false => rx.recv_timeout(wait).ok(),
+    };
+    let mut applied = false;
+    while let Some(msg) = next {
+        let flow = each(&msg);
+        app.apply(msg).into_iter().for_each(&mut *submit);
+        applied = true;
+        if flow.is_break() {
+            break;
+        }
+        next = rx.try_recv().ok();
+    }
+    applied
 }

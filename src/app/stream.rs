@@ -14,6 +14,14 @@ use crate::model::snapshot::StoredSnapshot;
 use crate::model::stream::{resolve, AggregateList, AggregateRow};
 use crate::model::Event;
 
+/// What a tick did: whether there was work (draw again, come back soon), and the
+/// commands it made.
+#[derive(Debug, Default)]
+pub struct Tick {
+    pub busy: bool,
+    pub commands: Vec<Command>,
+}
+
 /// The aggregates of the loaded topic, with the `/` filter.
 #[derive(Debug, Default)]
 pub struct AggregatesView {
@@ -512,10 +520,21 @@ impl App {
         Some(vec![])
     }
 
-    /// Does one slice of pending work (a long stream's first fold); says whether there
-    /// was any, so that the caller draws again and comes back soon.
-    pub fn tick(&mut self) -> bool {
-        self.sample_groups(std::time::Instant::now());
+    /// Does one slice of pending work (a long stream's first fold, a groups sample
+    /// due): says whether there was any, so that the caller draws again and comes
+    /// back soon, and what it asks of the worker.
+    #[must_use]
+    pub fn tick(&mut self) -> Tick {
+        let busy = self.tick_inner();
+        Tick {
+            busy,
+            commands: self.commands_with(vec![]),
+        }
+    }
+
+    fn tick_inner(&mut self) -> bool {
+        let sampled = self.sample_groups(std::time::Instant::now());
+        self.outbox.extend(sampled);
         let Screen::Stream(view) = &mut self.screen else {
             return false;
         };

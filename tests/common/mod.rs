@@ -228,11 +228,14 @@ pub fn asset(path: &str) -> PathBuf {
 }
 
 /// The TUI in process: the real `App` and worker against a broker, driven by actions,
-/// with the worker's reports applied as the terminal loop would.
+/// with the worker's reports applied by the terminal loop's own pump
+/// (`kafka_rewind::app::pump`).
 pub struct Driver {
     pub app: kafka_rewind::app::App,
     pub worker: kafka_rewind::app::worker::Worker,
     rx: std::sync::mpsc::Receiver<kafka_rewind::app::Msg>,
+    /// Every command handed to the worker, in order.
+    pub sent: Vec<kafka_rewind::app::Command>,
 }
 
 impl Driver {
@@ -246,6 +249,7 @@ impl Driver {
             app: kafka_rewind::app::App::new(conn.brokers.clone(), config.clone()),
             worker: kafka_rewind::app::worker::Worker::new(conn, config, tx),
             rx,
+            sent: vec![],
         };
         for command in driver.app.start() {
             driver.worker.submit(command);
@@ -290,6 +294,7 @@ impl Driver {
                 tx,
             ),
             rx,
+            sent: vec![],
         };
         for command in driver.app.start() {
             driver.worker.submit(command);
@@ -319,6 +324,7 @@ impl Driver {
 
     pub fn act(&mut self, action: kafka_rewind::app::Action) {
         for command in self.app.update(action) {
+            self.sent.push(command.clone());
             self.worker.submit(command);
         }
     }
@@ -332,20 +338,29 @@ impl Driver {
     ) -> Vec<kafka_rewind::app::Msg> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut seen = Vec::new();
-        loop {
-            for command in self.app.take_commands() {
-                self.worker.submit(command);
-            }
+        let mut done = false;
+        while !done {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            if let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(20)) {
-                let done = last(&msg);
-                seen.push(msg.clone());
-                self.app.apply(msg);
-                if done {
-                    return seen;
-                }
-            }
+            let (worker, sent) = (&self.worker, &mut self.sent);
+            kafka_rewind::app::pump(
+                &mut self.app,
+                &self.rx,
+                Duration::from_millis(20),
+                &mut |msg| {
+                    seen.push(msg.clone());
+                    done = last(msg);
+                    match done {
+                        true => std::ops::ControlFlow::Break(()),
+                        false => std::ops::ControlFlow::Continue(()),
+                    }
+                },
+                &mut |command| {
+                    sent.push(command.clone());
+                    worker.submit(command);
+                },
+            );
         }
+        seen
     }
 
     /// Opens a topic (or, when it is open, reloads it) and waits until it is loaded:
@@ -380,21 +395,23 @@ impl Driver {
     /// Applies the worker's reports (and runs what they lead to) until `done`.
     pub fn wait(&mut self, what: &str, done: impl Fn(&kafka_rewind::app::App) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            for command in self.app.take_commands() {
-                self.worker.submit(command);
-            }
-            if done(&self.app) {
-                return;
-            }
+        while !done(&self.app) {
             assert!(
                 Instant::now() < deadline,
                 "timed out waiting for {what}; status: {}",
                 self.app.status
             );
-            if let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(20)) {
-                self.app.apply(msg);
-            }
+            let (worker, sent) = (&self.worker, &mut self.sent);
+            kafka_rewind::app::pump(
+                &mut self.app,
+                &self.rx,
+                Duration::from_millis(20),
+                &mut |_| std::ops::ControlFlow::Continue(()),
+                &mut |command| {
+                    sent.push(command.clone());
+                    worker.submit(command);
+                },
+            );
         }
     }
 }

@@ -142,7 +142,7 @@ fn odd_timestamps_and_random_records_never_crash_the_tui() {
     let _ = app.update(Action::Open);
     assert!(app.stream().is_some(), "{}", app.status);
     for _ in 0..5 {
-        app.tick();
+        let _ = app.tick();
     }
     for action in [
         Action::First,
@@ -157,7 +157,7 @@ fn odd_timestamps_and_random_records_never_crash_the_tui() {
         Action::MoveDown,
     ] {
         let _ = app.update(action);
-        app.tick();
+        let _ = app.tick();
         draw_all_sizes(&app);
     }
     let _ = app.update(Action::Mark);

@@ -480,7 +480,7 @@ proptest! {
         app.apply(Msg::Loaded { generation: 1, result: Ok(()) });
         for action in actions {
             let _ = app.update(action);
-            while app.tick() {}
+            while app.tick().busy {}
             let (width, height) = size;
             let text = drawn(&app, width, height);
             prop_assert!(!text.contains('\u{1b}'), "an escape reached the screen");

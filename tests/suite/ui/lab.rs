@@ -295,7 +295,7 @@ fn a_bracket_on_a_long_stream_folds_a_slice_per_frame_then_lands() {
         .collect();
     deliver(&mut app, events);
     let _ = app.update(Action::Open);
-    while app.tick() {}
+    while app.tick().busy {}
     let _ = app.update(Action::First);
     // The key press does not fold 5,000 events: the frames do.
     assert!(app.update(Action::NextFlag).is_empty());
@@ -306,7 +306,7 @@ fn a_bracket_on_a_long_stream_folds_a_slice_per_frame_then_lands() {
     );
     assert_eq!(app.stream().unwrap().cursor, 0);
     let mut frames = 0;
-    while app.tick() {
+    while app.tick().busy {
         frames += 1;
     }
     assert!(frames > 1, "folded over several frames");
@@ -413,8 +413,7 @@ fn v_shows_the_read_models_row_beside_the_fold_and_drift_filters_the_list() {
     assert_eq!(app.topic.aggregates.len(), 2);
     // With v on, the next aggregate opened shows its row too.
     let _ = app.update(Action::ToggleReadModel);
-    let mut commands = command(&mut app, "agg acct-2");
-    commands.extend(app.take_commands());
+    let commands = command(&mut app, "agg acct-2");
     assert!(
         commands
             .iter()
@@ -460,8 +459,7 @@ fn snapshots_in_a_database_are_read_as_a_stream_opens_and_checked_like_a_topics(
         })
         .collect();
     deliver(&mut app, events);
-    let mut commands = app.update(Action::Open);
-    commands.extend(app.take_commands());
+    let commands = app.update(Action::Open);
     let asked = commands.iter().find_map(|c| match c {
         Command::LoadDatabaseSnapshots {
             aggregate,

@@ -22,25 +22,26 @@ fn the_groups_screen_samples_lag_while_open_with_rate_and_time_to_catch_up() {
     use kafka_rewind::model::group::{LagHistory, LagSample};
     use std::time::{Duration, Instant};
     let mut app = app();
-    command(&mut app, "group billing");
-    let commands = app.take_commands();
-    assert!(commands.is_empty(), "{commands:?}");
-    app.apply(Msg::Groups(Ok(groups())));
-    // Looks again every GROUP_SAMPLE while open, one look at a time, naming the group
-    // asked for by name each time.
-    let now = Instant::now();
-    app.sample_groups(now);
-    assert!(app.take_commands().is_empty(), "not due yet");
-    app.sample_groups(now + GROUP_SAMPLE);
+    let commands = command(&mut app, "group billing");
     assert_eq!(
-        app.take_commands(),
+        commands,
         vec![Command::LoadGroups {
             also: Some("billing".into())
         }]
     );
-    app.sample_groups(now + GROUP_SAMPLE * 3);
+    assert!(app.apply(Msg::Groups(Ok(groups()))).is_empty());
+    // Looks again every GROUP_SAMPLE while open, one look at a time, naming the group
+    // asked for by name each time.
+    let now = Instant::now();
+    assert!(app.sample_groups(now).is_empty(), "not due yet");
+    assert_eq!(
+        app.sample_groups(now + GROUP_SAMPLE),
+        vec![Command::LoadGroups {
+            also: Some("billing".into())
+        }]
+    );
     assert!(
-        app.take_commands().is_empty(),
+        app.sample_groups(now + GROUP_SAMPLE * 3).is_empty(),
         "the last look is not answered yet"
     );
     app.apply(Msg::Groups(Ok(groups())));
@@ -63,8 +64,7 @@ fn the_groups_screen_samples_lag_while_open_with_rate_and_time_to_catch_up() {
     insta::assert_snapshot!("groups_lag_trend", text);
     // Left: no more looks.
     let _ = app.update(Action::Back);
-    app.sample_groups(now + GROUP_SAMPLE * 10);
-    assert!(app.take_commands().is_empty());
+    assert!(app.sample_groups(now + GROUP_SAMPLE * 10).is_empty());
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn rewind_dialog_from_a_mark() {
         ),
         "{commands:?}"
     );
-    app.apply(Msg::Rewound(Ok(Rewound {
+    let commands = app.apply(Msg::Rewound(Ok(Rewound {
         group: "projector".into(),
         allow_unknown: false,
         topic: "orders".into(),
@@ -146,7 +146,6 @@ fn rewind_dialog_from_a_mark() {
     insta::assert_snapshot!("rewind_done", screen(&app));
 
     // The dialog follows the replay the commit started.
-    let commands = app.take_commands();
     let [Command::WatchReplay { id, group, targets }] = commands.as_slice() else {
         panic!("{commands:?}")
     };
