@@ -461,14 +461,69 @@ mod tests {
             PrevFlag,
             ToggleReadModel,
         ];
-        for action in handled {
+        for action in &handled {
             assert!(
                 KEYMAP
                     .iter()
-                    .any(|b| b.keys.iter().any(|(_, a)| *a == action)),
+                    .any(|b| b.keys.iter().any(|(_, a)| a == action)),
                 "{action:?} has no key in the help"
             );
         }
+        // Every action is one of those or text entry's. The match numbers the variants
+        // and has no wildcard: a variant added to `Action` does not compile here until
+        // it has a number, and then fails until it is in one of the two lists.
+        let typed = [Type('x'), Erase, Submit, Cancel];
+        const VARIANTS: usize = 35;
+        let number = |action: &Action| match action {
+            MoveDown => 0,
+            MoveUp => 1,
+            PageDown => 2,
+            PageUp => 3,
+            First => 4,
+            Last => 5,
+            Open => 6,
+            Back => 7,
+            Quit => 8,
+            ToggleHelp => 9,
+            NextPane => 10,
+            StartFilter => 11,
+            StartCommand => 12,
+            NextMatch => 13,
+            PrevMatch => 14,
+            Refresh => 15,
+            StepBack => 16,
+            StepForward => 17,
+            ToggleSkip => 18,
+            ToggleDiff => 19,
+            ToggleSnapshotStart => 20,
+            Mark => 21,
+            ShowMarks => 22,
+            Rewind => 23,
+            Compensate => 24,
+            Delete => 25,
+            Follow => 26,
+            ToggleUpcast => 27,
+            NextFlag => 28,
+            PrevFlag => 29,
+            ToggleReadModel => 30,
+            Type(_) => 31,
+            Erase => 32,
+            Submit => 33,
+            Cancel => 34,
+        };
+        let listed: std::collections::BTreeSet<usize> =
+            handled.iter().chain(&typed).map(number).collect();
+        assert_eq!(
+            listed,
+            (0..VARIANTS).collect(),
+            "an action is neither handled by a screen nor text entry's"
+        );
+        // Text entry's keys: characters, Backspace, Enter and Esc while typing.
+        assert_eq!(
+            action_for(press(Code(KeyCode::Backspace)), true),
+            Some(Erase)
+        );
+        assert_eq!(action_for(press(Code(KeyCode::Enter)), true), Some(Submit));
     }
 
     #[test]
