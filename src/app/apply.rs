@@ -237,6 +237,20 @@ impl App {
             Msg::Drift { generation, result } if generation == self.generation => {
                 self.receive_drift(result)
             }
+            Msg::ConfigRead { path, result } => {
+                let commands = self.receive_config(&path, result);
+                self.outbox.extend(commands);
+            }
+            Msg::CandidateRead {
+                file,
+                purpose: CandidateUse::Compare { generation, again },
+                result,
+            } if generation == self.generation => self.receive_compare(file, again, result),
+            Msg::CandidateRead {
+                file,
+                purpose: CandidateUse::Rewind,
+                result,
+            } => self.receive_rewind_candidate(file, result),
             Msg::Warning {
                 generation,
                 message,

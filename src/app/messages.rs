@@ -152,6 +152,18 @@ pub enum Command {
         generation: u64,
         topic: String,
     },
+    /// Read the config file again (`:reload`); the worker uses it from then on, and
+    /// `Msg::ConfigRead` hands it to the app.
+    ReadConfig {
+        path: std::path::PathBuf,
+    },
+    /// Read a candidate logic file for a topic (`:compare FILE`, the Rewind dialog's
+    /// Tab); `Msg::CandidateRead` answers.
+    ReadCandidate {
+        file: String,
+        topic: String,
+        purpose: CandidateUse,
+    },
     /// Read one aggregate of a topic (`:agg ID` not in the loaded events); `Msg::Story`
     /// answers with `request`.
     LoadAggregate {
@@ -298,6 +310,17 @@ pub enum Msg {
     Drift {
         generation: u64,
         result: Result<Vec<String>, WorkerError>,
+    },
+    /// The config file read again, or why it could not be (the config in use stays).
+    ConfigRead {
+        path: std::path::PathBuf,
+        result: Result<Box<crate::config::Config>, WorkerError>,
+    },
+    /// A candidate logic file read for `purpose`.
+    CandidateRead {
+        file: String,
+        purpose: CandidateUse,
+        result: Result<crate::model::reducer::Logic, WorkerError>,
     },
     /// Something to say whatever topic is open (a marks file not saved).
     Status(String),
@@ -457,4 +480,14 @@ impl From<&str> for WorkerError {
     fn from(message: &str) -> WorkerError {
         WorkerError::new(ErrorKind::Other, message)
     }
+}
+
+/// What a candidate logic file is read for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidateUse {
+    /// `:compare FILE` on the topic of this load: the Stream screen folds with it too
+    /// (`again`: read again after `:reload`, which the status line says instead).
+    Compare { generation: u64, again: bool },
+    /// The Rewind dialog's candidate (Tab): the plan's outcome is folded with it.
+    Rewind,
 }

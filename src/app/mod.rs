@@ -26,8 +26,8 @@ pub use compensate::CompensateDialog;
 pub use groups::{GroupsView, GROUP_SAMPLE};
 pub use keys::{action_for, hint_line, keys_for, Binding, Place, KEYMAP};
 pub use messages::{
-    Action, Command, Direction, ErrorKind, Msg, PlanId, Requests, SearchId, StoryId, WatchId,
-    WorkerError,
+    Action, CandidateUse, Command, Direction, ErrorKind, Msg, PlanId, Requests, SearchId, StoryId,
+    WatchId, WorkerError,
 };
 pub use overlay::Overlay;
 pub use read_model::ReadModelView;
@@ -184,6 +184,11 @@ impl App {
             pending_jump: None,
             read_model_on: false,
         }
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The open stream: the Stream screen's.
@@ -528,8 +533,8 @@ impl App {
                     Status::warning(self.offline_reason("there are no consumer groups to show"));
             }
             "group" | "groups" => return self.open_groups(Some(arg).filter(|a| !a.is_empty())),
-            "reload" => self.reload_config(),
-            "compare" => self.set_compare(arg),
+            "reload" => return self.reload_config(),
+            "compare" => return self.set_compare(arg),
             "drift" => return self.start_drift(),
             "story" => return self.open_story(arg),
             "q" | "quit" => self.quit = true,

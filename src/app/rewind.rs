@@ -269,18 +269,12 @@ impl App {
                     dialog.candidate = None;
                     dialog.step = RewindStep::PickGroup;
                 } else {
-                    let topic = &dialog.target.topic;
-                    match crate::engine::fold::candidate(
-                        &self.config,
-                        std::path::Path::new(&file),
-                        topic,
-                    ) {
-                        Ok(logic) => {
-                            dialog.candidate = Some((file, logic));
-                            dialog.step = RewindStep::PickGroup;
-                        }
-                        Err(e) => *error = Some(format!("{e:#}")),
-                    }
+                    *error = None;
+                    commands.push(Command::ReadCandidate {
+                        file,
+                        topic: dialog.target.topic.clone(),
+                        purpose: super::CandidateUse::Rewind,
+                    });
                 }
             }
             (RewindStep::PickGroup, Action::MoveDown) => {
@@ -335,6 +329,31 @@ impl App {
         }
         self.overlay = Some(Overlay::Rewind(dialog));
         commands
+    }
+
+    /// The Rewind dialog's candidate file read: kept for the plans' outcomes, or why
+    /// it did not load, if the dialog still asks for that file.
+    pub(super) fn receive_rewind_candidate(
+        &mut self,
+        file: String,
+        result: Result<crate::model::reducer::Logic, super::WorkerError>,
+    ) {
+        let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
+            return;
+        };
+        let RewindStep::Candidate { typed, error } = &mut dialog.step else {
+            return;
+        };
+        if typed.trim() != file {
+            return;
+        }
+        match result {
+            Ok(logic) => {
+                dialog.candidate = Some((file, logic));
+                dialog.step = RewindStep::PickGroup;
+            }
+            Err(e) => *error = Some(e.message),
+        }
     }
 
     pub(super) fn receive_plan(

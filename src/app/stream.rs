@@ -749,20 +749,30 @@ impl App {
         self.open_stream(&next, at);
     }
 
-    /// `:reload`: reads the config file again; the open stream is folded anew. A config
-    /// that does not load leaves the old one in place.
-    pub(super) fn reload_config(&mut self) {
+    /// `:reload`: the worker reads the config file again (`Msg::ConfigRead` answers).
+    pub(super) fn reload_config(&mut self) -> Vec<Command> {
         let Some(path) = self.config.path.clone() else {
             self.status = Status::warning(
                 "no config file to read again: rewind runs on its defaults (-c FILE)",
             );
-            return;
+            return vec![];
         };
-        let mut config = match crate::config::Config::load(Some(&path)) {
-            Ok(c) => c,
+        self.status = Status::info(format!("reading {}…", path.display()));
+        vec![Command::ReadConfig { path }]
+    }
+
+    /// The config read again: the open topic's logic is compiled anew, a `:compare`
+    /// file is read again, and the open stream is folded again where it was.
+    pub(super) fn receive_config(
+        &mut self,
+        path: &std::path::Path,
+        result: Result<Box<crate::config::Config>, super::WorkerError>,
+    ) -> Vec<Command> {
+        let mut config = match result {
+            Ok(c) => *c,
             Err(e) => {
-                self.status = Status::error(format!("{e:#}; the config in use stays"));
-                return;
+                self.status = Status::error(format!("{e}; the config in use stays"));
+                return vec![];
             }
         };
         config.registry = self.config.registry.clone();
@@ -770,38 +780,58 @@ impl App {
         self.topic.reducers = None;
         self.topic.flags = None;
         let compare = self.topic.compare.take().map(|(file, ..)| file);
-        if let Some(file) = compare {
-            self.set_compare(&file);
-        }
         self.reopen_stream();
         self.status = Status::info(format!("reloaded {}", path.display()));
+        compare.map_or_else(Vec::new, |file| self.read_compare(&file, true))
     }
 
     /// `:compare FILE` folds the open stream with FILE's logic for the topic too; the
     /// state pane shows current ↔ candidate at the cursor. `:compare` alone stops.
-    pub(super) fn set_compare(&mut self, file: &str) {
+    /// The worker reads the file (`Msg::CandidateRead` answers).
+    pub(super) fn set_compare(&mut self, file: &str) -> Vec<Command> {
         if file.is_empty() {
             self.topic.compare = None;
             self.status = Status::info("compare off");
-        } else {
-            let topic = self.topic.events.topic.clone();
-            let fold =
-                crate::engine::fold::candidate(&self.config, std::path::Path::new(file), &topic)
-                    .and_then(|logic| Ok((self.config.fold_for(&logic)?, logic)));
-            match fold {
-                Ok((fold, logic)) => {
-                    self.topic.compare = Some((file.to_owned(), fold, logic));
+            self.reopen_stream();
+            return vec![];
+        }
+        self.read_compare(file, false)
+    }
+
+    fn read_compare(&mut self, file: &str, again: bool) -> Vec<Command> {
+        vec![Command::ReadCandidate {
+            file: file.to_owned(),
+            topic: self.topic.events.topic.clone(),
+            purpose: super::CandidateUse::Compare {
+                generation: self.generation,
+                again,
+            },
+        }]
+    }
+
+    /// `:compare`'s file read: its logic compiled, and the open stream folded with it.
+    pub(super) fn receive_compare(
+        &mut self,
+        file: String,
+        again: bool,
+        result: Result<crate::model::reducer::Logic, super::WorkerError>,
+    ) {
+        let fold = result.and_then(|logic| match self.config.fold_for(&logic) {
+            Ok(fold) => Ok((fold, logic)),
+            Err(e) => Err(super::WorkerError::of(&e)),
+        });
+        match fold {
+            Ok((fold, logic)) => {
+                if !again {
                     self.status = Status::info(format!(
                         "comparing with {file}: the state pane shows current ↔ {file}"
                     ));
                 }
-                Err(e) => {
-                    self.status = Status::error(format!("{e:#}"));
-                    return;
-                }
+                self.topic.compare = Some((file, fold, logic));
+                self.reopen_stream();
             }
+            Err(e) => self.status = Status::error(e.message),
         }
-        self.reopen_stream();
     }
 
     /// Opens the open stream again at its cursor (after its logic changed).

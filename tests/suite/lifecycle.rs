@@ -173,3 +173,56 @@ fn one_client_serves_the_topics_the_load_and_every_fetch() {
         d.worker.clients_made()
     );
 }
+
+#[test]
+fn a_config_read_again_is_the_one_the_worker_loads_with() {
+    let cluster = mock(&[("t", 1)]);
+    let events: Vec<Rec> = (0..6)
+        .map(|i| {
+            let value = format!(r#"{{"type":"T","a":"a-{}","b":"b-{}"}}"#, i % 2, i % 3);
+            Rec::new("t", 0, "k", &value)
+        })
+        .collect();
+    produce(&cluster.bootstrap_servers(), &events);
+    let dir = sandbox();
+    let path = dir.path().join("rewind.toml");
+    let entry =
+        |aggregate: &str| format!("[[topics]]\nname = \"t\"\naggregate = \"{aggregate}\"\n");
+    std::fs::write(&path, entry(".a")).unwrap();
+    let conn = Connection {
+        brokers: cluster.bootstrap_servers(),
+        ..Connection::default()
+    };
+    let mut d = Driver::start(conn, Config::load(Some(&path)).unwrap());
+    d.wait("topics", |a| !a.topics.all.is_empty());
+    d.act(Action::Open);
+    d.wait("the topic", |a| a.topic.events.done);
+    let aggregates = |d: &Driver| {
+        let mut ids: Vec<String> = d
+            .app
+            .topic
+            .events
+            .index
+            .iter()
+            .map(|e| e.aggregate().to_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    assert_eq!(aggregates(&d), ["a-0", "a-1"]);
+    // The file is read by the worker, which indexes the topic by it from then on.
+    std::fs::write(&path, entry(".b")).unwrap();
+    d.command("reload");
+    assert!(
+        d.sent
+            .iter()
+            .any(|c| matches!(c, Command::ReadConfig { path: p } if *p == path)),
+        "{:?}",
+        d.sent
+    );
+    d.wait("the config", |a| a.status.starts_with("reloaded"));
+    d.act(Action::Refresh);
+    d.wait("the topic again", |a| a.topic.events.done);
+    assert_eq!(aggregates(&d), ["b-0", "b-1", "b-2"]);
+}

@@ -29,9 +29,9 @@ impl Throttle {
 impl Shared {
     /// `v`: an aggregate's row in its topic's read model.
     pub(super) fn read_model_row(&self, generation: u64, topic: &str, aggregate: String) {
-        let result = crate::engine::drift::read_model_of(&self.config, topic)
+        let result = crate::engine::drift::read_model_of(&self.config(), topic)
             .and_then(|rm| {
-                let mut db = crate::engine::drift::open(&self.config, &self.conn, &rm.database)?;
+                let mut db = crate::engine::drift::open(&self.config(), &self.conn, &rm.database)?;
                 Ok(db.read_model(&rm.query, &aggregate)?)
             })
             .map_err(|e| WorkerError::of(&e.context(format!("the read model of {topic}"))));
@@ -45,7 +45,7 @@ impl Shared {
     /// An aggregate's snapshots from its topic's database.
     pub(super) fn database_snapshots(&self, generation: u64, topic: &str, aggregate: String) {
         let result =
-            crate::engine::drift::database_snapshots(&self.config, &self.conn, topic, &aggregate)
+            crate::engine::drift::database_snapshots(&self.config(), &self.conn, topic, &aggregate)
                 .map(Option::unwrap_or_default)
                 .map_err(|e| WorkerError::of(&e));
         self.send(Msg::AggregateSnapshots {
@@ -91,7 +91,7 @@ impl Shared {
         let mut ids = Vec::new();
         let result = crate::engine::drift::drift(
             &self.pool,
-            &self.config,
+            &self.config(),
             &scope,
             None,
             &mut |d| ids.push(d.aggregate.clone()),
@@ -131,7 +131,7 @@ impl Shared {
             progress: false,
             ..crate::engine::outcome::Asked::of(plan, candidate)
         };
-        let result = crate::engine::outcome::outcome(&self.pool, &self.config, &asked);
+        let result = crate::engine::outcome::outcome(&self.pool, &self.config(), &asked);
         if !wanted() {
             return;
         }

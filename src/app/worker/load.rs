@@ -67,14 +67,14 @@ impl Shared {
             generation,
             total: next.iter().map(|r| r.end - r.start).sum(),
         });
-        let rules = self.config.rules_for(topic);
+        let rules = self.config().rules_for(topic);
         // Records are indexed raw (no full decode); payloads are read when shown.
-        let reference = self.config.compensations_for(topic).reference;
+        let reference = self.config().compensations_for(topic).reference;
         // The first records' bytes go along, up to a sixteenth of the payload cache's
         // budget, so that what is shown first (or while the broker is away) needs no
         // read.
         let budget = self
-            .config
+            .config()
             .limits
             .payload_cache_mb
             .map_or(crate::model::cache::DEFAULT_BUDGET, |mb| mb << 20)
@@ -317,7 +317,7 @@ impl Shared {
     /// answer late or never (librdkafka's mock cluster never does), and then the
     /// index's last records are what tells a topic made again.
     pub(super) fn describe_topics(&self, client: &Arc<Client>, topics: &[crate::kafka::TopicInfo]) {
-        let root = self.config.index_dir.clone();
+        let root = self.config().index_dir.clone();
         let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
         let mut topics = topics.to_vec();
         let client = client.clone();
@@ -367,9 +367,10 @@ impl Shared {
         topic: &str,
         generation: u64,
     ) -> Option<crate::store::TopicIndex> {
-        let root = self.config.index_dir.as_ref()?;
+        let config = self.config();
+        let root = config.index_dir.as_ref()?;
         let cluster = client.id.get_or_init(|| client.cluster.id());
-        let fingerprint = self.config.index_fingerprint(topic);
+        let fingerprint = config.index_fingerprint(topic);
         let topic_id = client.topic_id(topic);
         match crate::store::TopicIndex::open(
             root,
@@ -418,7 +419,7 @@ impl Shared {
         topic: &str,
     ) -> anyhow::Result<Option<Vec<(String, StoredSnapshot)>>> {
         let Some(rules) = self
-            .config
+            .config()
             .topic(topic)
             .map(|t| t.snapshot_rules())
             .transpose()?
@@ -428,7 +429,7 @@ impl Shared {
         };
         let client = self.client()?;
         let info = client.cluster.topic(&rules.topic)?;
-        let record_rules = self.config.rules_for(&rules.topic);
+        let record_rules = self.config().rules_for(&rules.topic);
         let mut snapshots = Vec::new();
         let _ = client.scan(|scanner| {
             scanner.scan(&info.name, &info.ranges(), &record_rules, &mut |record| {

@@ -8,6 +8,7 @@
 //! the generation it carries is no longer the one `latest` or `following` holds.
 
 use std::ops::ControlFlow;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, PoisonError};
@@ -50,7 +51,8 @@ struct Shared {
     /// `--isolation uncommitted` the topic's load and the payloads it shows read every
     /// record, and mark those of aborted and open transactions (never folded).
     pool: Pool,
-    config: Config,
+    /// The config in use: replaced whole when the app reads it again (`:reload`).
+    config: std::sync::RwLock<Arc<Config>>,
     tx: Sender<Msg>,
     /// The generation of the topic the UI wants now (0: none): loads and fetches of
     /// other generations stop.
@@ -100,7 +102,7 @@ impl Worker {
         let shared = Arc::new(Shared {
             conn: conn.committed(),
             pool,
-            config,
+            config: std::sync::RwLock::new(Arc::new(config)),
             tx,
             latest: AtomicU64::new(0),
             following: AtomicU64::new(0),
@@ -212,10 +214,47 @@ fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
     }
 }
 
+/// The answer to a command that reads a file (`:reload`'s config, a candidate logic
+/// file) made with `config`, the one in use; `None` for any other command. The worker
+/// answers with it online and offline, and the UI tests in its place.
+pub fn read_file(config: &Config, command: &Command) -> Option<Msg> {
+    Some(match command {
+        Command::ReadConfig { path } => Msg::ConfigRead {
+            path: path.clone(),
+            result: Config::load(Some(path))
+                .map(|mut read| {
+                    // The Schema Registry attached stays.
+                    read.registry = config.registry.clone();
+                    Box::new(read)
+                })
+                .map_err(|e| WorkerError::of(&e)),
+        },
+        Command::ReadCandidate {
+            file,
+            topic,
+            purpose,
+        } => Msg::CandidateRead {
+            file: file.clone(),
+            purpose: *purpose,
+            result: crate::engine::fold::candidate(config, Path::new(file), topic)
+                .map_err(|e| WorkerError::of(&e)),
+        },
+        _ => return None,
+    })
+}
+
 impl Shared {
     /// The cluster client, made on first use.
     fn client(&self) -> Result<Arc<Client>, ClusterError> {
         self.pool.client()
+    }
+
+    /// The config in use now.
+    fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn send(&self, msg: Msg) -> bool {
@@ -223,15 +262,30 @@ impl Shared {
     }
 
     fn short(&self, command: Command) {
+        // Files, online or not.
+        if let Some(msg) = read_file(&self.config(), &command) {
+            if let Msg::ConfigRead {
+                result: Ok(config), ..
+            } = &msg
+            {
+                // The worker works with it from the next command on.
+                *self.config.write().unwrap_or_else(PoisonError::into_inner) =
+                    Arc::new((**config).clone());
+            }
+            self.send(msg);
+            return;
+        }
         if let Some(dump) = &self.offline {
             return self.serve_dump(dump, command);
         }
         match command {
+            // Read above.
+            Command::ReadConfig { .. } | Command::ReadCandidate { .. } => {}
             Command::LoadTopics => {
                 let result = self.client().and_then(|c| {
                     let mut topics = c.cluster.topics_with_settings()?;
                     // Counted with the ids known so far; again once they arrive.
-                    if let Some(root) = &self.config.index_dir {
+                    if let Some(root) = &self.config().index_dir {
                         let ids = c
                             .topic_ids
                             .lock()
@@ -253,7 +307,7 @@ impl Shared {
                     .and_then(|c| {
                         crate::engine::aggregate::read_aggregate(
                             &c,
-                            &self.config,
+                            &self.config(),
                             &topic,
                             &id,
                             false,
@@ -271,7 +325,7 @@ impl Shared {
                     .client()
                     .map_err(anyhow::Error::from)
                     .and_then(|c| {
-                        crate::engine::story::read_events(&c, &self.config, &name, &id, false)
+                        crate::engine::story::read_events(&c, &self.config(), &name, &id, false)
                     })
                     .map_err(|e| WorkerError::of(&e));
                 self.send(Msg::Story { request, result });
@@ -290,7 +344,7 @@ impl Shared {
                     .client()
                     .map_err(anyhow::Error::from)
                     .and_then(|c| {
-                        let rules = self.config.rules_for(&ask.topic);
+                        let rules = self.config().rules_for(&ask.topic);
                         // Asked first: a share group has no offsets to shift, and the
                         // refusal says what it is rather than why the plan failed.
                         let status = c.cluster.group_state(&ask.group);
@@ -386,7 +440,7 @@ impl Shared {
             let mut events = Vec::new();
             // Runs of nearby records in one range each, not a fetch per record.
             let ranges = crate::model::select::runs(&coords, 64);
-            let rules = self.config.rules_for(topic);
+            let rules = self.config().rules_for(topic);
             // Read raw: the index the UI holds already marks the records of aborted and
             // open transactions (read uncommitted), which a decoding scan would read a
             // second time, committed, to tell.
@@ -490,7 +544,7 @@ impl Shared {
                 logic,
             } => {
                 let result =
-                    crate::engine::fold::first_flags(&self.pool, &self.config, &topic, &logic)
+                    crate::engine::fold::first_flags(&self.pool, &self.config(), &topic, &logic)
                         .map_err(|e| WorkerError::of(&e));
                 self.send(Msg::Checked { generation, result });
             }
@@ -582,7 +636,7 @@ impl Shared {
                 (p.partition, start)
             })
             .collect();
-        let rules = self.config.rules_for(topic);
+        let rules = self.config().rules_for(topic);
         client.scan(|scanner| {
             scanner.follow(
                 topic,

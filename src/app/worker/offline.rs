@@ -26,6 +26,8 @@ impl Shared {
     pub(super) fn serve_dump(&self, dump: &crate::model::dump::Dump, command: Command) {
         const OFFLINE: &str = "offline: rewind --file reads a dump, not a cluster, so";
         match command {
+            // Files are read before the dump is asked (`Shared::short`).
+            Command::ReadConfig { .. } | Command::ReadCandidate { .. } => {}
             Command::LoadTopics => {
                 self.send(Msg::Topics(Ok(dump.topic_infos())));
             }
@@ -34,7 +36,7 @@ impl Shared {
                 generation,
                 window,
             } => {
-                let rules = self.config.rules_for(&topic);
+                let rules = self.config().rules_for(&topic);
                 let events = dump.events(&topic, &rules, &in_window(dump, &topic, &window));
                 self.send(Msg::TopicSize {
                     generation,
@@ -51,11 +53,11 @@ impl Shared {
                     result: Ok(()),
                 });
                 let snapshots = self
-                    .config
+                    .config()
                     .topic(&topic)
                     .and_then(|t| t.snapshot_rules().ok().flatten());
                 if let Some(rules) = snapshots {
-                    let record_rules = self.config.rules_for(&rules.topic);
+                    let record_rules = self.config().rules_for(&rules.topic);
                     let snapshots = dump
                         .events(&rules.topic, &record_rules, &|_| true)
                         .iter()
@@ -73,7 +75,7 @@ impl Shared {
                 coords,
             } => {
                 let wanted: std::collections::HashSet<_> = coords.into_iter().collect();
-                let rules = self.config.rules_for(&topic);
+                let rules = self.config().rules_for(&topic);
                 let events = dump.events(&topic, &rules, &|r| {
                     wanted.contains(&crate::model::Coord {
                         partition: r.partition.unwrap_or(0),
@@ -84,7 +86,7 @@ impl Shared {
             }
             Command::LoadStory { request, name, id } => {
                 let result = self
-                    .config
+                    .config()
                     .story(&name)
                     .map_err(|e| WorkerError::of(&e))
                     .map(|story| {
@@ -93,7 +95,7 @@ impl Shared {
                             .iter()
                             .map(|(topic, path)| {
                                 let rules =
-                                    self.config.with_aggregate(topic, path).rules_for(topic);
+                                    self.config().with_aggregate(topic, path).rules_for(topic);
                                 let mut events = dump.events(topic, &rules, &|_| true);
                                 events.retain(|e| e.aggregate == id);
                                 (topic.clone(), crate::model::story::fold_order(events))
@@ -119,7 +121,7 @@ impl Shared {
                 let result = crate::model::search::Where::compile(&code)
                     .map_err(WorkerError::from)
                     .map(|search| {
-                        let rules = self.config.rules_for(&topic);
+                        let rules = self.config().rules_for(&topic);
                         let mut found = crate::model::search::Found::<()>::default();
                         let mut coords = vec![];
                         let events = dump.events(&topic, &rules, &in_window(dump, &topic, &window));
@@ -147,7 +149,7 @@ impl Shared {
                 });
             }
             Command::LoadAggregate { request, topic, id } => {
-                let rules = self.config.rules_for(&topic);
+                let rules = self.config().rules_for(&topic);
                 let mut events = dump.events(&topic, &rules, &|_| true);
                 events.retain(|e| e.aggregate == id);
                 let result = match events.is_empty() {

@@ -27,7 +27,7 @@ impl Shared {
         let client = self.client()?;
         let info = client.cluster.topic(topic)?;
         let ranges = window.ranges(&info.partitions);
-        let rules = self.config.rules_for(topic);
+        let rules = self.config().rules_for(topic);
         let scanned = AtomicI64::new(0);
         // Per core: what it found, and matches not yet sent with when they were last.
         struct Part {

@@ -151,7 +151,16 @@ fn the_rewind_dialog_loads_a_candidate_of_its_own() {
     for c in "missing.toml".chars() {
         let _ = app.update(Action::Type(c));
     }
-    let _ = app.update(Action::Submit);
+    // The worker reads the file.
+    let commands = app.update(Action::Submit);
+    assert!(
+        matches!(
+            commands.as_slice(),
+            [Command::ReadCandidate { file, topic, .. }] if file == "missing.toml" && topic == "orders"
+        ),
+        "{commands:?}"
+    );
+    assert!(serve_files(&mut app, commands).is_empty());
     let text = screen_sized(&app, 160, 30);
     assert!(
         text.contains("✗ --with missing.toml: no such file"),
@@ -169,7 +178,8 @@ fn the_rewind_dialog_loads_a_candidate_of_its_own() {
     for c in other.display().to_string().chars() {
         let _ = app.update(Action::Type(c));
     }
-    let _ = app.update(Action::Submit);
+    let commands = app.update(Action::Submit);
+    let _ = serve_files(&mut app, commands);
     let text = screen_sized(&app, 160, 30);
     assert!(
         text.contains("it has no [[topics]] entry for orders"),
@@ -182,7 +192,8 @@ fn the_rewind_dialog_loads_a_candidate_of_its_own() {
     for c in candidate.display().to_string().chars() {
         let _ = app.update(Action::Type(c));
     }
-    let _ = app.update(Action::Submit);
+    let commands = app.update(Action::Submit);
+    let _ = serve_files(&mut app, commands);
     let text = screen_sized(&app, 160, 30);
     assert!(
         text.contains("the plan's outcome folds what comes again with it"),

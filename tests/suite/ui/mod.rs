@@ -501,7 +501,24 @@ fn command(app: &mut App, line: &str) -> Vec<Command> {
     for c in line.chars() {
         let _ = app.update(Action::Type(c));
     }
-    app.update(Action::Submit)
+    let commands = app.update(Action::Submit);
+    serve_files(app, commands)
+}
+
+/// Answers the commands that read files (`:reload`, a candidate file) as the worker
+/// does, with `worker::read_file`; returns the others, those the answers led to too.
+fn serve_files(app: &mut App, commands: Vec<Command>) -> Vec<Command> {
+    let mut rest = vec![];
+    for c in commands {
+        match kafka_rewind::app::worker::read_file(app.config(), &c) {
+            Some(msg) => {
+                let more = app.apply(msg);
+                rest.extend(serve_files(app, more));
+            }
+            None => rest.push(c),
+        }
+    }
+    rest
 }
 
 /// The plan arrives for the dialog's request; the commands it leads to.
