@@ -197,6 +197,10 @@ pub struct TopicConfig {
     /// `schema`, compiled once (the first time the rules are made).
     #[serde(skip)]
     compiled_schema: std::sync::OnceLock<Option<std::sync::Arc<crate::model::schema::LocalSchema>>>,
+    /// The reading rules, compiled once: at load (where an error fails the load), or
+    /// the first time an entry made in code is asked.
+    #[serde(skip)]
+    compiled_rules: std::sync::OnceLock<TopicRules>,
 }
 
 /// `[topics.schema]`: the schema of unframed values.
@@ -352,6 +356,8 @@ impl Config {
             "key" => None,
             path => Some(path.to_owned()),
         };
+        // Its rules are compiled anew, with this aggregate.
+        entry.compiled_rules = Default::default();
         config.topics.insert(0, entry);
         config
     }
@@ -428,6 +434,7 @@ impl Config {
                         )
                     })?;
             }
+            // Compiled here, once: `rules_for` hands out these.
             topic.rules().map_err(|e| {
                 anyhow::anyhow!(
                     "config {}: topics[{i}] ({}): {e:#}",

@@ -46,8 +46,17 @@ impl TopicConfig {
         }))
     }
 
-    /// Compiles this entry's extractors into reading rules.
+    /// This entry's extractors, formats and schema as reading rules, compiled the
+    /// first time (a config's entries at load, which fails on an error).
     pub fn rules(&self) -> Result<TopicRules> {
+        if let Some(rules) = self.compiled_rules.get() {
+            return Ok(rules.clone());
+        }
+        let rules = self.compile_rules()?;
+        Ok(self.compiled_rules.get_or_init(|| rules).clone())
+    }
+
+    fn compile_rules(&self) -> Result<TopicRules> {
         let mut rules = TopicRules::default();
         if let Some(spec) = &self.aggregate {
             rules.aggregate = Extractor::parse(spec).context("key `aggregate`")?;
