@@ -172,9 +172,7 @@ impl App {
         let strands = result.map_err(String::from).and_then(|read| {
             read.into_iter()
                 .map(|(topic, events)| {
-                    let fold = self
-                        .config
-                        .reducers_for(&topic)
+                    let fold = crate::isolation::reducers_for(&self.config, &topic)
                         .map_err(|e| format!("{e:#}"))?;
                     Ok(Strand::new(topic, events, fold))
                 })

@@ -276,7 +276,7 @@ impl App {
         }
         let reducers = match &self.topic.reducers {
             Some(r) => r.clone(),
-            None => match self.config.reducers_for(&self.topic.events.topic) {
+            None => match crate::isolation::reducers_for(&self.config, &self.topic.events.topic) {
                 Ok(r) => self.topic.reducers.insert(r).clone(),
                 Err(e) => {
                     self.status = Status::error(format!("{e:#}"));
@@ -816,10 +816,13 @@ impl App {
         again: bool,
         result: Result<crate::model::reducer::Logic, super::WorkerError>,
     ) {
-        let fold = result.and_then(|logic| match self.config.fold_for(&logic) {
-            Ok(fold) => Ok((fold, logic)),
-            Err(e) => Err(super::WorkerError::of(&e)),
-        });
+        let fold =
+            result.and_then(
+                |logic| match crate::isolation::fold_for(&self.config, &logic) {
+                    Ok(fold) => Ok((fold, logic)),
+                    Err(e) => Err(super::WorkerError::of(&e)),
+                },
+            );
         match fold {
             Ok((fold, logic)) => {
                 if !again {

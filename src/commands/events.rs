@@ -319,7 +319,7 @@ impl Upcasts {
             .filter_map(|k| k.rsplit_once('@').map(|(t, _)| t.to_owned()))
             .collect();
         Ok(Some(Upcasts {
-            fold: config.fold_for(&logic)?,
+            fold: crate::isolation::fold_for(config, &logic)?,
             types,
         }))
     }

@@ -45,7 +45,7 @@ pub fn aggregates(
         .map(|_| AggregateIndex::with_capacity(expected))
         .collect();
     let disk = config.index_dir.as_ref().and_then(|root| {
-        let fingerprint = config.index_fingerprint(topic);
+        let fingerprint = crate::store::fingerprint(config, topic);
         // Topic ids are the TUI's (asked in the background); here the last records
         // are what tells a topic made again.
         crate::store::TopicIndex::open(root, &cluster.id(), topic, &fingerprint, None)
@@ -250,7 +250,7 @@ pub fn state(
         diff: show_diff,
         from_snapshot,
     } = args;
-    let reducers = config.reducers_for(topic)?;
+    let reducers = crate::isolation::reducers_for(config, topic)?;
     let pool = Pool::new(conn);
     let client = pool.client()?;
     let cluster = &client.cluster;
@@ -355,7 +355,7 @@ pub fn snapshots(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let reducers = config.reducers_for(topic)?;
+    let reducers = crate::isolation::reducers_for(config, topic)?;
     let pool = Pool::new(conn);
     let client = pool.client()?;
     let cluster = &client.cluster;

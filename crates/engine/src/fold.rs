@@ -243,7 +243,7 @@ pub fn fold_pass(pool: &Pool, config: &Config, scope: &Scope<'_>, specs: &[Spec]
     }
     // Each logic must compile and its fold start before the topic is read.
     for spec in specs {
-        config.fold_for(&spec.logic)?;
+        crate::isolation::fold_for(config, &spec.logic)?;
     }
     let shards = std::thread::available_parallelism().map_or(2, usize::from);
     let rules = config.rules_for(scope.topic);
@@ -258,7 +258,7 @@ pub fn fold_pass(pool: &Pool, config: &Config, scope: &Scope<'_>, specs: &[Spec]
             workers.push(threads.spawn(move || -> Result<Finished> {
                 let folds = specs
                     .iter()
-                    .map(|s| config.fold_for(&s.logic))
+                    .map(|s| crate::isolation::fold_for(config, &s.logic))
                     .collect::<Result<Vec<_>>>()?;
                 let mut shard = Shard::new(folds, specs, scope.since);
                 for batch in rx {

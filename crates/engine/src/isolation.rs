@@ -25,6 +25,29 @@ mod worker;
 use protocol::{EventHead, Hello, Reply, Request, RunHead};
 pub use worker::serve;
 
+/// The fold of a topic's reducers (the default reducer only, when none are
+/// configured), as `fold_for` makes it.
+pub fn reducers_for(
+    config: &crate::config::Config,
+    topic: &str,
+) -> anyhow::Result<std::rc::Rc<dyn Fold>> {
+    fold_for(config, &config.logic_for(topic))
+}
+
+/// The fold of some logic: in a worker process with the config's time budget per
+/// event (`[limits] reducer_ms`) once isolation is enabled (`enable`), else in this
+/// process.
+pub fn fold_for(
+    config: &crate::config::Config,
+    logic: &Logic,
+) -> anyhow::Result<std::rc::Rc<dyn Fold>> {
+    let budget = config
+        .limits
+        .reducer_ms
+        .map_or(DEFAULT_BUDGET, Duration::from_millis);
+    folder(logic, budget).map_err(|e| anyhow::anyhow!("config {}: {e}", config.describe_path()))
+}
+
 /// The hidden argument that makes `rewind` a reducer worker.
 pub const WORKER_ARG: &str = "__reducers";
 

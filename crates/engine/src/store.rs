@@ -643,5 +643,45 @@ pub fn clear(root: &Path, topic: Option<&str>) -> std::io::Result<Vec<Listed>> {
     Ok(listed)
 }
 
+/// What a topic's index entries are derived with: the settings that find ids,
+/// types, versions and references, the schemas of unframed values (their files'
+/// contents), whether a registry decodes framed ones, and rewind's version. An
+/// index made with another fingerprint is read anew.
+pub fn fingerprint(config: &crate::config::Config, topic: &str) -> String {
+    let mut text = format!(
+        "{}|registry {}|",
+        env!("CARGO_PKG_VERSION"),
+        config.registry.is_some()
+    );
+    if let Some(t) = config.topic(topic) {
+        text += &format!(
+            "{:?}",
+            (
+                &t.aggregate,
+                &t.event_type,
+                &t.event_id,
+                &t.version,
+                &t.compensation_ref,
+                &t.value_format,
+                &t.key_format,
+            )
+        );
+        if let Some(schema) = &t.schema {
+            let base = t.base.clone().unwrap_or_default();
+            let mut files: Vec<&PathBuf> = schema.avro.iter().collect();
+            if let Some(proto) = &schema.proto {
+                files.extend(&proto.files);
+                files.extend(&proto.includes);
+                text += &proto.message;
+            }
+            for f in files {
+                let contents = std::fs::read(base.join(f)).unwrap_or_default();
+                text += &format!("|{}:{:08x}", f.display(), crc32fast::hash(&contents));
+            }
+        }
+    }
+    format!("{:08x}", crc32fast::hash(text.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests;

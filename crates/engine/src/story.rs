@@ -39,7 +39,7 @@ pub fn read(client: &Client, config: &Config, name: &str, id: &str) -> Result<Ve
     read_events(client, config, name, id, true)?
         .into_iter()
         .map(|(topic, events)| {
-            let fold = config.reducers_for(&topic)?;
+            let fold = crate::isolation::reducers_for(config, &topic)?;
             Ok(Strand::new(topic, events, fold))
         })
         .collect()

@@ -370,7 +370,7 @@ impl Shared {
         let config = self.config();
         let root = config.index_dir.as_ref()?;
         let cluster = client.id.get_or_init(|| client.cluster.id());
-        let fingerprint = config.index_fingerprint(topic);
+        let fingerprint = crate::store::fingerprint(&config, topic);
         let topic_id = client.topic_id(topic);
         match crate::store::TopicIndex::open(
             root,

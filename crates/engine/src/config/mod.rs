@@ -501,46 +501,6 @@ impl Config {
         self.topics.iter().find(|t| glob_match(&t.name, name))
     }
 
-    /// What a topic's index entries are derived with: the settings that find ids,
-    /// types, versions and references, the schemas of unframed values (their files'
-    /// contents), whether a registry decodes framed ones, and rewind's version. An
-    /// index made with another fingerprint is read anew.
-    pub fn index_fingerprint(&self, topic: &str) -> String {
-        let mut text = format!(
-            "{}|registry {}|",
-            env!("CARGO_PKG_VERSION"),
-            self.registry.is_some()
-        );
-        if let Some(t) = self.topic(topic) {
-            text += &format!(
-                "{:?}",
-                (
-                    &t.aggregate,
-                    &t.event_type,
-                    &t.event_id,
-                    &t.version,
-                    &t.compensation_ref,
-                    &t.value_format,
-                    &t.key_format,
-                )
-            );
-            if let Some(schema) = &t.schema {
-                let base = t.base.clone().unwrap_or_default();
-                let mut files: Vec<&PathBuf> = schema.avro.iter().collect();
-                if let Some(proto) = &schema.proto {
-                    files.extend(&proto.files);
-                    files.extend(&proto.includes);
-                    text += &proto.message;
-                }
-                for f in files {
-                    let contents = std::fs::read(base.join(f)).unwrap_or_default();
-                    text += &format!("|{}:{:08x}", f.display(), crc32fast::hash(&contents));
-                }
-            }
-        }
-        format!("{:08x}", crc32fast::hash(text.as_bytes()))
-    }
-
     /// The rules for reading a topic: from its config entry, else the defaults.
     pub fn rules_for(&self, topic: &str) -> TopicRules {
         let mut rules = self
@@ -604,35 +564,12 @@ impl Config {
         Ok(())
     }
 
-    /// The fold of a topic's reducers (the default reducer only, when none are
-    /// configured): isolated in a worker process with the configured time budget when
-    /// isolation is on (`crate::isolation`), else in this process.
-    pub fn reducers_for(
-        &self,
-        topic: &str,
-    ) -> Result<std::rc::Rc<dyn crate::model::reducer::Fold>> {
-        self.fold_for(&self.logic_for(topic))
-    }
-
     /// A topic's reducers, upcasters, invariants and version path (none configured: the
     /// default reducer only).
     pub fn logic_for(&self, topic: &str) -> crate::model::reducer::Logic {
         self.topic(topic)
             .map(TopicConfig::logic)
             .unwrap_or_default()
-    }
-
-    /// The fold of some logic, isolated as `reducers_for` says.
-    pub fn fold_for(
-        &self,
-        logic: &crate::model::reducer::Logic,
-    ) -> Result<std::rc::Rc<dyn crate::model::reducer::Fold>> {
-        let budget = self.limits.reducer_ms.map_or(
-            crate::isolation::DEFAULT_BUDGET,
-            std::time::Duration::from_millis,
-        );
-        crate::isolation::folder(logic, budget)
-            .map_err(|e| anyhow::anyhow!("config {}: {e}", self.describe_path()))
     }
 
     /// The compiled compensation templates for a topic (none when it has none).
