@@ -16,6 +16,7 @@ pub mod kafka;
 pub mod logging;
 pub mod pool;
 pub mod registry;
+pub mod source;
 pub mod store;
 
 pub mod aggregate;

@@ -5,13 +5,13 @@ use anyhow::{bail, Result};
 use crate::config::Config;
 use crate::model::story::Strand;
 use crate::model::Event;
-use crate::pool::Client;
+use crate::source::Source;
 
 /// Reads each topic of the story for `id`, in the order the story folds them: only the
 /// key's partition where the id is the record key (as `state` does). Per topic: its
 /// events. No events anywhere is an error.
 pub fn read_events(
-    client: &Client,
+    source: &dyn Source,
     config: &Config,
     name: &str,
     id: &str,
@@ -21,7 +21,7 @@ pub fn read_events(
     let mut strands = Vec::new();
     for (topic, path) in &story.topics {
         let config = config.with_aggregate(topic, path);
-        let (events, _) = super::aggregate::read_aggregate(client, &config, topic, id, progress)?;
+        let events = source.aggregate(&config, topic, id, progress)?;
         strands.push((topic.clone(), crate::model::story::fold_order(events)));
     }
     if strands.iter().all(|(_, events)| events.is_empty()) {
@@ -35,8 +35,8 @@ pub fn read_events(
 }
 
 /// The story's topics read and folded, each by its own reducers.
-pub fn read(client: &Client, config: &Config, name: &str, id: &str) -> Result<Vec<Strand>> {
-    read_events(client, config, name, id, true)?
+pub fn read(source: &dyn Source, config: &Config, name: &str, id: &str) -> Result<Vec<Strand>> {
+    read_events(source, config, name, id, true)?
         .into_iter()
         .map(|(topic, events)| {
             let fold = crate::isolation::reducers_for(config, &topic)?;

@@ -249,6 +249,30 @@ impl Shared {
         self.pool.client()
     }
 
+    /// `read` against the dump offline, else against the cluster's client.
+    fn read_source<T>(
+        &self,
+        read: impl FnOnce(&dyn crate::engine::source::Source, &Config) -> anyhow::Result<T>,
+    ) -> Result<T, WorkerError> {
+        let config = self.config();
+        let result = match &self.offline {
+            Some(dump) => read(&**dump, &config),
+            None => self
+                .client()
+                .map_err(anyhow::Error::from)
+                .and_then(|c| read(&*c, &config)),
+        };
+        result.map_err(|e| WorkerError::of(&e))
+    }
+
+    fn send_story(
+        &self,
+        request: super::StoryId,
+        result: Result<Vec<(String, Vec<crate::model::Event>)>, WorkerError>,
+    ) {
+        self.send(Msg::Story { request, result });
+    }
+
     /// The config in use now.
     fn config(&self) -> Arc<Config> {
         self.config
@@ -275,6 +299,27 @@ impl Shared {
             self.send(msg);
             return;
         }
+        // Events of one id, from the cluster or the dump alike.
+        let command = match command {
+            Command::LoadAggregate { request, topic, id } => {
+                let result = self.read_source(|source, config| {
+                    let events = source.aggregate(config, &topic, &id, false)?;
+                    anyhow::ensure!(
+                        !events.is_empty(),
+                        "aggregate `{id}` has no events in {topic}"
+                    );
+                    Ok(vec![(topic.clone(), events)])
+                });
+                return self.send_story(request, result);
+            }
+            Command::LoadStory { request, name, id } => {
+                let result = self.read_source(|source, config| {
+                    crate::engine::story::read_events(source, config, &name, &id, false)
+                });
+                return self.send_story(request, result);
+            }
+            command => command,
+        };
         if let Some(dump) = &self.offline {
             return self.serve_dump(dump, command);
         }
@@ -300,36 +345,7 @@ impl Shared {
                 self.send(Msg::Topics(result.map_err(|e| WorkerError::cluster(&e))));
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
-            Command::LoadAggregate { request, topic, id } => {
-                let result = self
-                    .client()
-                    .map_err(anyhow::Error::from)
-                    .and_then(|c| {
-                        crate::engine::aggregate::read_aggregate(
-                            &c,
-                            &self.config(),
-                            &topic,
-                            &id,
-                            false,
-                        )
-                    })
-                    .map_err(|e| WorkerError::of(&e))
-                    .and_then(|(events, _)| match events.is_empty() {
-                        true => Err(format!("aggregate `{id}` has no events in {topic}").into()),
-                        false => Ok(vec![(topic.clone(), events)]),
-                    });
-                self.send(Msg::Story { request, result });
-            }
-            Command::LoadStory { request, name, id } => {
-                let result = self
-                    .client()
-                    .map_err(anyhow::Error::from)
-                    .and_then(|c| {
-                        crate::engine::story::read_events(&c, &self.config(), &name, &id, false)
-                    })
-                    .map_err(|e| WorkerError::of(&e));
-                self.send(Msg::Story { request, result });
-            }
+            Command::LoadAggregate { .. } | Command::LoadStory { .. } => {} // read above
             Command::LoadGroups { also } => {
                 let wanted: Vec<String> = self.conn.groups.iter().cloned().chain(also).collect();
                 let groups = self

@@ -26,8 +26,11 @@ impl Shared {
     pub(super) fn serve_dump(&self, dump: &crate::model::dump::Dump, command: Command) {
         const OFFLINE: &str = "offline: rewind --file reads a dump, not a cluster, so";
         match command {
-            // Files are read before the dump is asked (`Shared::short`).
-            Command::ReadConfig { .. } | Command::ReadCandidate { .. } => {}
+            // Files and one id's events are read before the dump is asked (`Shared::short`).
+            Command::ReadConfig { .. }
+            | Command::ReadCandidate { .. }
+            | Command::LoadAggregate { .. }
+            | Command::LoadStory { .. } => {}
             Command::LoadTopics => {
                 self.send(Msg::Topics(Ok(dump.topic_infos())));
             }
@@ -84,33 +87,6 @@ impl Shared {
                 });
                 self.send(Msg::Fetched { generation, events });
             }
-            Command::LoadStory { request, name, id } => {
-                let result = self
-                    .config()
-                    .story(&name)
-                    .map_err(|e| WorkerError::of(&e))
-                    .map(|story| {
-                        story
-                            .topics
-                            .iter()
-                            .map(|(topic, path)| {
-                                let rules =
-                                    self.config().with_aggregate(topic, path).rules_for(topic);
-                                let mut events = dump.events(topic, &rules, &|_| true);
-                                events.retain(|e| e.aggregate == id);
-                                (topic.clone(), crate::model::story::fold_order(events))
-                            })
-                            .collect::<Vec<_>>()
-                    });
-                let result =
-                    result.and_then(|strands| match strands.iter().all(|(_, e)| e.is_empty()) {
-                        true => {
-                            Err(format!("story {name}: `{id}` has no events in the file").into())
-                        }
-                        false => Ok(strands),
-                    });
-                self.send(Msg::Story { request, result });
-            }
             Command::Search {
                 topic,
                 id,
@@ -147,16 +123,6 @@ impl Shared {
                     result: Err(WorkerError::refused(format!(
 "{OFFLINE} the topic is not folded whole here: run rewind drift against the cluster"))),
                 });
-            }
-            Command::LoadAggregate { request, topic, id } => {
-                let rules = self.config().rules_for(&topic);
-                let mut events = dump.events(&topic, &rules, &|_| true);
-                events.retain(|e| e.aggregate == id);
-                let result = match events.is_empty() {
-                    true => Err(format!("aggregate `{id}` has no events in {topic}").into()),
-                    false => Ok(vec![(topic, events)]),
-                };
-                self.send(Msg::Story { request, result });
             }
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
             Command::LoadGroups { .. } => {
