@@ -1,4 +1,4 @@
-//! Issue 12's reproduction: a topic with timestamps past every calendar (10^16 ms,
+//! Hostile times and bytes: a topic with timestamps past every calendar (10^16 ms,
 //! year 10000, -1, 0, 2^62, i64's ends) and 300 random records — random bytes, keys,
 //! headers and times — opened, browsed, searched, streamed, stepped and diffed, and
 //! every screen drawn at several sizes down to 40×12, without a panic.
