@@ -251,7 +251,12 @@ impl App {
     pub(super) fn decode_kept(&mut self, at: crate::model::Coord) -> Option<std::rc::Rc<Event>> {
         let record = self.topic.events.kept.get(&at)?;
         let rules = self.config.rules_for(&self.topic.events.topic);
-        let mut event = Event::decode(&record.raw(&self.topic.events.topic), &rules);
+        let raw = record.raw(&self.topic.events.topic);
+        // A schema not fetched yet is fetched by the worker, which decodes it there.
+        if rules.payloads.asks_registry(raw.key, raw.value) {
+            return None;
+        }
+        let mut event = Event::decode(&raw, &rules);
         event.transaction = self.topic.events.index.transaction(at);
         let event = std::rc::Rc::new(event);
         self.topic.events.cache.insert(event.clone());

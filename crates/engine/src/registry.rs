@@ -278,6 +278,10 @@ impl SchemaSource for Registry {
         self.cache.lock().unwrap().insert(id, result.clone());
         result
     }
+
+    fn holds(&self, id: u32) -> bool {
+        self.cache.lock().unwrap().contains_key(&id) || self.down.lock().unwrap().is_some()
+    }
 }
 
 /// Percent-encodes a subject for a URL path.

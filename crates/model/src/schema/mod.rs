@@ -84,6 +84,10 @@ pub struct Registered {
 pub trait SchemaSource: Send + Sync + fmt::Debug {
     /// The schema with this id, or why it cannot be had.
     fn by_id(&self, id: u32) -> Result<Arc<Registered>, String>;
+
+    /// Whether `by_id(id)` answers at once, without asking over the network (its
+    /// answer is held, or the registry is known to be down).
+    fn holds(&self, id: u32) -> bool;
 }
 
 /// A topic's schema for unframed payloads (`[topics.schema]`).
@@ -237,6 +241,28 @@ impl PayloadRules {
     /// registry). Without a registry a framed-looking payload is read that way too.
     pub fn plain(&self, key: Option<&[u8]>, value: Option<&[u8]>) -> bool {
         self.plain_side(&self.key, key) && self.plain_side(&self.value, value)
+    }
+
+    /// Whether decoding this key and value would ask the registry for a schema it does
+    /// not hold yet: a request over the network, which the UI thread leaves to the
+    /// worker.
+    pub fn asks_registry(&self, key: Option<&[u8]>, value: Option<&[u8]>) -> bool {
+        let Some(registry) = &self.registry else {
+            return false;
+        };
+        [(&self.key, key), (&self.value, value)]
+            .into_iter()
+            .any(|(side, bytes)| {
+                let Some((id, _)) = bytes.and_then(framing::split) else {
+                    return false;
+                };
+                let by_registry = match side.format {
+                    Format::Auto => side.local.is_none(),
+                    Format::Avro | Format::Protobuf | Format::JsonSchema => true,
+                    Format::Text | Format::Bytes | Format::Json => false,
+                };
+                by_registry && !registry.holds(id)
+            })
     }
 
     fn plain_side(&self, side: &Side, bytes: Option<&[u8]>) -> bool {
@@ -462,5 +488,45 @@ fn local_info(format: &'static str, message: Option<String>) -> SchemaInfo {
         version: None,
         message,
         indexes: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Holds the schemas of the ids given; asks for no other (none is ever fetched).
+    #[derive(Debug)]
+    struct Holding(Vec<u32>);
+
+    impl SchemaSource for Holding {
+        fn by_id(&self, id: u32) -> Result<Arc<Registered>, String> {
+            Err(format!("schema {id} is not held"))
+        }
+
+        fn holds(&self, id: u32) -> bool {
+            self.0.contains(&id)
+        }
+    }
+
+    #[test]
+    fn only_a_framed_payload_whose_schema_is_not_held_asks_the_registry() {
+        let framed = |id| framing::frame(id, None, b"body");
+        let mut rules = PayloadRules::default();
+        // No registry: nothing is asked.
+        assert!(!rules.asks_registry(None, Some(&framed(7))));
+        rules.registry = Some(Arc::new(Holding(vec![7])));
+        assert!(!rules.asks_registry(None, Some(&framed(7))), "held");
+        assert!(rules.asks_registry(None, Some(&framed(8))), "not held");
+        assert!(
+            rules.asks_registry(Some(&framed(9)), Some(b"{}")),
+            "the key's"
+        );
+        assert!(!rules.asks_registry(Some(b"k"), Some(br#"{"plain":true}"#)));
+        // Read as text or JSON, framed bytes are not the registry's.
+        rules.value.format = Format::Json;
+        assert!(!rules.asks_registry(None, Some(&framed(8))));
+        rules.value.format = Format::Avro;
+        assert!(rules.asks_registry(None, Some(&framed(8))));
     }
 }
