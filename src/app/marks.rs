@@ -24,7 +24,8 @@ impl App {
     /// A mark for the event under the cursor (from the index: no payload needed).
     pub(super) fn current_mark(&self) -> Option<Mark> {
         if let Screen::Story(view) = &self.screen {
-            let (strand, _, e) = view.event(view.cursor)?;
+            let timeline = view.timeline()?;
+            let (strand, _, e) = timeline.event(timeline.cursor)?;
             return Some(Mark {
                 topic: strand.topic.clone(),
                 partition: e.partition,

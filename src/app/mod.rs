@@ -33,7 +33,7 @@ pub use overlay::Overlay;
 pub use read_model::ReadModelView;
 pub use rewind::{Candidate, OutcomeView, RewindDialog, RewindStep, Rewound};
 pub use run::{pump, run, run_file, submit};
-pub use story::{StoryView, Strand};
+pub use story::{StoryRead, StoryView, Strand, Timeline};
 pub use stream::{AggregatesView, Compare, StreamView, Tick};
 pub use topic::{ContentSearch, EventsView, OpenTopic};
 

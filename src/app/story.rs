@@ -10,23 +10,15 @@ use crate::model::Event;
 
 pub use crate::model::story::Strand;
 
-/// A story on screen: loading, failed, or its timeline with the cursor.
+/// The Story screen: one id across a story's topics (or one aggregate read from its
+/// topic), loading, failed or read.
 pub struct StoryView {
     pub name: String,
     pub id: String,
     /// The `Command::LoadStory` this view waits for.
     pub request: super::StoryId,
-    /// The topics once read (`None` while loading); `Err`: why not.
-    pub strands: Option<Result<Vec<Strand>, String>>,
-    /// The timeline: (strand, index in it), in time order.
-    pub order: Vec<(usize, usize)>,
-    /// Per step of the timeline, each strand's last event so far.
-    pub at: Vec<Vec<Option<usize>>>,
-    pub cursor: usize,
+    pub read: StoryRead,
     pub diff: bool,
-    /// Per strand: the state at the cursor, and what the cursor's event changed in it
-    /// (only in the cursor's strand).
-    pub states: Vec<(Value, Vec<Change>)>,
     /// The screen to go back to.
     pub back: Screen,
     /// `:agg ID` of an aggregate not in the loaded events: read from its topic (its
@@ -34,30 +26,82 @@ pub struct StoryView {
     pub lazy: bool,
 }
 
+/// What a story view holds.
+pub enum StoryRead {
+    Loading,
+    /// Why the topics could not be read or folded.
+    Failed(String),
+    Read(Timeline),
+}
+
+/// A story once read: its topics' events merged in time order, with a cursor.
+pub struct Timeline {
+    pub strands: Vec<Strand>,
+    /// The timeline: (strand, index in it), in time order.
+    pub order: Vec<(usize, usize)>,
+    /// Per step of the timeline, each strand's last event so far.
+    pub at: Vec<Vec<Option<usize>>>,
+    pub cursor: usize,
+    /// Per strand: the state at the cursor, and what the cursor's event changed in it
+    /// (only in the cursor's strand).
+    pub states: Vec<(Value, Vec<Change>)>,
+}
+
 impl std::fmt::Debug for StoryView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let events = self.timeline().map(|t| t.order.len());
         f.debug_struct("StoryView")
             .field("name", &self.name)
             .field("id", &self.id)
-            .field("cursor", &self.cursor)
-            .field("events", &self.order.len())
+            .field("events", &events)
             .finish_non_exhaustive()
     }
 }
 
 impl StoryView {
+    /// The timeline, once read.
+    pub fn timeline(&self) -> Option<&Timeline> {
+        match &self.read {
+            StoryRead::Read(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Whether the read is over (read or failed).
+    pub fn answered(&self) -> bool {
+        !matches!(self.read, StoryRead::Loading)
+    }
+
     /// The strands, once read.
     pub fn strands(&self) -> &[Strand] {
-        match &self.strands {
-            Some(Ok(s)) => s,
-            _ => &[],
-        }
+        self.timeline().map_or(&[], |t| &t.strands)
+    }
+}
+
+impl Timeline {
+    /// The strands merged in time order, the cursor on the first event.
+    fn new(strands: Vec<Strand>) -> Timeline {
+        let times: Vec<Vec<Option<i64>>> = strands
+            .iter()
+            .map(|s| s.events.iter().map(|e| e.timestamp).collect())
+            .collect();
+        let order = merge_order(&times);
+        let at = positions(&order, strands.len());
+        let mut timeline = Timeline {
+            strands,
+            order,
+            at,
+            cursor: 0,
+            states: vec![],
+        };
+        timeline.refresh();
+        timeline
     }
 
     /// The event at timeline step `i`, with its strand.
     pub fn event(&self, i: usize) -> Option<(&Strand, usize, &Event)> {
         let &(s, j) = self.order.get(i)?;
-        let strand = &self.strands()[s];
+        let strand = &self.strands[s];
         Some((strand, j, &strand.events[j]))
     }
 
@@ -71,14 +115,12 @@ impl StoryView {
     /// Folds each strand to the cursor and keeps its state (and the cursor strand's
     /// changes).
     fn refresh(&mut self) {
-        let Some(Ok(strands)) = &mut self.strands else {
-            return;
-        };
         let Some(at) = self.at.get(self.cursor) else {
             return;
         };
         let here = self.order[self.cursor].0;
-        self.states = strands
+        self.states = self
+            .strands
             .iter_mut()
             .zip(at)
             .enumerate()
@@ -125,12 +167,8 @@ impl App {
             name: name.to_owned(),
             id: id.to_owned(),
             request,
-            strands: None,
-            order: vec![],
-            at: vec![],
-            cursor: 0,
+            read: StoryRead::Loading,
             diff: false,
-            states: vec![],
             back,
             lazy,
         }));
@@ -178,17 +216,10 @@ impl App {
                 })
                 .collect::<Result<Vec<_>, String>>()
         });
-        if let Ok(strands) = &strands {
-            let times: Vec<Vec<Option<i64>>> = strands
-                .iter()
-                .map(|s| s.events.iter().map(|e| e.timestamp).collect())
-                .collect();
-            view.order = merge_order(&times);
-            view.at = positions(&view.order, strands.len());
-        }
-        view.strands = Some(strands);
-        view.cursor = 0;
-        view.refresh();
+        view.read = match strands {
+            Ok(strands) => StoryRead::Read(Timeline::new(strands)),
+            Err(why) => StoryRead::Failed(why),
+        };
     }
 
     /// Keys on the Story screen; `None`: not the story's to handle.
@@ -207,7 +238,7 @@ impl App {
             if view.lazy {
                 let (topic, id) = (view.name.clone(), view.id.clone());
                 view.request = self.requests.story.advance();
-                view.strands = None;
+                view.read = StoryRead::Loading;
                 return Some(vec![Command::LoadAggregate {
                     request: view.request,
                     topic,
@@ -221,35 +252,40 @@ impl App {
         if matches!(action, Action::Mark | Action::Rewind | Action::ShowMarks) {
             return None;
         }
-        let Some(last) = view.order.len().checked_sub(1) else {
+        let page = self.page;
+        let StoryRead::Read(timeline) = &mut view.read else {
             return match action {
                 Action::Quit | Action::ToggleHelp | Action::StartCommand => None,
                 _ => Some(vec![]),
             };
         };
-        let cursor = view.cursor;
-        if let Some(to) = super::stepped(action, cursor, last, self.page) {
-            view.cursor = to;
-            view.refresh();
+        let Some(last) = timeline.order.len().checked_sub(1) else {
+            return match action {
+                Action::Quit | Action::ToggleHelp | Action::StartCommand => None,
+                _ => Some(vec![]),
+            };
+        };
+        let cursor = timeline.cursor;
+        if let Some(to) = super::stepped(action, cursor, last, page) {
+            timeline.cursor = to;
+            timeline.refresh();
             return Some(vec![]);
         }
-        view.cursor = match action {
+        timeline.cursor = match action {
             Action::ToggleDiff => {
                 view.diff = !view.diff;
                 cursor
             }
             Action::NextFlag | Action::PrevFlag => {
                 // Fold every strand to its end, so every flag is known.
-                if let Some(Ok(strands)) = &mut view.strands {
-                    for s in strands.iter_mut() {
-                        if let Some(end) = s.events.len().checked_sub(1) {
-                            s.projection.errors_through(end);
-                        }
+                for s in timeline.strands.iter_mut() {
+                    if let Some(end) = s.events.len().checked_sub(1) {
+                        s.projection.errors_through(end);
                     }
                 }
                 let found = match action {
-                    Action::NextFlag => (cursor + 1..=last).find(|&i| view.flagged(i)),
-                    _ => (0..cursor).rev().find(|&i| view.flagged(i)),
+                    Action::NextFlag => (cursor + 1..=last).find(|&i| timeline.flagged(i)),
+                    _ => (0..cursor).rev().find(|&i| timeline.flagged(i)),
                 };
                 match found {
                     Some(i) => i,
@@ -262,7 +298,7 @@ impl App {
             Action::Quit | Action::ToggleHelp | Action::StartCommand => return None,
             _ => return Some(vec![]),
         };
-        view.refresh();
+        timeline.refresh();
         Some(vec![])
     }
 }

@@ -8,22 +8,22 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use super::{scroll_offset, selectable, short_time, state_pane, text, theme};
-use crate::app::StoryView;
+use crate::app::{StoryRead, StoryView, Timeline};
 use crate::model::position::format_time;
 
 pub fn draw(frame: &mut Frame, area: Rect, view: &StoryView) {
-    let message = match &view.strands {
-        None => Some((
+    let (message, style) = match &view.read {
+        StoryRead::Read(timeline) => return draw_timeline_screen(frame, area, view, timeline),
+        StoryRead::Loading => (
             format!(
                 "Reading story {} for {}: each topic's events for the id…",
                 view.name, view.id
             ),
             theme::dim(),
-        )),
-        Some(Err(e)) => Some((e.clone(), theme::error())),
-        Some(Ok(_)) => None,
+        ),
+        StoryRead::Failed(e) => (e.clone(), theme::error()),
     };
-    if let Some((message, style)) = message {
+    {
         let block = Block::bordered()
             .title(format!(
                 " Story {} › {} ",
@@ -37,22 +37,24 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &StoryView) {
                 .block(block),
             area,
         );
-        return;
     }
-    let [timeline, right] =
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
-    draw_timeline(frame, timeline, view);
-    let [event, states] =
-        Layout::vertical([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(right);
-    draw_event(frame, event, view);
-    draw_states(frame, states, view);
 }
 
-fn draw_timeline(frame: &mut Frame, area: Rect, view: &StoryView) {
+fn draw_timeline_screen(frame: &mut Frame, area: Rect, view: &StoryView, timeline: &Timeline) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
+    draw_timeline(frame, left, view, timeline);
+    let [event, states] =
+        Layout::vertical([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(right);
+    draw_event(frame, event, timeline);
+    draw_states(frame, states, view, timeline);
+}
+
+fn draw_timeline(frame: &mut Frame, area: Rect, view: &StoryView, timeline: &Timeline) {
     let height = area.height.saturating_sub(3) as usize;
-    let offset = scroll_offset(view.cursor, height, view.order.len());
-    let rows = (offset..view.order.len()).take(height).filter_map(|i| {
-        let (strand, j, e) = view.event(i)?;
+    let offset = scroll_offset(timeline.cursor, height, timeline.order.len());
+    let rows = (offset..timeline.order.len()).take(height).filter_map(|i| {
+        let (strand, j, e) = timeline.event(i)?;
         let mut marks = vec![];
         if strand.projection.error_at(j).is_some() {
             marks.push("✗");
@@ -84,24 +86,24 @@ fn draw_timeline(frame: &mut Frame, area: Rect, view: &StoryView) {
         Constraint::Min(10),
         Constraint::Length(3),
     ];
-    let n = view.order.len();
+    let n = timeline.order.len();
     let title = format!(
         " {} — {n} event{} in {} topics ",
         text::clean(&view.id),
         if n == 1 { "" } else { "s" },
-        view.strands().len()
+        timeline.strands.len()
     );
     let block = Block::bordered()
         .title(title)
         .border_style(theme::border(true));
-    let mut state = TableState::default().with_selected(Some(view.cursor - offset));
+    let mut state = TableState::default().with_selected(Some(timeline.cursor - offset));
     let table = selectable(Table::new(rows, widths).header(header).block(block));
     frame.render_stateful_widget(table, area, &mut state);
 }
 
-fn draw_event(frame: &mut Frame, area: Rect, view: &StoryView) {
+fn draw_event(frame: &mut Frame, area: Rect, timeline: &Timeline) {
     let mut lines = vec![];
-    if let Some((strand, j, e)) = view.event(view.cursor) {
+    if let Some((strand, j, e)) = timeline.event(timeline.cursor) {
         lines.push(Line::styled(
             text::clean(&format!(
                 "{} {} {} {}",
@@ -140,21 +142,21 @@ fn draw_event(frame: &mut Frame, area: Rect, view: &StoryView) {
 
 /// A state pane per topic, split; the cursor's topic is framed and shows what its event
 /// changed (highlighted, or `d`: the diff).
-fn draw_states(frame: &mut Frame, area: Rect, view: &StoryView) {
-    let strands = view.strands();
+fn draw_states(frame: &mut Frame, area: Rect, view: &StoryView, timeline: &Timeline) {
+    let strands = &timeline.strands;
     if strands.is_empty() {
         return;
     }
-    let here = view.order.get(view.cursor).map(|(s, _)| *s);
+    let here = timeline.order.get(timeline.cursor).map(|(s, _)| *s);
     let areas = Layout::vertical(vec![Constraint::Fill(1); strands.len()]).split(area);
     for (s, strand) in strands.iter().enumerate() {
-        let (state, changes) = view
+        let (state, changes) = timeline
             .states
             .get(s)
             .cloned()
             .unwrap_or((serde_json::Value::Null, vec![]));
         let current = here == Some(s);
-        let at = view.at.get(view.cursor).and_then(|a| a[s]);
+        let at = timeline.at.get(timeline.cursor).and_then(|a| a[s]);
         let title = match at {
             None => format!(" {} — no event yet ", text::clean(&strand.topic)),
             Some(j) => format!(

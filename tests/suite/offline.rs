@@ -112,15 +112,16 @@ fn a_dump_opens_offline_with_streams_folds_and_snapshots() {
     d.command("story order o-1");
     d.wait(
         "the story",
-        |a| matches!(&a.screen, Screen::Story(v) if v.strands.is_some()),
+        |a| matches!(&a.screen, Screen::Story(v) if v.answered()),
     );
     let Screen::Story(view) = &d.app.screen else {
         panic!()
     };
-    assert_eq!(
-        view.order.len(),
-        3,
-        "{:?}",
-        view.strands.as_ref().map(|s| s.as_ref().err())
-    );
+    use kafka_rewind::app::StoryRead;
+    let timeline = match &view.read {
+        StoryRead::Read(timeline) => timeline,
+        StoryRead::Failed(why) => panic!("{why}"),
+        StoryRead::Loading => panic!("still reading"),
+    };
+    assert_eq!(timeline.order.len(), 3);
 }

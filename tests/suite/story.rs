@@ -133,12 +133,13 @@ fn a_story_merges_two_topics_in_time_order_with_a_state_per_topic() {
         d.act(Action::Submit);
         d.wait(
             "the story",
-            |a| matches!(&a.screen, Screen::Story(v) if v.strands.is_some()),
+            |a| matches!(&a.screen, Screen::Story(v) if v.answered()),
         );
         for (step, line) in lines.iter().enumerate() {
-            let Screen::Story(view) = &d.app.screen else {
+            let Screen::Story(story) = &d.app.screen else {
                 panic!("left the story")
             };
+            let view = story.timeline().expect("read");
             assert_eq!(view.cursor, step);
             let (strand, _, e) = view.event(step).unwrap();
             assert_eq!(

@@ -164,7 +164,7 @@ fn agg_of_an_aggregate_outside_the_loaded_window_reads_it_from_the_topic() {
     d.command("agg k0");
     d.wait(
         "k0 read from the topic",
-        |a| matches!(&a.screen, Screen::Story(v) if v.strands.is_some()),
+        |a| matches!(&a.screen, Screen::Story(v) if v.answered()),
     );
     let Screen::Story(view) = &d.app.screen else {
         panic!()
@@ -199,7 +199,7 @@ fn agg_of_an_aggregate_outside_the_loaded_window_reads_it_from_the_topic() {
     d.command("agg nobody");
     d.wait(
         "the answer",
-        |a| matches!(&a.screen, Screen::Story(v) if v.strands.is_some()),
+        |a| matches!(&a.screen, Screen::Story(v) if v.answered()),
     );
     assert!(d
         .screen(140, 20)

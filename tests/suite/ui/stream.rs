@@ -266,9 +266,10 @@ fn a_story_steps_through_topics_with_a_state_per_topic() {
     assert!(screen_sized(&app, 140, 36).contains("replace /captured  0 → 30"));
     // `]` goes to the refund, whose reducer fails: marked, and the fold goes on.
     let _ = app.update(Action::NextFlag);
-    let Screen::Story(view) = &app.screen else {
+    let Screen::Story(story) = &app.screen else {
         panic!()
     };
+    let view = story.timeline().expect("read");
     assert_eq!(view.cursor, 4);
     let text = screen_sized(&app, 140, 36);
     assert!(text.contains("reducer error:"), "{text}");
