@@ -825,13 +825,19 @@ impl App {
             );
         match fold {
             Ok((fold, logic)) => {
-                if !again {
-                    self.status = Status::info(format!(
+                let said = match again {
+                    // Read again after `:reload`, which the status line says.
+                    true => std::mem::take(&mut self.status),
+                    false => Status::info(format!(
                         "comparing with {file}: the state pane shows current ↔ {file}"
-                    ));
-                }
+                    )),
+                };
                 self.topic.compare = Some((file, fold, logic));
                 self.reopen_stream();
+                // What reopening the stream has to say comes first.
+                if self.status.is_empty() {
+                    self.status = said;
+                }
             }
             Err(e) => self.status = Status::error(e.message),
         }

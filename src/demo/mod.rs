@@ -206,9 +206,20 @@ pub fn run(global: &GlobalArgs, serve: bool) -> Result<()> {
     remove_stale_read_models(dir);
     let file = dir.join(format!("orders-read-model-{}.db", std::process::id()));
     let read_model = write_read_model(&demo.connection(), &config, &file)?;
+    let url = format!("sqlite:{}", read_model.path.display());
     if let Some(db) = config.databases.get_mut("demo") {
-        db.url = format!("sqlite:{}", read_model.path.display());
+        db.url = url.clone();
     }
+    // `:reload` reads the config from its file: this process's own, naming its read
+    // model (the shared rewind.toml names none, as `-c assets/demo/rewind.toml` does).
+    let own = Removed(dir.join(format!("rewind-{}.toml", std::process::id())));
+    const DEMO_URL: &str = "sqlite:${REWIND_DEMO_DB:-orders-read-model.db}";
+    anyhow::ensure!(
+        DEMO_CONFIG.contains(DEMO_URL),
+        "the demo's config names no {DEMO_URL}"
+    );
+    std::fs::write(&own.0, DEMO_CONFIG.replace(DEMO_URL, &url))?;
+    config.path = Some(own.0.clone());
     // rewind reads the file meanwhile: a write waits for a read rather than fail.
     let db = rusqlite::Connection::open(&read_model.path)?;
     db.busy_timeout(Duration::from_secs(5))?;
@@ -276,16 +287,26 @@ impl Drop for ReadModel {
     }
 }
 
-/// Removes the read models of demos that are gone (killed before they could).
+/// A file this process wrote, removed when it ends.
+struct Removed(std::path::PathBuf);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Removes the read models and configs of demos that are gone (killed before they
+/// could).
 fn remove_stale_read_models(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let pid = name
-            .strip_prefix("orders-read-model-")
-            .and_then(|rest| rest.strip_suffix(".db"))
+        let pid = [("orders-read-model-", ".db"), ("rewind-", ".toml")]
+            .iter()
+            .find_map(|(prefix, suffix)| name.strip_prefix(prefix)?.strip_suffix(suffix))
             .and_then(|pid| pid.parse::<u32>().ok());
         if let Some(pid) = pid {
             if !Path::new(&format!("/proc/{pid}")).exists() {
