@@ -353,25 +353,7 @@ fn v_shows_the_read_models_row_beside_the_fold_and_drift_filters_the_list() {
         (b"acct-1", br#"{"type":"Deposited","v":2,"amount":10}"#),
         (b"acct-2", br#"{"type":"Deposited","v":2,"amount":1}"#),
     ];
-    let rules = Config::parse(&config, std::path::Path::new("rewind.toml"))
-        .unwrap()
-        .rules_for("orders");
-    let events = values
-        .iter()
-        .enumerate()
-        .map(|(i, (key, value))| {
-            let raw = RawRecord {
-                topic: "orders",
-                partition: 0,
-                offset: i as i64,
-                timestamp: Some(1_795_687_200_000 + i as i64 * 61_000),
-                key: Some(key),
-                headers: vec![],
-                value: Some(value),
-            };
-            Event::decode(&raw, &rules)
-        })
-        .collect();
+    let events = ledger_events(&config, &values);
     deliver(&mut app, events);
     let _ = app.update(Action::Open); // acct-1
     let _ = app.update(Action::Last);

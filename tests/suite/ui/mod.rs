@@ -447,22 +447,13 @@ Withdrawn = "(. // {}) | .balance = ((.balance // 0) - $event.amount)"
 "balance never negative" = "(.balance // 0) >= 0"
 "#;
 
-/// One account: an old v1 deposit, a withdrawal that overdraws, a deposit; and a
-/// second account that overdraws at once.
-fn ledger_app() -> App {
-    let mut app = configured(LEDGER, &[5]);
-    let _ = app.update(Action::Open);
-    let values: [(&[u8], &[u8]); 5] = [
-        (b"acct-1", br#"{"type":"Deposited","v":1,"amt":5}"#),
-        (b"acct-1", br#"{"type":"Withdrawn","v":2,"amount":9}"#),
-        (b"acct-1", br#"{"type":"Deposited","v":2,"amount":10}"#),
-        (b"acct-2", br#"{"type":"Deposited","v":2,"amount":1}"#),
-        (b"acct-2", br#"{"type":"Withdrawn","v":2,"amount":3}"#),
-    ];
-    let rules = kafka_rewind::config::Config::parse(LEDGER, std::path::Path::new("rewind.toml"))
+/// `orders` records (key, value) at offsets 0, 1, … a minute apart, decoded with
+/// `config`'s rules.
+fn ledger_events(config: &str, values: &[(&[u8], &[u8])]) -> Vec<Event> {
+    let rules = Config::parse(config, std::path::Path::new("rewind.toml"))
         .unwrap()
         .rules_for("orders");
-    let events = values
+    values
         .iter()
         .enumerate()
         .map(|(i, (key, value))| {
@@ -477,7 +468,22 @@ fn ledger_app() -> App {
             };
             Event::decode(&raw, &rules)
         })
-        .collect();
+        .collect()
+}
+
+/// One account: an old v1 deposit, a withdrawal that overdraws, a deposit; and a
+/// second account that overdraws at once.
+fn ledger_app() -> App {
+    let mut app = configured(LEDGER, &[5]);
+    let _ = app.update(Action::Open);
+    let values: [(&[u8], &[u8]); 5] = [
+        (b"acct-1", br#"{"type":"Deposited","v":1,"amt":5}"#),
+        (b"acct-1", br#"{"type":"Withdrawn","v":2,"amount":9}"#),
+        (b"acct-1", br#"{"type":"Deposited","v":2,"amount":10}"#),
+        (b"acct-2", br#"{"type":"Deposited","v":2,"amount":1}"#),
+        (b"acct-2", br#"{"type":"Withdrawn","v":2,"amount":3}"#),
+    ];
+    let events = ledger_events(LEDGER, &values);
     deliver(&mut app, events);
     let _ = app.update(Action::Open); // acct-1, at its first event
     app
