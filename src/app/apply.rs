@@ -248,9 +248,9 @@ impl App {
             } if generation == self.generation => self.receive_compare(file, again, result),
             Msg::CandidateRead {
                 file,
-                purpose: CandidateUse::Rewind,
+                purpose: CandidateUse::Rewind { at },
                 result,
-            } => self.receive_rewind_candidate(file, result),
+            } => self.receive_rewind_candidate(file, at, result),
             Msg::Warning {
                 generation,
                 message,

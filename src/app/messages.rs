@@ -192,6 +192,13 @@ pub enum Command {
         generation: u64,
         coords: Vec<crate::model::Coord>,
     },
+    /// Decode these kept records, whose schemas the registry does not hold yet (asking
+    /// it is the worker's); `Msg::Fetched` answers, as for a fetch.
+    DecodeKept {
+        topic: String,
+        generation: u64,
+        records: Vec<crate::model::dump::DumpRecord>,
+    },
 }
 
 /// Numbers of one kind of request: an answer carries the number of the request it
@@ -452,6 +459,19 @@ impl ErrorKind {
             E::Authentication { .. } | E::Certificate { .. } => ErrorKind::Authentication,
             E::Unreachable { .. } | E::Stalled { .. } => ErrorKind::Unreachable,
             E::NotAuthorized { .. } | E::Refused { .. } => ErrorKind::Refused,
+            // A read the broker turned down as it went.
+            E::Read { cause, .. } => {
+                use rdkafka::types::RDKafkaErrorCode as Code;
+                match cause.rdkafka_error_code() {
+                    Some(
+                        Code::TopicAuthorizationFailed
+                        | Code::GroupAuthorizationFailed
+                        | Code::ClusterAuthorizationFailed,
+                    ) => ErrorKind::Refused,
+                    Some(Code::SaslAuthenticationFailed) => ErrorKind::Authentication,
+                    _ => ErrorKind::Other,
+                }
+            }
             _ => ErrorKind::Other,
         }
     }
@@ -488,6 +508,7 @@ pub enum CandidateUse {
     /// `:compare FILE` on the topic of this load: the Stream screen folds with it too
     /// (`again`: read again after `:reload`, which the status line says instead).
     Compare { generation: u64, again: bool },
-    /// The Rewind dialog's candidate (Tab): the plan's outcome is folded with it.
-    Rewind,
+    /// The Rewind dialog's candidate (Tab), for the dialog on the mark at `at`: the
+    /// plan's outcome is folded with it.
+    Rewind { at: crate::model::Coord },
 }

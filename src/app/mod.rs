@@ -237,6 +237,22 @@ impl App {
             .into_iter()
             .filter(|c| self.topic.requested.insert(*c))
             .collect();
+        // Kept but framed with a schema not fetched yet: the worker decodes the bytes
+        // (no read of the topic again).
+        let (kept, coords): (Vec<_>, Vec<_>) = coords
+            .into_iter()
+            .partition(|c| self.topic.events.kept.contains_key(c));
+        if !kept.is_empty() {
+            let records = kept
+                .iter()
+                .filter_map(|c| self.topic.events.kept.get(c).cloned())
+                .collect();
+            self.outbox.push(Command::DecodeKept {
+                topic: self.topic.events.topic.clone(),
+                generation: self.generation,
+                records,
+            });
+        }
         if !coords.is_empty() {
             self.outbox.push(Command::Fetch {
                 topic: self.topic.events.topic.clone(),

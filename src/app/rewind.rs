@@ -273,7 +273,9 @@ impl App {
                     commands.push(Command::ReadCandidate {
                         file,
                         topic: dialog.target.topic.clone(),
-                        purpose: super::CandidateUse::Rewind,
+                        purpose: super::CandidateUse::Rewind {
+                            at: dialog.target.coord(),
+                        },
                     });
                 }
             }
@@ -336,11 +338,15 @@ impl App {
     pub(super) fn receive_rewind_candidate(
         &mut self,
         file: String,
+        at: crate::model::Coord,
         result: Result<crate::model::reducer::Logic, super::WorkerError>,
     ) {
         let Some(Overlay::Rewind(dialog)) = &mut self.overlay else {
             return;
         };
+        if dialog.target.coord() != at {
+            return;
+        }
         let RewindStep::Candidate { typed, error } = &mut dialog.step else {
             return;
         };

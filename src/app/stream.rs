@@ -781,7 +781,10 @@ impl App {
         self.topic.flags = None;
         let compare = self.topic.compare.take().map(|(file, ..)| file);
         self.reopen_stream();
-        self.status = Status::info(format!("reloaded {}", path.display()));
+        self.status = Status::info(format!(
+            "reloaded {} (R reads the open topic again with it)",
+            path.display()
+        ));
         compare.map_or_else(Vec::new, |file| self.read_compare(&file, true))
     }
 
@@ -791,14 +794,19 @@ impl App {
     pub(super) fn set_compare(&mut self, file: &str) -> Vec<Command> {
         if file.is_empty() {
             self.topic.compare = None;
-            self.status = Status::info("compare off");
+            self.topic.compare_asked = None;
             self.reopen_stream();
+            // What reopening the stream has to say comes first.
+            if self.status.is_empty() {
+                self.status = Status::info("compare off");
+            }
             return vec![];
         }
         self.read_compare(file, false)
     }
 
     fn read_compare(&mut self, file: &str, again: bool) -> Vec<Command> {
+        self.topic.compare_asked = Some(file.to_owned());
         vec![Command::ReadCandidate {
             file: file.to_owned(),
             topic: self.topic.events.topic.clone(),
@@ -816,6 +824,11 @@ impl App {
         again: bool,
         result: Result<crate::model::reducer::Logic, super::WorkerError>,
     ) {
+        // Only the last file asked for, and not after `:compare` alone.
+        if self.topic.compare_asked.as_deref() != Some(file.as_str()) {
+            return;
+        }
+        self.topic.compare_asked = None;
         let fold =
             result.and_then(
                 |logic| match crate::isolation::fold_for(&self.config, &logic) {

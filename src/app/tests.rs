@@ -353,6 +353,24 @@ fn worker_errors_are_sorted_by_the_first_kafka_error_among_their_causes() {
         assert_eq!(worker.message, format!("loading orders: {said}"));
         assert_eq!(worker.status().severity, severity);
     }
+    // A read the broker turns down as it goes.
+    let read = |code| ClusterError::Read {
+        topic: "orders".into(),
+        cause: rdkafka::error::KafkaError::MessageConsumption(code),
+    };
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    assert_eq!(
+        WorkerError::cluster(&read(Code::TopicAuthorizationFailed)).kind,
+        ErrorKind::Refused
+    );
+    assert_eq!(
+        WorkerError::cluster(&read(Code::SaslAuthenticationFailed)).kind,
+        ErrorKind::Authentication
+    );
+    assert_eq!(
+        WorkerError::cluster(&read(Code::BrokerTransportFailure)).kind,
+        ErrorKind::Other
+    );
     assert_eq!(WorkerError::from("no such story").kind, ErrorKind::Other);
     assert_eq!(WorkerError::refused("offline").kind, ErrorKind::Refused);
 }

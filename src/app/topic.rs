@@ -36,6 +36,9 @@ pub struct OpenTopic {
     pub(super) content_cursor: Option<(usize, Option<usize>)>,
     /// `:compare FILE`: the file, and the fold of its logic for this topic.
     pub(super) compare: Option<(String, Rc<dyn Fold>, Logic)>,
+    /// The `:compare` file asked of the worker and not answered yet (`:compare` alone
+    /// stops waiting for it).
+    pub(super) compare_asked: Option<String>,
     /// Its flagged aggregates with their first flag, once checked.
     pub(super) flags: Option<Vec<(String, usize)>>,
     /// A `]` (forward) or `[` (back) waiting for its check.

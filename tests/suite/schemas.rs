@@ -517,3 +517,38 @@ fn a_dump_of_schemad_events_is_produced_back_byte_for_byte() {
     assert!(want.len() >= 4, "{}", want.len());
     assert_eq!(stored(&b, "copy"), want);
 }
+
+#[test]
+fn in_the_tui_kept_schemad_records_are_shown_without_reading_the_topic_again() {
+    use kafka_rewind::app::{Action, Command};
+    let setup = Setup::new("");
+    let mut config = kafka_rewind::config::Config::default();
+    config
+        .attach_registry(&kafka_rewind::config::Asked {
+            schema_registry: Some(setup.registry.url.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    let conn = kafka_rewind::config::Connection {
+        brokers: setup.mock.bootstrap_servers(),
+        ..Default::default()
+    };
+    let mut d = Driver::start(conn, config);
+    d.wait("topics", |a| !a.topics.all.is_empty());
+    d.command("topic payments");
+    d.wait("the load", |a| a.topic.events.done);
+    d.wait("the first event", |a| a.topic.events.current().is_some());
+    d.act(Action::MoveDown);
+    d.wait("the second event", |a| a.topic.events.current().is_some());
+    // The bytes kept from the load are decoded with the schemas the load's indexing
+    // fetched (never from the UI thread: one not held yet goes to the worker as
+    // `DecodeKept`); nothing is read from the topic again.
+    assert!(
+        !d.sent.iter().any(|c| matches!(c, Command::Fetch { .. })),
+        "{:?}",
+        d.sent
+    );
+    let second = d.app.topic.events.current().unwrap();
+    let expected = &setup.fixtures["records"][1]["expected"];
+    assert_eq!(second.value.to_json(), *expected);
+}

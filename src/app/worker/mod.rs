@@ -215,20 +215,38 @@ fn run(shared: &Arc<Shared>, commands: Receiver<Command>) {
 }
 
 /// The answer to a command that reads a file (`:reload`'s config, a candidate logic
-/// file) made with `config`, the one in use; `None` for any other command. The worker
-/// answers with it online and offline, and the UI tests in its place.
+/// file) or decodes kept bytes, made with `config`, the one in use; `None` for any
+/// other command. The worker answers with it online and offline, and the UI tests in
+/// its place.
 pub fn read_file(config: &Config, command: &Command) -> Option<Msg> {
     Some(match command {
         Command::ReadConfig { path } => Msg::ConfigRead {
             path: path.clone(),
             result: Config::load(Some(path))
                 .map(|mut read| {
-                    // The Schema Registry attached stays.
+                    // What the command line set stays: the on-disk index's place and
+                    // the Schema Registry attached.
+                    read.index_dir = config.index_dir.clone();
                     read.registry = config.registry.clone();
+                    read.register_secrets();
                     Box::new(read)
                 })
                 .map_err(|e| WorkerError::of(&e)),
         },
+        Command::DecodeKept {
+            topic,
+            generation,
+            records,
+        } => {
+            let rules = config.rules_for(topic);
+            Msg::Fetched {
+                generation: *generation,
+                events: records
+                    .iter()
+                    .map(|r| crate::model::Event::decode(&r.raw(topic), &rules))
+                    .collect(),
+            }
+        }
         Command::ReadCandidate {
             file,
             topic,
@@ -325,7 +343,9 @@ impl Shared {
         }
         match command {
             // Read above.
-            Command::ReadConfig { .. } | Command::ReadCandidate { .. } => {}
+            Command::ReadConfig { .. }
+            | Command::ReadCandidate { .. }
+            | Command::DecodeKept { .. } => {}
             Command::LoadTopics => {
                 let result = self.client().and_then(|c| {
                     let mut topics = c.cluster.topics_with_settings()?;

@@ -29,6 +29,7 @@ impl Shared {
             // Files and one id's events are read before the dump is asked (`Shared::short`).
             Command::ReadConfig { .. }
             | Command::ReadCandidate { .. }
+            | Command::DecodeKept { .. }
             | Command::LoadAggregate { .. }
             | Command::LoadStory { .. } => {}
             Command::LoadTopics => {

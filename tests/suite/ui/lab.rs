@@ -500,3 +500,29 @@ fn snapshots_in_a_database_are_read_as_a_stream_opens_and_checked_like_a_topics(
     let _ = app.update(Action::Last);
     assert_eq!(app.stream().unwrap().basis.snapshot, Some(2));
 }
+
+#[test]
+fn a_compare_file_answered_after_compare_off_is_not_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let candidate = dir.path().join("fixed.toml");
+    std::fs::write(&candidate, LEDGER).unwrap();
+    let mut app = ledger_app();
+    let _ = app.update(Action::StartCommand);
+    for c in format!("compare {}", candidate.display()).chars() {
+        let _ = app.update(Action::Type(c));
+    }
+    let asked = app.update(Action::Submit);
+    assert!(
+        matches!(asked.as_slice(), [Command::ReadCandidate { .. }]),
+        "{asked:?}"
+    );
+    // `:compare` alone before the worker answers: the answer comes to nothing.
+    let _ = command(&mut app, "compare");
+    assert_eq!(app.status, "compare off");
+    for c in &asked {
+        let msg = kafka_rewind::app::worker::read_file(app.config(), c).expect("a file read");
+        assert!(app.apply(msg).is_empty());
+    }
+    assert!(app.stream().unwrap().compare.is_none());
+    assert_eq!(app.status, "compare off");
+}
