@@ -67,14 +67,15 @@ impl Shared {
             generation,
             total: next.iter().map(|r| r.end - r.start).sum(),
         });
-        let rules = self.config().rules_for(topic);
+        // One config for the whole load, though `:reload` may swap the worker's.
+        let config = self.config();
+        let rules = config.rules_for(topic);
         // Records are indexed raw (no full decode); payloads are read when shown.
-        let reference = self.config().compensations_for(topic).reference;
+        let reference = config.compensations_for(topic).reference;
         // The first records' bytes go along, up to a sixteenth of the payload cache's
         // budget, so that what is shown first (or while the broker is away) needs no
         // read.
-        let budget = self
-            .config()
+        let budget = config
             .limits
             .payload_cache_mb
             .map_or(crate::model::cache::DEFAULT_BUDGET, |mb| mb << 20)
@@ -94,7 +95,7 @@ impl Shared {
         // (`--isolation uncommitted`) does without it.
         let mut disk = match self.pool.uncommitted() {
             true => None,
-            false => self.open_index(&client, topic, generation),
+            false => self.open_index(&config, &client, topic, generation),
         };
         // Reading uncommitted: which records a committed read returns, to mark the
         // others (aborted, open) as they are indexed.
@@ -363,14 +364,14 @@ impl Shared {
     /// directory that cannot be written means working without one, said once.
     pub(super) fn open_index(
         &self,
+        config: &crate::config::Config,
         client: &Client,
         topic: &str,
         generation: u64,
     ) -> Option<crate::store::TopicIndex> {
-        let config = self.config();
         let root = config.index_dir.as_ref()?;
         let cluster = client.id.get_or_init(|| client.cluster.id());
-        let fingerprint = crate::store::fingerprint(&config, topic);
+        let fingerprint = crate::store::fingerprint(config, topic);
         let topic_id = client.topic_id(topic);
         match crate::store::TopicIndex::open(
             root,
