@@ -29,6 +29,10 @@ pub fn check(
     let pool = Pool::new(conn);
     let logic = config.logic_for(scope.topic);
     let mut summary = CheckSummary::default();
+    let scope = &Scope {
+        findings_only: true,
+        ..scope.clone()
+    };
     let mut aggregates = fold_topic(&pool, config, scope, &[logic])?;
     aggregates.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, agg) in aggregates {

@@ -84,6 +84,9 @@ pub struct Scope<'a> {
     /// Find, by aggregate, the index of its last event at or before this time
     /// (`Pass::last_at`).
     pub last_at: Option<i64>,
+    /// Only what the fold finds is wanted (`check`, `]`): no aggregate's final state is
+    /// made (`Done::states` stays empty), which saves parsing and holding them all.
+    pub findings_only: bool,
 }
 
 /// A fold stopped because its caller no longer wanted it (`Scope::cancel`).
@@ -269,7 +272,7 @@ pub fn fold_pass(pool: &Pool, config: &Config, scope: &Scope<'_>, specs: &[Spec]
                     shard.fold(batch);
                 }
                 // Values as serde JSON: jaq's are not Send.
-                Ok(shard.finish())
+                Ok(shard.finish(scope.findings_only))
             }));
         }
         let mut buffers: Vec<Vec<LabEvent>> = (0..shards).map(|_| Vec::new()).collect();
@@ -384,6 +387,7 @@ pub fn first_flags(
 ) -> Result<Vec<(String, usize)>> {
     let scope = Scope {
         topic,
+        findings_only: true,
         ..Scope::default()
     };
     let done = fold_topic(pool, config, &scope, std::slice::from_ref(logic))?;

@@ -423,16 +423,22 @@ impl<'s> Shard<'s> {
     /// The aggregates with their final states under each spec (what the folds said
     /// after each aggregate's last run), the events each spec took and what `twice`
     /// found.
-    pub(super) fn finish(self) -> (Vec<(String, Done)>, Vec<usize>, Idempotence) {
+    pub(super) fn finish(
+        self,
+        findings_only: bool,
+    ) -> (Vec<(String, Done)>, Vec<usize>, Idempotence) {
         let aggregates = self
             .aggregates
             .into_iter()
             .map(|(id, agg)| {
-                let states = agg
-                    .saved
-                    .iter()
-                    .map(|(text, _)| serde_json::from_str(text).unwrap_or(Value::Null))
-                    .collect();
+                let states = match findings_only {
+                    true => vec![],
+                    false => agg
+                        .saved
+                        .iter()
+                        .map(|(text, _)| serde_json::from_str(text).unwrap_or(Value::Null))
+                        .collect(),
+                };
                 (
                     id,
                     Done {
