@@ -768,14 +768,14 @@ impl App {
         path: &std::path::Path,
         result: Result<Box<crate::config::Config>, super::WorkerError>,
     ) -> Vec<Command> {
-        let mut config = match result {
+        // The worker kept what the command line set (the registry, the index's place).
+        let config = match result {
             Ok(c) => *c,
             Err(e) => {
                 self.status = Status::error(format!("{e}; the config in use stays"));
                 return vec![];
             }
         };
-        config.registry = self.config.registry.clone();
         self.config = config;
         self.topic.reducers = None;
         self.topic.flags = None;

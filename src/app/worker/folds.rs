@@ -31,7 +31,8 @@ impl Shared {
     pub(super) fn read_model_row(&self, generation: u64, topic: &str, aggregate: String) {
         let result = crate::engine::drift::read_model_of(&self.config(), topic)
             .and_then(|rm| {
-                let mut db = crate::engine::drift::open(&self.config(), &self.conn, &rm.database)?;
+                let mut db =
+                    crate::engine::drift::open(&self.config(), self.pool.conn(), &rm.database)?;
                 Ok(db.read_model(&rm.query, &aggregate)?)
             })
             .map_err(|e| WorkerError::of(&e.context(format!("the read model of {topic}"))));
@@ -44,10 +45,14 @@ impl Shared {
 
     /// An aggregate's snapshots from its topic's database.
     pub(super) fn database_snapshots(&self, generation: u64, topic: &str, aggregate: String) {
-        let result =
-            crate::engine::drift::database_snapshots(&self.config(), &self.conn, topic, &aggregate)
-                .map(Option::unwrap_or_default)
-                .map_err(|e| WorkerError::of(&e));
+        let result = crate::engine::drift::database_snapshots(
+            &self.config(),
+            self.pool.conn(),
+            topic,
+            &aggregate,
+        )
+        .map(Option::unwrap_or_default)
+        .map_err(|e| WorkerError::of(&e));
         self.send(Msg::AggregateSnapshots {
             generation,
             aggregate,

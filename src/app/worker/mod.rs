@@ -45,9 +45,8 @@ pub struct Worker {
 
 /// What the worker thread and its jobs share.
 struct Shared {
-    /// Reads committed records: everything that folds, counts, plans or follows.
-    conn: Connection,
-    /// The cluster client and its scan consumers, made on first use. With
+    /// The cluster client and its scan consumers, made on first use; its connection
+    /// reads committed records (what folds, counts, plans and follows). With
     /// `--isolation uncommitted` the topic's load and the payloads it shows read every
     /// record, and mark those of aborted and open transactions (never folded).
     pool: Pool,
@@ -100,7 +99,6 @@ impl Worker {
             let _ = link.send(Msg::Connection(trouble));
         }));
         let shared = Arc::new(Shared {
-            conn: conn.committed(),
             pool,
             config: std::sync::RwLock::new(Arc::new(config)),
             tx,
@@ -367,7 +365,14 @@ impl Shared {
             Command::SaveMarks { path, text } => self.save_marks(&path, &text),
             Command::LoadAggregate { .. } | Command::LoadStory { .. } => {} // read above
             Command::LoadGroups { also } => {
-                let wanted: Vec<String> = self.conn.groups.iter().cloned().chain(also).collect();
+                let wanted: Vec<String> = self
+                    .pool
+                    .conn()
+                    .groups
+                    .iter()
+                    .cloned()
+                    .chain(also)
+                    .collect();
                 let groups = self
                     .client()
                     .and_then(|c| c.cluster.groups(None, &wanted))
@@ -612,7 +617,7 @@ impl Shared {
                 .and_then(|c| {
                     let (groups, _) = c
                         .cluster
-                        .groups(Some(group), &self.conn.groups)
+                        .groups(Some(group), &self.pool.conn().groups)
                         .map_err(|e| WorkerError::cluster(&e))?;
                     let mut g = groups
                         .into_iter()
