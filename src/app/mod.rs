@@ -5,6 +5,7 @@ mod apply;
 mod compensate;
 mod groups;
 mod keys;
+mod lab;
 mod marks;
 mod messages;
 mod overlay;
